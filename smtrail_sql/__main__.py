@@ -1,0 +1,3 @@
+from smtrail_sql.cli import main
+
+main()

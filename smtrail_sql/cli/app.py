@@ -1,0 +1,57 @@
+"""The typer application and the entry point that turns library errors into one clean line."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+app = typer.Typer(
+    name="smtrail-sql",
+    help=(
+        "Query the SageMaker Experiments metrics that CloudTrail recorded (BatchPutMetrics), "
+        "on Athena or locally with DuckDB.\n\nExample: smtrail-sql demo"
+    ),
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+#: Exit codes, as sqlfluff does: 0 success, 1 failure, 2 usage error, 130 interrupted.
+EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+
+def fail(message: str, code: int = EXIT_FAILURE) -> typer.Exit:
+    """Print ``error: message`` on stderr and return the Exit to raise."""
+    typer.echo(f"error: {message}", err=True)
+    return typer.Exit(code)
+
+
+def main() -> None:
+    """Console-script entry point: run the app, map library errors to one line and an exit code."""
+    from smtrail_sql.errors import SmtrailError
+
+    try:
+        code = app(standalone_mode=False)
+    except SmtrailError as error:
+        typer.echo(f"error: {error}", err=True)
+        sys.exit(error.exit_code)
+    except KeyboardInterrupt:
+        typer.echo("interrupted", err=True)
+        sys.exit(EXIT_INTERRUPTED)
+    except typer.Exit as done:
+        sys.exit(done.exit_code)
+    except typer.Abort:
+        typer.echo("aborted", err=True)
+        sys.exit(EXIT_INTERRUPTED)
+    except Exception as error:  # click usage errors and anything unexpected: one line, no traceback
+        import click
+
+        if isinstance(error, click.ClickException):
+            error.show()
+            sys.exit(error.exit_code)
+        typer.echo(f"error: unexpected {type(error).__name__}: {error}", err=True)
+        sys.exit(EXIT_FAILURE)
+    # click returns the exit code instead of raising when standalone_mode is off
+    sys.exit(code if isinstance(code, int) else EXIT_OK)

@@ -1,0 +1,52 @@
+"""Option types shared by the commands, each with its ``SMTRAIL_...`` environment variable."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+Params = Annotated[
+    list[str] | None,
+    typer.Option("--param", "-p", help="A template parameter as key=value; repeat for more (lists: a,b,c)."),
+]
+Since = Annotated[
+    str | None,
+    typer.Option(help="Start of the event-time window: ISO date/datetime or an age such as 7d, 12h.",
+                 envvar="SMTRAIL_SINCE"),
+]
+Until = Annotated[
+    str | None,
+    typer.Option(help="End (exclusive) of the window: ISO date/datetime or an age. Default: now.",
+                 envvar="SMTRAIL_UNTIL"),
+]
+AllTime = Annotated[
+    bool, typer.Option("--all-time", help="No time window: read every delivery day (default: the last 7 days).")
+]
+QueriesDir = Annotated[
+    list[Path] | None,
+    typer.Option("--queries-dir", help="A folder of your own templates (same format); repeatable.",
+                 envvar="SMTRAIL_QUERIES_DIR"),
+]
+Bucket = Annotated[str, typer.Option(help="The trail's S3 bucket.", envvar="SMTRAIL_BUCKET")]
+OptionalBucket = Annotated[str | None, typer.Option("--bucket", help="The trail's S3 bucket.",
+                                                    envvar="SMTRAIL_BUCKET")]
+Prefix = Annotated[str | None, typer.Option(help="Key prefix above AWSLogs/, if the trail has one.",
+                                            envvar="SMTRAIL_PREFIX")]
+OrgId = Annotated[str | None, typer.Option("--org-id", help="Organisation id (o-...) of an organisation trail.",
+                                           envvar="SMTRAIL_ORG_ID")]
+Accounts = Annotated[str, typer.Option(help="Comma-separated 12-digit account ids to project.",
+                                       envvar="SMTRAIL_ACCOUNTS")]
+OptionalAccounts = Annotated[str | None, typer.Option("--accounts", help="Comma-separated account ids.",
+                                                      envvar="SMTRAIL_ACCOUNTS")]
+Regions = Annotated[str, typer.Option(help="Comma-separated regions to project, e.g. us-east-1,eu-west-1.",
+                                      envvar="SMTRAIL_REGIONS")]
+OptionalRegions = Annotated[str | None, typer.Option("--regions", help="Comma-separated regions.",
+                                                     envvar="SMTRAIL_REGIONS")]
+StartDate = Annotated[str | None, typer.Option(help="First delivery day the table projects (ISO date).",
+                                               envvar="SMTRAIL_START_DATE")]
+Database = Annotated[str, typer.Option(help="Athena database.", envvar="SMTRAIL_DATABASE")]
+Table = Annotated[str, typer.Option(help="Name of the CloudTrail table.", envvar="SMTRAIL_TABLE")]
+View = Annotated[str, typer.Option(help="Name of the metric-point view.", envvar="SMTRAIL_VIEW")]
+Catalog = Annotated[str, typer.Option(help="Athena data catalog.", envvar="SMTRAIL_CATALOG")]

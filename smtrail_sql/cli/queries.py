@@ -1,0 +1,1 @@
+"""Commands over the template catalog: queries, show, render, create-table --print."""

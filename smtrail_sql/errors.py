@@ -1,0 +1,89 @@
+"""One hierarchy for every error the library raises.
+
+The CLI turns any :class:`SmtrailError` into a one-line message and a non-zero exit code; the library never
+prints and never exits.
+"""
+
+from __future__ import annotations
+
+
+class SmtrailError(Exception):
+    """Base class of every error smtrail-sql raises on purpose."""
+
+    exit_code = 1
+
+
+class SettingError(SmtrailError, ValueError):
+    """A setting (bucket, account, region, name, date...) is invalid.
+
+    ``setting`` names the offending setting, ``valid`` says what would be accepted.
+    """
+
+    exit_code = 2
+
+    def __init__(self, setting: str, value: object, valid: str) -> None:
+        self.setting = setting
+        self.value = value
+        self.valid = valid
+        super().__init__(f"invalid {setting} {value!r}: {valid}")
+
+
+class TemplateError(SmtrailError):
+    """A SQL file (template or DDL) cannot be loaded: names the file and line."""
+
+    def __init__(self, message: str, path: str | None = None, line: int | None = None) -> None:
+        self.path = path
+        self.line = line
+        where = f"{path}:{line}: " if path and line else f"{path}: " if path else ""
+        super().__init__(f"{where}{message}")
+
+
+class UnknownQueryError(SmtrailError):
+    """No template has that name."""
+
+    exit_code = 2
+
+    def __init__(self, name: str, known: list[str]) -> None:
+        self.name = name
+        self.known = known
+        import difflib
+
+        close = difflib.get_close_matches(name, known, n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        super().__init__(f"unknown query {name!r}{hint}; known queries: {', '.join(known)}")
+
+
+class ParameterError(SmtrailError, ValueError):
+    """A query parameter is unknown, missing or of the wrong type."""
+
+    exit_code = 2
+
+
+class RenderError(SmtrailError):
+    """A template could not be rendered into SQL."""
+
+
+class EngineError(SmtrailError):
+    """An engine failed to run a query."""
+
+
+class LogReadError(SmtrailError):
+    """A CloudTrail log file could not be read (raised only in strict mode)."""
+
+
+class QueryFailedError(EngineError):
+    """Athena reported the query FAILED or CANCELLED; carries Athena's reason."""
+
+    def __init__(
+        self,
+        message: str,
+        query_id: str | None = None,
+        state: str | None = None,
+        category: int | None = None,
+        retryable: bool = False,
+    ) -> None:
+        self.query_id = query_id
+        self.state = state
+        self.category = category
+        self.retryable = retryable
+        super().__init__(message)

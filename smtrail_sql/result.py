@@ -1,0 +1,51 @@
+"""What running a query returns, whichever engine ran it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class QueryStats:
+    """What a run cost: filled by each engine with what it knows (``None`` where it does not apply)."""
+
+    engine: str
+    elapsed_seconds: float
+    query_id: str | None = None
+    bytes_scanned: int | None = None
+    cost_usd: float | None = None
+    files_read: int | None = None
+    files_cached: int | None = None
+    files_skipped: int | None = None
+    skipped_reasons: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class QueryResult:
+    """Rows with their column names and SQL types (``VARCHAR``, ``BIGINT``, ``DOUBLE``, ``TIMESTAMP``...).
+
+    Values are Python objects: numbers as ``int``/``float``, timestamps as naive UTC ``datetime``, NULL as
+    ``None``.
+
+    >>> r = QueryResult(columns=["metric_name", "points"], column_types=["VARCHAR", "BIGINT"], rows=[("loss", 3)])
+    >>> r.as_dicts()
+    [{'metric_name': 'loss', 'points': 3}]
+    """
+
+    columns: list[str]
+    column_types: list[str]
+    rows: list[tuple[Any, ...]]
+    stats: QueryStats | None = None
+    sql: str | None = None
+
+    def __iter__(self) -> Iterator[tuple[Any, ...]]:
+        return iter(self.rows)
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def as_dicts(self) -> list[dict[str, Any]]:
+        """The rows as a list of ``{column: value}`` dicts."""
+        return [dict(zip(self.columns, row, strict=True)) for row in self.rows]

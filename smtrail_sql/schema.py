@@ -1,0 +1,63 @@
+"""The columns of the two views, the contract both engines honour.
+
+``sagemaker_metrics`` has one row per stored metric point; ``sagemaker_metric_calls`` one row per
+``BatchPutMetrics`` call, failed ones included. The Athena DDL in ``sql/ddl/`` and the local engine's reader
+produce exactly these columns with these types (Athena/Trino type names; DuckDB uses the same names).
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+#: The metric-point view: one row per point stored by a successful ``BatchPutMetrics`` call.
+METRIC_POINT_COLUMNS: Final[dict[str, str]] = {
+    "account_id": "VARCHAR",  # partition: the account folder of the log file
+    "region": "VARCHAR",  # partition: the region folder of the log file
+    "day": "VARCHAR",  # partition: delivery day, 'yyyy/MM/dd'
+    "event_time": "TIMESTAMP",  # eventTime of the call, UTC
+    "event_id": "VARCHAR",
+    "trial_component": "VARCHAR",  # requestParameters.trialComponentName
+    "trial_component_arn": "VARCHAR",  # from resources[]
+    "metric_name": "VARCHAR",
+    "step": "BIGINT",  # NULL when the point has none
+    "value": "DOUBLE",
+    "metric_time": "TIMESTAMP",  # the point's own timestamp, normalised to UTC
+    "caller_arn": "VARCHAR",  # userIdentity.arn
+    "user_agent": "VARCHAR",
+    "source_ip": "VARCHAR",
+}
+
+#: The call view: one row per ``BatchPutMetrics`` call, failed calls included.
+METRIC_CALL_COLUMNS: Final[dict[str, str]] = {
+    "account_id": "VARCHAR",
+    "region": "VARCHAR",
+    "day": "VARCHAR",
+    "event_time": "TIMESTAMP",
+    "event_id": "VARCHAR",
+    "trial_component": "VARCHAR",
+    "trial_component_arn": "VARCHAR",
+    "point_count": "BIGINT",  # points in the request, whether or not they were stored
+    "error_code": "VARCHAR",  # NULL for a successful call
+    "error_message": "VARCHAR",
+    "caller_arn": "VARCHAR",
+    "user_agent": "VARCHAR",
+    "source_ip": "VARCHAR",
+}
+
+#: Names the templates use for the two relations; the renderer rewrites them to the configured names.
+METRIC_POINTS_RELATION: Final = "sagemaker_metrics"
+METRIC_CALLS_RELATION: Final = "sagemaker_metric_calls"
+#: Name the DDL uses for the raw CloudTrail table.
+EVENTS_RELATION: Final = "cloudtrail_events"
+
+#: Partition columns, in the order of the storage location template.
+PARTITION_COLUMNS: Final = ("account_id", "region", "day")
+
+#: The only events that carry metric points.
+METRICS_EVENT_SOURCE: Final = "metrics-sagemaker.amazonaws.com"
+METRICS_EVENT_NAME: Final = "BatchPutMetrics"
+TRIAL_COMPONENT_RESOURCE_TYPE: Final = "AWS::SageMaker::ExperimentTrialComponent"
+
+#: A point timestamp at or above this is epoch milliseconds, below it epoch seconds
+#: (1e11 seconds is the year 5138; 1e11 milliseconds is 1973).
+EPOCH_MILLIS_THRESHOLD: Final = 1e11

@@ -1,0 +1,223 @@
+"""Settings of the Athena objects and of the log location, validated before any SQL exists.
+
+Every value that ends up in DDL or in an S3 key is checked here against what AWS accepts, so that an invalid
+one is an error naming the setting rather than a broken table.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+
+from smtrail_sql.errors import SettingError
+from smtrail_sql.schema import METRIC_CALLS_RELATION, METRIC_POINTS_RELATION
+
+_BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+_PREFIX = re.compile(r"^[A-Za-z0-9!_.*()/-]+$")
+_ORG_ID = re.compile(r"^o-[a-z0-9]{10,32}$")
+_ACCOUNT = re.compile(r"^\d{12}$")
+_REGION = re.compile(r"^[a-z]{2,5}(-[a-z]+)+-\d{1,2}[a-z]?$")
+_IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]{0,254}$")
+_CATALOG = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]{0,127}$")
+
+DEFAULT_DATABASE = "smtrail"
+DEFAULT_TABLE = "cloudtrail_events"
+DEFAULT_CATALOG = "AwsDataCatalog"
+DEFAULT_START_DATE = date(2022, 1, 1)
+
+
+def validate_bucket(value: str) -> str:
+    """An S3 bucket name (3-63 lowercase letters, digits, dots, hyphens); ``s3://`` is accepted and dropped."""
+    name = value.strip()
+    if name.startswith("s3://"):
+        name = name[5:].rstrip("/")
+    valid = "3-63 lowercase letters, digits, '.' or '-', starting and ending with a letter or digit"
+    if not _BUCKET.match(name) or ".." in name or name.startswith("xn--"):
+        raise SettingError("bucket", value, valid)
+    try:
+        ipaddress.ip_address(name)
+    except ValueError:
+        return name
+    raise SettingError("bucket", value, valid + ", not an IP address")
+
+
+def validate_prefix(value: str | None) -> str | None:
+    """A key prefix above ``AWSLogs/`` (slashes at either end are dropped); ``None``/empty means none."""
+    if value is None:
+        return None
+    prefix = value.strip().strip("/")
+    if not prefix:
+        return None
+    segments = prefix.split("/")
+    if not _PREFIX.match(prefix) or any(s in ("", ".", "..") for s in segments):
+        raise SettingError("prefix", value, "S3 key segments of letters, digits and !_.*()- separated by '/'")
+    if segments[-1] == "AWSLogs":
+        raise SettingError("prefix", value, "the part above AWSLogs/, without AWSLogs itself")
+    return prefix
+
+
+def validate_org_id(value: str | None) -> str | None:
+    """An AWS Organizations id, ``o-`` and 10-32 lowercase letters or digits; ``None`` for an account trail."""
+    if value is None or not value.strip():
+        return None
+    if not _ORG_ID.match(value.strip()):
+        raise SettingError("org id", value, "'o-' followed by 10 to 32 lowercase letters or digits")
+    return value.strip()
+
+
+def _split(values: str | Iterable[str]) -> list[str]:
+    items = [values] if isinstance(values, str) else list(values)
+    out: list[str] = []
+    for item in items:
+        for part in item.split(","):
+            part = part.strip()
+            if part and part not in out:
+                out.append(part)
+    return out
+
+
+def validate_accounts(values: str | Iterable[str]) -> tuple[str, ...]:
+    """One or more 12-digit account ids, as a list or comma-separated."""
+    accounts = _split(values)
+    if not accounts:
+        raise SettingError("accounts", "", "at least one 12-digit AWS account id")
+    for account in accounts:
+        if not _ACCOUNT.match(account):
+            raise SettingError("account", account, "a 12-digit AWS account id such as 123456789012")
+    return tuple(accounts)
+
+
+def validate_regions(values: str | Iterable[str]) -> tuple[str, ...]:
+    """One or more region names such as ``us-east-1``, as a list or comma-separated."""
+    regions = _split(values)
+    if not regions:
+        raise SettingError("regions", "", "at least one AWS region name such as us-east-1")
+    for region in regions:
+        if not _REGION.match(region):
+            raise SettingError("region", region, "an AWS region name such as us-east-1 or eu-central-2")
+    return tuple(regions)
+
+
+def validate_identifier(setting: str, value: str) -> str:
+    """An Athena database, table or view name: lowercase letters, digits and '_', not starting with a digit."""
+    if not _IDENTIFIER.match(value):
+        raise SettingError(setting, value, "lowercase letters, digits and '_', not starting with a digit")
+    return value
+
+
+def validate_catalog(value: str) -> str:
+    """An Athena data catalog name such as ``AwsDataCatalog``."""
+    if not _CATALOG.match(value):
+        raise SettingError("catalog", value, "letters, digits, '_' or '-', such as AwsDataCatalog")
+    return value
+
+
+def validate_start_date(value: str | date | None) -> date:
+    """The first delivery day the table projects: an ISO date, not in the future."""
+    if value is None:
+        return DEFAULT_START_DATE
+    if isinstance(value, date):
+        parsed = value
+    else:
+        try:
+            parsed = date.fromisoformat(value.strip().replace("/", "-"))
+        except ValueError:
+            raise SettingError("start date", value, "an ISO date such as 2024-01-31") from None
+    if parsed > datetime.now(UTC).date():
+        raise SettingError("start date", value, "a date that is not in the future")
+    return parsed
+
+
+@dataclass(frozen=True)
+class LogLocation:
+    """Where a trail delivers: ``s3://BUCKET/[PREFIX/]AWSLogs/[ORG_ID/]``.
+
+    >>> LogLocation.create("my-trail-bucket", prefix="audit", org_id=None).account_root("123456789012")
+    'audit/AWSLogs/123456789012/CloudTrail/'
+    """
+
+    bucket: str
+    prefix: str | None = None
+    org_id: str | None = None
+
+    @classmethod
+    def create(cls, bucket: str, prefix: str | None = None, org_id: str | None = None) -> LogLocation:
+        """Validate and build a location."""
+        return cls(validate_bucket(bucket), validate_prefix(prefix), validate_org_id(org_id))
+
+    @property
+    def logs_root(self) -> str:
+        """The key prefix of ``AWSLogs/[ORG_ID/]`` (never used as a table root: digests live below it)."""
+        parts = [p for p in (self.prefix, "AWSLogs", self.org_id) if p]
+        return "/".join(parts) + "/"
+
+    def account_root(self, account: str) -> str:
+        """The key prefix of one account's CloudTrail folder (events only, digests are beside it)."""
+        return f"{self.logs_root}{account}/CloudTrail/"
+
+    def partition_prefix(self, account: str, region: str, day: date) -> str:
+        """The key prefix of one partition: an account, a region and a delivery day."""
+        return f"{self.account_root(account)}{region}/{day:%Y/%m/%d}/"
+
+    @property
+    def location_template(self) -> str:
+        """Athena's ``storage.location.template`` for partition projection."""
+        return f"s3://{self.bucket}/{self.logs_root}${{account_id}}/CloudTrail/${{region}}/${{day}}"
+
+
+@dataclass(frozen=True)
+class TableSettings:
+    """Everything the DDL needs: the log location, the projected partitions and the object names.
+
+    Build it with :meth:`create`, which validates every value.
+    """
+
+    location: LogLocation
+    accounts: tuple[str, ...]
+    regions: tuple[str, ...]
+    start_date: date = DEFAULT_START_DATE
+    database: str = DEFAULT_DATABASE
+    table: str = DEFAULT_TABLE
+    view: str = METRIC_POINTS_RELATION
+    calls_view: str = METRIC_CALLS_RELATION
+    catalog: str = DEFAULT_CATALOG
+
+    @classmethod
+    def create(
+        cls,
+        *,
+        bucket: str,
+        accounts: str | Iterable[str],
+        regions: str | Iterable[str],
+        prefix: str | None = None,
+        org_id: str | None = None,
+        start_date: str | date | None = None,
+        database: str = DEFAULT_DATABASE,
+        table: str = DEFAULT_TABLE,
+        view: str = METRIC_POINTS_RELATION,
+        calls_view: str | None = None,
+        catalog: str = DEFAULT_CATALOG,
+    ) -> TableSettings:
+        """Validate every setting and build the settings.
+
+        >>> s = TableSettings.create(bucket="trail-logs", accounts="123456789012", regions="us-east-1,eu-west-1")
+        >>> s.regions
+        ('us-east-1', 'eu-west-1')
+        """
+        view = validate_identifier("view", view)
+        if calls_view is None:
+            calls_view = METRIC_CALLS_RELATION if view == METRIC_POINTS_RELATION else f"{view}_calls"
+        return cls(
+            location=LogLocation.create(bucket, prefix, org_id),
+            accounts=validate_accounts(accounts),
+            regions=validate_regions(regions),
+            start_date=validate_start_date(start_date),
+            database=validate_identifier("database", database),
+            table=validate_identifier("table", table),
+            view=view,
+            calls_view=validate_identifier("calls view", calls_view),
+            catalog=validate_catalog(catalog),
+        )

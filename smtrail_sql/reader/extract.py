@@ -1,0 +1,516 @@
+"""Turn one CloudTrail log file into the rows of the two relations, as Arrow tables.
+
+The rules are those of the Athena view (``sql/ddl``), so both engines give the same rows:
+
+* only ``BatchPutMetrics`` events of ``metrics-sagemaker.amazonaws.com`` count; ``requestParameters`` may be
+  an object, a JSON string or null, and ``metricData`` may be missing (then the call has no points);
+* a failed call (``errorCode`` set) is a row of the calls relation and stores no points;
+* a point's ``timestamp`` is epoch milliseconds at or above :data:`EPOCH_MILLIS_THRESHOLD`, epoch seconds
+  (int or float) below it, or an ISO-8601 string (UTC when it has no zone), rounded to the microsecond the
+  way DuckDB's ``to_timestamp(double)`` does;
+* the same event twice in a file (same account, region, day and ``eventID``) counts once.
+
+The work is split in two so that both halves are cheap: :func:`extract_lists` touches each metric call once
+in Python and returns plain lists (which the cache stores with :mod:`marshal`); :func:`build_tables` turns the
+lists of many files at once into Arrow tables, where every per-point conversion is vectorised.
+"""
+
+from __future__ import annotations
+
+import json
+import marshal
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from smtrail_sql.reader.layout import (
+    SKIP_CORRUPT_GZIP,
+    SKIP_DIGEST,
+    SKIP_EMPTY,
+    SKIP_FOREIGN_JSON,
+    SKIP_TRUNCATED_JSON,
+    SKIP_UNREADABLE,
+    LogFile,
+)
+from smtrail_sql.schema import (
+    EPOCH_MILLIS_THRESHOLD,
+    METRIC_CALL_COLUMNS,
+    METRIC_POINT_COLUMNS,
+    METRICS_EVENT_NAME,
+    METRICS_EVENT_SOURCE,
+    TRIAL_COMPONENT_RESOURCE_TYPE,
+)
+
+_ARROW_TYPES = {"VARCHAR": pa.string(), "BIGINT": pa.int64(), "DOUBLE": pa.float64(),
+                "TIMESTAMP": pa.timestamp("us")}
+#: String columns with few distinct values per file are dictionary-encoded: the cache stays small and DuckDB
+#: still sees VARCHAR.
+_DICTIONARY = pa.dictionary(pa.int32(), pa.string())
+_PLAIN_STRINGS = {"event_id"}
+
+
+def _arrow_schema(columns: dict[str, str], plain: set[str]) -> pa.Schema:
+    return pa.schema([
+        pa.field(name, _DICTIONARY if sql == "VARCHAR" and name not in plain else _ARROW_TYPES[sql])
+        for name, sql in columns.items()
+    ])
+
+
+#: Arrow schemas of the two relations, column for column those of :mod:`smtrail_sql.schema`.
+POINT_SCHEMA = _arrow_schema(METRIC_POINT_COLUMNS, set())
+CALL_SCHEMA = _arrow_schema(METRIC_CALL_COLUMNS, _PLAIN_STRINGS)
+
+_EVENT_NAME_BYTES = METRICS_EVENT_NAME.encode()
+_GZIP_MAGIC = b"\x1f\x8b"
+#: Range DuckDB's TIMESTAMP holds (years 1-9999 in microseconds); outside it a point time is NULL.
+_MIN_MICROS, _MAX_MICROS = -62135596800 * 10**6, 253402300800 * 10**6
+_EPOCH = datetime(1970, 1, 1)
+_CALL_NAMES = tuple(METRIC_CALL_COLUMNS)
+#: Version of the :class:`FileLists` layout inside cache entries.
+LISTS_FORMAT = 1
+
+
+@dataclass
+class FileLists:
+    """What one file gave, as plain lists: one list per call column, five per point (see :func:`build_tables`).
+
+    ``calls[name]`` holds a value per metric call (``event_time`` as CloudTrail wrote it); ``point_call`` is the
+    index of each point's call; ``point_times`` holds numbers or None, and ``text_times`` the points whose
+    timestamp was a string, as ``(position, text)``.
+    """
+
+    skip_reason: str | None = None
+    events: int = 0
+    calls: dict[str, list[Any]] = field(default_factory=lambda: {name: [] for name in _CALL_NAMES})
+    point_call: list[int] = field(default_factory=list)
+    names: list[Any] = field(default_factory=list)
+    values: list[Any] = field(default_factory=list)
+    steps: list[Any] = field(default_factory=list)
+    point_times: list[Any] = field(default_factory=list)
+    text_times: list[tuple[int, str]] = field(default_factory=list)
+
+    @property
+    def call_count(self) -> int:
+        return len(self.calls["event_id"])
+
+    def dumps(self) -> bytes:
+        """Serialise with :mod:`marshal` (lists of str/int/float/None: fast both ways)."""
+        return marshal.dumps((LISTS_FORMAT, self.skip_reason, self.events,
+                              [self.calls[name] for name in _CALL_NAMES], self.point_call, self.names,
+                              self.values, self.steps, self.point_times, self.text_times))
+
+    @classmethod
+    def loads(cls, data: bytes) -> FileLists:
+        """The inverse of :meth:`dumps`; ValueError when the bytes are not a whole entry of this format."""
+        try:
+            fmt, reason, events, calls, point_call, names, values, steps, times, texts = marshal.loads(data)
+        except (EOFError, ValueError, TypeError) as error:
+            raise ValueError(f"not a cache entry: {error}") from None
+        if fmt != LISTS_FORMAT or len(calls) != len(_CALL_NAMES):
+            raise ValueError("cache entry of another format")
+        return cls(reason, events, dict(zip(_CALL_NAMES, calls, strict=True)), point_call, names, values,
+                   steps, times, [tuple(t) for t in texts])
+
+
+def read_log_file(log: LogFile) -> FileLists:
+    """Read and extract one file; a bad file comes back with ``skip_reason`` set, never an exception.
+
+    >>> from smtrail_sql.reader.layout import LogFile
+    >>> read_log_file(LogFile("/nonexistent.json.gz", 0, 0)).skip_reason
+    'unreadable'
+    """
+    try:
+        with open(log.path, "rb") as handle:
+            raw = handle.read()
+    except OSError:
+        return FileLists(SKIP_UNREADABLE)
+    return extract_lists(raw, log)
+
+
+def _decompress(raw: bytes) -> bytes | None:
+    from isal import isal_zlib
+
+    try:
+        # wbits 47: gzip or zlib header, auto-detected
+        return isal_zlib.decompress(raw, 47)
+    except (isal_zlib.error, OSError, EOFError, ValueError):
+        return None
+
+
+def extract_lists(raw: bytes, log: LogFile) -> FileLists:
+    """Extract the metric calls and points of a log file's bytes (gzipped or not); see the module docstring."""
+    if not raw.strip():
+        return FileLists(SKIP_EMPTY)
+    if raw[:2] == _GZIP_MAGIC:
+        data = _decompress(raw)
+        if data is None:
+            return FileLists(SKIP_CORRUPT_GZIP)
+    elif log.path.endswith(".gz"):
+        return FileLists(SKIP_CORRUPT_GZIP)
+    else:
+        data = raw
+    if not data.strip():
+        return FileLists(SKIP_EMPTY)
+    return _extract_json(data, log)
+
+
+def _extract_json(data: bytes, log: LogFile) -> FileLists:
+    import simdjson
+
+    parser = simdjson.Parser()
+    try:
+        doc = parser.parse(data)
+    except (ValueError, RuntimeError):
+        return FileLists(SKIP_TRUNCATED_JSON)
+    records = doc.get("Records") if isinstance(doc, simdjson.Object) else None
+    if not isinstance(records, simdjson.Array):
+        reason = (SKIP_DIGEST if isinstance(doc, simdjson.Object) and doc.get("digestPublicKeyFingerprint")
+                  else SKIP_FOREIGN_JSON)
+        del doc, records
+        return FileLists(reason)
+    lists = FileLists(None, len(records))
+    if _EVENT_NAME_BYTES not in data:
+        # most of a trail is other traffic: a file without the event name cannot hold a metric call
+        del doc, records
+        return lists
+    builder = _ListBuilder(log, lists)
+    add, lazy_object = builder.add, simdjson.Object
+    record = None
+    for record in records:
+        # the filter reads two fields lazily; a metric call is then converted whole, in C, which is
+        # cheaper than a dozen lazy look-ups
+        if type(record) is lazy_object and record.get("eventName") == METRICS_EVENT_NAME \
+                and record.get("eventSource") == METRICS_EVENT_SOURCE:
+            add(record.as_dict())
+    del doc, records, record
+    return lists
+
+
+def parse_event_time(value: Any) -> datetime | None:
+    """``eventTime`` as naive UTC: ISO-8601 with ``Z`` or an offset, or ``2023-01-09 16:01:21``; else None.
+
+    >>> parse_event_time("2022-12-14T21:53:41Z")
+    datetime.datetime(2022, 12, 14, 21, 53, 41)
+    """
+    if not isinstance(value, str):
+        return None
+    try:
+        moment = datetime.fromisoformat(value.strip())
+    except ValueError:
+        return None
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC).replace(tzinfo=None)
+    return moment
+
+
+def point_time_micros(value: Any) -> int | None:
+    """A point's ``timestamp`` as epoch microseconds (UTC), or None when it is not a time.
+
+    Numbers (and numeric strings) at or above 1e11 are milliseconds, others seconds; the microseconds are
+    ``round(seconds * 1e6)`` half to even, exactly DuckDB's ``to_timestamp(double)``.
+
+    >>> point_time_micros(1670366870000), point_time_micros(1670366870.5), point_time_micros("2022-12-06T22:47:50Z")
+    (1670366870000000, 1670366870500000, 1670366870000000)
+    """
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, str):
+        try:
+            number = float(value)
+        except ValueError:
+            return _iso_micros(value)
+    elif isinstance(value, int | float):
+        number = float(value)
+    else:
+        return None
+    if not math.isfinite(number):
+        return None
+    seconds = number / 1000.0 if number >= EPOCH_MILLIS_THRESHOLD else number
+    micros = round(seconds * 1e6)
+    return micros if _MIN_MICROS <= micros < _MAX_MICROS else None
+
+
+def _iso_micros(text: str) -> int | None:
+    moment = parse_event_time(text)
+    if moment is None:
+        return None
+    delta = moment - _EPOCH
+    return (delta.days * 86400 + delta.seconds) * 10**6 + delta.microseconds
+
+
+def _as_float(value: Any) -> float | None:
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, int | float):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            return None
+    return None
+
+
+def _as_step(value: Any) -> int | None:
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, int):
+        return value if -(2**63) <= value < 2**63 else None
+    number = _as_float(value)
+    if number is None or not math.isfinite(number) or abs(number) >= 2**63:
+        return None
+    # DuckDB's and Trino's CAST(double AS BIGINT) round half away from zero
+    return int(math.copysign(math.floor(abs(number) + 0.5), number))
+
+
+class _ListBuilder:
+    """Appends one metric call's values to a :class:`FileLists`; tight code, it runs once per call."""
+
+    def __init__(self, log: LogFile, lists: FileLists) -> None:
+        self.log = log
+        self.lists = lists
+        self.seen: set[tuple[Any, ...]] = set()
+        c = lists.calls
+        self.columns = (c["account_id"], c["region"], c["day"], c["event_time"], c["event_id"],
+                        c["trial_component"], c["trial_component_arn"], c["point_count"], c["error_code"],
+                        c["error_message"], c["caller_arn"], c["user_agent"], c["source_ip"])
+
+    def add(self, event: dict[str, Any]) -> None:
+        get = event.get
+        log = self.log
+        event_time = get("eventTime")
+        account, region, day = log.account_id, log.region, log.day
+        if account is None or region is None or day is None:
+            account, region, day = _fallback_partition(event, account, region, day)
+        event_id = get("eventID")
+        if event_id is not None:
+            key = (account, region, day, event_id)
+            if key in self.seen:
+                return  # the same event twice in one file
+            self.seen.add(key)
+        params = get("requestParameters")
+        if type(params) is str:
+            try:
+                params = json.loads(params)
+            except ValueError:
+                params = None
+        if type(params) is dict:
+            metric_data = params.get("metricData")
+            component = params.get("trialComponentName")
+            if type(metric_data) is not list:
+                metric_data = ()
+        else:
+            metric_data, component = (), None
+        identity = get("userIdentity")
+        error_code = get("errorCode")
+        (accounts, regions, days, times, ids, components, arns, counts, codes, messages, callers, agents,
+         ips) = self.columns
+        index = len(ids)
+        accounts.append(account)
+        regions.append(region)
+        days.append(day)
+        times.append(event_time)
+        ids.append(event_id)
+        components.append(component)
+        arns.append(_trial_component_arn(get("resources")))
+        counts.append(len(metric_data))
+        codes.append(error_code)
+        messages.append(get("errorMessage"))
+        callers.append(identity.get("arn") if type(identity) is dict else None)
+        agents.append(get("userAgent"))
+        ips.append(get("sourceIPAddress"))
+        if error_code is not None or not metric_data:
+            return  # a failed call stored nothing
+        lists = self.lists
+        point_call, names, values, steps, point_times = (lists.point_call, lists.names, lists.values,
+                                                         lists.steps, lists.point_times)
+        for point in metric_data:
+            if type(point) is dict:
+                point_call.append(index)
+                names.append(point.get("metricName"))
+                values.append(point.get("value"))
+                steps.append(point.get("step"))
+                moment = point.get("timestamp")
+                if type(moment) is str:  # strings are parsed apart so the numbers stay vectorised
+                    lists.text_times.append((len(point_times), moment))
+                    moment = None
+                point_times.append(moment)
+
+
+def _fallback_partition(event: dict[str, Any], account: str | None, region: str | None,
+                        day: str | None) -> tuple[Any, Any, Any]:
+    """Partition values for a file whose location gives none: the event's own account, region and date."""
+    if account is None:
+        account = event.get("recipientAccountId")
+    if region is None:
+        region = event.get("awsRegion")
+    if day is None:
+        moment = parse_event_time(event.get("eventTime"))
+        day = f"{moment:%Y/%m/%d}" if moment is not None else None
+    return account, region, day
+
+
+def _trial_component_arn(resources: Any) -> str | None:
+    if type(resources) is not list:
+        return None
+    for resource in resources:
+        if type(resource) is dict and resource.get("type") == TRIAL_COMPONENT_RESOURCE_TYPE:
+            arn = resource.get("ARN", resource.get("arn"))
+            return arn if isinstance(arn, str) else None
+    return None
+
+
+# -- Arrow ---------------------------------------------------------------------------------------------------
+
+def empty_tables() -> tuple[pa.Table, pa.Table]:
+    """Zero-row tables with the two schemas."""
+    return POINT_SCHEMA.empty_table(), CALL_SCHEMA.empty_table()
+
+
+def build_tables(parts: Sequence[FileLists]) -> tuple[pa.Table, pa.Table]:
+    """The points and calls of several files as Arrow tables (in the order given), with the view's types.
+
+    Each point's call-level columns are dictionary arrays over the calls' values, indexed by the point's call:
+    in particular ``points.event_id.indices`` are row numbers in ``calls``.
+    """
+    import numpy as np
+
+    parts = [p for p in parts if p.skip_reason is None]
+    if not parts:
+        return empty_tables()
+    call_columns: dict[str, list[Any]] = {name: [] for name in _CALL_NAMES}
+    names: list[Any] = []
+    values: list[Any] = []
+    steps: list[Any] = []
+    times: list[Any] = []
+    texts: list[tuple[int, str]] = []
+    local_calls: list[int] = []
+    call_offsets, point_counts = [], []
+    offset = 0
+    for part in parts:
+        for name in _CALL_NAMES:
+            call_columns[name].extend(part.calls[name])
+        if part.text_times:
+            base = len(times)
+            texts.extend((base + position, text) for position, text in part.text_times)
+        names.extend(part.names)
+        values.extend(part.values)
+        steps.extend(part.steps)
+        times.extend(part.point_times)
+        local_calls.extend(part.point_call)
+        call_offsets.append(offset)
+        point_counts.append(len(part.point_call))
+        offset += part.call_count
+    calls = pa.table(
+        {name: _call_column(name, call_columns[name]) for name in _CALL_NAMES}, schema=CALL_SCHEMA
+    )
+    point_call = np.asarray(local_calls, dtype=np.int32) + np.repeat(
+        np.asarray(call_offsets, dtype=np.int32), point_counts)
+    indices = pa.array(point_call, pa.int32())
+    columns: dict[str, pa.Array] = {}
+    for name in METRIC_POINT_COLUMNS:
+        if name == "metric_name":
+            columns[name] = _strings(names, _DICTIONARY)
+        elif name == "value":
+            columns[name] = _numbers(values, pa.float64(), _as_float)
+        elif name == "step":
+            columns[name] = _numbers(steps, pa.int64(), _as_step)
+        elif name == "metric_time":
+            columns[name] = _point_times(times, texts)
+        else:
+            column = calls.column(name).combine_chunks()
+            if name == "event_id":  # a call's points share its id: index the calls' ids, no hashing
+                columns[name] = pa.DictionaryArray.from_arrays(indices, column)
+            else:
+                columns[name] = column.take(indices)
+    return pa.table(columns, schema=POINT_SCHEMA), calls
+
+
+def _call_column(name: str, values: list[Any]) -> pa.Array:
+    arrow_type = CALL_SCHEMA.field(name).type
+    if name == "event_time":
+        return _event_times(values)
+    if name == "point_count":
+        return pa.array(values, pa.int64())
+    return _strings(values, arrow_type)
+
+
+def _strings(values: list[Any], arrow_type: pa.DataType) -> pa.Array:
+    try:
+        array = pa.array(values, pa.string())
+    except (pa.ArrowInvalid, pa.ArrowTypeError):  # a field that is not a string in an odd record
+        array = pa.array([v if isinstance(v, str) else None for v in values], pa.string())
+    return array.dictionary_encode() if arrow_type == _DICTIONARY else array
+
+
+def _event_times(values: list[Any]) -> pa.Array:
+    """``eventTime`` strings: the usual ``...Z`` form parsed in C, any other form one by one."""
+    texts = _strings(values, pa.string())
+    parsed = pc.strptime(texts, format="%Y-%m-%dT%H:%M:%SZ", unit="us", error_is_null=True)
+    missing = pc.and_(pc.is_null(parsed), pc.is_valid(texts))
+    if not pc.any(missing).as_py():
+        return parsed
+    fixed = [parse_event_time(v) if m else p for v, m, p in
+             zip(texts.to_pylist(), missing.to_pylist(), parsed.to_pylist(), strict=True)]
+    return pa.array(fixed, pa.timestamp("us"))
+
+
+def _inferred_numbers(values: list[Any]) -> pa.Array | None:
+    """Arrow's own conversion when every value is a plain number or null; None when any is not."""
+    try:
+        array = pa.array(values)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
+        return None
+    if pa.types.is_integer(array.type) or pa.types.is_floating(array.type) or pa.types.is_null(array.type):
+        return array
+    return None
+
+
+def _numbers(values: list[Any], arrow_type: pa.DataType, convert: Any) -> pa.Array:
+    """Arrow converts a clean list in C; a list with strings or odd values goes through ``convert``."""
+    array = _inferred_numbers(values)
+    if array is not None:
+        try:
+            return array.cast(arrow_type)  # a safe cast: a fractional step is not silently truncated
+        except (pa.ArrowInvalid, OverflowError):
+            pass
+    return pa.array([convert(v) for v in values], arrow_type)
+
+
+def _point_times(values: list[Any], texts: list[tuple[int, str]]) -> pa.Array:
+    """Point timestamps, vectorised over the numbers; ``texts`` are the string ones, by position."""
+    array = _inferred_numbers(values)
+    if array is None:  # booleans or objects: the rare slow path
+        micros_list = [point_time_micros(v) for v in values]
+        for position, text in texts:
+            micros_list[position] = point_time_micros(text)
+        return pa.array(micros_list, pa.int64()).cast(pa.timestamp("us"))
+    numbers = array.cast(pa.float64())
+    is_millis = pc.greater_equal(numbers, EPOCH_MILLIS_THRESHOLD)
+    seconds = pc.if_else(is_millis, pc.divide(numbers, 1000.0), numbers)
+    micros = pc.round(pc.multiply(seconds, 1e6), ndigits=0, round_mode="half_to_even")
+    in_range = pc.and_(pc.greater_equal(micros, float(_MIN_MICROS)), pc.less(micros, float(_MAX_MICROS)))
+    micros = pc.if_else(in_range, micros, pa.scalar(None, pa.float64()))  # NaN/inf compare false: NULL too
+    result = micros.cast(pa.int64())
+    if texts:
+        import numpy as np
+
+        mask = np.zeros(len(values), dtype=bool)
+        mask[[position for position, _ in texts]] = True
+        parsed = _text_micros([text for _, text in texts])
+        result = pc.replace_with_mask(result, pa.array(mask), parsed)
+    return result.cast(pa.timestamp("us"))
+
+
+def _text_micros(texts: list[str]) -> pa.Array:
+    """String point times as epoch microseconds: zoned ISO-8601 in C, anything else one by one."""
+    try:
+        zoned = pa.array(texts, pa.string()).cast(pa.timestamp("us", tz="UTC"))
+        return zoned.cast(pa.timestamp("us")).cast(pa.int64())
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return pa.array([point_time_micros(text) for text in texts], pa.int64())

@@ -1,0 +1,288 @@
+"""Read a selection of log files on every core, through the cache, into the two relations' tables.
+
+The order of work: a snapshot of the whole selection (one memory-mapped file) answers an unchanged selection;
+otherwise each file's own cache entry; otherwise the file is read, by a pool of worker processes when there is
+enough to share (each returns its rows as an Arrow IPC buffer and writes its cache entry itself). Rows are
+then put in file order, an event delivered twice is kept once, and a new snapshot is written.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol
+
+from smtrail_sql.errors import LogReadError
+from smtrail_sql.reader.layout import SKIP_DESCRIPTIONS, SKIP_DIGEST, LogFile
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+    from smtrail_sql.cache import ExtractCache
+
+#: Below this many bytes to read, forking workers costs more than it saves.
+PARALLEL_MIN_BYTES = 8 * 1024 * 1024
+
+
+class ReadProgress(Protocol):
+    """What the reader reports while it works (the CLI draws a progress bar with it)."""
+
+    def start(self, files: int, total_bytes: int) -> None:
+        """Called once with what is to be read (files not answered by the cache)."""
+
+    def advance(self, files: int, nbytes: int) -> None:
+        """Called as files are done."""
+
+    def finish(self) -> None:
+        """Called once at the end."""
+
+
+@dataclass
+class ReadResult:
+    """The rows of a selection and what it cost: files read, answered by the cache, skipped (and why)."""
+
+    points: pa.Table
+    calls: pa.Table
+    files_read: int = 0
+    files_cached: int = 0
+    skipped: Counter[str] = field(default_factory=Counter)
+    skipped_paths: list[tuple[str, str]] = field(default_factory=list)
+    duplicate_events: int = 0
+    snapshot_hit: bool = False
+
+
+def read_log_files(
+    files: Sequence[LogFile],
+    *,
+    cache: ExtractCache | None = None,
+    workers: int | None = None,
+    progress: ReadProgress | None = None,
+    strict: bool = False,
+) -> ReadResult:
+    """Extract the rows of ``files`` (in this order), using and filling ``cache`` when given.
+
+    ``strict`` raises :class:`~smtrail_sql.errors.LogReadError` on the first bad file instead of skipping it.
+
+    >>> read_log_files([]).points.num_rows
+    0
+    """
+    from smtrail_sql.cache import snapshot_key
+
+    key = snapshot_key(files) if cache is not None else ""
+    if cache is not None:
+        snapshot = cache.load_snapshot(key)
+        if snapshot is not None and snapshot.points is not None and snapshot.calls is not None:
+            skipped_paths = [(p, r) for p, r in snapshot.meta.get("skipped", [])]
+            if strict:
+                _raise_if_bad(skipped_paths)
+            return ReadResult(snapshot.points, snapshot.calls, files_cached=len(files),
+                              skipped=Counter(r for _, r in skipped_paths), skipped_paths=skipped_paths,
+                              duplicate_events=int(snapshot.meta.get("duplicates", 0)), snapshot_hit=True)
+
+    from smtrail_sql.reader.extract import FileLists
+
+    lists: list[FileLists | None] = [None] * len(files)
+    to_read: list[int] = []
+    for index, log in enumerate(files):
+        payload = cache.load_file(log) if cache is not None else None
+        entry = _lists_or_none(payload)
+        if entry is None:
+            to_read.append(index)
+        else:
+            lists[index] = entry
+    cached = len(files) - len(to_read)
+
+    if progress is not None:
+        progress.start(len(to_read), sum(files[i].size for i in to_read))
+    groups: dict[int, tuple[Any, Any]] = {}
+    try:
+        for indices, reasons, tables in _extract_all(files, to_read, cache, workers):
+            for index, reason in zip(indices, reasons, strict=True):
+                lists[index] = FileLists(reason)  # rows are in ``tables``; only the reason is needed
+                if strict and reason and reason != SKIP_DIGEST:
+                    _raise_if_bad([(files[index].path, reason)])
+            groups[indices[0]] = tables
+            if progress is not None:
+                progress.advance(len(indices), sum(files[i].size for i in indices))
+    finally:
+        if progress is not None:
+            progress.finish()
+
+    result = _assemble(files, lists, groups)
+    result.files_read, result.files_cached = len(to_read), cached
+    if strict:
+        _raise_if_bad(result.skipped_paths)
+    if cache is not None:
+        cache.store_snapshot(key, result.points, result.calls,
+                             {"skipped": result.skipped_paths, "duplicates": result.duplicate_events})
+    return result
+
+
+def _lists_or_none(payload: bytes | None) -> Any:
+    from smtrail_sql.reader.extract import FileLists
+
+    if payload is None:
+        return None
+    try:
+        return FileLists.loads(payload)
+    except ValueError:
+        return None
+
+
+def _raise_if_bad(skipped: list[tuple[str, str]]) -> None:
+    bad = [(path, reason) for path, reason in skipped if reason != SKIP_DIGEST]
+    if bad:
+        path, reason = bad[0]
+        more = f" (and {len(bad) - 1} more bad files)" if len(bad) > 1 else ""
+        raise LogReadError(f"{path}: {SKIP_DESCRIPTIONS.get(reason, reason)}{more}; "
+                           "without --strict such files are skipped and counted")
+
+
+#: Files per task: enough to amortise Arrow's per-call overhead, few enough to balance the workers.
+GROUP_SIZE = 16
+
+
+def _extract_group(tasks: list[tuple[int, LogFile]], cache_root: str | None) -> tuple[list[int], list[Any], bytes]:
+    """Worker body: extract a run of consecutive files, cache each, return their rows as one Arrow payload."""
+    import gc
+
+    from smtrail_sql.cache import ExtractCache, serialize_entry
+    from smtrail_sql.reader.extract import build_tables, read_log_file
+
+    cache = ExtractCache(cache_root) if cache_root is not None else None
+    # the extracted lists hold no cycles: the cyclic collector would only rescan them again and again
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        parts = []
+        for _, log in tasks:
+            lists = read_log_file(log)
+            if cache is not None and lists.skip_reason != "unreadable":
+                cache.store_file(log, lists.dumps())
+            parts.append(lists)
+        points, calls = build_tables(parts)
+    finally:
+        if gc_was_enabled:
+            gc.enable()
+    payload = serialize_entry(points, calls, {})
+    return [index for index, _ in tasks], [p.skip_reason for p in parts], payload
+
+
+def _run_group(args: tuple[list[tuple[int, LogFile]], str | None]) -> tuple[list[int], list[Any], bytes]:
+    return _extract_group(*args)
+
+
+def _extract_all(files: Sequence[LogFile], to_read: list[int], cache: ExtractCache | None,
+                 workers: int | None) -> Iterator[tuple[list[int], list[Any], tuple[Any, Any]]]:
+    """Extract ``files[i]`` for ``i`` in ``to_read`` by groups of consecutive files, in parallel if worth it."""
+    from smtrail_sql.cache import deserialize_entry
+
+    cache_root = str(cache.root) if cache is not None else None
+    runs: list[list[tuple[int, LogFile]]] = []
+    for index in to_read:
+        if runs and runs[-1][-1][0] == index - 1 and len(runs[-1]) < GROUP_SIZE:
+            runs[-1].append((index, files[index]))
+        else:
+            runs.append([(index, files[index])])
+    count = workers if workers is not None else (os.cpu_count() or 1)
+    count = max(1, min(count, len(runs)))
+    jobs = [(run, cache_root) for run in runs]
+    if count == 1 or sum(files[i].size for i in to_read) < PARALLEL_MIN_BYTES:
+        results: Iterator[tuple[list[int], list[Any], bytes]] = map(_run_group, jobs)
+        for indices, reasons, payload in results:
+            entry = deserialize_entry(payload)
+            yield indices, reasons, (entry.points, entry.calls)
+        return
+    import multiprocessing
+
+    import numpy  # noqa: F401  imported once here, so forked workers inherit it
+
+    # fork: workers start in milliseconds with the modules already imported; they touch no DuckDB state
+    context = multiprocessing.get_context("fork")
+    with context.Pool(count) as pool:
+        for indices, reasons, payload in pool.imap_unordered(_run_group, jobs):
+            entry = deserialize_entry(payload)
+            yield indices, reasons, (entry.points, entry.calls)
+
+
+def _assemble(files: Sequence[LogFile], lists: list[Any], groups: dict[int, tuple[Any, Any]]) -> ReadResult:
+    """Put rows in file order, count skips, keep the first copy of each event.
+
+    ``groups`` holds the tables of files read now, by their first file's index; files answered by their
+    cache entry are built here, in runs of consecutive files.
+    """
+    import pyarrow as pa
+
+    from smtrail_sql.reader.extract import build_tables, empty_tables
+
+    skipped: Counter[str] = Counter()
+    skipped_paths: list[tuple[str, str]] = []
+    parts: list[tuple[pa.Table, pa.Table]] = []
+    pending: list[Any] = []
+    for index, (log, entry) in enumerate(zip(files, lists, strict=True)):
+        if entry.skip_reason:
+            skipped[entry.skip_reason] += 1
+            skipped_paths.append((log.path, entry.skip_reason))
+        if index in groups:
+            if pending:
+                parts.append(build_tables(pending))
+                pending = []
+            parts.append(groups[index])
+        elif entry.calls["event_id"] or entry.skip_reason is None and entry.events:
+            pending.append(entry)
+    if pending:
+        parts.append(build_tables(pending))
+    parts = [(p, c) for p, c in parts if c.num_rows] or [empty_tables()]
+    points_parts, calls_parts = [p for p, _ in parts], [c for _, c in parts]
+    kept_calls, kept_points, duplicates = _drop_duplicate_events(calls_parts, points_parts)
+    return ReadResult(pa.concat_tables(kept_points), pa.concat_tables(kept_calls), skipped=skipped,
+                      skipped_paths=skipped_paths, duplicate_events=duplicates)
+
+
+def _event_keys(table: pa.Table) -> pa.Array:
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    parts = [pc.cast(table.column(name), pa.string()) for name in ("account_id", "region", "day", "event_id")]
+    return pc.binary_join_element_wise(*parts, "\x1f", null_handling="replace", null_replacement="\x00")
+
+
+def _drop_duplicate_events(calls_parts: list[pa.Table], points_parts: list[pa.Table]
+                           ) -> tuple[list[pa.Table], list[pa.Table], int]:
+    """An event in two files (same account, region, day and eventID) keeps its first copy only.
+
+    Within a part, ``points.event_id`` is a dictionary array whose indices are the part's call rows
+    (see :func:`~smtrail_sql.reader.extract.build_tables`), which says which points a dropped call owned.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    calls = pa.concat_tables(calls_parts)
+    if calls.num_rows == 0:
+        return calls_parts, points_parts, 0
+    keys = _event_keys(calls)
+    if isinstance(keys, pa.ChunkedArray):
+        keys = keys.combine_chunks()
+    first = pc.index_in(keys, value_set=keys)
+    is_first = pc.equal(first, pa.array(range(len(keys)), pa.int32()))
+    # events without an eventID cannot be told apart: all are kept
+    is_first = pc.or_(is_first, pc.is_null(calls.column("event_id").combine_chunks()))
+    duplicates = len(keys) - pc.sum(is_first.cast(pa.int64())).as_py()
+    if duplicates == 0:
+        return calls_parts, points_parts, 0
+    kept_calls, kept_points = [], []
+    offset = 0
+    for calls_part, points_part in zip(calls_parts, points_parts, strict=True):
+        mask = is_first.slice(offset, calls_part.num_rows)
+        offset += calls_part.num_rows
+        if pc.all(mask).as_py():
+            kept_calls.append(calls_part)
+            kept_points.append(points_part)
+            continue
+        dropped_rows = pc.indices_nonzero(pc.invert(mask)).cast(pa.int32())
+        owners = points_part.column("event_id").combine_chunks().indices
+        kept_calls.append(calls_part.filter(mask))
+        kept_points.append(points_part.filter(pc.invert(pc.is_in(owners, value_set=dropped_rows))))
+    return kept_calls, kept_points, duplicates

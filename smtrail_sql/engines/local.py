@@ -1,0 +1,165 @@
+"""The local engine: DuckDB over CloudTrail log files on disk, with the view's exact columns.
+
+The reader turns the files the window needs into Arrow tables (through the cache); DuckDB gets them as
+``<database>.<view>`` and ``<database>.<calls view>`` with exactly the columns and types of
+:mod:`smtrail_sql.schema`, so the Athena SQL of every template runs unchanged once sqlglot has transpiled it.
+
+>>> import tempfile
+>>> from smtrail_sql.catalog import Catalog
+>>> from smtrail_sql.render import render
+>>> from smtrail_sql.window import TimeWindow
+>>> engine = LocalEngine(tempfile.mkdtemp(), use_cache=False)
+>>> result = engine.execute(render(Catalog.load().get("runs"), window=TimeWindow.all_time()))
+>>> result.stats.files_read, len(result.rows)
+(0, 0)
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from smtrail_sql.errors import EngineError, QueryFailedError
+from smtrail_sql.result import QueryResult, QueryStats
+from smtrail_sql.schema import METRIC_CALL_COLUMNS, METRIC_POINT_COLUMNS
+from smtrail_sql.settings import validate_accounts, validate_regions
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+    from smtrail_sql.cache import ExtractCache
+    from smtrail_sql.reader.pipeline import ReadProgress, ReadResult
+    from smtrail_sql.render import Naming, RenderedQuery
+    from smtrail_sql.window import TimeWindow
+
+
+class LocalEngine:
+    """Runs rendered queries with DuckDB over the CloudTrail files under ``logs``.
+
+    ``logs`` is a bucket copy (``[prefix/]AWSLogs/...``) or a plain folder of ``.json.gz``/``.json`` files.
+    ``accounts``/``regions`` narrow what is read (with the query's window, before any file is opened).
+    ``use_cache=False`` reads every file; ``cache`` chooses another cache folder; ``strict`` makes a bad file
+    an error; ``progress`` is told about the files as they are read; ``workers`` caps the reader's processes.
+    """
+
+    name = "local"
+    dialect = "duckdb"
+
+    def __init__(
+        self,
+        logs: str | Path,
+        *,
+        accounts: str | Iterable[str] | None = None,
+        regions: str | Iterable[str] | None = None,
+        use_cache: bool = True,
+        cache: ExtractCache | None = None,
+        strict: bool = False,
+        progress: ReadProgress | None = None,
+        workers: int | None = None,
+    ) -> None:
+        self.logs = Path(logs)
+        self.accounts = validate_accounts(accounts) if accounts else None
+        self.regions = validate_regions(regions) if regions else None
+        self.strict = strict
+        self.progress = progress
+        self.workers = workers
+        if use_cache and cache is None:
+            from smtrail_sql.cache import ExtractCache
+
+            cache = ExtractCache()
+        self.cache = cache if use_cache else None
+
+    def read(self, window: TimeWindow) -> tuple[ReadResult, int, dict[str, int]]:
+        """The rows the window may need, the number of digests skipped and the layout's skip counts."""
+        from smtrail_sql.reader.layout import discover_log_files
+        from smtrail_sql.reader.pipeline import read_log_files
+
+        found = discover_log_files(self.logs, window, self.accounts, self.regions)
+        result = read_log_files(found.files, cache=self.cache, workers=self.workers, progress=self.progress,
+                                strict=self.strict)
+        return result, len(found.files), dict(found.skipped)
+
+    def connect(self, window: TimeWindow, naming: Naming) -> tuple[Any, QueryStats]:
+        """A DuckDB connection with both relations registered for ``window``, and what reading cost.
+
+        Use it to run your own SQL over the rows: ``con.execute("SELECT ... FROM smtrail.sagemaker_metrics")``.
+        """
+        started = time.perf_counter()
+        result, _, layout_skips = self.read(window)
+        con = relations_connection(result.points, result.calls, naming)
+        skipped = dict(result.skipped)
+        for reason, count in layout_skips.items():
+            skipped[reason] = skipped.get(reason, 0) + count
+        stats = QueryStats(
+            engine=self.name,
+            elapsed_seconds=time.perf_counter() - started,
+            files_read=result.files_read,
+            files_cached=result.files_cached,
+            files_skipped=sum(skipped.values()),
+            skipped_reasons=skipped,
+        )
+        return con, stats
+
+    def execute(self, query: RenderedQuery) -> QueryResult:
+        """Run ``query`` (its DuckDB transpilation) over the files its window needs."""
+        started = time.perf_counter()
+        con, stats = self.connect(query.window, query.naming)
+        sql = query.to_sql("duckdb")
+        try:
+            cursor = con.execute(sql)
+            description = cursor.description or []
+            rows = cursor.fetchall()
+        except Exception as error:  # duckdb's errors share no useful base class across versions
+            import duckdb
+
+            if isinstance(error, duckdb.Error):
+                raise QueryFailedError(f"{query.name}: DuckDB could not run the query: {error}") from None
+            raise
+        finally:
+            con.close()
+        columns = [d[0] for d in description]
+        types = [_sql_type(d[1]) for d in description]
+        elapsed = time.perf_counter() - started
+        final = QueryStats(engine=stats.engine, elapsed_seconds=elapsed, files_read=stats.files_read,
+                           files_cached=stats.files_cached, files_skipped=stats.files_skipped,
+                           skipped_reasons=stats.skipped_reasons)
+        return QueryResult(columns=columns, column_types=types, rows=[tuple(r) for r in rows], stats=final,
+                           sql=sql)
+
+
+def relations_connection(points: pa.Table, calls: pa.Table, naming: Naming) -> Any:
+    """A new DuckDB connection where ``naming``'s two views read ``points`` and ``calls``, typed as the view.
+
+    The casts are no-ops on the reader's tables (dictionary strings are VARCHAR to DuckDB); they pin the
+    types so that an empty or all-NULL column is still typed as the view's.
+    """
+    import duckdb
+
+    from smtrail_sql.settings import validate_identifier
+
+    database = validate_identifier("database", naming.database)
+    con = duckdb.connect()
+    try:
+        # TIMESTAMP WITH TIME ZONE values (ISO strings with an offset) must convert in UTC, as on Athena
+        con.execute("SET TimeZone = 'UTC'")
+        con.register("_smtrail_points", points)
+        con.register("_smtrail_calls", calls)
+        con.execute(f'CREATE SCHEMA IF NOT EXISTS "{database}"')
+        for name, source, columns in (
+            (naming.view, "_smtrail_points", METRIC_POINT_COLUMNS),
+            (naming.calls_view, "_smtrail_calls", METRIC_CALL_COLUMNS),
+        ):
+            select = ", ".join(f'CAST("{c}" AS {t}) AS "{c}"' for c, t in columns.items())
+            con.execute(f'CREATE VIEW "{database}"."{validate_identifier("view", name)}" AS '
+                        f"SELECT {select} FROM {source}")
+    except duckdb.Error as error:
+        con.close()
+        raise EngineError(f"cannot set up the local relations: {error}") from None
+    return con
+
+
+def _sql_type(duckdb_type: Any) -> str:
+    """DuckDB's name of a result column's type (``BIGINT``, ``DOUBLE``, ``TIMESTAMP``, ``DECIMAL(18,3)``...)."""
+    return str(duckdb_type).upper()

@@ -133,12 +133,13 @@ def read_log_file(log: LogFile) -> FileLists:
 
 
 def _decompress(raw: bytes) -> bytes | None:
-    from isal import isal_zlib
+    from isal import igzip, isal_zlib
 
+    failures = (getattr(isal_zlib, "error", OSError), OSError, EOFError, ValueError)
     try:
-        # wbits 47: gzip or zlib header, auto-detected
-        return isal_zlib.decompress(raw, 47)
-    except (isal_zlib.error, OSError, EOFError, ValueError):
+        data: bytes = igzip.decompress(raw)  # type: ignore[no-untyped-call]  # every member, as gzip does
+        return data
+    except failures:
         return None
 
 

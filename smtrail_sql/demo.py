@@ -124,8 +124,10 @@ class _Writer:
             account=self.account,
             region=self.region,
             metrics=chosen,
-            timestamp_style=rng.choices(_TIMESTAMP_STYLES, weights=(5, 3, 2, 1))[0],
-            with_step=rng.random() > 0.15,
+            # every style and a stepless job appear in any sample; later components draw at random
+            timestamp_style=(_TIMESTAMP_STYLES[index] if index < len(_TIMESTAMP_STYLES)
+                             else rng.choices(_TIMESTAMP_STYLES, weights=(5, 3, 2, 1))[0]),
+            with_step=index != 1 and rng.random() > 0.15,
             role=role,
             user_agent=rng.choice((
                 "aws-sdk-java/1.12.400 Linux/5.10 OpenJDK_64-Bit_Server_VM/11 sagemaker-training-toolkit",

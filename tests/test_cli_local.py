@@ -1,0 +1,124 @@
+"""``run``, ``demo`` and ``cache`` through typer's CliRunner (and the console entry point for exit codes)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from smtrail_sql.cli import app
+from smtrail_sql.cli.local import choose_engine
+from smtrail_sql.errors import LogReadError, SettingError
+
+WINDOW = ["--since", "2024-04-30", "--until", "2024-05-03"]
+
+
+@pytest.fixture()
+def runner(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
+    monkeypatch.setenv("SMTRAIL_CACHE_DIR", str(tmp_path / "cache"))
+    for name in ("SMTRAIL_ENGINE", "SMTRAIL_LOGS", "SMTRAIL_WORKGROUP", "SMTRAIL_OUTPUT_LOCATION",
+                 "AWS_ATHENA_S3_STAGING_DIR", "AWS_ATHENA_WORK_GROUP"):
+        monkeypatch.delenv(name, raising=False)
+    return CliRunner()
+
+
+def test_run_prints_csv(runner: CliRunner, metric_logs: tuple[Path, list[Path]]) -> None:
+    result = runner.invoke(app, ["run", "metric-summary", "--logs", str(metric_logs[0]), *WINDOW,
+                                 "-p", "metrics=train:loss", "--format", "csv"])
+    assert result.exit_code == 0, result.output
+    rows = list(csv.DictReader(io.StringIO(result.stdout)))
+    by_component = {r["trial_component"]: r for r in rows}
+    assert set(by_component) == {"resnet-training-job-aws-training-job", "xgboost-aws-training-job"}
+    assert by_component["xgboost-aws-training-job"]["points"] == "1"
+
+
+def test_run_writes_json_to_a_file(runner: CliRunner, metric_logs: tuple[Path, list[Path]],
+                                   tmp_path: Path) -> None:
+    target = tmp_path / "calls.json"
+    result = runner.invoke(app, ["run", "failed-calls", "--logs", str(metric_logs[0]), *WINDOW,
+                                 "--output", str(target)])
+    assert result.exit_code == 0, result.output
+    codes = {row["error_code"] for row in json.loads(target.read_text())}
+    assert codes == {"ThrottlingException", "AccessDenied"}
+
+
+def test_accounts_option_and_no_cache(runner: CliRunner, metric_logs: tuple[Path, list[Path]]) -> None:
+    args = ["run", "runs", "--logs", str(metric_logs[0]), *WINDOW, "--accounts", "210987654321", "-f", "jsonl"]
+    first = runner.invoke(app, [*args, "--no-cache"])
+    assert first.exit_code == 0, first.output
+    assert [json.loads(line)["trial_component"] for line in first.stdout.splitlines()] == [
+        "xgboost-aws-training-job"]
+    assert runner.invoke(app, ["cache", "info"]).stdout.split(": ")[1].startswith("0 file entries")
+
+
+def test_skipped_files_are_summed_up_on_one_line(runner: CliRunner, tmp_path: Path) -> None:
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    (logs / "a.json.gz").write_bytes(b"")
+    (logs / "b.json").write_text('{"hello": "world"}')
+    result = runner.invoke(app, ["run", "runs", "--logs", str(logs), "--all-time", "-f", "csv"])
+    assert result.exit_code == 0, result.output
+    assert result.stderr.strip().splitlines() == ["skipped 2 files: 1 empty, 1 foreign-json"]
+    strict = runner.invoke(app, ["run", "runs", "--logs", str(logs), "--all-time", "--strict"])
+    assert isinstance(strict.exception, LogReadError)
+
+
+def test_bad_options_are_setting_errors(runner: CliRunner, tmp_path: Path) -> None:
+    missing = runner.invoke(app, ["run", "runs"])
+    assert isinstance(missing.exception, SettingError) and "--logs" in str(missing.exception)
+    engine = runner.invoke(app, ["run", "runs", "--engine", "spark", "--logs", str(tmp_path)])
+    assert isinstance(engine.exception, SettingError) and "local, athena" in str(engine.exception)
+    fmt = runner.invoke(app, ["run", "runs", "--logs", str(tmp_path), "--format", "xml"])
+    assert isinstance(fmt.exception, SettingError)
+
+
+def test_engine_default_follows_athena_settings() -> None:
+    assert choose_engine(None, None, {}) == "local"
+    assert choose_engine(None, None, {"AWS_ATHENA_S3_STAGING_DIR": "s3://r/"}) == "athena"
+    assert choose_engine(None, Path("logs"), {"SMTRAIL_WORKGROUP": "primary"}) == "local"
+    assert choose_engine("ATHENA", Path("logs"), {}) == "athena"
+
+
+def test_strict_exit_code_and_one_line_error(tmp_path: Path) -> None:
+    (tmp_path / "broken.json.gz").write_bytes(b"\x1f\x8b garbage")
+    env = {**os.environ, "SMTRAIL_CACHE_DIR": str(tmp_path / "cache")}
+    result = subprocess.run([sys.executable, "-m", "smtrail_sql", "run", "runs", "--logs", str(tmp_path),
+                             "--all-time", "--strict"], capture_output=True, text=True, env=env, timeout=60)
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [
+        f"error: {tmp_path / 'broken.json.gz'}: corrupt or truncated gzip; "
+        "without --strict such files are skipped and counted"]
+
+
+def test_demo_writes_a_sample_and_shows_rows(runner: CliRunner, tmp_path: Path) -> None:
+    target = tmp_path / "demo"
+    result = runner.invoke(app, ["demo", str(target)])
+    assert result.exit_code == 0, result.output
+    assert (target / "AWSLogs").is_dir()
+    assert "aws-training-job" in result.stdout  # real rows of the runs query
+    assert "wrote" in result.stderr and "digest" in result.stderr
+    again = runner.invoke(app, ["run", "metric-summary", "--logs", str(target), "-p", "metrics=train:loss",
+                                "-f", "json"])
+    assert again.exit_code == 0 and json.loads(again.stdout)
+
+
+def test_cache_info_and_clear(runner: CliRunner, metric_logs: tuple[Path, list[Path]], tmp_path: Path) -> None:
+    assert runner.invoke(app, ["run", "runs", "--logs", str(metric_logs[0]), *WINDOW]).exit_code == 0
+    info = runner.invoke(app, ["cache", "info"])
+    assert info.exit_code == 0 and f"{tmp_path / 'cache'}: 3 file entries, 1 snapshots" in info.stdout
+    cleared = runner.invoke(app, ["cache", "clear"])
+    assert cleared.exit_code == 0 and "removed 3 file entries and 1 snapshots" in cleared.stdout
+    assert "0 file entries, 0 snapshots" in runner.invoke(app, ["cache", "info"]).stdout
+
+
+@pytest.mark.parametrize("command", [["run"], ["demo"], ["cache", "info"], ["cache", "clear"]])
+def test_every_command_documents_an_example(runner: CliRunner, command: list[str]) -> None:
+    result = runner.invoke(app, [*command, "--help"])
+    assert result.exit_code == 0 and "Example: smtrail-sql" in result.stdout

@@ -1,0 +1,99 @@
+"""The local engine: the relations DuckDB sees, stats, pruning options, errors."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from smtrail_sql.cache import ExtractCache
+from smtrail_sql.catalog import Catalog
+from smtrail_sql.engines import Engine
+from smtrail_sql.engines.local import LocalEngine
+from smtrail_sql.errors import LogReadError, SettingError
+from smtrail_sql.render import Naming, render
+from smtrail_sql.schema import METRIC_CALL_COLUMNS, METRIC_POINT_COLUMNS
+from smtrail_sql.window import TimeWindow
+from tests.events import OTHER_ACCOUNT
+
+CATALOG = Catalog.load()
+WINDOW = TimeWindow.parse(since="2024-04-30", until="2024-05-03")
+
+
+def _engine(metric_logs: tuple[Path, list[Path]], tmp_path: Path, **kwargs: Any) -> LocalEngine:
+    return LocalEngine(metric_logs[0], cache=ExtractCache(tmp_path / "cache"), **kwargs)
+
+
+def test_is_an_engine(metric_logs: tuple[Path, list[Path]], tmp_path: Path) -> None:
+    engine: Engine = _engine(metric_logs, tmp_path)
+    assert (engine.name, engine.dialect) == ("local", "duckdb")
+
+
+@pytest.mark.parametrize(("view", "columns"), [("sagemaker_metrics", METRIC_POINT_COLUMNS),
+                                               ("sagemaker_metric_calls", METRIC_CALL_COLUMNS)])
+def test_relations_have_exactly_the_view_columns(metric_logs: tuple[Path, list[Path]], tmp_path: Path,
+                                                 view: str, columns: dict[str, str]) -> None:
+    con, _ = _engine(metric_logs, tmp_path).connect(WINDOW, Naming(database="ml_metrics"))
+    described = con.execute(f"DESCRIBE ml_metrics.{view}").fetchall()
+    assert [(name, kind) for name, kind, *_ in described] == list(columns.items())
+    assert con.execute("SELECT current_setting('TimeZone')").fetchone() == ("UTC",)
+
+
+def test_configured_view_names_are_used(metric_logs: tuple[Path, list[Path]], tmp_path: Path) -> None:
+    naming = Naming(database="analytics", view="points", calls_view="calls")
+    query = render(CATALOG.get("runs"), window=WINDOW, naming=naming)
+    result = _engine(metric_logs, tmp_path).execute(query)
+    assert "analytics.points" in (result.sql or "")
+    assert {row[0] for row in result.rows} >= {"resnet-training-job-aws-training-job"}
+
+
+def test_execute_returns_python_values_and_stats(metric_logs: tuple[Path, list[Path]], tmp_path: Path) -> None:
+    engine = _engine(metric_logs, tmp_path)
+    query = render(CATALOG.get("metric-history"),
+                   {"trial_component": "resnet-training-job-aws-training-job", "metric": "train:loss"},
+                   window=WINDOW)
+    cold = engine.execute(query)
+    assert cold.stats is not None and cold.stats.engine == "local"
+    assert (cold.stats.files_read, cold.stats.files_cached, cold.stats.files_skipped) == (3, 0, 0)
+    steps = [row[cold.columns.index("step")] for row in cold.rows]
+    assert steps[:3] == [0, 1, 2] and isinstance(cold.rows[0][cold.columns.index("metric_time")], datetime)
+    assert "BIGINT" in cold.column_types
+    warm = engine.execute(query)
+    assert warm.stats is not None and (warm.stats.files_read, warm.stats.files_cached) == (0, 3)
+    assert warm.rows == cold.rows
+
+
+def test_accounts_and_regions_narrow_the_files(metric_logs: tuple[Path, list[Path]], tmp_path: Path) -> None:
+    query = render(CATALOG.get("runs"), window=WINDOW)
+    only_other = _engine(metric_logs, tmp_path, accounts=OTHER_ACCOUNT).execute(query)
+    assert only_other.stats is not None and only_other.stats.files_read == 1
+    assert [row[0] for row in only_other.rows] == ["xgboost-aws-training-job"]
+    nothing = _engine(metric_logs, tmp_path, regions="ap-south-1").execute(query)
+    assert nothing.rows == [] and nothing.stats is not None and nothing.stats.files_read == 0
+    with pytest.raises(SettingError, match="account"):
+        LocalEngine(metric_logs[0], accounts="12345")
+
+
+def test_the_window_prunes_delivery_days(metric_logs: tuple[Path, list[Path]], tmp_path: Path) -> None:
+    query = render(CATALOG.get("runs"), window=TimeWindow.parse(since="2024-05-02T01:00:00Z",
+                                                               until="2024-05-02T02:00:00Z"))
+    result = _engine(metric_logs, tmp_path).execute(query)
+    assert result.stats is not None and result.stats.files_read == 1  # only the 05/02 folder
+
+
+def test_skips_are_reported_and_strict_raises(tmp_path: Path) -> None:
+    (tmp_path / "logs").mkdir()
+    (tmp_path / "logs" / "broken.json.gz").write_bytes(b"\x1f\x8bnope")
+    query = render(CATALOG.get("runs"), window=TimeWindow.all_time())
+    result = LocalEngine(tmp_path / "logs", use_cache=False).execute(query)
+    assert result.stats is not None and result.stats.skipped_reasons == {"corrupt-gzip": 1}
+    with pytest.raises(LogReadError, match="broken.json.gz: corrupt"):
+        LocalEngine(tmp_path / "logs", use_cache=False, strict=True).execute(query)
+
+
+def test_a_missing_folder_is_a_clear_error(tmp_path: Path) -> None:
+    query = render(CATALOG.get("runs"), window=TimeWindow.all_time())
+    with pytest.raises(LogReadError, match="does not exist"):
+        LocalEngine(tmp_path / "nowhere", use_cache=False).execute(query)

@@ -1,0 +1,195 @@
+"""The CloudTrail reader: discovery and pruning, skip reasons, extraction rules, timestamps."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import random
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+
+from smtrail_sql.errors import LogReadError
+from smtrail_sql.reader import pipeline
+from smtrail_sql.reader.extract import point_time_micros
+from smtrail_sql.reader.layout import discover_log_files
+from smtrail_sql.reader.pipeline import read_log_files
+from smtrail_sql.window import TimeWindow
+from tests.events import ACCOUNT, OTHER_ACCOUNT, REGION, batch_put_metrics, log_key, sample_files, write_log_file
+
+POINT = {"metricName": "train:loss", "timestamp": 1714564790000, "step": 1, "value": 0.9}
+
+
+def _points(root: Path, **kwargs: Any) -> list[dict[str, Any]]:
+    found = discover_log_files(root, kwargs.pop("window", None), kwargs.pop("accounts", None),
+                               kwargs.pop("regions", None))
+    return read_log_files(found.files, **kwargs).points.to_pylist()
+
+
+def _bucket(root: Path, prefix: str = "", org: str = "") -> dict[str, Path]:
+    """Three partitions: (ACCOUNT, us-east-1, 05/01), (ACCOUNT, eu-west-1, 05/02), (OTHER, us-east-1, 05/10)."""
+    base = root / prefix if prefix else root
+    files = {}
+    for name, account, region, day, stamp in (
+        ("a", ACCOUNT, REGION, "2024/05/01", "20240501T1205Z"),
+        ("b", ACCOUNT, "eu-west-1", "2024/05/02", "20240502T0005Z"),
+        ("c", OTHER_ACCOUNT, REGION, "2024/05/10", "20240510T0005Z"),
+    ):
+        key = log_key(account, region, day, stamp)
+        if org:
+            key = key.replace("AWSLogs/", f"AWSLogs/{org}/")
+        files[name] = write_log_file(base / key, [
+            batch_put_metrics(f"e-{name}", day.replace("/", "-") + "T00:01:00Z", [POINT], account=account,
+                              region=region)])
+    return files
+
+
+@pytest.mark.parametrize(("prefix", "org"), [("", ""), ("audit/trails", ""), ("x", "o-abcdefghij")])
+def test_bucket_layout_gives_partitions_from_folders(tmp_path: Path, prefix: str, org: str) -> None:
+    _bucket(tmp_path, prefix, org)
+    rows = _points(tmp_path)
+    assert sorted((r["event_id"], r["account_id"], r["region"], r["day"]) for r in rows) == [
+        ("e-a", ACCOUNT, REGION, "2024/05/01"),
+        ("e-b", ACCOUNT, "eu-west-1", "2024/05/02"),
+        ("e-c", OTHER_ACCOUNT, REGION, "2024/05/10"),
+    ]
+
+
+def test_window_accounts_and_regions_prune_before_opening(tmp_path: Path) -> None:
+    files = _bucket(tmp_path)
+    # poison every file that must not be opened: strict mode would fail on it
+    files["b"].write_bytes(b"not gzip at all")
+    files["c"].write_bytes(b"")
+    window = TimeWindow.parse(since="2024-05-01", until="2024-05-01T06:00:00Z")  # days 05/01..05/02
+    found = discover_log_files(tmp_path, window, accounts=(ACCOUNT,), regions=(REGION,))
+    assert [Path(f.path) for f in found.files] == [files["a"]]
+    assert [r["event_id"] for r in read_log_files(found.files, strict=True).points.to_pylist()] == ["e-a"]
+    # the delivery-lag rule: a window ending on 05/01 still reads the folder of 05/02
+    lagged = discover_log_files(tmp_path, window, accounts=(ACCOUNT,))
+    assert sorted(Path(f.path).name[:12] + f.day for f in lagged.files) == [  # type: ignore[operator]
+        f"{ACCOUNT}2024/05/01", f"{ACCOUNT}2024/05/02"]
+
+
+def test_pointing_below_awslogs_keeps_the_partitions(tmp_path: Path) -> None:
+    _bucket(tmp_path)
+    region_folder = tmp_path / "AWSLogs" / ACCOUNT / "CloudTrail" / "eu-west-1"
+    assert [(r["account_id"], r["region"], r["day"]) for r in _points(region_folder)] == [
+        (ACCOUNT, "eu-west-1", "2024/05/02")]
+
+
+def test_plain_folder_takes_partitions_from_file_names_then_events(tmp_path: Path) -> None:
+    named = f"{ACCOUNT}_CloudTrail_{REGION}_20240502T0005Z_abcDEF123.json.gz"
+    write_log_file(tmp_path / named, [batch_put_metrics("e-named", "2024-05-01T23:59:00Z", [POINT])])
+    (tmp_path / "export.json").write_text(json.dumps({"Records": [
+        batch_put_metrics("e-plain", "2024-05-03T10:00:00Z", [POINT], account=OTHER_ACCOUNT, region="eu-west-1")]}))
+    rows = {r["event_id"]: (r["account_id"], r["region"], r["day"]) for r in _points(tmp_path)}
+    assert rows == {"e-named": (ACCOUNT, REGION, "2024/05/02"),
+                    "e-plain": (OTHER_ACCOUNT, "eu-west-1", "2024/05/03")}
+    # a CloudTrail name outside the window is pruned without being opened
+    window = TimeWindow.parse(since="2024-05-05", until="2024-05-06")
+    assert [Path(f.path).name for f in discover_log_files(tmp_path, window).files] == ["export.json"]
+
+
+def test_every_skip_reason_is_counted(tmp_path: Path) -> None:
+    files = _bucket(tmp_path)
+    folder = files["a"].parent
+    digest = tmp_path / "AWSLogs" / ACCOUNT / "CloudTrail-Digest" / REGION / "2024/05/01"
+    digest.mkdir(parents=True)
+    (digest / f"{ACCOUNT}_CloudTrail-Digest_{REGION}_trail_{REGION}_20240501T120000Z.json.gz").write_bytes(
+        gzip.compress(b'{"digestPublicKeyFingerprint": "ab", "logFiles": []}'))
+    good = gzip.compress(json.dumps({"Records": [batch_put_metrics("e-x", "2024-05-01T00:00:00Z", [POINT])]})
+                         .encode())
+    (folder / "corrupt.json.gz").write_bytes(good[:10] + bytes(40) + good[50:])
+    (folder / "cut.json.gz").write_bytes(good[: len(good) // 2])
+    (folder / "truncated.json.gz").write_bytes(gzip.compress(b'{"Records": [{"eventName": "BatchPutMetr'))
+    (folder / "foreign.json.gz").write_bytes(gzip.compress(b'{"items": [1, 2, 3]}'))
+    (folder / "digest-content.json.gz").write_bytes(gzip.compress(b'{"digestPublicKeyFingerprint": "x"}'))
+    (folder / "empty.json.gz").write_bytes(b"")
+    (folder / "empty-inside.json").write_text("  \n")
+    found = discover_log_files(tmp_path)
+    result = read_log_files(found.files)
+    counts = dict(result.skipped)
+    counts["digest"] = counts.get("digest", 0) + found.skipped["digest"]
+    assert counts == {"digest": 2, "corrupt-gzip": 2, "truncated-json": 1, "foreign-json": 1, "empty": 2}
+    assert sorted(r["event_id"] for r in result.points.to_pylist()) == ["e-a", "e-b", "e-c"]
+    with pytest.raises(LogReadError, match="without --strict"):
+        read_log_files(found.files, strict=True)
+
+
+def test_real_records_of_other_services_give_nothing_and_do_not_crash(tmp_path: Path) -> None:
+    samples = sample_files()
+    assert len(samples) > 30
+    for sample in samples:
+        (tmp_path / sample.name).write_bytes(sample.read_bytes())
+    found = discover_log_files(tmp_path)
+    result = read_log_files(found.files, strict=True)
+    assert len(found.files) == len(samples)
+    assert result.points.num_rows == 0 and result.calls.num_rows == 0
+
+
+def test_points_rules(tmp_path: Path) -> None:
+    write_log_file(tmp_path / log_key(ACCOUNT, REGION, "2024/05/01", "20240501T1205Z"), [
+        batch_put_metrics("e-1", "2024-05-01T12:00:00Z", [
+            {"metricName": "ms", "timestamp": 1714564790123, "step": 1, "value": 1},
+            {"metricName": "seconds", "timestamp": 1714564790, "value": 2.5},
+            {"metricName": "float", "timestamp": 1714564790.25, "step": 3, "value": 3},
+            {"metricName": "iso", "timestamp": "2024-05-01T13:59:50.5+02:00", "step": 4, "value": "4.5"},
+        ]),
+        batch_put_metrics("e-failed", "2024-05-01T12:01:00Z", [POINT, POINT], error_code="AccessDenied"),
+    ])
+    found = discover_log_files(tmp_path)
+    result = read_log_files(found.files)
+    points = {r["metric_name"]: r for r in result.points.to_pylist()}
+    assert {name: (p["metric_time"], p["step"], p["value"]) for name, p in points.items()} == {
+        "ms": (datetime(2024, 5, 1, 11, 59, 50, 123000), 1, 1.0),
+        "seconds": (datetime(2024, 5, 1, 11, 59, 50), None, 2.5),
+        "float": (datetime(2024, 5, 1, 11, 59, 50, 250000), 3, 3.0),
+        "iso": (datetime(2024, 5, 1, 11, 59, 50, 500000), 4, 4.5),
+    }
+    calls = {c["event_id"]: c for c in result.calls.to_pylist()}
+    assert calls["e-failed"]["error_code"] == "AccessDenied" and calls["e-failed"]["point_count"] == 2
+    assert calls["e-1"]["error_code"] is None and calls["e-1"]["point_count"] == 4
+    assert calls["e-1"]["event_time"] == datetime(2024, 5, 1, 12, 0)
+
+
+def test_an_event_in_two_files_counts_once(tmp_path: Path) -> None:
+    event = batch_put_metrics("e-dup", "2024-05-01T12:00:00Z", [POINT, {**POINT, "step": 2}])
+    for suffix in ("first", "copy"):
+        write_log_file(tmp_path / log_key(ACCOUNT, REGION, "2024/05/01", "20240501T1205Z", suffix),
+                       [event, batch_put_metrics(f"e-{suffix}", "2024-05-01T12:00:00Z", [POINT])])
+    result = read_log_files(discover_log_files(tmp_path).files)
+    assert sorted(r["event_id"] for r in result.calls.to_pylist()) == ["e-copy", "e-dup", "e-first"]
+    assert sorted(r["event_id"] for r in result.points.to_pylist()) == ["e-copy", "e-dup", "e-dup", "e-first"]
+    assert result.duplicate_events == 1
+
+
+def test_parallel_workers_give_the_same_rows(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    for index in range(40):
+        write_log_file(tmp_path / log_key(ACCOUNT, REGION, "2024/05/01", f"20240501T12{index:02d}Z", f"s{index}"), [
+            batch_put_metrics(f"e-{index}-{n}", "2024-05-01T12:00:00Z", [{**POINT, "step": n}]) for n in range(5)])
+    files = discover_log_files(tmp_path).files
+    serial = read_log_files(files, workers=1)
+    monkeypatch.setattr(pipeline, "PARALLEL_MIN_BYTES", 0)  # a small sample is worth forking for here
+    parallel = read_log_files(files, workers=2)
+    assert parallel.points.to_pylist() == serial.points.to_pylist()
+    assert parallel.calls.num_rows == serial.calls.num_rows == 200
+
+
+def test_point_times_round_like_duckdb_to_timestamp() -> None:
+    rng = random.Random(5)
+    values = [rng.uniform(0, 4e9) for _ in range(3000)] + [rng.uniform(1e11, 4e12) for _ in range(3000)]
+    values += [1670366870.0000005, 1670366870.0000015, 1.5e-6, 2.5e-6, 1700000000.9999995, 1e11, 99999999999.9]
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'UTC'")
+    con.execute("CREATE TABLE t (i INTEGER, v DOUBLE)")
+    con.executemany("INSERT INTO t VALUES (?, ?)", list(enumerate(values)))
+    expected = con.execute(
+        "SELECT i, epoch_us(CAST(to_timestamp(CASE WHEN v >= 1e11 THEN v / 1000 ELSE v END) AS TIMESTAMP)) "
+        "FROM t ORDER BY i").fetchall()
+    assert [point_time_micros(v) for v in values] == [e for _, e in expected]
+    assert point_time_micros("2024-05-01T00:00:00Z") == int(datetime(2024, 5, 1, tzinfo=UTC).timestamp()) * 10**6
+    assert point_time_micros("2024-05-01T00:00:00") == point_time_micros("2024-05-01T00:00:00Z")
+    assert [point_time_micros(v) for v in (True, None, "soon", float("inf"), {"t": 1})] == [None] * 5

@@ -42,8 +42,10 @@ def edge_cases(root: Path) -> list[Path]:
     no_resources = batch_put_metrics("e-no-resources", "2024-05-01T13:04:00Z", [
         {"metricName": "loss", "timestamp": "1714568640000", "step": "5", "value": "0.25"}])
     del no_resources["resources"]
+    not_objects = batch_put_metrics("e-not-objects", "2024-05-01T13:01:30Z", [
+        {"metricName": "loss", "timestamp": 1714568490, "step": 1, "value": 0.5}, 7, "x", None])
     records = [
-        odd_params, not_a_list, null_params, arn_lower, no_resources,
+        odd_params, null_params, arn_lower, no_resources,
         batch_put_metrics("e-odd-points", "2024-05-01 13:05:00", [
             {"metricName": "loss", "timestamp": "2024-05-01T13:04:59", "value": 0.5},  # ISO without a zone: UTC
             {"metricName": "loss", "timestamp": "2024-05-01T15:04:58+02:00", "step": 7, "value": -1e-9},
@@ -63,7 +65,11 @@ def edge_cases(root: Path) -> list[Path]:
         {"eventSource": "s3.amazonaws.com", "eventName": "GetObject", "eventTime": "2024-05-01T13:07:00Z",
          "requestParameters": "{\"bucketName\": \"b\"}", "eventID": "e-noise"},
     ]
-    return [write_log_file(root / log_key(ACCOUNT, REGION, "2024/05/01", "20240501T1310Z", "edge"), records)]
+    # the first file fits the reader's typed schema; the second does not (metricData that is not a list of
+    # objects) and is read by its generic path
+    return [write_log_file(root / log_key(ACCOUNT, REGION, "2024/05/01", "20240501T1310Z", "edge"), records),
+            write_log_file(root / log_key(ACCOUNT, REGION, "2024/05/01", "20240501T1310Z", "odd"),
+                           [not_a_list, not_objects, *records[:3]])]
 
 
 @pytest.fixture(scope="module")

@@ -193,3 +193,25 @@ def test_point_times_round_like_duckdb_to_timestamp() -> None:
     assert point_time_micros("2024-05-01T00:00:00Z") == int(datetime(2024, 5, 1, tzinfo=UTC).timestamp()) * 10**6
     assert point_time_micros("2024-05-01T00:00:00") == point_time_micros("2024-05-01T00:00:00Z")
     assert [point_time_micros(v) for v in (True, None, "soon", float("inf"), {"t": 1})] == [None] * 5
+
+
+def test_typed_and_generic_paths_agree(tmp_path: Path) -> None:
+    from tests.test_equivalence import edge_cases
+
+    from smtrail_sql.reader import extract, shapes
+    from smtrail_sql.reader.layout import LogFile
+
+    from tests.events import metric_bucket
+
+    files = [*edge_cases(tmp_path), *metric_bucket(tmp_path)]
+    typed_files = 0
+    for path in files:
+        data = gzip.decompress(path.read_bytes())
+        log = LogFile(str(path), 0, 0, ACCOUNT, REGION, "2024/05/01")
+        try:
+            shapes.LOG_DECODER.decode(data)
+            typed_files += 1
+        except Exception:  # the generic path alone reads it
+            pass
+        assert extract._extract_json(data, log) == extract._extract_generic(data, log)
+    assert typed_files == len(files) - 1  # all but the odd one

@@ -161,34 +161,59 @@ def extract_lists(raw: bytes, log: LogFile) -> FileLists:
 
 
 def _extract_json(data: bytes, log: LogFile) -> FileLists:
-    import simdjson
+    """Decode with the typed schema (only the fields a metric call needs, in C); odd shapes go generic."""
+    import msgspec
 
-    parser = simdjson.Parser()
-    try:
-        doc = parser.parse(data)
-    except (ValueError, RuntimeError):
-        return FileLists(SKIP_TRUNCATED_JSON)
-    records = doc.get("Records") if isinstance(doc, simdjson.Object) else None
-    if not isinstance(records, simdjson.Array):
-        reason = (SKIP_DIGEST if isinstance(doc, simdjson.Object) and doc.get("digestPublicKeyFingerprint")
-                  else SKIP_FOREIGN_JSON)
-        del doc, records
-        return FileLists(reason)
-    lists = FileLists(None, len(records))
+    from smtrail_sql.reader import shapes
+
     if _EVENT_NAME_BYTES not in data:
-        # most of a trail is other traffic: a file without the event name cannot hold a metric call
-        del doc, records
-        return lists
+        # most of a trail is other traffic: a file without the event name cannot hold a metric call, so it is
+        # only checked for being a CloudTrail log
+        try:
+            outline = shapes.OUTLINE_DECODER.decode(data)
+        except msgspec.ValidationError:  # (a subclass of DecodeError: caught first)
+            return _extract_generic(data, log)
+        except msgspec.DecodeError:
+            return FileLists(SKIP_TRUNCATED_JSON)
+        if outline.Records is None:
+            return FileLists(SKIP_DIGEST if outline.digestPublicKeyFingerprint is not None else SKIP_FOREIGN_JSON)
+        return FileLists(None, len(outline.Records))
+    try:
+        document = shapes.LOG_DECODER.decode(data)
+    except msgspec.ValidationError:  # (a subclass of DecodeError: caught first)
+        # a field of an unexpected type somewhere in the file: the generic path reads it as plain JSON
+        return _extract_generic(data, log)
+    except msgspec.DecodeError:
+        return FileLists(SKIP_TRUNCATED_JSON)
+    if document.Records is None:
+        return FileLists(SKIP_DIGEST if document.digestPublicKeyFingerprint is not None else SKIP_FOREIGN_JSON)
+    lists = FileLists(None, len(document.Records))
     builder = _ListBuilder(log, lists)
-    add, lazy_object = builder.add, simdjson.Object
-    record = None
+    add = builder.add_typed
+    for event in document.Records:
+        if event.eventName == METRICS_EVENT_NAME and event.eventSource == METRICS_EVENT_SOURCE:
+            add(event)
+    return lists
+
+
+def _extract_generic(data: bytes, log: LogFile) -> FileLists:
+    """Any JSON, as dicts and lists: slower, for files the typed schema does not fit."""
+    import msgspec
+
+    try:
+        document = msgspec.json.decode(data)
+    except msgspec.DecodeError:
+        return FileLists(SKIP_TRUNCATED_JSON)
+    records = document.get("Records") if isinstance(document, dict) else None
+    if not isinstance(records, list):
+        digest = isinstance(document, dict) and document.get("digestPublicKeyFingerprint") is not None
+        return FileLists(SKIP_DIGEST if digest else SKIP_FOREIGN_JSON)
+    lists = FileLists(None, len(records))
+    builder = _ListBuilder(log, lists)
     for record in records:
-        # the filter reads two fields lazily; a metric call is then converted whole, in C, which is
-        # cheaper than a dozen lazy look-ups
-        if type(record) is lazy_object and record.get("eventName") == METRICS_EVENT_NAME \
+        if type(record) is dict and record.get("eventName") == METRICS_EVENT_NAME \
                 and record.get("eventSource") == METRICS_EVENT_SOURCE:
-            add(record.as_dict())
-    del doc, records, record
+            builder.add(record)
     return lists
 
 
@@ -304,9 +329,9 @@ class _ListBuilder:
             metric_data = params.get("metricData")
             component = params.get("trialComponentName")
             if type(metric_data) is not list:
-                metric_data = ()
+                metric_data = []
         else:
-            metric_data, component = (), None
+            metric_data, component = [], None
         identity = get("userIdentity")
         error_code = get("errorCode")
         (accounts, regions, days, times, ids, components, arns, counts, codes, messages, callers, agents,
@@ -327,20 +352,116 @@ class _ListBuilder:
         ips.append(get("sourceIPAddress"))
         if error_code is not None or not metric_data:
             return  # a failed call stored nothing
+        self._add_points(index, metric_data)
+
+    def add_typed(self, event: Any) -> None:
+        """:meth:`add` for an event decoded with :data:`shapes.LOG_DECODER` (attributes instead of keys)."""
+        log = self.log
+        account, region, day = log.account_id, log.region, log.day
+        if account is None or region is None or day is None:
+            account, region, day = _fallback_partition(
+                {"recipientAccountId": event.recipientAccountId, "awsRegion": event.awsRegion,
+                 "eventTime": event.eventTime}, account, region, day)
+        event_id = event.eventID
+        if event_id is not None:
+            key = (account, region, day, event_id)
+            if key in self.seen:
+                return  # the same event twice in one file
+            self.seen.add(key)
+        params = event.requestParameters
+        if type(params) is str:
+            # a JSON string: the rare shape, read as plain JSON like the generic path does
+            self._add_fields(event, account, region, day, _loads_or_none(params), generic_points=True)
+            return
+        self._add_fields(event, account, region, day, params, generic_points=False)
+
+    def _add_fields(self, event: Any, account: Any, region: Any, day: Any, params: Any, *,
+                    generic_points: bool) -> None:
+        if params is None:
+            metric_data: Any = ()
+            component = None
+        elif generic_points:
+            if type(params) is dict:
+                metric_data = params.get("metricData")
+                component = params.get("trialComponentName")
+                if type(metric_data) is not list:
+                    metric_data = ()
+            else:
+                metric_data, component = (), None
+        else:
+            metric_data = params.metricData or ()
+            component = params.trialComponentName
+        identity = event.userIdentity
+        error_code = event.errorCode
+        (accounts, regions, days, times, ids, components, arns, counts, codes, messages, callers, agents,
+         ips) = self.columns
+        index = len(ids)
+        accounts.append(account)
+        regions.append(region)
+        days.append(day)
+        times.append(event.eventTime)
+        ids.append(event.eventID)
+        components.append(component)
+        arns.append(_typed_trial_component_arn(event.resources))
+        counts.append(len(metric_data))
+        codes.append(error_code)
+        messages.append(event.errorMessage)
+        callers.append(identity.arn if identity is not None else None)
+        agents.append(event.userAgent)
+        ips.append(event.sourceIPAddress)
+        if error_code is not None or not metric_data:
+            return  # a failed call stored nothing
+        if generic_points:
+            self._add_points(index, metric_data)
+            return
         lists = self.lists
         point_call, names, values, steps, point_times = (lists.point_call, lists.names, lists.values,
                                                          lists.steps, lists.point_times)
         for point in metric_data:
-            if type(point) is dict:
-                point_call.append(index)
-                names.append(point.get("metricName"))
-                values.append(point.get("value"))
-                steps.append(point.get("step"))
-                moment = point.get("timestamp")
-                if type(moment) is str:  # strings are parsed apart so the numbers stay vectorised
-                    lists.text_times.append((len(point_times), moment))
-                    moment = None
-                point_times.append(moment)
+            point_call.append(index)
+            names.append(point.metricName)
+            values.append(point.value)
+            steps.append(point.step)
+            moment = point.timestamp
+            if type(moment) is str:  # strings are parsed apart so the numbers stay vectorised
+                lists.text_times.append((len(point_times), moment))
+                moment = None
+            point_times.append(moment)
+
+    def _add_points(self, index: int, metric_data: list[Any]) -> None:
+        """Points given as plain JSON; an element that is not an object is a point of NULLs, as in the view."""
+        lists = self.lists
+        point_call, names, values, steps, point_times = (lists.point_call, lists.names, lists.values,
+                                                         lists.steps, lists.point_times)
+        for point in metric_data:
+            if type(point) is not dict:
+                point = {}
+            point_call.append(index)
+            names.append(point.get("metricName"))
+            values.append(point.get("value"))
+            steps.append(point.get("step"))
+            moment = point.get("timestamp")
+            if type(moment) is str:
+                lists.text_times.append((len(point_times), moment))
+                moment = None
+            point_times.append(moment)
+
+
+def _loads_or_none(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except ValueError:
+        return None
+
+
+def _typed_trial_component_arn(resources: Any) -> str | None:
+    if not resources:
+        return None
+    for resource in resources:
+        if resource.type == TRIAL_COMPONENT_RESOURCE_TYPE:
+            arn = resource.ARN if resource.ARN is not None else resource.arn
+            return arn if isinstance(arn, str) else None
+    return None
 
 
 def _fallback_partition(event: dict[str, Any], account: str | None, region: str | None,
@@ -361,7 +482,9 @@ def _trial_component_arn(resources: Any) -> str | None:
         return None
     for resource in resources:
         if type(resource) is dict and resource.get("type") == TRIAL_COMPONENT_RESOURCE_TYPE:
-            arn = resource.get("ARN", resource.get("arn"))
+            arn = resource.get("ARN")
+            if arn is None:
+                arn = resource.get("arn")
             return arn if isinstance(arn, str) else None
     return None
 

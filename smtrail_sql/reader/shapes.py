@@ -1,0 +1,79 @@
+"""The typed shape of a CloudTrail log that the reader decodes: only what the two relations need.
+
+msgspec decodes straight into these structs in C and skips every other field without building it, which is
+most of the cost of reading a log. Every field is typed ``Any`` (or optional), so values keep the JSON type
+they have; a file whose shape does not fit (a point that is not an object, ``userIdentity`` that is a string)
+raises ``msgspec.ValidationError`` and is read again as plain JSON by the generic path.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+
+
+class Point(msgspec.Struct):
+    """One element of ``requestParameters.metricData``."""
+
+    metricName: Any = None
+    timestamp: Any = None
+    step: Any = None
+    value: Any = None
+
+
+class RequestParameters(msgspec.Struct):
+    """``requestParameters`` of a ``BatchPutMetrics`` call (other services' keys are skipped)."""
+
+    trialComponentName: Any = None
+    metricData: list[Point] | None = None
+
+
+class Identity(msgspec.Struct):
+    """``userIdentity``: only the caller's ARN is kept."""
+
+    arn: Any = None
+
+
+class Resource(msgspec.Struct):
+    """An element of ``resources`` (the key of the ARN is ``ARN`` in most events, ``arn`` in some)."""
+
+    type: Any = None
+    ARN: Any = None
+    arn: Any = None
+
+
+class Event(msgspec.Struct):
+    """One record of ``Records``."""
+
+    eventSource: Any = None
+    eventName: Any = None
+    eventTime: Any = None
+    eventID: Any = None
+    awsRegion: Any = None
+    recipientAccountId: Any = None
+    errorCode: Any = None
+    errorMessage: Any = None
+    userAgent: Any = None
+    sourceIPAddress: Any = None
+    userIdentity: Identity | None = None
+    requestParameters: RequestParameters | str | None = None
+    resources: list[Resource] | None = None
+
+
+class Log(msgspec.Struct):
+    """A log file: ``{"Records": [...]}``; a digest file has ``digestPublicKeyFingerprint`` instead."""
+
+    Records: list[Event] | None = None
+    digestPublicKeyFingerprint: Any = None
+
+
+class Outline(msgspec.Struct):
+    """A log file's records left undecoded: enough to validate and count a file without metric calls."""
+
+    Records: list[msgspec.Raw] | None = None
+    digestPublicKeyFingerprint: Any = None
+
+
+LOG_DECODER = msgspec.json.Decoder(Log)
+OUTLINE_DECODER = msgspec.json.Decoder(Outline)

@@ -13,12 +13,22 @@ import duckdb
 import pytest
 
 from smtrail_sql.errors import LogReadError
-from smtrail_sql.reader import pipeline
+from smtrail_sql.reader import extract, pipeline, shapes
 from smtrail_sql.reader.extract import point_time_micros
-from smtrail_sql.reader.layout import discover_log_files
+from smtrail_sql.reader.layout import LogFile, discover_log_files
 from smtrail_sql.reader.pipeline import read_log_files
 from smtrail_sql.window import TimeWindow
-from tests.events import ACCOUNT, OTHER_ACCOUNT, REGION, batch_put_metrics, log_key, sample_files, write_log_file
+from tests.events import (
+    ACCOUNT,
+    OTHER_ACCOUNT,
+    REGION,
+    batch_put_metrics,
+    log_key,
+    metric_bucket,
+    sample_files,
+    write_log_file,
+)
+from tests.test_equivalence import edge_cases
 
 POINT = {"metricName": "train:loss", "timestamp": 1714564790000, "step": 1, "value": 0.9}
 
@@ -196,13 +206,6 @@ def test_point_times_round_like_duckdb_to_timestamp() -> None:
 
 
 def test_typed_and_generic_paths_agree(tmp_path: Path) -> None:
-    from tests.test_equivalence import edge_cases
-
-    from smtrail_sql.reader import extract, shapes
-    from smtrail_sql.reader.layout import LogFile
-
-    from tests.events import metric_bucket
-
     files = [*edge_cases(tmp_path), *metric_bucket(tmp_path)]
     typed_files = 0
     for path in files:

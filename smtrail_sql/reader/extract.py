@@ -188,12 +188,64 @@ def _extract_json(data: bytes, log: LogFile) -> FileLists:
     if document.Records is None:
         return FileLists(SKIP_DIGEST if document.digestPublicKeyFingerprint is not None else SKIP_FOREIGN_JSON)
     lists = FileLists(None, len(document.Records))
-    builder = _ListBuilder(log, lists)
-    add = builder.add_typed
-    for event in document.Records:
-        if event.eventName == METRICS_EVENT_NAME and event.eventSource == METRICS_EVENT_SOURCE:
-            add(event)
+    calls = [e for e in document.Records if e.eventName == METRICS_EVENT_NAME
+             and e.eventSource == METRICS_EVENT_SOURCE]
+    if not _columnar(calls, log, lists):
+        builder = _ListBuilder(log, lists)
+        for event in calls:
+            builder.add_typed(event)
     return lists
+
+
+def _columnar(calls: list[Any], log: LogFile, lists: FileLists) -> bool:
+    """The usual file, column by column with comprehensions (much cheaper than appends call by call).
+
+    Usual means: the location gives the partition, every ``requestParameters`` is an object or null, and no
+    ``eventID`` repeats; otherwise returns False and leaves ``lists`` untouched.
+    """
+    account, region, day = log.account_id, log.region, log.day
+    if account is None or region is None or day is None:
+        return False
+    ids = [e.eventID for e in calls]
+    if len(set(ids)) != len(ids) or None in ids:
+        return False
+    params = [e.requestParameters for e in calls]
+    if any(type(p) is str for p in params):
+        return False
+    count = len(calls)
+    data = [p.metricData if p is not None else None for p in params]
+    codes = [e.errorCode for e in calls]
+    columns = lists.calls
+    columns["account_id"] = [account] * count
+    columns["region"] = [region] * count
+    columns["day"] = [day] * count
+    columns["event_time"] = [e.eventTime for e in calls]
+    columns["event_id"] = ids
+    columns["trial_component"] = [p.trialComponentName if p is not None else None for p in params]
+    columns["trial_component_arn"] = [_typed_trial_component_arn(e.resources) for e in calls]
+    columns["point_count"] = [len(d) if d else 0 for d in data]
+    columns["error_code"] = codes
+    columns["error_message"] = [e.errorMessage for e in calls]
+    columns["caller_arn"] = [e.userIdentity.arn if e.userIdentity is not None else None for e in calls]
+    columns["user_agent"] = [e.userAgent for e in calls]
+    columns["source_ip"] = [e.sourceIPAddress for e in calls]
+    points: list[Any] = []
+    owners: list[int] = []
+    for index, (points_of_call, code) in enumerate(zip(data, codes, strict=True)):
+        if points_of_call and code is None:  # a failed call stored nothing
+            points.extend(points_of_call)
+            owners.extend([index] * len(points_of_call))
+    times = [p.timestamp for p in points]
+    texts = [(i, t) for i, t in enumerate(times) if type(t) is str]
+    for position, _ in texts:  # strings are parsed apart so the numbers stay vectorised
+        times[position] = None
+    lists.point_call = owners
+    lists.names = [p.metricName for p in points]
+    lists.values = [p.value for p in points]
+    lists.steps = [p.step for p in points]
+    lists.point_times = times
+    lists.text_times = texts
+    return True
 
 
 def _extract_generic(data: bytes, log: LogFile) -> FileLists:
@@ -565,23 +617,24 @@ def _call_column(name: str, values: list[Any]) -> pa.Array:
 
 
 def _strings(values: list[Any], arrow_type: pa.DataType) -> pa.Array:
+    """Strings (dictionary-encoded when asked, which Arrow does while converting: ten times cheaper than
+    encoding afterwards); a value that is not a string is NULL."""
     try:
-        array = pa.array(values, pa.string())
+        return pa.array(values, arrow_type)
     except (pa.ArrowInvalid, pa.ArrowTypeError):  # a field that is not a string in an odd record
-        array = pa.array([v if isinstance(v, str) else None for v in values], pa.string())
-    return array.dictionary_encode() if arrow_type == _DICTIONARY else array
+        return pa.array([v if isinstance(v, str) else None for v in values], arrow_type)
 
 
 def _event_times(values: list[Any]) -> pa.Array:
-    """``eventTime`` strings: the usual ``...Z`` form parsed in C, any other form one by one."""
+    """``eventTime`` strings: ISO-8601 with a zone (CloudTrail's ``...Z``) cast in C; otherwise one by one.
+
+    (A cast, not ``pyarrow.compute.strptime``, whose first use costs 0.2 s of set-up in every process.)
+    """
     texts = _strings(values, pa.string())
-    parsed = pc.strptime(texts, format="%Y-%m-%dT%H:%M:%SZ", unit="us", error_is_null=True)
-    missing = pc.and_(pc.is_null(parsed), pc.is_valid(texts))
-    if not pc.any(missing).as_py():
-        return parsed
-    fixed = [parse_event_time(v) if m else p for v, m, p in
-             zip(texts.to_pylist(), missing.to_pylist(), parsed.to_pylist(), strict=True)]
-    return pa.array(fixed, pa.timestamp("us"))
+    try:
+        return texts.cast(pa.timestamp("us", tz="UTC")).cast(pa.timestamp("us"))
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return pa.array([parse_event_time(v) for v in texts.to_pylist()], pa.timestamp("us"))
 
 
 def _inferred_numbers(values: list[Any]) -> pa.Array | None:

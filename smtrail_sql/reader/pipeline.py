@@ -174,6 +174,29 @@ def _run_group(args: tuple[list[tuple[int, LogFile]], str | None]) -> tuple[list
     return _extract_group(*args)
 
 
+#: A tiny log with every kind of value, extracted once before forking (see :func:`_prime`).
+_PRIMER = (b'{"Records":[{"eventSource":"metrics-sagemaker.amazonaws.com","eventName":"BatchPutMetrics",'
+           b'"eventTime":"2024-05-01T00:00:00Z","eventID":"primer","requestParameters":{"trialComponentName":"p",'
+           b'"metricData":[{"metricName":"m","timestamp":1714521600000,"step":1,"value":1.5},'
+           b'{"metricName":"m","timestamp":"2024-05-01T00:00:00Z","value":2}]}}]}')
+
+
+def _prime() -> None:
+    """Run the whole extraction once on a tiny log, so that forked workers inherit warm modules.
+
+    The first extraction in a process pays for lazy imports and first-use set-up; paid once in the parent,
+    it is not paid again by every worker.
+    """
+    from isal import igzip
+
+    from smtrail_sql.cache import serialize_entry
+    from smtrail_sql.reader.extract import build_tables, extract_lists
+
+    primer = LogFile("primer.json.gz", len(_PRIMER), 0, "000000000000", "us-east-1", "2024/05/01")
+    points, calls = build_tables([extract_lists(igzip.compress(_PRIMER), primer)])
+    serialize_entry(points, calls, {})
+
+
 def _extract_all(files: Sequence[LogFile], to_read: list[int], cache: ExtractCache | None,
                  workers: int | None) -> Iterator[tuple[list[int], list[Any], tuple[Any, Any]]]:
     """Extract ``files[i]`` for ``i`` in ``to_read`` by groups of consecutive files, in parallel if worth it."""
@@ -197,8 +220,7 @@ def _extract_all(files: Sequence[LogFile], to_read: list[int], cache: ExtractCac
         return
     import multiprocessing
 
-    import numpy  # noqa: F401  imported once here, so forked workers inherit it
-
+    _prime()
     # fork: workers start in milliseconds with the modules already imported; they touch no DuckDB state
     context = multiprocessing.get_context("fork")
     with context.Pool(count) as pool:
@@ -262,6 +284,9 @@ def _drop_duplicate_events(calls_parts: list[pa.Table], points_parts: list[pa.Ta
     calls = pa.concat_tables(calls_parts)
     if calls.num_rows == 0:
         return calls_parts, points_parts, 0
+    event_ids = calls.column("event_id")
+    if pc.count_distinct(event_ids).as_py() == calls.num_rows - event_ids.null_count:
+        return calls_parts, points_parts, 0  # every eventID once: no key can repeat (the usual case)
     keys = _event_keys(calls)
     if isinstance(keys, pa.ChunkedArray):
         keys = keys.combine_chunks()

@@ -13,7 +13,7 @@ from typing import Any
 import msgspec
 
 
-class Point(msgspec.Struct):
+class Point(msgspec.Struct, gc=False):
     """One element of ``requestParameters.metricData``."""
 
     metricName: Any = None
@@ -22,20 +22,20 @@ class Point(msgspec.Struct):
     value: Any = None
 
 
-class RequestParameters(msgspec.Struct):
+class RequestParameters(msgspec.Struct, gc=False):
     """``requestParameters`` of a ``BatchPutMetrics`` call (other services' keys are skipped)."""
 
     trialComponentName: Any = None
     metricData: list[Point] | None = None
 
 
-class Identity(msgspec.Struct):
+class Identity(msgspec.Struct, gc=False):
     """``userIdentity``: only the caller's ARN is kept."""
 
     arn: Any = None
 
 
-class Resource(msgspec.Struct):
+class Resource(msgspec.Struct, gc=False):
     """An element of ``resources`` (the key of the ARN is ``ARN`` in most events, ``arn`` in some)."""
 
     type: Any = None
@@ -43,7 +43,7 @@ class Resource(msgspec.Struct):
     arn: Any = None
 
 
-class Event(msgspec.Struct):
+class Event(msgspec.Struct, gc=False):
     """One record of ``Records``."""
 
     eventSource: Any = None
@@ -61,14 +61,14 @@ class Event(msgspec.Struct):
     resources: list[Resource] | None = None
 
 
-class Log(msgspec.Struct):
+class Log(msgspec.Struct, gc=False):
     """A log file: ``{"Records": [...]}``; a digest file has ``digestPublicKeyFingerprint`` instead."""
 
     Records: list[Event] | None = None
     digestPublicKeyFingerprint: Any = None
 
 
-class Outline(msgspec.Struct):
+class Outline(msgspec.Struct, gc=False):
     """A log file's records left undecoded: enough to validate and count a file without metric calls."""
 
     Records: list[msgspec.Raw] | None = None

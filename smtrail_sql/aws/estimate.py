@@ -2,7 +2,8 @@
 
 Athena with partition projection reads every object under ``[PREFIX/]AWSLogs/[ORG/]ACCOUNT/CloudTrail/REGION/
 YYYY/MM/DD/`` for the projected accounts and regions and the delivery days of the window
-(:meth:`TimeWindow.delivery_days`), so listing those prefixes gives the bytes a scan costs before paying for it.
+(:meth:`TimeWindow.delivery_days`), so listing those prefixes gives the bytes a scan costs before paying
+for it.
 """
 
 from __future__ import annotations
@@ -93,7 +94,9 @@ def _bounded(window: TimeWindow) -> bool:
     return window.start is not None and window.end is not None
 
 
-def list_partition(s3: Any, location: LogLocation, partition: Partition, window: TimeWindow) -> list[LogObject]:
+def list_partition(
+    s3: Any, location: LogLocation, partition: Partition, window: TimeWindow
+) -> list[LogObject]:
     """The objects of one partition (every page of the listing)."""
     import botocore.exceptions
 
@@ -103,7 +106,7 @@ def list_partition(s3: Any, location: LogLocation, partition: Partition, window:
         for page in s3.get_paginator("list_objects_v2").paginate(Bucket=location.bucket, Prefix=prefix):
             for item in page.get("Contents", ()):
                 key = item["Key"]
-                if partition.day is None and not _key_in_window(key[len(prefix) - 1:], window):
+                if partition.day is None and not _key_in_window(key[len(prefix) - 1 :], window):
                     continue
                 found.append(LogObject(key, int(item["Size"])))
     except botocore.exceptions.ClientError as error:
@@ -124,7 +127,11 @@ def _key_in_window(tail: str, window: TimeWindow) -> bool:
 
 
 def iter_log_objects(
-    s3: Any, location: LogLocation, parts: Iterable[Partition], window: TimeWindow, workers: int = LIST_WORKERS
+    s3: Any,
+    location: LogLocation,
+    parts: Iterable[Partition],
+    window: TimeWindow,
+    workers: int = LIST_WORKERS,
 ) -> Iterator[tuple[Partition, list[LogObject]]]:
     """List the partitions in parallel; yields each partition with its objects, in partition order."""
     parts = list(parts)

@@ -63,7 +63,7 @@ def parse_size(text: str) -> int:
     units = {"": 1, "B": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40, "P": 1 << 50}
     cleaned = text.strip().upper().replace(" ", "").removesuffix("IB").removesuffix("B")
     number = cleaned.rstrip("KMGTP")
-    unit = cleaned[len(number):]
+    unit = cleaned[len(number) :]
     try:
         value = float(number)
     except ValueError:

@@ -1,8 +1,8 @@
 """One boto3 session per command, from a profile and a region, with boto3's own configuration.
 
 Endpoints are deliberately not ours to configure: boto3 already reads ``AWS_ENDPOINT_URL`` and the per-service
-``AWS_ENDPOINT_URL_S3`` / ``AWS_ENDPOINT_URL_ATHENA`` (and ``endpoint_url`` in the profile), which is what lets
-the tool talk to any S3/Athena-compatible endpoint, moto included.
+``AWS_ENDPOINT_URL_S3`` / ``AWS_ENDPOINT_URL_ATHENA`` (and ``endpoint_url`` in the profile), which is what
+lets the tool talk to any S3/Athena-compatible endpoint, moto included.
 """
 
 from __future__ import annotations
@@ -53,7 +53,9 @@ def make_client(session: boto3.Session, service: str, region: str | None = None,
     import botocore.exceptions
 
     try:
-        return session.client(service, region_name=region or session.region_name, config=client_config(**config))
+        return session.client(
+            service, region_name=region or session.region_name, config=client_config(**config)
+        )
     except botocore.exceptions.NoRegionError:
         raise EngineError(
             f"no AWS region for {service}: pass --region, set AWS_REGION or a region in the AWS profile"

@@ -1,11 +1,11 @@
 """check-trail: is any CloudTrail trail logging the ``BatchPutMetrics`` data events smtrail-sql reads?
 
 SageMaker Experiments metrics reach CloudTrail only as *data events* on the resource type
-``AWS::SageMaker::ExperimentTrialComponent``, which only *advanced* event selectors can select (basic selectors
-know S3 objects, Lambda functions and DynamoDB tables only). This module reads the trails, decides for each
-whether those events are logged (all of them, some of them, or none), and can add the selector that logs them,
-keeping every existing selector: advanced ones as they are, basic ones converted to their advanced equivalent
-(CloudTrail does not allow both kinds on one trail).
+``AWS::SageMaker::ExperimentTrialComponent``, which only *advanced* event selectors can select (basic
+selectors know S3 objects, Lambda functions and DynamoDB tables only). This module reads the trails,
+decides for each whether those events are logged (all of them, some of them, or none), and can add the
+selector that logs them, keeping every existing selector: advanced ones as they are, basic ones converted
+to their advanced equivalent (CloudTrail does not allow both kinds on one trail).
 """
 
 from __future__ import annotations
@@ -164,9 +164,10 @@ def _describe_selector(index: int, selector: Mapping[str, Any]) -> str:
     return str(selector.get("Name") or f"selector #{index + 1}")
 
 
-def check_trail(description: Mapping[str, Any], selectors: Mapping[str, Any], status: Mapping[str, Any] | None
-                ) -> TrailCheck:
-    """Judge one trail from its ``DescribeTrails`` entry, ``GetEventSelectors`` and ``GetTrailStatus`` answers."""
+def check_trail(
+    description: Mapping[str, Any], selectors: Mapping[str, Any], status: Mapping[str, Any] | None
+) -> TrailCheck:
+    """Judge one trail from its ``DescribeTrails`` entry and ``GetEventSelectors``/``GetTrailStatus``."""
     advanced = list(selectors.get("AdvancedEventSelectors") or [])
     basic = list(selectors.get("EventSelectors") or [])
     coverages = [(i, s, selector_coverage(s)) for i, s in enumerate(advanced)]
@@ -206,8 +207,10 @@ def convert_basic_selectors(selectors: Sequence[Mapping[str, Any]]) -> list[dict
         if read_write in ("ReadOnly", "WriteOnly"):
             read_only = [{"Field": "readOnly", "Equals": ["true" if read_write == "ReadOnly" else "false"]}]
         elif read_write != "All":
-            raise SelectorConversionError(f"basic selector with ReadWriteType {read_write!r}: expected "
-                                          "All, ReadOnly or WriteOnly; trail left unchanged")
+            raise SelectorConversionError(
+                f"basic selector with ReadWriteType {read_write!r}: expected "
+                "All, ReadOnly or WriteOnly; trail left unchanged"
+            )
         if selector.get("IncludeManagementEvents", True):
             fields = [{"Field": "eventCategory", "Equals": ["Management"]}, *read_only]
             excluded = list(selector.get("ExcludeManagementEventSources") or [])
@@ -219,14 +222,17 @@ def convert_basic_selectors(selectors: Sequence[Mapping[str, Any]]) -> list[dict
             if kind not in _BASIC_TYPES:
                 raise SelectorConversionError(
                     f"basic selector logs data resources of type {kind!r}, which has no known advanced "
-                    f"equivalent (known: {', '.join(_BASIC_TYPES)}); convert the trail's selectors to advanced "
-                    "ones yourself, then re-run with --apply; trail left unchanged"
+                    f"equivalent (known: {', '.join(_BASIC_TYPES)}); convert the trail's selectors to "
+                    "advanced ones yourself, then re-run with --apply; trail left unchanged"
                 )
             if not values:
                 continue  # a data resource without values selects nothing
             every, operator = _BASIC_TYPES[kind]
-            fields = [{"Field": "eventCategory", "Equals": ["Data"]},
-                      {"Field": "resources.type", "Equals": [kind]}, *read_only]
+            fields = [
+                {"Field": "eventCategory", "Equals": ["Data"]},
+                {"Field": "resources.type", "Equals": [kind]},
+                *read_only,
+            ]
             if not any(every.match(v) for v in values):
                 fields.append({"Field": "resources.ARN", operator: values})
             converted.append({"Name": f"{kind} data events (converted)", "FieldSelectors": fields})
@@ -259,8 +265,8 @@ def selectors_with_metrics(check: TrailCheck, only_batch_put_metrics: bool = Tru
     result = [*existing, metrics_selector(only_batch_put_metrics)]
     if _count_values(result) > MAX_SELECTOR_VALUES:
         raise SelectorConversionError(
-            f"trail {check.name}: the selectors would hold {_count_values(result)} condition values, more than "
-            f"CloudTrail's {MAX_SELECTOR_VALUES}; trail left unchanged"
+            f"trail {check.name}: the selectors would hold {_count_values(result)} condition values, "
+            f"more than CloudTrail's {MAX_SELECTOR_VALUES}; trail left unchanged"
         )
     return result
 
@@ -312,7 +318,9 @@ def read_trails(session: Any, trail: str | None = None) -> list[TrailCheck]:
     return checks
 
 
-def apply_metrics_selector(session: Any, check: TrailCheck, only_batch_put_metrics: bool = True) -> ApplyResult:
+def apply_metrics_selector(
+    session: Any, check: TrailCheck, only_batch_put_metrics: bool = True
+) -> ApplyResult:
     """Add the metrics selector to a trail, keeping every existing selector; a no-op when already logged."""
     import botocore.exceptions
 

@@ -1,7 +1,8 @@
 """A real moto server on 127.0.0.1 that boto3 and pyathena reach over HTTP through ``AWS_ENDPOINT_URL``.
 
-Nothing of ours is patched: the code under test builds its clients from boto3's standard configuration, and the
-environment (set per test with ``monkeypatch``) points that configuration at the server with fake credentials.
+Nothing of ours is patched: the code under test builds its clients from boto3's standard configuration, and
+the environment (set per test with ``monkeypatch``) points that configuration at the server with fake
+credentials.
 """
 
 from __future__ import annotations
@@ -21,8 +22,12 @@ REGION = "us-east-1"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    parser.addoption("--run-aws", action="store_true", default=False,
-                     help="run tests marked 'aws' against the real AWS account of the environment")
+    parser.addoption(
+        "--run-aws",
+        action="store_true",
+        default=False,
+        help="run tests marked 'aws' against the real AWS account of the environment",
+    )
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -65,7 +70,9 @@ class MotoAws:
 
     def moto_api(self, path: str, body: dict[str, Any]) -> None:
         request = urllib.request.Request(
-            f"{self.endpoint}/moto-api/{path}", data=json.dumps(body).encode(), method="POST",
+            f"{self.endpoint}/moto-api/{path}",
+            data=json.dumps(body).encode(),
+            method="POST",
             headers={"Content-Type": "application/json"},
         )
         with urllib.request.urlopen(request) as response:
@@ -73,13 +80,17 @@ class MotoAws:
 
     def seed_athena_results(self, *results: dict[str, Any]) -> None:
         """Queue result sets: each query started next takes the next one (moto's documented seeding)."""
-        self.moto_api("static/athena/query-results",
-                      {"account_id": self.account, "region": self.region, "results": list(results)})
+        self.moto_api(
+            "static/athena/query-results",
+            {"account_id": self.account, "region": self.region, "results": list(results)},
+        )
 
     def hold_athena_queries(self, polls: int) -> None:
         """Keep each query in every state for ``polls`` GetQueryExecution calls (moto's state manager)."""
-        self.moto_api("state-manager/set-transition",
-                      {"model_name": "athena::execution", "transition": {"progression": "manual", "times": polls}})
+        self.moto_api(
+            "state-manager/set-transition",
+            {"model_name": "athena::execution", "transition": {"progression": "manual", "times": polls}},
+        )
 
     def fail_next_athena_query(self, reason: str, category: int = 2, retryable: bool = False) -> None:
         """Make the next query FAILED with Athena's reason (see :func:`_install_failure_shim`)."""
@@ -92,8 +103,11 @@ class MotoAws:
         return [athena.get_query_execution(QueryExecutionId=i)["QueryExecution"]["Query"] for i in ids]
 
     def athena_state(self, query_id: str) -> str:
-        return str(self.client("athena").get_query_execution(QueryExecutionId=query_id)
-                   ["QueryExecution"]["Status"]["State"])
+        return str(
+            self.client("athena").get_query_execution(QueryExecutionId=query_id)["QueryExecution"]["Status"][
+                "State"
+            ]
+        )
 
 
 @pytest.fixture
@@ -123,8 +137,8 @@ def moto(moto_endpoint: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) ->
 
 # moto 5.2.5 never ends an Athena query FAILED and never returns a StateChangeReason. Upstream moto adds
 # ``Execution.fail_at(state, reason)`` (getmoto/moto tests/test_core/test_orchestration.py), not yet released;
-# until then this shim gives the in-process server the same ability. It changes moto's answer only, so the real
-# boto3/pyathena clients and our engine see a FAILED query exactly as Athena reports one.
+# until then this shim gives the in-process server the same ability. It changes moto's answer only, so the
+# real boto3/pyathena clients and our engine see a FAILED query exactly as Athena reports one.
 _PENDING_FAILURES: list[dict[str, Any]] = []
 _FAILURES: dict[str, dict[str, Any]] = {}
 
@@ -155,8 +169,10 @@ def _install_failure_shim() -> None:
         if failure and execution["Status"]["State"] == "FAILED":
             execution["Status"]["StateChangeReason"] = failure["reason"]
             execution["Status"]["AthenaError"] = {
-                "ErrorCategory": failure["category"], "ErrorType": 1006,
-                "Retryable": failure["retryable"], "ErrorMessage": failure["reason"],
+                "ErrorCategory": failure["category"],
+                "ErrorType": 1006,
+                "Retryable": failure["retryable"],
+                "ErrorMessage": failure["reason"],
             }
         return json.dumps(answer)
 

@@ -9,7 +9,9 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 
-def metric_record(account: str, region: str, when: datetime, trial_component: str, step: int) -> dict[str, Any]:
+def metric_record(
+    account: str, region: str, when: datetime, trial_component: str, step: int
+) -> dict[str, Any]:
     """One BatchPutMetrics event as CloudTrail writes it."""
     return {
         "eventVersion": "1.09",
@@ -22,14 +24,25 @@ def metric_record(account: str, region: str, when: datetime, trial_component: st
         "userAgent": "aws-cli/2.7.25 command/sm-metrics.batch-put-metrics",
         "requestParameters": {
             "trialComponentName": trial_component,
-            "metricData": [{"metricName": "loss", "timestamp": int(when.timestamp() * 1000), "step": step,
-                            "value": 1.0 / (step + 1)}],
+            "metricData": [
+                {
+                    "metricName": "loss",
+                    "timestamp": int(when.timestamp() * 1000),
+                    "step": step,
+                    "value": 1.0 / (step + 1),
+                }
+            ],
         },
         "responseElements": None,
         "eventID": f"{trial_component}-{step}-{when:%Y%m%d%H%M%S}",
         "readOnly": False,
-        "resources": [{"accountId": account, "type": "AWS::SageMaker::ExperimentTrialComponent",
-                       "ARN": f"arn:aws:sagemaker:{region}:{account}:experiment-trial-component/{trial_component}"}],
+        "resources": [
+            {
+                "accountId": account,
+                "type": "AWS::SageMaker::ExperimentTrialComponent",
+                "ARN": f"arn:aws:sagemaker:{region}:{account}:experiment-trial-component/{trial_component}",
+            }
+        ],
         "eventType": "AwsApiCall",
         "managementEvent": False,
         "recipientAccountId": account,
@@ -43,24 +56,41 @@ class LogFile:
     body: bytes
 
 
-def log_file(account: str, region: str, day: date, serial: int, records: int, prefix: str = "",
-             org_id: str | None = None) -> LogFile:
+def log_file(
+    account: str,
+    region: str,
+    day: date,
+    serial: int,
+    records: int,
+    prefix: str = "",
+    org_id: str | None = None,
+) -> LogFile:
     """A gzipped ``{"Records": [...]}`` object at its real key (delivery folder = ``day``)."""
     when = datetime(day.year, day.month, day.day, 12, 0, tzinfo=UTC) + timedelta(minutes=serial)
-    body = gzip.compress(json.dumps({"Records": [
-        metric_record(account, region, when, f"tc-{serial}", step) for step in range(records)
-    ]}).encode())
+    body = gzip.compress(
+        json.dumps(
+            {
+                "Records": [
+                    metric_record(account, region, when, f"tc-{serial}", step) for step in range(records)
+                ]
+            }
+        ).encode()
+    )
     root = "/".join(p for p in (prefix.strip("/"), "AWSLogs", org_id) if p)
-    key = (f"{root}/{account}/CloudTrail/{region}/{day:%Y/%m/%d}/"
-           f"{account}_CloudTrail_{region}_{when:%Y%m%dT%H%MZ}_{serial:04d}abcdEFGH.json.gz")
+    key = (
+        f"{root}/{account}/CloudTrail/{region}/{day:%Y/%m/%d}/"
+        f"{account}_CloudTrail_{region}_{when:%Y%m%dT%H%MZ}_{serial:04d}abcdEFGH.json.gz"
+    )
     return LogFile(key, body)
 
 
 def digest_file(account: str, region: str, day: date, prefix: str = "") -> LogFile:
     """A digest object beside the logs (never part of a partition)."""
     root = "/".join(p for p in (prefix.strip("/"), "AWSLogs") if p)
-    key = (f"{root}/{account}/CloudTrail-Digest/{region}/{day:%Y/%m/%d}/"
-           f"{account}_CloudTrail-Digest_{region}_trail_{region}_{day:%Y%m%d}T120000Z.json.gz")
+    key = (
+        f"{root}/{account}/CloudTrail-Digest/{region}/{day:%Y/%m/%d}/"
+        f"{account}_CloudTrail-Digest_{region}_trail_{region}_{day:%Y%m%d}T120000Z.json.gz"
+    )
     return LogFile(key, gzip.compress(b'{"digestStartTime": "x"}'))
 
 

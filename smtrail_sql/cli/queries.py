@@ -1,1 +1,133 @@
-"""Commands over the template catalog: queries, show, render, create-table --print."""
+"""Commands over the template catalog and the DDL: queries, show, render, create-table."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from smtrail_sql.cli.app import app
+from smtrail_sql.cli.options import (
+    Accounts,
+    AllTime,
+    Bucket,
+    Catalog,
+    Database,
+    OrgId,
+    Params,
+    Prefix,
+    QueriesDir,
+    Regions,
+    Since,
+    StartDate,
+    Table,
+    Until,
+    View,
+)
+from smtrail_sql.settings import DEFAULT_CATALOG, DEFAULT_DATABASE, DEFAULT_TABLE
+
+Dialect = Annotated[str, typer.Option(help="SQL dialect to print: athena (console) or duckdb (local engine).")]
+
+
+@app.command("queries")
+def list_queries(queries_dir: QueriesDir = None) -> None:
+    """List the canned queries (and yours from --queries-dir) with what each one answers.
+
+    Example: smtrail-sql queries
+    """
+    from smtrail_sql.catalog import Catalog as TemplateCatalog
+
+    for template in TemplateCatalog.load(queries_dir):
+        origin = "" if template.source == "built-in" else f"  [{template.source}]"
+        typer.echo(f"{template.name:<18} {template.summary}{origin}")
+
+
+@app.command("show")
+def show_query(
+    name: Annotated[str, typer.Argument(help="The query's name, as `smtrail-sql queries` lists it.")],
+    queries_dir: QueriesDir = None,
+) -> None:
+    """Describe one query: what it answers, its parameters, and its SQL template.
+
+    Example: smtrail-sql show metric-history
+    """
+    from smtrail_sql.catalog import Catalog as TemplateCatalog
+
+    template = TemplateCatalog.load(queries_dir).get(name)
+    typer.echo(f"{template.name}: {template.description}\n")
+    typer.echo("Parameters:" if template.params else "Parameters: none")
+    for spec in template.params.values():
+        typer.echo(f"  {spec.name:<20} {spec.describe():<28} {spec.help}")
+    typer.echo("\nEvery query also takes --since/--until (default: the last 7 days) or --all-time.")
+    typer.echo(f"\nTemplate ({template.path}):\n")
+    typer.echo(template.sql)
+
+
+@app.command("render")
+def render_query(
+    name: Annotated[str, typer.Argument(help="The query's name, as `smtrail-sql queries` lists it.")],
+    param: Params = None,
+    since: Since = None,
+    until: Until = None,
+    all_time: AllTime = False,
+    dialect: Dialect = "athena",
+    database: Database = DEFAULT_DATABASE,
+    view: View = "sagemaker_metrics",
+    queries_dir: QueriesDir = None,
+) -> None:
+    """Print a query's SQL with its parameters filled in, ready to paste into the Athena console.
+
+    Example: smtrail-sql render metric-history -p trial_component=my-job -p metric=train:loss --since 3d
+    """
+    from smtrail_sql.catalog import Catalog as TemplateCatalog
+    from smtrail_sql.params import parse_assignments
+    from smtrail_sql.render import DIALECTS, Naming, render
+    from smtrail_sql.settings import SettingError
+    from smtrail_sql.window import TimeWindow
+
+    if dialect not in DIALECTS:
+        raise SettingError("dialect", dialect, f"one of {', '.join(DIALECTS)}")
+    template = TemplateCatalog.load(queries_dir).get(name)
+    window = TimeWindow.parse(since, until, all_time=all_time)
+    rendered = render(template, parse_assignments(param), window=window,
+                      naming=Naming(database=database, view=view, calls_view=_calls_view(view)))
+    typer.echo(rendered.to_sql(dialect) + ";")
+
+
+def _calls_view(view: str) -> str:
+    from smtrail_sql.schema import METRIC_CALLS_RELATION, METRIC_POINTS_RELATION
+
+    return METRIC_CALLS_RELATION if view == METRIC_POINTS_RELATION else f"{view}_calls"
+
+
+@app.command("create-table")
+def create_table(
+    bucket: Bucket,
+    accounts: Accounts,
+    regions: Regions,
+    prefix: Prefix = None,
+    org_id: OrgId = None,
+    start_date: StartDate = None,
+    database: Database = DEFAULT_DATABASE,
+    table: Table = DEFAULT_TABLE,
+    view: View = "sagemaker_metrics",
+    catalog: Catalog = DEFAULT_CATALOG,
+    print_only: Annotated[bool, typer.Option("--print", help="Print the DDL of every version instead of "
+                                                             "running it.")] = False,
+) -> None:
+    """Create the partitioned CloudTrail table and the metric views (every DDL version, in order).
+
+    Example: smtrail-sql create-table --bucket my-trail-bucket --accounts 123456789012 --regions us-east-1 --print
+    """
+    from smtrail_sql import ddl
+    from smtrail_sql.settings import TableSettings
+
+    settings = TableSettings.create(
+        bucket=bucket, accounts=accounts, regions=regions, prefix=prefix, org_id=org_id,
+        start_date=start_date, database=database, table=table, view=view, catalog=catalog,
+    )
+    if print_only:
+        typer.echo(ddl.script(ddl.render_all(settings, comments=True)), nl=False)
+        return
+    raise typer.BadParameter("running the DDL on Athena needs the Athena engine; use --print for now",
+                             param_hint="--print")

@@ -1,0 +1,216 @@
+"""Find and parse SQL template files: one named, documented, parameterised statement per file.
+
+A template looks like this (the header is ``--`` comment lines before the statement)::
+
+    -- name: metric-history
+    -- description: The points of one metric of one trial component, by step and time.
+    -- param: trial_component str required  Trial component name
+    -- param: limit int = 10000  Most points to return
+    SELECT ... FROM sagemaker_metrics WHERE trial_component = :trial_component LIMIT :limit
+
+Parameters are ``:name`` placeholders. Declarations are checked both ways at load time (an undeclared
+placeholder and an unused declaration are errors naming the file and line), and the statement must parse
+in sqlglot's ``athena`` dialect.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import sqlglot
+from sqlglot import exp
+from sqlglot.errors import ErrorLevel, ParseError
+
+from smtrail_sql.errors import ParameterError, TemplateError, UnknownQueryError
+from smtrail_sql.params import PARAM_TYPES, ParamSpec
+from smtrail_sql.resources import queries_dir
+
+_NAME = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
+_PARAM = re.compile(
+    r"^(?P<name>[a-z_][a-z0-9_]*)\s+(?P<type>\S+)\s*"
+    r"(?:(?P<required>required)|(?P<optional>optional)|=\s*(?P<default>\S+))?\s*(?P<help>.*)$"
+)
+
+
+@dataclass(frozen=True)
+class Template:
+    """A parsed template: its name, documentation, parameters and statement."""
+
+    name: str
+    description: str
+    params: dict[str, ParamSpec]
+    sql: str
+    path: Path
+    statement: exp.Expression = field(repr=False, compare=False)
+    source: str = "built-in"
+
+    @property
+    def summary(self) -> str:
+        """The first sentence of the description."""
+        return self.description.split("\n")[0]
+
+
+def parse_template(text: str, path: Path, *, source: str = "built-in") -> Template:
+    """Parse the text of a template file; errors name the file and line."""
+    name: str | None = None
+    description: list[str] = []
+    params: dict[str, ParamSpec] = {}
+    body_start = 0
+    lines = text.splitlines()
+    in_description = False
+    for number, line in enumerate(lines, start=1):
+        stripped = line.strip()
+        if not stripped:
+            in_description = False
+            continue
+        if not stripped.startswith("--"):
+            body_start = number - 1
+            break
+        content = stripped[2:].strip()
+        key, sep, rest = content.partition(":")
+        key = key.strip().lower()
+        if sep and key == "name":
+            name = rest.strip()
+            in_description = False
+        elif sep and key == "description":
+            description.append(rest.strip())
+            in_description = True
+        elif sep and key == "param":
+            params_spec = _parse_param(rest.strip(), path, number)
+            if params_spec.name in params:
+                raise TemplateError(f"parameter {params_spec.name!r} is declared twice", str(path), number)
+            params[params_spec.name] = params_spec
+            in_description = False
+        elif in_description:
+            description.append(content)
+    else:
+        raise TemplateError("no SQL statement after the header", str(path))
+
+    if name is None:
+        raise TemplateError("missing '-- name:' header line", str(path), 1)
+    if not _NAME.match(name):
+        raise TemplateError(f"name {name!r} must be lowercase words joined by '-'", str(path), 1)
+    if name != path.stem:
+        raise TemplateError(f"name {name!r} differs from the file name {path.stem!r}", str(path), 1)
+    if not description:
+        raise TemplateError("missing '-- description:' header line", str(path), 1)
+
+    body = "\n".join(lines[body_start:]).strip().rstrip(";").strip()
+    try:
+        statements = [s for s in sqlglot.parse(body, read="athena", error_level=ErrorLevel.RAISE) if s]
+    except ParseError as error:
+        first = error.errors[0] if error.errors else {}
+        line = body_start + int(first.get("line", 1)) if first else None
+        raise TemplateError(f"SQL does not parse as Athena SQL: {first.get('description', error)}",
+                            str(path), line) from None
+    if len(statements) != 1:
+        raise TemplateError(f"a template holds exactly one statement, found {len(statements)}", str(path))
+    statement = statements[0]
+    _check_placeholders(statement, params, path, lines, body_start)
+    return Template(
+        name=name,
+        description="\n".join(description).strip(),
+        params=params,
+        sql=body,
+        path=path,
+        statement=statement,
+        source=source,
+    )
+
+
+def _parse_param(text: str, path: Path, line: int) -> ParamSpec:
+    match = _PARAM.match(text)
+    if not match:
+        raise TemplateError("expected '-- param: NAME TYPE required|optional|= DEFAULT  help'", str(path), line)
+    type_ = match.group("type")
+    if type_ not in PARAM_TYPES:
+        raise TemplateError(f"unknown type {type_!r}; valid types: {', '.join(PARAM_TYPES)}", str(path), line)
+    spec = ParamSpec(
+        name=match.group("name"),
+        type=type_,
+        required=bool(match.group("required")),
+        help=match.group("help").strip(),
+    )
+    if match.group("default") is not None:
+        try:
+            default = spec.coerce(match.group("default"))
+        except ParameterError as error:
+            raise TemplateError(f"bad default: {error}", str(path), line) from None
+        spec = ParamSpec(spec.name, spec.type, False, default, spec.help)
+    return spec
+
+
+def _check_placeholders(
+    statement: exp.Expression, params: dict[str, ParamSpec], path: Path, lines: list[str], body_start: int
+) -> None:
+    def line_of(name: str) -> int | None:
+        for number, line in enumerate(lines[body_start:], start=body_start + 1):
+            if re.search(rf":{name}\b", line):
+                return number
+        return None
+
+    used: set[str] = set()
+    for placeholder in statement.find_all(exp.Placeholder):
+        placeholder_name = placeholder.name
+        if not placeholder_name:
+            raise TemplateError("positional '?' placeholders are not allowed; use :name", str(path))
+        used.add(placeholder_name)
+        if placeholder_name not in params:
+            raise TemplateError(f"undeclared parameter :{placeholder_name}", str(path), line_of(placeholder_name))
+        spec = params[placeholder_name]
+        if spec.is_list and not isinstance(placeholder.parent, exp.In):
+            raise TemplateError(f"list parameter :{placeholder_name} must be used as IN (:{placeholder_name})",
+                                str(path), line_of(placeholder_name))
+    for unused in sorted(set(params) - used):
+        raise TemplateError(f"unused declared parameter {unused!r}", str(path))
+
+
+def load_dir(directory: Path, *, source: str) -> dict[str, Template]:
+    """Every ``*.sql`` template of one folder, by name."""
+    if not directory.is_dir():
+        raise TemplateError("not a folder of templates", str(directory))
+    templates: dict[str, Template] = {}
+    for path in sorted(directory.glob("*.sql")):
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as error:
+            raise TemplateError(f"cannot read: {error}", str(path)) from None
+        template = parse_template(text, path, source=source)
+        templates[template.name] = template
+    return templates
+
+
+@dataclass(frozen=True)
+class Catalog:
+    """The templates available: the built-in ones, then user folders (a user template may replace a built-in)."""
+
+    templates: dict[str, Template]
+
+    @classmethod
+    def load(cls, extra_dirs: Iterable[Path] | None = None) -> Catalog:
+        """Load the built-in templates and those of ``extra_dirs``.
+
+        >>> Catalog.load().get("metric-summary").name
+        'metric-summary'
+        """
+        templates = load_dir(queries_dir(), source="built-in")
+        for directory in extra_dirs or ():
+            templates.update(load_dir(Path(directory), source=str(directory)))
+        return cls(dict(sorted(templates.items())))
+
+    def names(self) -> list[str]:
+        """Every template name, sorted."""
+        return list(self.templates)
+
+    def get(self, name: str) -> Template:
+        """The template called ``name``; :class:`UnknownQueryError` suggests the closest name."""
+        try:
+            return self.templates[name]
+        except KeyError:
+            raise UnknownQueryError(name, self.names()) from None
+
+    def __iter__(self) -> Iterable[Template]:  # type: ignore[override]
+        return iter(self.templates.values())

@@ -1,0 +1,212 @@
+"""Typed template parameters: declaration, coercion of user input, and conversion to SQL literals.
+
+A value never becomes SQL text by string formatting: :func:`to_literal` builds a sqlglot literal node, and
+the generator quotes and escapes it for the target dialect.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlglot import exp
+
+from smtrail_sql.errors import ParameterError
+from smtrail_sql.window import parse_time
+
+#: Scalar types a parameter may declare; ``list[T]`` of any of them is a list parameter.
+SCALAR_TYPES = ("str", "int", "float", "bool", "timestamp", "date")
+PARAM_TYPES = SCALAR_TYPES + tuple(f"list[{t}]" for t in SCALAR_TYPES if t != "bool")
+
+_TYPE_WORDS = {
+    "str": "a string",
+    "int": "an integer",
+    "float": "a number",
+    "bool": "true or false",
+    "timestamp": "an ISO datetime or an age such as 7d",
+    "date": "an ISO date such as 2024-05-01",
+}
+_TRUE = {"true", "t", "yes", "y", "1", "on"}
+_FALSE = {"false", "f", "no", "n", "0", "off"}
+_NAME = re.compile(r"^[a-z_][a-z0-9_]*$")
+
+
+@dataclass(frozen=True)
+class ParamSpec:
+    """A declared parameter: ``-- param: NAME TYPE required|optional|= DEFAULT  help``."""
+
+    name: str
+    type: str
+    required: bool
+    default: Any = None
+    help: str = ""
+
+    @property
+    def is_list(self) -> bool:
+        """Whether the parameter takes a list (rendered as ``IN (...)``)."""
+        return self.type.startswith("list[")
+
+    @property
+    def scalar_type(self) -> str:
+        """The element type of a list, or the type itself."""
+        return self.type[5:-1] if self.is_list else self.type
+
+    def describe(self) -> str:
+        """A short human description: type, and required or the default."""
+        if self.required:
+            return f"{self.type}, required"
+        if self.default is None:
+            return f"{self.type}, optional"
+        return f"{self.type}, default {format_value(self.default)}"
+
+    def coerce(self, value: Any) -> Any:
+        """Turn a CLI string or a Python value into the declared type, or raise :class:`ParameterError`."""
+        if value is None:
+            return None
+        if self.is_list:
+            items: Iterable[Any]
+            if isinstance(value, str):
+                items = [part.strip() for part in value.split(",") if part.strip()]
+            elif isinstance(value, Iterable) and not isinstance(value, bytes | Mapping):
+                items = list(value)
+            else:
+                items = [value]
+            coerced = [_coerce_scalar(self.name, self.scalar_type, item) for item in items]
+            if not coerced:
+                raise ParameterError(f"parameter {self.name!r} expects a non-empty list ({self.type})")
+            return coerced
+        return _coerce_scalar(self.name, self.type, value)
+
+
+def _coerce_scalar(name: str, type_: str, value: Any) -> Any:
+    def wrong() -> ParameterError:
+        return ParameterError(f"parameter {name!r} expects {_TYPE_WORDS[type_]}, got {value!r}")
+
+    if type_ == "str":
+        if isinstance(value, str):
+            return value
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return str(value)
+        raise wrong()
+    if type_ == "bool":
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
+            return value.strip().lower() in _TRUE
+        raise wrong()
+    if type_ == "int":
+        if isinstance(value, bool):
+            raise wrong()
+        if isinstance(value, int):
+            return value
+        if isinstance(value, str) and re.fullmatch(r"\s*[-+]?\d+\s*", value):
+            return int(value)
+        raise wrong()
+    if type_ == "float":
+        if isinstance(value, bool):
+            raise wrong()
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            raise wrong() from None
+        if not math.isfinite(number):
+            raise wrong()
+        return number
+    if type_ == "timestamp":
+        if isinstance(value, datetime):
+            return value if value.tzinfo else value.replace(tzinfo=UTC)
+        if isinstance(value, str):
+            return parse_time(value, setting=f"parameter {name!r}")
+        raise wrong()
+    if type_ == "date":
+        if isinstance(value, datetime):
+            return value.date()
+        if isinstance(value, date):
+            return value
+        if isinstance(value, str):
+            try:
+                return date.fromisoformat(value.strip())
+            except ValueError:
+                raise wrong() from None
+        raise wrong()
+    raise ParameterError(f"parameter {name!r} has unknown type {type_!r}")  # pragma: no cover
+
+
+def format_value(value: Any) -> str:
+    """How a value is shown to a person (not SQL)."""
+    if isinstance(value, list):
+        return ",".join(format_value(v) for v in value)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return str(value)
+
+
+def timestamp_literal(moment: datetime) -> exp.Expression:
+    """A ``TIMESTAMP`` literal of a UTC instant (naive in SQL: Athena's session zone is UTC)."""
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC).replace(tzinfo=None)
+    text = moment.isoformat(sep=" ", timespec="milliseconds")
+    return exp.cast(exp.Literal.string(text), exp.DataType.build("TIMESTAMP"))
+
+
+def to_literal(type_: str, value: Any) -> exp.Expression:
+    """The sqlglot literal of a coerced scalar value of the given type."""
+    if type_ == "str":
+        return exp.Literal.string(value)
+    if type_ in ("int", "float"):
+        return exp.Literal.number(repr(value) if isinstance(value, float) else value)
+    if type_ == "bool":
+        return exp.Boolean(this=bool(value))
+    if type_ == "timestamp":
+        return timestamp_literal(value)
+    if type_ == "date":
+        return exp.cast(exp.Literal.string(value.isoformat()), exp.DataType.build("DATE"))
+    raise ParameterError(f"cannot render a value of type {type_!r}")  # pragma: no cover
+
+
+def parse_assignments(assignments: Iterable[str] | None) -> dict[str, str]:
+    """Parse ``key=value`` strings from ``-p``; lists stay comma-separated strings until coerced.
+
+    >>> parse_assignments(["metric=loss", "trial_components=a,b"])
+    {'metric': 'loss', 'trial_components': 'a,b'}
+    """
+    values: dict[str, str] = {}
+    for assignment in assignments or ():
+        key, sep, value = assignment.partition("=")
+        key = key.strip().replace("-", "_")
+        if not sep or not _NAME.match(key):
+            raise ParameterError(f"parameter {assignment!r} is not of the form key=value")
+        if key in values:
+            raise ParameterError(f"parameter {key!r} is given twice")
+        values[key] = value
+    return values
+
+
+def bind(specs: Mapping[str, ParamSpec], values: Mapping[str, Any], *, query: str) -> dict[str, Any]:
+    """Check values against the declarations and return every parameter's coerced value (None if unset).
+
+    Unknown, missing and mistyped parameters are :class:`ParameterError` naming what is valid.
+    """
+    unknown = sorted(set(values) - set(specs))
+    if unknown:
+        valid = ", ".join(f"{s.name} ({s.describe()})" for s in specs.values()) or "none"
+        raise ParameterError(f"unknown parameter {unknown[0]!r} for {query}; valid parameters: {valid}")
+    bound: dict[str, Any] = {}
+    for spec in specs.values():
+        raw = values.get(spec.name)
+        if raw is None or (isinstance(raw, str) and raw == "" and spec.type != "str"):
+            if spec.required:
+                raise ParameterError(
+                    f"missing required parameter {spec.name!r} ({spec.type}) for {query}: "
+                    f"pass -p {spec.name}=VALUE" + (f" ({spec.help})" if spec.help else "")
+                )
+            bound[spec.name] = spec.default
+        else:
+            bound[spec.name] = spec.coerce(raw)
+    return bound

@@ -92,9 +92,14 @@ class MotoAws:
             {"model_name": "athena::execution", "transition": {"progression": "manual", "times": polls}},
         )
 
-    def fail_next_athena_query(self, reason: str, category: int = 2, retryable: bool = False) -> None:
-        """Make the next query FAILED with Athena's reason (see :func:`_install_failure_shim`)."""
-        _PENDING_FAILURES.append({"reason": reason, "category": category, "retryable": retryable})
+    def fail_next_athena_query(
+        self, reason: str, category: int = 2, retryable: bool = False, after: int = 0
+    ) -> None:
+        """Make a query end FAILED with Athena's reason: the next one, or the one after ``after`` others
+        (see :func:`_install_failure_shim`)."""
+        _PENDING_FAILURES.append(
+            {"reason": reason, "category": category, "retryable": retryable, "skip": after}
+        )
 
     def athena_queries(self) -> list[str]:
         """Every SQL text that reached the Athena endpoint, in order."""
@@ -155,7 +160,10 @@ def _install_failure_shim() -> None:
     def start_query_execution(self: AthenaResponse) -> Any:
         answer = original_start(self)
         if _PENDING_FAILURES and isinstance(answer, str):
-            _FAILURES[json.loads(answer)["QueryExecutionId"]] = _PENDING_FAILURES.pop(0)
+            if _PENDING_FAILURES[0]["skip"] > 0:
+                _PENDING_FAILURES[0]["skip"] -= 1
+            else:
+                _FAILURES[json.loads(answer)["QueryExecutionId"]] = _PENDING_FAILURES.pop(0)
         return answer
 
     def get_query_execution(self: AthenaResponse) -> str:
@@ -179,3 +187,47 @@ def _install_failure_shim() -> None:
     AthenaResponse.start_query_execution = start_query_execution  # type: ignore[method-assign]
     AthenaResponse.get_query_execution = get_query_execution  # type: ignore[method-assign]
     AthenaResponse._smtrail_shim = True  # type: ignore[attr-defined]
+
+
+def play_catalog(aws: MotoAws, already: int = 0) -> int:
+    """Do to moto's Glue catalog what Athena's DDL does to the real one (moto's Athena runs no SQL).
+
+    Reads the statements that reached the Athena endpoint (from index ``already``) and applies CREATE
+    DATABASE, CREATE TABLE (with its TBLPROPERTIES) and ALTER TABLE ... SET TBLPROPERTIES to Glue, so that the
+    next read of the deployed version sees what our own SQL recorded. Returns the new count of statements.
+    """
+    import sqlglot
+    from sqlglot import exp
+
+    glue = aws.client("glue")
+    queries = aws.athena_queries()
+    for sql in queries[already:]:
+        tree = sqlglot.parse_one(sql, read="athena")
+        props = {
+            p.name: p.args["value"].name
+            for p in tree.find_all(exp.Property)
+            if isinstance(p.this, exp.Literal) and isinstance(p.args.get("value"), exp.Literal)
+        }
+        if isinstance(tree, exp.Create) and tree.kind in ("DATABASE", "SCHEMA"):
+            try:
+                glue.create_database(DatabaseInput={"Name": tree.this.name})
+            except glue.exceptions.AlreadyExistsException:
+                pass
+        elif isinstance(tree, exp.Create) and tree.kind == "TABLE":
+            table = tree.this.this if isinstance(tree.this, exp.Schema) else tree.this
+            try:
+                glue.create_table(
+                    DatabaseName=table.db,
+                    TableInput={"Name": table.name, "TableType": "EXTERNAL_TABLE", "Parameters": props},
+                )
+            except glue.exceptions.AlreadyExistsException:
+                pass
+        elif isinstance(tree, exp.Alter):
+            table = tree.this
+            current = glue.get_table(DatabaseName=table.db, Name=table.name)["Table"]
+            parameters = {**current.get("Parameters", {}), **props}
+            glue.update_table(
+                DatabaseName=table.db,
+                TableInput={"Name": table.name, "TableType": "EXTERNAL_TABLE", "Parameters": parameters},
+            )
+    return len(queries)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from smtrail_sql import ddl
 from smtrail_sql.errors import EngineError, QueryFailedError
@@ -24,6 +24,30 @@ if TYPE_CHECKING:
 StatementCallback = Callable[["DdlVersion | None", str], None]
 
 _NOT_FOUND = ("EntityNotFoundException", "MetadataException", "ResourceNotFoundException")
+
+
+class TableRef(Protocol):
+    """The table ``status`` reads: a :class:`TableSettings` is one, so is a :class:`DeployedTable`."""
+
+    @property
+    def database(self) -> str: ...
+    @property
+    def table(self) -> str: ...
+    @property
+    def catalog(self) -> str: ...
+
+
+@dataclass(frozen=True)
+class DeployedTable:
+    """A table named without its log location, enough to read its deployed version.
+
+    >>> DeployedTable("smtrail", "cloudtrail_events").catalog
+    'AwsDataCatalog'
+    """
+
+    database: str
+    table: str
+    catalog: str = DEFAULT_CATALOG
 
 
 @dataclass(frozen=True)
@@ -94,11 +118,11 @@ class DeployResult:
         )
 
 
-def _qualified(settings: TableSettings) -> str:
+def _qualified(settings: TableRef) -> str:
     return f"{settings.database}.{settings.table}"
 
 
-def read_deployed_version(session: Any, settings: TableSettings) -> int | None:
+def read_deployed_version(session: Any, settings: TableRef) -> int | None:
     """The schema version recorded on the table; ``None`` if there is no table, ``0`` if it has no record.
 
     >>> # settings = TableSettings.create(bucket="trail-logs", accounts="123456789012", regions="us-east-1")
@@ -138,9 +162,7 @@ def read_deployed_version(session: Any, settings: TableSettings) -> int | None:
         ) from None
 
 
-def status(
-    session: Any, settings: TableSettings, versions: Sequence[DdlVersion] | None = None
-) -> DeployStatus:
+def status(session: Any, settings: TableRef, versions: Sequence[DdlVersion] | None = None) -> DeployStatus:
     """Compare the deployed version with the newest DDL (``versions``: the shipped ones by default)."""
     known = list(versions) if versions is not None else list(ddl.versions())
     deployed = read_deployed_version(session, settings)

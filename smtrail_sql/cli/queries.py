@@ -6,6 +6,7 @@ from typing import Annotated
 
 import typer
 
+from smtrail_sql.cli import athena as athena_cli
 from smtrail_sql.cli.app import app
 from smtrail_sql.cli.options import (
     Accounts,
@@ -114,8 +115,14 @@ def create_table(
     catalog: Catalog = DEFAULT_CATALOG,
     print_only: Annotated[bool, typer.Option("--print", help="Print the DDL of every version instead of "
                                                              "running it.")] = False,
+    workgroup: athena_cli.Workgroup = None,
+    output_location: athena_cli.OutputLocation = None,
+    region: athena_cli.Region = None,
+    profile: athena_cli.Profile = None,
 ) -> None:
-    """Create the partitioned CloudTrail table and the metric views (every DDL version, in order).
+    """Create the partitioned CloudTrail table and the metric views on Athena (every DDL version, in order).
+
+    Safe to re-run: a table already at the newest version is left alone. With --print, only print the DDL.
 
     Example: smtrail-sql create-table --bucket my-trail-bucket --accounts 123456789012 --regions us-east-1 --print
     """
@@ -129,5 +136,5 @@ def create_table(
     if print_only:
         typer.echo(ddl.script(ddl.render_all(settings, comments=True)), nl=False)
         return
-    raise typer.BadParameter("running the DDL on Athena needs the Athena engine; use --print for now",
-                             param_hint="--print")
+    athena_cli.run_create_table(settings, workgroup=workgroup, output_location=output_location, region=region,
+                                profile=profile)

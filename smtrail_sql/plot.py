@@ -1,0 +1,283 @@
+"""Metric curves: a metric query's rows as one line per trial component and metric, drawn as a PNG.
+
+The query result needs the columns ``trial_component``, ``metric_name``, ``step``, ``value`` and
+``metric_time`` (what the ``metric-curves`` template returns). :func:`curves_from_result` groups and
+orders the points; :func:`save_png` draws them with matplotlib (imported only here, Agg, no pyplot state) and
+:func:`smtrail_sql.textplot.render_text` draws them on a terminal.
+
+>>> import datetime as dt
+>>> from smtrail_sql.result import QueryResult
+>>> t = dt.datetime(2024, 1, 1)
+>>> r = QueryResult(["trial_component", "metric_name", "step", "value", "metric_time"],
+...                 ["VARCHAR", "VARCHAR", "BIGINT", "DOUBLE", "TIMESTAMP"],
+...                 [("run-a", "loss", 1, 0.5, t), ("run-a", "loss", 0, 0.9, t)])
+>>> curves = curves_from_result(r)
+>>> [(s.label, s.x, s.y) for s in curves.series["loss"]]
+[('run-a', [0, 1], [0.9, 0.5])]
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Final, Literal
+
+from smtrail_sql.errors import SettingError
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+    from smtrail_sql.result import QueryResult
+
+XAxis = Literal["step", "time"]
+X_AXES: Final = ("step", "time")
+REQUIRED_COLUMNS: Final = ("trial_component", "metric_name", "step", "value", "metric_time")
+
+#: Default number of trial components drawn; past a few dozen lines no plot is readable.
+DEFAULT_MAX_SERIES: Final = 20
+
+
+@dataclass(frozen=True)
+class Series:
+    """One curve: the points of one metric of one trial component, in x order.
+
+    ``x`` holds steps (``int``) or, when plotting against time or when the points carry no step, positions in
+    time order (``int``) or timestamps (``datetime``), per ``Curves.x_axis`` and ``by_time_order``.
+    """
+
+    trial_component: str
+    metric_name: str
+    x: list[Any]
+    y: list[float]
+    #: True when the points had no step and are placed by their order in time instead.
+    by_time_order: bool = False
+
+    @property
+    def label(self) -> str:
+        """The legend label: the trial component, marked when its x is time order rather than steps."""
+        return f"{self.trial_component} (time order)" if self.by_time_order else self.trial_component
+
+
+@dataclass(frozen=True)
+class Curves:
+    """Every series to draw, grouped by metric, with notes on what was left out and why."""
+
+    x_axis: XAxis
+    #: metric name -> its series, one per trial component, in the order the trial components were asked for.
+    series: dict[str, list[Series]]
+    #: Trial components drawn, in order (each keeps one colour across every metric).
+    trial_components: list[str]
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def metrics(self) -> list[str]:
+        """Metric names, one subplot each."""
+        return list(self.series)
+
+    @property
+    def series_count(self) -> int:
+        """Number of lines drawn over all subplots."""
+        return sum(len(lines) for lines in self.series.values())
+
+
+def curves_from_result(
+    result: QueryResult,
+    x: str = "step",
+    *,
+    trial_components: list[str] | None = None,
+    metrics: list[str] | None = None,
+    max_series: int | None = DEFAULT_MAX_SERIES,
+) -> Curves:
+    """Group a metric query's rows into curves.
+
+    ``x="step"`` orders each curve by step; points without a step are left out and counted in a note, and a
+    curve whose points have no step at all is drawn in time order instead. ``x="time"`` uses ``metric_time``.
+    NaN and infinite values are left out and counted. ``trial_components``/``metrics`` fix the order (and
+    report the ones with no points); ``max_series`` keeps the first N trial components and says so.
+
+    >>> from smtrail_sql.result import QueryResult
+    >>> empty = QueryResult(list(REQUIRED_COLUMNS), ["VARCHAR"] * 5, [])
+    >>> curves_from_result(empty, trial_components=["run-a"], metrics=["loss"]).notes
+    ['no points for trial component run-a', 'no points for metric loss']
+    """
+    if x not in X_AXES:
+        raise SettingError("x axis", x, "step or time")
+    if max_series is not None and max_series < 1:
+        raise SettingError("max series", max_series, "a positive number of trial components")
+    missing = [c for c in REQUIRED_COLUMNS if c not in result.columns]
+    if missing:
+        wanted = ", ".join(REQUIRED_COLUMNS)
+        raise SettingError("plot columns", result.columns,
+                           f"a result with the columns {wanted} (missing {', '.join(missing)})")
+    index = {name: result.columns.index(name) for name in REQUIRED_COLUMNS}
+    points: dict[tuple[str, str], list[tuple[Any, Any, float]]] = {}
+    non_finite = 0
+    for row in result.rows:
+        value = row[index["value"]]
+        if value is None or not math.isfinite(float(value)):
+            non_finite += 1
+            continue
+        key = (str(row[index["trial_component"]]), str(row[index["metric_name"]]))
+        points.setdefault(key, []).append((row[index["step"]], row[index["metric_time"]], float(value)))
+
+    notes: list[str] = []
+    found_components = _ordered({tc for tc, _ in points}, trial_components)
+    found_metrics = _ordered({m for _, m in points}, metrics)
+    notes += [f"no points for trial component {tc}"
+              for tc in trial_components or [] if tc not in found_components]
+    notes += [f"no points for metric {m}" for m in metrics or [] if m not in found_metrics]
+    if max_series is not None and len(found_components) > max_series:
+        notes.append(f"showing {max_series} of {len(found_components)} trial components (raise --max-series)")
+        found_components = found_components[:max_series]
+    if non_finite:
+        notes.append(f"left out {non_finite} point{'s' if non_finite > 1 else ''} "
+                     "with a NULL, NaN or infinite value")
+
+    series: dict[str, list[Series]] = {}
+    without_step = 0
+    for metric in found_metrics:
+        lines = []
+        for component in found_components:
+            if (component, metric) not in points:
+                continue
+            line, dropped = _series(component, metric, points[(component, metric)], x)
+            without_step += dropped
+            lines.append(line)
+        if lines:
+            series[metric] = lines
+    if without_step:
+        notes.append(f"left out {without_step} point{'s' if without_step > 1 else ''} without a step "
+                     "from curves that have steps (plot with --x time to see them)")
+    for lines in series.values():
+        notes += [f"{s.trial_component}/{s.metric_name} has no steps: drawn in time order"
+                  for s in lines if s.by_time_order]
+    return Curves(x_axis="time" if x == "time" else "step", series=series,
+                  trial_components=found_components, notes=notes)
+
+
+def _ordered(found: set[str], wanted: list[str] | None) -> list[str]:
+    """The names asked for first, in their order, then any others sorted."""
+    first = [name for name in wanted or [] if name in found]
+    return first + sorted(found - set(first))
+
+
+def _series(component: str, metric: str, points: list[tuple[Any, Any, float]], x: str) -> tuple[Series, int]:
+    """One curve and the number of points left out for having no step."""
+    never = dt.datetime.max
+    if x == "time":
+        timed = sorted((p for p in points if p[1] is not None), key=lambda p: (p[1], p[0] or 0))
+        curve = Series(component, metric, [p[1] for p in timed], [p[2] for p in timed])
+        return curve, len(points) - len(timed)
+    stepped = [p for p in points if p[0] is not None]
+    if not stepped:
+        # no step anywhere on this curve: the time order is the only order there is
+        ordered = sorted(points, key=lambda p: p[1] or never)
+        return Series(component, metric, list(range(len(ordered))), [p[2] for p in ordered], True), 0
+    stepped.sort(key=lambda p: (p[0], p[1] or never))
+    curve = Series(component, metric, [p[0] for p in stepped], [p[2] for p in stepped])
+    return curve, len(points) - len(stepped)
+
+
+# -- PNG ---------------------------------------------------------------------------------------------------
+
+
+def series_colors(count: int) -> list[tuple[float, float, float, float]]:
+    """Distinct colours for ``count`` lines: tab10, then tab20, then an evenly sampled perceptual map.
+
+    >>> len(series_colors(3)), len(series_colors(40))
+    (3, 40)
+    """
+    from matplotlib import colormaps
+
+    if count <= 10:
+        return [colormaps["tab10"](i) for i in range(count)]
+    if count <= 20:
+        return [colormaps["tab20"](i) for i in range(count)]
+    turbo = colormaps["turbo"]
+    return [turbo(0.05 + 0.9 * i / (count - 1)) for i in range(count)]
+
+
+def build_figure(
+    curves: Curves, *, width: int = 1200, height: int | None = None, dpi: int = 100, log_y: bool = False,
+) -> Figure:
+    """A matplotlib figure: one subplot per metric, one line per trial component, one shared legend.
+
+    The figure is exactly ``width`` x ``height`` pixels (height defaults to 360 per row of subplots). With
+    more than ten trial components the legend moves to the right of the plots, in as many columns as it
+    needs to fit the height.
+    """
+    from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
+    from matplotlib.figure import Figure
+
+    metrics = curves.metrics or ["(no points)"]
+    columns = 1 if len(metrics) < 3 else 2
+    rows = math.ceil(len(metrics) / columns)
+    height = height or max(300, 360 * rows)
+    figure = Figure(figsize=(width / dpi, height / dpi), dpi=dpi, layout="constrained")
+    axes_grid = figure.subplots(rows, columns, squeeze=False)
+    colors = dict(zip(curves.trial_components, series_colors(len(curves.trial_components)), strict=True))
+    many = len(curves.trial_components) > 10
+    handles: dict[str, Any] = {}
+    for position, axes in enumerate(axes_grid.flat):
+        if position >= len(metrics):
+            axes.set_visible(False)
+            continue
+        metric = metrics[position]
+        for line in curves.series.get(metric, []):
+            short = len(line.x) < 30  # markers show where the points are when there are few of them
+            (handle,) = axes.plot(line.x, line.y, color=colors[line.trial_component], linewidth=1.4,
+                                  marker="o" if short else None, markersize=3, label=line.label)
+            handles.setdefault(line.label, handle)
+        axes.set_title(metric)
+        axes.set_ylabel("value")
+        axes.grid(True, alpha=0.3)
+        if log_y and all(v > 0 for s in curves.series.get(metric, []) for v in s.y):
+            axes.set_yscale("log")
+        if curves.x_axis == "time":
+            locator = AutoDateLocator()  # type: ignore[no-untyped-call]
+            axes.xaxis.set_major_locator(locator)
+            axes.xaxis.set_major_formatter(ConciseDateFormatter(locator))  # type: ignore[no-untyped-call]
+            axes.set_xlabel("metric time (UTC)")
+        else:
+            axes.set_xlabel("step")
+    if not curves.metrics:
+        axes_grid.flat[0].text(0.5, 0.5, "no metric points in the window", ha="center", va="center",
+                               transform=axes_grid.flat[0].transAxes)
+    components = len(curves.trial_components)
+    figure.suptitle(f"{', '.join(curves.metrics) or 'metrics'} by "
+                    f"{'step' if curves.x_axis == 'step' else 'time'}: {components} trial "
+                    f"component{'s' if components != 1 else ''}")
+    if handles:
+        font = "small" if len(handles) <= 20 else "x-small"
+        if many:
+            # an entry takes about 17 px in x-small type; the title and margins take the rest
+            per_column = max(1, (height - 90) // 17)
+            figure.legend(list(handles.values()), list(handles), loc="outside right upper", fontsize=font,
+                          ncols=math.ceil(len(handles) / per_column), title="trial component")
+        else:
+            figure.legend(list(handles.values()), list(handles), loc="outside lower center", fontsize=font,
+                          ncols=min(len(handles), 4), title="trial component")
+    return figure
+
+
+def save_png(
+    curves: Curves, path: Path, *, width: int = 1200, height: int | None = None, dpi: int = 100,
+    log_y: bool = False,
+) -> Figure:
+    """Draw ``curves`` into a PNG file of exactly ``width`` x ``height`` pixels and return the figure.
+
+    >>> import tempfile, pathlib
+    >>> empty = Curves(x_axis="step", series={}, trial_components=[])
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     fig = save_png(empty, pathlib.Path(d) / "curves.png", width=400, height=300)
+    >>> fig.get_size_inches() * fig.dpi
+    array([400., 300.])
+    """
+    if width < 100 or (height is not None and height < 100):
+        raise SettingError("plot size", f"{width}x{height}", "at least 100x100 pixels")
+    figure = build_figure(curves, width=width, height=height, dpi=dpi, log_y=log_y)
+    # no bbox_inches="tight": it would change the pixel size the caller asked for
+    figure.savefig(path, format="png", dpi=dpi)
+    return figure

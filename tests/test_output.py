@@ -1,0 +1,263 @@
+"""Every output format written and read back: same rows, and the same types where the format carries types."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+import math
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from smtrail_sql.errors import SettingError
+from smtrail_sql.output import EXTENSIONS, FORMATS, resolve_format, write_result
+from smtrail_sql.result import QueryResult
+
+COLUMNS = ["trial_component", "metric_name", "step", "value", "metric_time"]
+TYPES = ["VARCHAR", "VARCHAR", "BIGINT", "DOUBLE", "TIMESTAMP"]
+ROWS: list[tuple[Any, ...]] = [
+    ("resnet-lr-0-1", "train:loss", 0, 2.302585092994046, dt.datetime(2024, 3, 1, 12, 0, 0)),
+    ("resnet-lr-0-1", "train:loss", 1, 1.0000000000000002, dt.datetime(2024, 3, 1, 12, 0, 1, 250000)),
+    ("resnet-lr-0-1", "val|acc, \"top-1\"", None, -0.5, dt.datetime(2024, 3, 1, 12, 0, 2, 123456)),
+    ("", "multi\nline", 9_007_199_254_740_993, 1e-9, dt.datetime(1999, 12, 31, 23, 59, 59)),
+    ("resnet-lr-0-01", "lr", 12_345, 1.5e300, None),
+    (None, "grad_norm", -3, None, dt.datetime(2024, 3, 1)),
+]
+
+
+@pytest.fixture
+def result() -> QueryResult:
+    return QueryResult(columns=list(COLUMNS), column_types=list(TYPES), rows=list(ROWS))
+
+
+def _from_text(value: str, sql_type: str) -> Any:
+    """What a typed reader would make of a lossless text cell; the empty cell is NULL."""
+    if value == "":
+        return None
+    if sql_type == "BIGINT":
+        return int(value)
+    if sql_type == "DOUBLE":
+        return float(value)
+    if sql_type == "TIMESTAMP":
+        return dt.datetime.fromisoformat(value.removesuffix("Z"))
+    return value
+
+
+# -- resolve_format ------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("fmt", "output", "expected"),
+    [
+        (None, None, "table"),
+        (None, Path("out.csv"), "csv"),
+        (None, Path("OUT.TSV"), "tsv"),
+        (None, Path("rows.json"), "json"),
+        (None, Path("rows.ndjson"), "jsonl"),
+        (None, Path("rows.md"), "markdown"),
+        (None, Path("points.parquet"), "parquet"),
+        ("jsonl", Path("points.json"), "jsonl"),  # an explicit format wins over the extension
+        ("CSV", None, "csv"),
+        ("md", None, "markdown"),
+    ],
+)
+def test_resolve_format(fmt: str | None, output: Path | None, expected: str) -> None:
+    assert resolve_format(fmt, output) == expected
+
+
+def test_every_extension_names_a_known_format() -> None:
+    assert set(EXTENSIONS.values()) <= set(FORMATS)
+
+
+def test_unknown_format_lists_the_valid_ones() -> None:
+    with pytest.raises(SettingError) as caught:
+        resolve_format("xlsx", None)
+    assert caught.value.setting == "format"
+    for name in FORMATS:
+        assert name in str(caught.value)
+
+
+def test_unknown_extension_says_how_to_choose() -> None:
+    with pytest.raises(SettingError, match=r"\.xlsx.*\.csv.*--format"):
+        resolve_format(None, Path("report.xlsx"))
+
+
+def test_parquet_needs_a_file() -> None:
+    with pytest.raises(SettingError, match="--output"):
+        resolve_format("parquet", None)
+
+
+# -- round trips ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("fmt", "delimiter"), [("csv", ","), ("tsv", "\t")])
+def test_delimited_round_trip(result: QueryResult, tmp_path: Path, fmt: str, delimiter: str) -> None:
+    path = tmp_path / f"points.{fmt}"
+    write_result(result, output=path)
+    with path.open(encoding="utf-8", newline="") as handle:
+        header, *cells = list(csv.reader(handle, delimiter=delimiter))
+    assert header == COLUMNS
+    back = [tuple(_from_text(v, t) for v, t in zip(row, TYPES, strict=True)) for row in cells]
+    # the csv module reads a quoted "" and a bare empty cell alike; DuckDB tells them apart (test below)
+    assert back == [tuple(None if v == "" else v for v in r) for r in ROWS]
+
+
+@pytest.mark.parametrize("fmt", ["csv", "tsv"])
+def test_delimited_files_read_back_typed_by_duckdb(result: QueryResult, tmp_path: Path, fmt: str) -> None:
+    duckdb = pytest.importorskip("duckdb")
+    path = tmp_path / f"points.{fmt}"
+    write_result(result, output=path)
+    relation = duckdb.read_csv(str(path), header=True, allow_quoted_nulls=False,
+                               delimiter="," if fmt == "csv" else "\t")
+    assert [str(t) for t in relation.types] == TYPES
+    assert relation.fetchall() == ROWS
+
+
+def test_csv_quotes_text_so_null_and_empty_differ(result: QueryResult) -> None:
+    out = io.StringIO()
+    write_result(result, "csv", stream=out)
+    lines = out.getvalue().split("\r\n")
+    assert lines[4].startswith('"",')  # the empty trial component
+    assert lines[6].startswith(",")  # the NULL one
+
+
+@pytest.mark.parametrize("fmt", ["json", "jsonl"])
+def test_json_round_trip(result: QueryResult, tmp_path: Path, fmt: str) -> None:
+    path = tmp_path / f"points.{fmt}"
+    write_result(result, output=path)
+    text = path.read_text(encoding="utf-8")
+    objects = json.loads(text) if fmt == "json" else [json.loads(line) for line in text.splitlines()]
+    assert all(list(o) == COLUMNS for o in objects)
+    back = [tuple(_from_json(o[c], t) for c, t in zip(COLUMNS, TYPES, strict=True)) for o in objects]
+    assert back == ROWS
+    # JSON carries numbers as numbers: the 64-bit step survives exactly
+    assert isinstance(objects[3]["step"], int) and objects[3]["step"] == 9_007_199_254_740_993
+    assert objects[0]["metric_time"] == "2024-03-01T12:00:00Z"
+
+
+def _from_json(value: Any, sql_type: str) -> Any:
+    if value is not None and sql_type == "TIMESTAMP":
+        return dt.datetime.fromisoformat(value.removesuffix("Z"))
+    return value
+
+
+@pytest.mark.parametrize("fmt", ["json", "jsonl"])
+def test_json_has_no_nan(fmt: str) -> None:
+    nasty = QueryResult(["value"], ["DOUBLE"], [(math.nan,), (math.inf,), (-math.inf,), (0.5,)])
+    out = io.StringIO()
+    write_result(nasty, fmt, stream=out)
+    text = out.getvalue()
+    assert "NaN" not in text and "Infinity" not in text
+    objects = json.loads(text) if fmt == "json" else [json.loads(line) for line in text.splitlines()]
+    assert [o["value"] for o in objects] == [None, None, None, 0.5]
+
+
+def test_empty_json_is_an_empty_list() -> None:
+    out = io.StringIO()
+    write_result(QueryResult(["a"], ["BIGINT"], []), "json", stream=out)
+    assert json.loads(out.getvalue()) == []
+
+
+def test_markdown_round_trip(result: QueryResult) -> None:
+    out = io.StringIO()
+    write_result(result, "markdown", stream=out)
+    header, rule, *body = out.getvalue().splitlines()
+    assert _markdown_cells(header) == COLUMNS
+    assert _markdown_cells(rule) == ["---", "---", "---:", "---:", "---"]  # numbers right-aligned
+    back = [
+        tuple(_from_text(v.replace("<br>", "\n"), t)
+              for v, t in zip(_markdown_cells(line), TYPES, strict=True))
+        for line in body
+    ]
+    expected = [tuple(v if v != "" else None for v in r) for r in ROWS]
+    assert back == expected
+
+
+def _markdown_cells(line: str) -> list[str]:
+    assert line.startswith("| ") and line.endswith(" |")
+    cells = re.split(r"(?<!\\) \| ", line[2:-2])
+    return [c.replace("\\|", "|").replace("\\\\", "\\") for c in cells]
+
+
+def test_parquet_round_trip_keeps_types(result: QueryResult, tmp_path: Path) -> None:
+    pq = pytest.importorskip("pyarrow.parquet")
+    path = tmp_path / "points.parquet"
+    write_result(result, output=path)
+    table = pq.read_table(path)
+    assert [str(t) for t in table.schema.types] == ["string", "string", "int64", "double", "timestamp[us]"]
+    assert table.column_names == COLUMNS
+    assert [tuple(r.values()) for r in table.to_pylist()] == ROWS
+
+
+def test_parquet_reads_back_in_duckdb_with_sql_types(result: QueryResult, tmp_path: Path) -> None:
+    duckdb = pytest.importorskip("duckdb")
+    path = tmp_path / "points.parquet"
+    write_result(result, "parquet", path)
+    relation = duckdb.read_parquet(str(path))
+    assert [str(t) for t in relation.types] == TYPES
+    assert relation.fetchall() == ROWS
+
+
+# -- the table -----------------------------------------------------------------------------------------------
+
+
+def _table_text(result: QueryResult, stream: io.StringIO | None = None) -> str:
+    out = stream or io.StringIO()
+    write_result(result, stream=out)
+    return out.getvalue()
+
+
+def _table_rows(text: str) -> list[list[str]]:
+    return [[c.strip() for c in line.strip("│┃").split("│")] for line in text.splitlines()
+            if line.startswith("│")]
+
+
+def test_table_round_trip_on_a_pipe(result: QueryResult) -> None:
+    short = QueryResult(COLUMNS, TYPES, [r for r in ROWS if "\n" not in r[1]])
+    text = _table_text(short)
+    assert "\x1b[" not in text  # no colour when the stream is not a terminal
+    header = next(line for line in text.splitlines() if line.startswith("┃"))
+    assert [c.strip() for c in header.strip("┃").split("┃")] == COLUMNS
+    rows = _table_rows(text)
+    assert [r[0] for r in rows] == ["resnet-lr-0-1"] * 3 + ["resnet-lr-0-01", "NULL"]
+    assert [r[2] for r in rows] == ["0", "1", "NULL", "12,345", "-3"]
+    assert [r[4] for r in rows] == ["2024-03-01 12:00:00", "2024-03-01 12:00:01.250",
+                                    "2024-03-01 12:00:02.123456", "NULL", "2024-03-01 00:00:00"]
+    assert "5 rows" in text
+
+
+def test_table_right_aligns_numbers_and_lines_up_decimals() -> None:
+    text = _table_text(QueryResult(["value"], ["DOUBLE"], [(0.5,), (123.25,), (math.nan,)]))
+    cells = [line.strip("│") for line in text.splitlines() if line.startswith("│")]
+    assert [c.strip() for c in cells] == ["0.500", "123.250", "NaN"]
+    assert len({len(c) - len(c.rstrip()) for c in cells}) == 1  # same right padding: right-aligned
+    assert len({c.rstrip().index(".") - len(c.rstrip()) for c in cells[:2]}) == 1  # decimal points line up
+
+
+def test_table_switches_to_scientific_for_tiny_values() -> None:
+    text = _table_text(QueryResult(["lr"], ["DOUBLE"], [(1e-5,), (0.1,)]))
+    assert [r[0] for r in _table_rows(text)] == ["1.0000e-05", "1.0000e-01"]
+
+
+def test_table_folds_long_text(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLUMNS", "60")
+    arn = "arn:aws:sagemaker:us-east-1:123456789012:experiment-trial-component/" + "x" * 80
+    text = _table_text(QueryResult(["trial_component_arn"], ["VARCHAR"], [(arn,)]))
+    lines = [line for line in text.splitlines() if line.startswith("│")]
+    assert len(lines) > 1 and all(len(line) <= 60 for line in text.splitlines())
+    assert "".join(line.strip("│ ") for line in lines) == arn
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_table_on_a_terminal_has_style(result: QueryResult) -> None:
+    text = _table_text(result, _Terminal())
+    assert "\x1b[" in text
+    assert "6 rows" in text

@@ -21,19 +21,14 @@ ACCOUNT = "123456789012"  # moto's default account
 REGION = "us-east-1"
 
 
-def pytest_addoption(parser: pytest.Parser) -> None:
-    parser.addoption(
-        "--run-aws",
-        action="store_true",
-        default=False,
-        help="run tests marked 'aws' against the real AWS account of the environment",
-    )
-
-
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    if config.getoption("--run-aws", default=False):
+    """Tests marked ``aws`` need a real account: they run only with ``--run-aws`` (an option the root conftest
+    registers, since pytest reads options before it finds this file) or ``SMTRAIL_RUN_AWS=1``."""
+    import os
+
+    if config.getoption("--run-aws", default=False) or os.environ.get("SMTRAIL_RUN_AWS") == "1":
         return
-    skip = pytest.mark.skip(reason="needs a real AWS account: opt in with --run-aws")
+    skip = pytest.mark.skip(reason="needs a real AWS account: opt in with --run-aws or SMTRAIL_RUN_AWS=1")
     for item in items:
         if item.get_closest_marker("aws") is not None:
             item.add_marker(skip)

@@ -87,14 +87,18 @@ class MotoAws:
             {"model_name": "athena::execution", "transition": {"progression": "manual", "times": polls}},
         )
 
-    def fail_next_athena_query(
-        self, reason: str, category: int = 2, retryable: bool = False, after: int = 0
-    ) -> None:
+    def fail_next_athena_query(self, reason: str, category: int = 2, retryable: bool = False, after: int = 0) -> None:
         """Make a query end FAILED with Athena's reason: the next one, or the one after ``after`` others
         (see :func:`_install_failure_shim`)."""
-        _PENDING_FAILURES.append(
-            {"reason": reason, "category": category, "retryable": retryable, "skip": after}
-        )
+        _PENDING_FAILURES.append({"reason": reason, "category": category, "retryable": retryable, "skip": after})
+
+    def throttle_athena(self, times: int) -> None:
+        """Answer the next ``times`` GetQueryExecution calls with Athena's ThrottlingException (400)."""
+        _THROTTLE["left"] = times
+
+    @property
+    def throttled_calls_left(self) -> int:
+        return _THROTTLE["left"]
 
     def athena_queries(self) -> list[str]:
         """Every SQL text that reached the Athena endpoint, in order."""
@@ -104,9 +108,7 @@ class MotoAws:
 
     def athena_state(self, query_id: str) -> str:
         return str(
-            self.client("athena").get_query_execution(QueryExecutionId=query_id)["QueryExecution"]["Status"][
-                "State"
-            ]
+            self.client("athena").get_query_execution(QueryExecutionId=query_id)["QueryExecution"]["Status"]["State"]
         )
 
 
@@ -131,16 +133,20 @@ def moto(moto_endpoint: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) ->
     aws.moto_api("reset", {})
     aws.moto_api("state-manager/unset-transition", {"model_name": "athena::execution"})
     _PENDING_FAILURES.clear()
+    _THROTTLE["left"] = 0
     yield aws
     _PENDING_FAILURES.clear()
+    _THROTTLE["left"] = 0
 
 
-# moto 5.2.5 never ends an Athena query FAILED and never returns a StateChangeReason. Upstream moto adds
-# ``Execution.fail_at(state, reason)`` (getmoto/moto tests/test_core/test_orchestration.py), not yet released;
-# until then this shim gives the in-process server the same ability. It changes moto's answer only, so the
-# real boto3/pyathena clients and our engine see a FAILED query exactly as Athena reports one.
+# moto 5.2.5 never ends an Athena query FAILED, never returns a StateChangeReason and never throttles.
+# Upstream moto adds ``Execution.fail_at(state, reason)`` (getmoto/moto tests/test_core/test_orchestration.py),
+# not yet released; until then this shim gives the in-process server the same abilities. It changes moto's
+# answers only, so the real boto3/pyathena clients and our engine see a FAILED (or throttled) query exactly as
+# Athena reports one.
 _PENDING_FAILURES: list[dict[str, Any]] = []
 _FAILURES: dict[str, dict[str, Any]] = {}
+_THROTTLE = {"left": 0}
 
 
 def _install_failure_shim() -> None:
@@ -161,7 +167,10 @@ def _install_failure_shim() -> None:
                 _FAILURES[json.loads(answer)["QueryExecutionId"]] = _PENDING_FAILURES.pop(0)
         return answer
 
-    def get_query_execution(self: AthenaResponse) -> str:
+    def get_query_execution(self: AthenaResponse) -> Any:
+        if _THROTTLE["left"] > 0:
+            _THROTTLE["left"] -= 1
+            return json.dumps({"__type": "ThrottlingException", "Message": "Rate exceeded"}), {"status": 400}
         answer = json.loads(original_get(self))
         execution = answer["QueryExecution"]
         failure = _FAILURES.get(execution["QueryExecutionId"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import datetime
 from typing import Any
 
@@ -43,8 +44,7 @@ def result_set(columns: list[tuple[str, str]], rows: list[list[str | None]]) -> 
         return {} if value is None else {"VarCharValue": value}
 
     return {
-        "rows": [{"Data": [datum(name) for name, _ in columns]}]
-        + [{"Data": [datum(v) for v in row]} for row in rows],
+        "rows": [{"Data": [datum(name) for name, _ in columns]}] + [{"Data": [datum(v) for v in row]} for row in rows],
         "column_info": [
             {
                 "CatalogName": "hive",
@@ -188,6 +188,15 @@ def test_live_status_follows_the_states(moto: MotoAws) -> None:
     seen: list[str] = []
     AthenaEngine.from_settings(poll_interval=0.01, status=lambda s: seen.append(s.state)).run_sql("SELECT 1")
     assert seen[0] == "QUEUED" and "RUNNING" in seen and seen[-1] == "SUCCEEDED"
+
+
+def test_throttled_status_calls_are_retried(moto: MotoAws) -> None:
+    moto.throttle_athena(1)
+    started = time.monotonic()
+    result = engine().run_sql("SELECT 1")
+    assert moto.throttled_calls_left == 0  # a GetQueryExecution call was refused, then retried
+    assert result.stats is not None and moto.athena_state(result.stats.query_id or "") == "SUCCEEDED"
+    assert time.monotonic() - started < 30
 
 
 def test_an_unknown_workgroup_is_a_clear_error(moto: MotoAws) -> None:

@@ -35,9 +35,7 @@ def smtrail(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, s
     return code, captured.out, captured.err
 
 
-def test_create_table_runs_the_ddl_then_a_rerun_does_nothing(
-    moto: MotoAws, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_create_table_runs_the_ddl_then_a_rerun_does_nothing(moto: MotoAws, capsys: pytest.CaptureFixture[str]) -> None:
     code, out, err = smtrail(capsys, "create-table", *LOCATION)
     assert code == 0, err
     settings = TableSettings.create(bucket=BUCKET, accounts=A, regions="us-east-1")
@@ -54,16 +52,13 @@ def test_create_table_runs_the_ddl_then_a_rerun_does_nothing(
     assert (code, out.strip()) == (0, "smtrail.cloudtrail_events: deployed version 1, newest 1: up to date")
 
 
-def test_status_of_nothing_and_migrate_without_a_table(
-    moto: MotoAws, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_status_of_nothing_and_migrate_without_a_table(moto: MotoAws, capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = smtrail(capsys, "status", "--database", "metrics")
     assert code == 0 and "metrics.cloudtrail_events: not deployed" in out
     code, out, err = smtrail(capsys, "migrate", *LOCATION)
     assert code == 1
     assert err.strip() == (
-        "error: table smtrail.cloudtrail_events does not exist in catalog AwsDataCatalog: "
-        "run create-table first"
+        "error: table smtrail.cloudtrail_events does not exist in catalog AwsDataCatalog: run create-table first"
     )
 
 
@@ -87,9 +82,7 @@ def test_sync_then_resume(moto: MotoAws, capsys: pytest.CaptureFixture[str], tmp
     assert "0 downloaded" in out and f"{len(expected)} already present" in out
 
 
-def test_check_trail_prints_the_selector_then_applies_it(
-    moto: MotoAws, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_check_trail_prints_the_selector_then_applies_it(moto: MotoAws, capsys: pytest.CaptureFixture[str]) -> None:
     moto.client("s3").create_bucket(Bucket="trail-logs")
     ct = moto.client("cloudtrail")
     ct.create_trail(Name="main-trail", S3BucketName="trail-logs", IsMultiRegionTrail=True)

@@ -44,9 +44,7 @@ def test_create_table_sends_every_version_and_records_it(moto: MotoAws) -> None:
     sent = moto.athena_queries()
     assert sent == ddl.render_all(SETTINGS)
     assert sent[0] == "CREATE DATABASE IF NOT EXISTS smtrail"
-    assert (
-        sent[-1] == "ALTER TABLE smtrail.cloudtrail_events SET TBLPROPERTIES ('smtrail.schema_version'='1')"
-    )
+    assert sent[-1] == "ALTER TABLE smtrail.cloudtrail_events SET TBLPROPERTIES ('smtrail.schema_version'='1')"
     for sql in sent:
         sqlglot.parse_one(sql, read="athena")
     assert (result.before, result.after, result.changed) == (None, ddl.latest_version(), True)
@@ -121,7 +119,5 @@ def test_a_failure_after_a_version_is_recorded_names_that_version(moto: MotoAws,
     versions = [*ddl.versions(), second_version(tmp_path)]
     first = len(ddl.render_all(SETTINGS))  # CREATE DATABASE + every statement of version 1
     moto.fail_next_athena_query("line 1:1: mismatched input", after=first)
-    with pytest.raises(
-        QueryFailedError, match="DDL version 2 .* the table stays at version 1: .*mismatched input"
-    ):
+    with pytest.raises(QueryFailedError, match="DDL version 2 .* the table stays at version 1: .*mismatched input"):
         create_table(engine(), SETTINGS, versions=versions)

@@ -38,9 +38,7 @@ def fill_bucket(moto: MotoAws, prefix: str = "", org_id: str | None = None) -> l
             for day in DAYS:
                 for _ in range(2):
                     serial += 1
-                    f = log_file(
-                        account, region, day, serial, records=1 + serial % 3, prefix=prefix, org_id=org_id
-                    )
+                    f = log_file(account, region, day, serial, records=1 + serial % 3, prefix=prefix, org_id=org_id)
                     everything.append(f)
                     if account == A and region == "us-east-1" and WINDOW.may_contain_day(day):
                         expected.append(f)
@@ -50,14 +48,10 @@ def fill_bucket(moto: MotoAws, prefix: str = "", org_id: str | None = None) -> l
 
 
 @pytest.mark.parametrize(("prefix", "org_id"), [("", None), ("audit/trails", None), ("", "o-abcdef1234")])
-def test_estimate_counts_exactly_the_window_partitions(
-    moto: MotoAws, prefix: str, org_id: str | None
-) -> None:
+def test_estimate_counts_exactly_the_window_partitions(moto: MotoAws, prefix: str, org_id: str | None) -> None:
     expected = fill_bucket(moto, prefix, org_id)
     s3 = make_client(make_session(), "s3")
-    estimate = estimate_scan(
-        s3, LogLocation.create(BUCKET, prefix or None, org_id), [A], ["us-east-1"], WINDOW
-    )
+    estimate = estimate_scan(s3, LogLocation.create(BUCKET, prefix or None, org_id), [A], ["us-east-1"], WINDOW)
     assert len(expected) == 6  # 3 delivery days x 2 files
     assert estimate.files == len(expected)
     assert estimate.bytes == sum(len(f.body) for f in expected)
@@ -121,13 +115,9 @@ def test_sync_downloads_the_window_into_the_bucket_layout(moto: MotoAws, tmp_pat
     expected = fill_bucket(moto, prefix="audit")
     s3 = make_client(make_session(), "s3")
     progress = Recorder()
-    result = sync_logs(
-        s3, LogLocation.create(BUCKET, "audit"), [A], ["us-east-1"], WINDOW, tmp_path, progress=progress
-    )
+    result = sync_logs(s3, LogLocation.create(BUCKET, "audit"), [A], ["us-east-1"], WINDOW, tmp_path, progress=progress)
     assert local_files(tmp_path) == {f.key: f.body for f in expected}
-    assert all(
-        k.startswith(f"audit/AWSLogs/{A}/CloudTrail/us-east-1/2024/05/0") for k in local_files(tmp_path)
-    )
+    assert all(k.startswith(f"audit/AWSLogs/{A}/CloudTrail/us-east-1/2024/05/0") for k in local_files(tmp_path))
     assert (result.files, result.downloaded, result.skipped) == (6, 6, 0)
     assert progress.planned_files == 6 and progress.bytes == result.total_bytes
     first = json.loads(gzip.decompress((tmp_path / expected[0].key).read_bytes()))
@@ -174,9 +164,7 @@ def test_failure_mid_file_leaves_no_partial_file(moto: MotoAws, tmp_path: Path) 
                 raise ConnectionResetError("connection lost mid-file")
 
     with pytest.raises(ConnectionResetError):
-        sync_logs(
-            s3, LogLocation.create(BUCKET), [A], ["us-east-1"], WINDOW, tmp_path, progress=DiesMidFile()
-        )
+        sync_logs(s3, LogLocation.create(BUCKET), [A], ["us-east-1"], WINDOW, tmp_path, progress=DiesMidFile())
     assert local_files(tmp_path) == {}
 
 

@@ -29,9 +29,7 @@ S3_DATA = {
 MANAGEMENT = {"Name": "Management", "FieldSelectors": [{"Field": "eventCategory", "Equals": ["Management"]}]}
 
 
-def make_trail(
-    moto: MotoAws, name: str = "org-audit", prefix: str | None = "audit", **selectors: Any
-) -> None:
+def make_trail(moto: MotoAws, name: str = "org-audit", prefix: str | None = "audit", **selectors: Any) -> None:
     moto.client("s3").create_bucket(Bucket="trail-logs")
     ct = moto.client("cloudtrail")
     extra = {"S3KeyPrefix": prefix} if prefix else {}

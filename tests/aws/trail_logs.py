@@ -9,9 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 
-def metric_record(
-    account: str, region: str, when: datetime, trial_component: str, step: int
-) -> dict[str, Any]:
+def metric_record(account: str, region: str, when: datetime, trial_component: str, step: int) -> dict[str, Any]:
     """One BatchPutMetrics event as CloudTrail writes it."""
     return {
         "eventVersion": "1.09",
@@ -69,11 +67,7 @@ def log_file(
     when = datetime(day.year, day.month, day.day, 12, 0, tzinfo=UTC) + timedelta(minutes=serial)
     body = gzip.compress(
         json.dumps(
-            {
-                "Records": [
-                    metric_record(account, region, when, f"tc-{serial}", step) for step in range(records)
-                ]
-            }
+            {"Records": [metric_record(account, region, when, f"tc-{serial}", step) for step in range(records)]}
         ).encode()
     )
     root = "/".join(p for p in (prefix.strip("/"), "AWSLogs", org_id) if p)

@@ -53,9 +53,9 @@ def make_client(session: boto3.Session, service: str, region: str | None = None,
     import botocore.exceptions
 
     try:
-        return session.client(
-            service, region_name=region or session.region_name, config=client_config(**config)
-        )
+        # Any: the service name is a runtime value, which boto3-stubs' per-service overloads cannot type
+        factory: Any = session
+        return factory.client(service, region_name=region or session.region_name, config=client_config(**config))
     except botocore.exceptions.NoRegionError:
         raise EngineError(
             f"no AWS region for {service}: pass --region, set AWS_REGION or a region in the AWS profile"

@@ -139,3 +139,40 @@ def test_bad_input_is_one_line_and_exit_2(
     code, _, err = smtrail(capsys, *args)
     assert code == 2
     assert err.startswith(message) and len(err.strip().splitlines()) == 1
+
+
+def test_max_scan_refuses_a_query_over_the_limit(moto: MotoAws) -> None:
+    from smtrail_sql.catalog import Catalog
+    from smtrail_sql.cli.athena import refuse_over_max_scan
+    from smtrail_sql.errors import EngineError, SettingError
+    from smtrail_sql.render import render
+    from smtrail_sql.window import TimeWindow
+
+    expected = fill_bucket(moto)
+    size = sum(len(f.body) for f in expected)
+    query = render(
+        Catalog.load().get("metric-summary"),
+        {},
+        window=TimeWindow.parse(since="2024-05-02", until="2024-05-03T06:00:00Z"),
+    )
+    where = {"bucket": BUCKET, "prefix": None, "org_id": None, "accounts": A, "regions": "us-east-1"}
+    refuse_over_max_scan(query, str(size), **where)  # exactly at the limit: allowed
+    refuse_over_max_scan(query, None, **where)  # no limit: nothing listed
+    with pytest.raises(EngineError, match=r"refusing to run metric-summary: it would scan about .* \(6 files\)"):
+        refuse_over_max_scan(query, str(size - 1), **where)
+    with pytest.raises(SettingError, match="give --bucket, --accounts and --regions"):
+        refuse_over_max_scan(query, "1GB", bucket=None, prefix=None, org_id=None, accounts=A, regions="us-east-1")
+
+
+def test_the_run_factory_and_status_line(moto: MotoAws, monkeypatch: pytest.MonkeyPatch) -> None:
+    from smtrail_sql.cli.athena import athena_engine, status_line
+
+    monkeypatch.setenv("SMTRAIL_DATABASE", "metrics")
+    monkeypatch.setenv("AWS_ATHENA_WORK_GROUP", "primary")
+    with status_line(enabled=False) as callback:
+        assert callback is None
+    with status_line(enabled=True) as callback:
+        assert callback is not None
+        engine = athena_engine(status=callback)
+        assert (engine.settings.database, engine.settings.workgroup) == ("metrics", "primary")
+        assert engine.run_sql("SELECT 1").stats is not None

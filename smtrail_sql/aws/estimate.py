@@ -133,14 +133,21 @@ def iter_log_objects(
     window: TimeWindow,
     workers: int = LIST_WORKERS,
 ) -> Iterator[tuple[Partition, list[LogObject]]]:
-    """List the partitions in parallel; yields each partition with its objects, in partition order."""
+    """List the partitions in parallel (``workers`` listings in flight); yields each partition with its
+    objects, in partition order."""
     parts = list(parts)
     with ThreadPoolExecutor(max_workers=max(1, min(workers, len(parts)))) as pool:
         yield from zip(parts, pool.map(lambda p: list_partition(s3, location, p, window), parts), strict=True)
 
 
 def estimate_scan(
-    s3: Any, location: LogLocation, accounts: Sequence[str], regions: Sequence[str], window: TimeWindow
+    s3: Any,
+    location: LogLocation,
+    accounts: Sequence[str],
+    regions: Sequence[str],
+    window: TimeWindow,
+    *,
+    workers: int = LIST_WORKERS,
 ) -> ScanEstimate:
     """List the objects a query over ``window`` would read and sum them.
 
@@ -151,7 +158,7 @@ def estimate_scan(
     """
     parts = partitions(accounts, regions, window)
     files = size = with_data = 0
-    for _, objects in iter_log_objects(s3, location, parts, window):
+    for _, objects in iter_log_objects(s3, location, parts, window, workers):
         files += len(objects)
         size += sum(o.size for o in objects)
         with_data += bool(objects)

@@ -1,7 +1,7 @@
 """Commands that talk to AWS: status, migrate, estimate, sync, check-trail (create-table lives in queries).
 
-Also the pieces ``run --engine athena`` needs: :func:`athena_engine`, :func:`status_line` and
-:func:`refuse_over_max_scan`.
+Also what ``run --engine athena`` needs: :func:`run_on_athena` (or its pieces :func:`athena_engine`,
+:func:`status_line`, :func:`refuse_over_max_scan`, :func:`report_run`) and the option types below.
 """
 
 from __future__ import annotations
@@ -38,18 +38,16 @@ from smtrail_sql.settings import DEFAULT_CATALOG, DEFAULT_DATABASE, DEFAULT_TABL
 if TYPE_CHECKING:
     from smtrail_sql.engines.athena import AthenaEngine, QueryStatus
     from smtrail_sql.render import RenderedQuery
+    from smtrail_sql.result import QueryResult
 
 Workgroup = Annotated[
     str | None,
-    typer.Option(
-        help="Athena workgroup (default: AWS_ATHENA_WORK_GROUP, else 'primary').", envvar="SMTRAIL_WORKGROUP"
-    ),
+    typer.Option(help="Athena workgroup (default: AWS_ATHENA_WORK_GROUP, else 'primary').", envvar="SMTRAIL_WORKGROUP"),
 ]
 OutputLocation = Annotated[
     str | None,
     typer.Option(
-        help="s3:// URI for query results; optional when the workgroup sets one "
-        "(default: AWS_ATHENA_S3_STAGING_DIR).",
+        help="s3:// URI for query results; optional when the workgroup sets one (default: AWS_ATHENA_S3_STAGING_DIR).",
         envvar="SMTRAIL_OUTPUT_LOCATION",
     ),
 ]
@@ -166,6 +164,49 @@ def refuse_over_max_scan(
             f"({estimate.files} files), over --max-scan {format_bytes(limit)}; narrow --since/--until, "
             "--accounts or --regions, or raise --max-scan"
         )
+
+
+def run_on_athena(
+    query: RenderedQuery,
+    *,
+    database: str | None = None,
+    workgroup: str | None = None,
+    output_location: str | None = None,
+    region: str | None = None,
+    profile: str | None = None,
+    catalog: str | None = None,
+    max_scan: str | None = None,
+    bucket: str | None = None,
+    prefix: str | None = None,
+    org_id: str | None = None,
+    accounts: str | None = None,
+    regions: str | None = None,
+) -> QueryResult:
+    """What ``run --engine athena`` does: check ``--max-scan``, run with a live status line, report the cost."""
+    refuse_over_max_scan(
+        query,
+        max_scan,
+        bucket=bucket,
+        prefix=prefix,
+        org_id=org_id,
+        accounts=accounts,
+        regions=regions,
+        region=region,
+        profile=profile,
+    )
+    with status_line() as status:
+        engine = athena_engine(
+            database=database,
+            workgroup=workgroup,
+            output_location=output_location,
+            region=region,
+            profile=profile,
+            catalog=catalog,
+            status=status,
+        )
+        result = engine.execute(query)
+    report_run(engine)
+    return result
 
 
 def _table_settings(**kwargs: Any) -> Any:
@@ -305,9 +346,7 @@ def estimate_command(
     location = LogLocation.create(bucket, prefix, org_id)
     account_ids, region_names = validate_accounts(accounts), validate_regions(regions)
     template = TemplateCatalog.load(queries_dir).get(name)
-    query = render(
-        template, parse_assignments(param), window=TimeWindow.parse(since, until, all_time=all_time)
-    )
+    query = render(template, parse_assignments(param), window=TimeWindow.parse(since, until, all_time=all_time))
     s3 = make_client(make_session(profile, region), "s3")
     estimate = estimate_scan(s3, location, account_ids, region_names, query.window)
     typer.echo(f"{estimate.files} files")
@@ -387,9 +426,7 @@ def check_trail_command(
     trail: Annotated[str | None, typer.Option(help="Only this trail (name or ARN).")] = None,
     apply: Annotated[
         bool,
-        typer.Option(
-            "--apply", help="Add the selector to trails that lack it, keeping every existing selector."
-        ),
+        typer.Option("--apply", help="Add the selector to trails that lack it, keeping every existing selector."),
     ] = False,
     all_data_events: Annotated[
         bool,

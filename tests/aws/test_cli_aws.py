@@ -176,3 +176,26 @@ def test_the_run_factory_and_status_line(moto: MotoAws, monkeypatch: pytest.Monk
         engine = athena_engine(status=callback)
         assert (engine.settings.database, engine.settings.workgroup) == ("metrics", "primary")
         assert engine.run_sql("SELECT 1").stats is not None
+
+
+def test_run_on_athena_sends_the_rendered_sql(moto: MotoAws, capsys: pytest.CaptureFixture[str]) -> None:
+    from smtrail_sql.catalog import Catalog
+    from smtrail_sql.cli.athena import run_on_athena
+    from smtrail_sql.errors import EngineError
+    from smtrail_sql.render import Naming, render
+    from smtrail_sql.window import TimeWindow
+
+    expected = fill_bucket(moto)
+    query = render(
+        Catalog.load().get("runs"),
+        {},
+        naming=Naming(database="metrics"),
+        window=TimeWindow.parse(since="2024-05-02", until="2024-05-03T06:00:00Z"),
+    )
+    where = {"bucket": BUCKET, "accounts": A, "regions": "us-east-1"}
+    with pytest.raises(EngineError, match="over --max-scan"):
+        run_on_athena(query, database="metrics", max_scan="1KB", **where)
+    assert moto.athena_queries() == []  # refused before anything reached Athena
+    result = run_on_athena(query, database="metrics", max_scan=str(sum(len(f.body) for f in expected)), **where)
+    assert moto.athena_queries() == [query.sql] and result.sql == query.sql
+    assert "scanned 0 B, cost $0.000048 (10 MB minimum)" in capsys.readouterr().err

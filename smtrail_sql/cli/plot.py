@@ -90,13 +90,14 @@ def plot_curves(
 def _toolkit(engine: str, logs: Path | None, database: str | None, workgroup: str | None,
              queries_dir: list[Path] | None) -> Toolkit:
     from smtrail_sql.api import Toolkit
+    from smtrail_sql.cli.app import EXIT_USAGE, fail
     from smtrail_sql.engines import ENGINE_NAMES
     from smtrail_sql.errors import SettingError
 
     if engine == "local":
         if logs is None:
-            raise SettingError("--logs", None, "the folder of CloudTrail log files the local engine reads "
-                               "(or SMTRAIL_LOGS; `smtrail-sql demo` writes one)")
+            raise fail("--logs is required with --engine local: the folder of CloudTrail log files to read "
+                       "(or set SMTRAIL_LOGS; `smtrail-sql demo` writes one)", EXIT_USAGE)
         return Toolkit.local(logs, queries_dirs=queries_dir)
     if engine == "athena":
         return Toolkit.athena(database=database, workgroup=workgroup, queries_dirs=queries_dir)

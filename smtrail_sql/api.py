@@ -126,16 +126,17 @@ class Toolkit:
     ) -> Toolkit:
         """A toolkit on Athena, through boto3's standard credentials (profile, region, environment).
 
-        ``engine_options`` (``region``, ``profile``, ``output_location``, ``catalog``...) go to
-        :class:`smtrail_sql.engines.athena.AthenaEngine`.
+        Settings not given come from ``SMTRAIL_*`` variables (see the README). ``engine_options``
+        (``region``, ``profile``, ``output_location``, ``catalog``, ``status``...) go to
+        :meth:`smtrail_sql.engines.athena.AthenaEngine.from_settings`.
 
-        >>> tk = Toolkit.athena(database="smtrail", workgroup="primary")        # doctest: +SKIP
+        >>> tk = Toolkit.athena(database="smtrail", workgroup="primary", region="us-east-1")  # doctest: +SKIP
         """
         from smtrail_sql.engines.athena import AthenaEngine
 
-        options = {k: v for k, v in {"database": database, "workgroup": workgroup}.items() if v is not None}
-        return cls(AthenaEngine(**options, **engine_options), queries_dirs=queries_dirs, database=database,
-                   view=view)
+        engine = AthenaEngine.from_settings(database=database, workgroup=workgroup, **engine_options)
+        # the views live in the engine's database, which may have come from SMTRAIL_DATABASE
+        return cls(engine, queries_dirs=queries_dirs, database=engine.settings.database, view=view)
 
     # -- the catalog ---------------------------------------------------------------------------------------
 

@@ -106,12 +106,12 @@ class Toolkit:
 
         >>> tk = Toolkit.local("smtrail-demo")                                  # doctest: +SKIP
         """
-        from smtrail_sql.engines.local import LocalEngine
-
         directory = Path(logs_dir)
         if not directory.is_dir():
             raise SettingError("logs directory", str(directory), "an existing folder of CloudTrail log files "
                                "(try `smtrail-sql demo` to write one)")
+        from smtrail_sql.engines.local import LocalEngine
+
         return cls(LocalEngine(directory, **engine_options), queries_dirs=queries_dirs)
 
     @classmethod

@@ -68,11 +68,14 @@ def plot_curves(
     import sys
 
     from smtrail_sql.errors import SettingError
-    from smtrail_sql.plot import save_png
+    from smtrail_sql.plot import X_AXES, save_png
     from smtrail_sql.textplot import render_text
 
+    # settle every option before the engine reads a single file
     if output is not None and output.suffix.lower() != ".png":
         raise SettingError("output", str(output), "a .png file (or no --output to draw in the terminal)")
+    if x not in X_AXES:
+        raise SettingError("--x", x, "step or time")
     toolkit = _toolkit(engine, logs, database, workgroup, queries_dir)
     curves = toolkit.curves(trial_component, metric, x=x, since=since, until=until, all_time=all_time,
                             max_series=max_series)

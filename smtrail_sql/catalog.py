@@ -16,7 +16,7 @@ in sqlglot's ``athena`` dialect.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -44,7 +44,7 @@ class Template:
     params: dict[str, ParamSpec]
     sql: str
     path: Path
-    statement: exp.Expression = field(repr=False, compare=False)
+    statement: exp.Expr = field(repr=False, compare=False)
     source: str = "built-in"
 
     @property
@@ -103,9 +103,9 @@ def parse_template(text: str, path: Path, *, source: str = "built-in") -> Templa
         statements = [s for s in sqlglot.parse(body, read="athena", error_level=ErrorLevel.RAISE) if s]
     except ParseError as error:
         first = error.errors[0] if error.errors else {}
-        line = body_start + int(first.get("line", 1)) if first else None
+        at = body_start + int(first.get("line") or 1) if first else None
         raise TemplateError(f"SQL does not parse as Athena SQL: {first.get('description', error)}",
-                            str(path), line) from None
+                            str(path), at) from None
     if len(statements) != 1:
         raise TemplateError(f"a template holds exactly one statement, found {len(statements)}", str(path))
     statement = statements[0]
@@ -144,7 +144,7 @@ def _parse_param(text: str, path: Path, line: int) -> ParamSpec:
 
 
 def _check_placeholders(
-    statement: exp.Expression, params: dict[str, ParamSpec], path: Path, lines: list[str], body_start: int
+    statement: exp.Expr, params: dict[str, ParamSpec], path: Path, lines: list[str], body_start: int
 ) -> None:
     def line_of(name: str) -> int | None:
         for number, line in enumerate(lines[body_start:], start=body_start + 1):
@@ -212,5 +212,5 @@ class Catalog:
         except KeyError:
             raise UnknownQueryError(name, self.names()) from None
 
-    def __iter__(self) -> Iterable[Template]:  # type: ignore[override]
+    def __iter__(self) -> Iterator[Template]:
         return iter(self.templates.values())

@@ -15,9 +15,8 @@ from functools import cache
 from pathlib import Path
 
 import sqlglot
-from sqlglot import exp
+from sqlglot import TokenType, exp
 from sqlglot.errors import ErrorLevel, ParseError
-from sqlglot.tokens import TokenType
 
 from smtrail_sql.errors import TemplateError
 from smtrail_sql.render import Naming, qualify_relations
@@ -35,7 +34,7 @@ _PLACEHOLDERS = ("location", "accounts", "regions", "day_range", "location_templ
 class DdlStatement:
     """One statement of a DDL file, with the comment lines written above it."""
 
-    expression: exp.Expression
+    expression: exp.Expr
     comment: str = ""
 
 

@@ -147,7 +147,7 @@ def format_value(value: Any) -> str:
     return str(value)
 
 
-def timestamp_literal(moment: datetime) -> exp.Expression:
+def timestamp_literal(moment: datetime) -> exp.Expr:
     """A ``TIMESTAMP`` literal of a UTC instant (naive in SQL: Athena's session zone is UTC)."""
     if moment.tzinfo is not None:
         moment = moment.astimezone(UTC).replace(tzinfo=None)
@@ -155,7 +155,7 @@ def timestamp_literal(moment: datetime) -> exp.Expression:
     return exp.cast(exp.Literal.string(text), exp.DataType.build("TIMESTAMP"))
 
 
-def to_literal(type_: str, value: Any) -> exp.Expression:
+def to_literal(type_: str, value: Any) -> exp.Expr:
     """The sqlglot literal of a coerced scalar value of the given type."""
     if type_ == "str":
         return exp.Literal.string(value)

@@ -69,7 +69,7 @@ class RenderedQuery:
     """A rendered template: its Athena SQL, the tree it came from, and what it was rendered with."""
 
     template: Template
-    expression: exp.Expression = field(repr=False)
+    expression: exp.Expr = field(repr=False)
     params: dict[str, Any]
     window: TimeWindow
     naming: Naming
@@ -130,7 +130,7 @@ def render(
     return rendered
 
 
-def substitute(tree: exp.Expression, template: Template, bound: Mapping[str, Any]) -> exp.Expression:
+def substitute(tree: exp.Expr, template: Template, bound: Mapping[str, Any]) -> exp.Expr:
     """Replace every placeholder with its literal; drop the predicate around an unset optional one."""
     while True:
         placeholder = next(iter(tree.find_all(exp.Placeholder)), None)
@@ -153,8 +153,8 @@ def substitute(tree: exp.Expression, template: Template, bound: Mapping[str, Any
             placeholder.replace(literal)
 
 
-def _drop_predicate(tree: exp.Expression, placeholder: exp.Expression, template: Template) -> exp.Expression:
-    node: exp.Expression = placeholder
+def _drop_predicate(tree: exp.Expr, placeholder: exp.Expr, template: Template) -> exp.Expr:
+    node: exp.Expr = placeholder
     while node.parent is not None and not isinstance(node.parent, exp.And | exp.Where | exp.Having):
         if isinstance(node.parent, exp.Select | exp.Subquery | exp.Union | exp.Join):
             break
@@ -173,7 +173,7 @@ def _drop_predicate(tree: exp.Expression, placeholder: exp.Expression, template:
     return tree
 
 
-def apply_window(tree: exp.Expression, window: TimeWindow) -> None:
+def apply_window(tree: exp.Expr, window: TimeWindow) -> None:
     """AND the window onto every SELECT that reads one of the views (aliases respected)."""
     if not window.is_bounded:
         return
@@ -187,7 +187,7 @@ def apply_window(tree: exp.Expression, window: TimeWindow) -> None:
         if select is None:
             continue
         alias = table.alias_or_name
-        predicates: list[exp.Expression] = []
+        predicates: list[exp.Expr] = []
         # the partition predicate first: it is what lets Athena prune delivery days
         if first_day is not None:
             predicates.append(exp.column("day", alias) >= exp.Literal.string(format_day(first_day)))
@@ -210,7 +210,7 @@ def _is_cte_name(table: exp.Table) -> bool:
     return False
 
 
-def qualify_relations(tree: exp.Expression, naming: Naming) -> None:
+def qualify_relations(tree: exp.Expr, naming: Naming) -> None:
     """Point the template-level relation names at ``database.name``."""
     for table in tree.find_all(exp.Table):
         if table.db or table.name not in (METRIC_POINTS_RELATION, METRIC_CALLS_RELATION, EVENTS_RELATION):

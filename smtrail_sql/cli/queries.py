@@ -80,9 +80,9 @@ def render_query(
     Example: smtrail-sql render metric-history -p trial_component=my-job -p metric=train:loss --since 3d
     """
     from smtrail_sql.catalog import Catalog as TemplateCatalog
+    from smtrail_sql.errors import SettingError
     from smtrail_sql.params import parse_assignments
     from smtrail_sql.render import DIALECTS, Naming, render
-    from smtrail_sql.settings import SettingError
     from smtrail_sql.window import TimeWindow
 
     if dialect not in DIALECTS:

@@ -1,0 +1,48 @@
+WITH ranked AS (
+  SELECT
+    trial_component,
+    step,
+    value,
+    metric_time,
+    ROW_NUMBER() OVER (PARTITION BY trial_component ORDER BY step DESC, metric_time DESC, value DESC) AS from_last
+  FROM smtrail.sagemaker_metrics AS sagemaker_metrics
+  WHERE
+    (
+      metric_name = 'train:loss'
+      AND trial_component IN (
+        'resnet-training-job-aws-training-job',
+        'bert-finetune-aws-training-job',
+        'xgboost-aws-training-job'
+      )
+    )
+    AND (
+      sagemaker_metrics.day >= '2024/05/01'
+      AND sagemaker_metrics.day <= '2024/05/09'
+      AND sagemaker_metrics.event_time >= CAST('2024-05-01 00:00:00.000' AS TIMESTAMP)
+      AND sagemaker_metrics.event_time < CAST('2024-05-08 00:00:00.000' AS TIMESTAMP)
+    )
+), per_run AS (
+  SELECT
+    trial_component,
+    COUNT(*) AS points,
+    MAX(step) AS last_step,
+    MAX(CASE WHEN from_last = 1 THEN value END) AS last_value,
+    MIN(value) AS min_value,
+    MAX(value) AS max_value,
+    AVG(value) AS avg_value
+  FROM ranked
+  GROUP BY
+    trial_component
+)
+SELECT
+  trial_component,
+  points,
+  last_step,
+  last_value,
+  min_value,
+  max_value,
+  avg_value
+FROM per_run
+ORDER BY
+  CASE WHEN TRUE THEN last_value ELSE -last_value END,
+  trial_component;

@@ -1,0 +1,43 @@
+WITH ranked AS (
+  SELECT
+    trial_component,
+    metric_name,
+    value,
+    step,
+    metric_time,
+    event_time,
+    ROW_NUMBER() OVER (
+      PARTITION BY trial_component, metric_name
+      ORDER BY metric_time DESC, step DESC, event_time DESC, value DESC
+    ) AS recency
+  FROM smtrail.sagemaker_metrics AS sagemaker_metrics
+  WHERE
+    (
+      trial_component IN (
+        'resnet-training-job-aws-training-job',
+        'bert-finetune-aws-training-job',
+        'xgboost-aws-training-job'
+      )
+      AND metric_name IN ('train:loss', 'validation:loss', 'train:accuracy')
+    )
+    AND (
+      sagemaker_metrics.day >= '2024/05/01'
+      AND sagemaker_metrics.day <= '2024/05/09'
+      AND sagemaker_metrics.event_time >= CAST('2024-05-01 00:00:00.000' AS TIMESTAMP)
+      AND sagemaker_metrics.event_time < CAST('2024-05-08 00:00:00.000' AS TIMESTAMP)
+    )
+)
+SELECT
+  trial_component,
+  metric_name,
+  value,
+  step,
+  metric_time,
+  event_time
+FROM ranked
+WHERE
+  recency = 1
+ORDER BY
+  trial_component,
+  metric_name
+LIMIT 10;

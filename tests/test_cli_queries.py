@@ -1,0 +1,86 @@
+"""The catalog commands through the real console-script entry point (no traceback, fixed exit codes)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import sqlglot
+from sqlglot.errors import ErrorLevel
+
+
+def smtrail(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    import os
+
+    return subprocess.run([sys.executable, "-m", "smtrail_sql", *args], capture_output=True, text=True,
+                          env={**os.environ, **(env or {})}, timeout=60)
+
+
+def test_queries_lists_every_template_with_its_description() -> None:
+    result = smtrail("queries")
+    assert result.returncode == 0, result.stderr
+    assert "metric-summary" in result.stdout and "Per trial component and metric" in result.stdout
+
+
+def test_show_describes_parameters() -> None:
+    result = smtrail("show", "metric-history")
+    assert result.returncode == 0
+    assert "trial_component" in result.stdout and "str, required" in result.stdout
+    assert "int, default 10000" in result.stdout
+
+
+@pytest.mark.parametrize("dialect", ["athena", "duckdb"])
+def test_render_prints_sql_that_parses(dialect: str) -> None:
+    result = smtrail("render", "metric-history", "-p", "trial_component=job-1", "-p", "metric=train:loss",
+                     "--since", "2024-05-01", "--until", "2024-05-02", "--dialect", dialect)
+    assert result.returncode == 0, result.stderr
+    assert "trial_component = 'job-1'" in result.stdout
+    assert len(sqlglot.parse(result.stdout, read=dialect, error_level=ErrorLevel.RAISE)) >= 1
+
+
+def test_create_table_print_from_environment_settings() -> None:
+    result = smtrail("create-table", "--print", env={"SMTRAIL_BUCKET": "trail-bucket",
+                                                      "SMTRAIL_ACCOUNTS": "123456789012",
+                                                      "SMTRAIL_REGIONS": "us-east-1,eu-west-1"})
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("CREATE DATABASE IF NOT EXISTS smtrail;")
+    assert "CREATE OR REPLACE VIEW smtrail.sagemaker_metrics AS" in result.stdout
+    assert "'projection.region.values'='us-east-1,eu-west-1'" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["render", "nope"], "error: unknown query 'nope'"),
+        (["render", "runs", "-p", "nolimit"], "error: parameter 'nolimit' is not of the form key=value"),
+        (["render", "runs", "-p", "limit=abc"], "error: parameter 'limit' expects an integer"),
+        (["render", "runs", "--since", "someday"], "error: invalid --since 'someday'"),
+        (["render", "runs", "--dialect", "mysql"], "error: invalid dialect 'mysql'"),
+        (["create-table", "--bucket", "B", "--accounts", "1", "--regions", "x", "--print"], "error: invalid bucket"),
+        (["show", "metric-sumary"], "did you mean 'metric-summary'"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(args: list[str], message: str) -> None:
+    result = smtrail(*args)
+    assert result.returncode == 2
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_user_templates_folder(tmp_path: Path) -> None:
+    (tmp_path / "my-losses.sql").write_text(
+        "-- name: my-losses\n-- description: Loss points only.\n"
+        "SELECT * FROM sagemaker_metrics WHERE metric_name LIKE '%loss%'\n")
+    listed = smtrail("queries", "--queries-dir", str(tmp_path))
+    assert "my-losses" in listed.stdout
+    rendered = smtrail("render", "my-losses", "--all-time", env={"SMTRAIL_QUERIES_DIR": str(tmp_path)})
+    assert rendered.returncode == 0 and "FROM smtrail.sagemaker_metrics" in rendered.stdout
+
+
+def test_help_is_fast_and_light() -> None:
+    code = ("import sys, smtrail_sql.cli; heavy = {'duckdb', 'pyarrow', 'boto3', 'pyathena', 'matplotlib', "
+            "'pandas'} & set(sys.modules); print(sorted(heavy))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "[]"

@@ -1,0 +1,148 @@
+"""Rendering through sqlglot: typed literals, vanishing filters, windows, errors, and injection."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+import sqlglot
+from sqlglot import exp
+from sqlglot.errors import ErrorLevel
+
+from smtrail_sql.catalog import Catalog, Template, parse_template
+from smtrail_sql.errors import ParameterError
+from smtrail_sql.render import Naming, render
+from smtrail_sql.window import TimeWindow
+from tests.sample_params import all_params, required_params
+
+CATALOG = Catalog.load()
+TEMPLATES = list(CATALOG)
+WINDOW = TimeWindow.parse(since="2024-05-01", until="2024-05-03")
+
+INJECTIONS = [
+    "it's",
+    "'; DROP TABLE cloudtrail_events; --",
+    "x' OR '1'='1",
+    "-- comment",
+    "/* comment */ x",
+    "line\nbreak; SELECT 1",
+    "unicode ü ✓ 漢字 \u202e",
+    "back\\slash\\'",
+    '"double" `back` ticks',
+    "$${{x}}:other",
+]
+
+
+def _parse_one(sql: str, dialect: str) -> exp.Expr:
+    statements = [s for s in sqlglot.parse(sql, read=dialect, error_level=ErrorLevel.RAISE) if s]
+    assert len(statements) == 1, f"expected one statement, got {len(statements)}"
+    return statements[0]
+
+
+@pytest.mark.parametrize("template", TEMPLATES, ids=lambda t: t.name)
+@pytest.mark.parametrize("params", [required_params, all_params], ids=["required", "all"])
+def test_every_template_renders_to_one_athena_statement(template: Template, params: object) -> None:
+    rendered = render(template, params(template), window=WINDOW)  # type: ignore[operator]
+    _parse_one(rendered.sql, "athena")
+    _parse_one(rendered.to_sql("duckdb"), "duckdb")
+    assert not list(rendered.expression.find_all(exp.Placeholder))
+
+
+WITH_STRINGS = [t for t in TEMPLATES if any(s.scalar_type == "str" for s in t.params.values())]
+
+
+@pytest.mark.parametrize("template", WITH_STRINGS, ids=lambda t: t.name)
+def test_string_parameters_cannot_inject(template: Template) -> None:
+    for spec in (s for s in template.params.values() if s.scalar_type == "str"):
+        for payload in INJECTIONS:
+            values = required_params(template)
+            values[spec.name] = [payload, "other"] if spec.is_list else payload
+            rendered = render(template, values, window=WINDOW)
+            for dialect in ("athena", "duckdb"):
+                tree = _parse_one(rendered.to_sql(dialect), dialect)
+                literals = [lit.this for lit in tree.find_all(exp.Literal) if lit.is_string]
+                assert payload in literals, f"{payload!r} not intact in {dialect} SQL of {template.name}"
+                assert not list(tree.find_all(exp.Drop))
+
+
+def test_injection_attempt_is_inert_when_executed(athena_duckdb: object) -> None:
+    rendered = render(CATALOG.get("metric-history"),
+                      {"trial_component": "x'; DROP TABLE smtrail.cloudtrail_events; --", "metric": "train:loss"},
+                      window=TimeWindow.all_time())
+    assert athena_duckdb.execute(rendered.to_sql("duckdb")).fetchall() == []  # type: ignore[attr-defined]
+    count = athena_duckdb.execute("SELECT COUNT(*) FROM smtrail.cloudtrail_events").fetchone()  # type: ignore[attr-defined]
+    assert count[0] > 0
+
+
+def test_unset_optional_filter_disappears_and_set_one_is_a_typed_literal() -> None:
+    template = CATALOG.get("metric-summary")
+    without = render(template, {}, window=WINDOW).sql
+    assert "trial_component IN" not in without and "metric_name IN" not in without
+    with_ = render(template, {"metrics": "a,b", "limit": "5"}, window=WINDOW)
+    tree = with_.expression
+    in_node = next(n for n in tree.find_all(exp.In) if n.this.name == "metric_name")
+    assert [e.this for e in in_node.expressions] == ["a", "b"]
+    limit = tree.args["limit"].expression
+    assert isinstance(limit, exp.Literal) and not limit.is_string and limit.this == "5"
+    assert "trial_component IN" not in with_.sql
+
+
+def test_window_becomes_event_time_and_widened_partition_predicates() -> None:
+    sql = render(CATALOG.get("runs"), {}, window=WINDOW).sql
+    assert "sagemaker_metrics.day >= '2024/05/01'" in sql
+    assert "sagemaker_metrics.day <= '2024/05/04'" in sql  # widened by a day for delivery lag
+    assert "sagemaker_metrics.event_time >= CAST('2024-05-01 00:00:00.000' AS TIMESTAMP)" in sql
+    assert "sagemaker_metrics.event_time < CAST('2024-05-03 00:00:00.000' AS TIMESTAMP)" in sql
+
+
+def test_all_time_adds_no_window() -> None:
+    sql = render(CATALOG.get("runs"), {}, window=TimeWindow.all_time()).sql
+    assert ".day" not in sql and "event_time >=" not in sql
+
+
+def test_default_window_is_the_last_seven_days() -> None:
+    now = datetime(2024, 5, 10, 12, tzinfo=UTC)
+    window = TimeWindow.parse(now=now)
+    sql = render(CATALOG.get("runs"), {}, window=window).sql
+    assert "day >= '2024/05/03'" in sql and "day <= '2024/05/11'" in sql
+
+
+def test_naming_qualifies_views() -> None:
+    naming = Naming(database="analytics", view="sm_points", calls_view="sm_calls")
+    sql = render(CATALOG.get("failed-calls"), {}, window=WINDOW, naming=naming).sql
+    assert "FROM analytics.sm_calls AS sagemaker_metric_calls" in sql
+
+
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        ({"metric": "loss"}, "missing required parameter 'trial_component'"),
+        ({"trial_component": "a", "metric": "b", "limt": "3"}, "unknown parameter 'limt'"),
+        ({"trial_component": "a", "metric": "b", "limit": "ten"}, "parameter 'limit' expects an integer"),
+        ({"trial_component": "a", "metric": "b", "limit": True}, "parameter 'limit' expects an integer"),
+    ],
+)
+def test_bad_parameters_are_clear_errors(values: dict[str, object], message: str) -> None:
+    with pytest.raises(ParameterError, match=message) as error:
+        render(CATALOG.get("metric-history"), values, window=WINDOW)
+    if "unknown" in message:
+        assert "valid parameters: trial_component (str, required)" in str(error.value)
+
+
+def test_typed_literals_for_every_type(tmp_path: Path) -> None:
+    path = tmp_path / "typed.sql"
+    path.write_text(
+        "-- name: typed\n-- description: every type\n"
+        "-- param: s str required  a string\n-- param: i int = 3  an int\n-- param: f float = 1.5  a float\n"
+        "-- param: b bool = false  a bool\n-- param: t timestamp required  a time\n"
+        "-- param: d date required  a date\n-- param: ids list[int] required  ids\n"
+        "SELECT * FROM sagemaker_metrics WHERE metric_name = :s AND step > :i AND value < :f AND :b\n"
+        "  AND metric_time > :t AND CAST(event_time AS DATE) = :d AND step IN (:ids)\n"
+    )
+    template = parse_template(path.read_text(), path, source="test")
+    sql = render(template, {"s": "x", "t": "2024-05-01T10:00:00+02:00", "d": "2024-05-01", "ids": "1,2"},
+                 window=TimeWindow.all_time()).sql
+    assert "metric_name = 'x'" in sql and "step > 3" in sql and "value < 1.5" in sql and "FALSE" in sql
+    assert "metric_time > CAST('2024-05-01 08:00:00.000' AS TIMESTAMP)" in sql
+    assert "= CAST('2024-05-01' AS DATE)" in sql and "step IN (1, 2)" in sql

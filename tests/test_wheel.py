@@ -1,0 +1,35 @@
+"""The built wheel carries every file of sql/, where the installed package finds it."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.mark.slow
+def test_wheel_ships_every_sql_file(tmp_path: Path) -> None:
+    subprocess.run([sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", str(tmp_path), str(ROOT)],
+                   check=True, capture_output=True, timeout=300)
+    wheel = next(tmp_path.glob("smtrail_sql-*.whl"))
+    names = set(zipfile.ZipFile(wheel).namelist())
+    shipped = {f"smtrail_sql/sql/{p.relative_to(ROOT / 'sql').as_posix()}" for p in (ROOT / "sql").rglob("*.sql")}
+    assert shipped, "no sql files found in the source tree"
+    assert shipped <= names, f"missing from the wheel: {sorted(shipped - names)}"
+    assert "smtrail_sql/cli/__init__.py" in names
+    entry_points = next(n for n in names if n.endswith("entry_points.txt"))
+    assert "smtrail-sql = smtrail_sql.cli:main" in zipfile.ZipFile(wheel).read(entry_points).decode()
+
+
+def test_installed_package_finds_the_sql_folder() -> None:
+    from smtrail_sql.resources import sql_root
+
+    root = sql_root()
+    assert (root / "queries" / "metric-summary.sql").is_file()
+    assert sorted(p.name for p in (root / "ddl").glob("*.sql")) == sorted(
+        p.name for p in (ROOT / "sql" / "ddl").glob("*.sql"))

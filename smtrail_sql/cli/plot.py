@@ -38,6 +38,10 @@ AthenaDatabase = Annotated[str | None, typer.Option("--database", help="Athena d
                                                     envvar="SMTRAIL_DATABASE")]
 Workgroup = Annotated[str | None, typer.Option("--workgroup", help="Athena workgroup (athena engine).",
                                                envvar="SMTRAIL_WORKGROUP")]
+Region = Annotated[str | None, typer.Option("--region", help="AWS region of Athena (athena engine).",
+                                            envvar="SMTRAIL_REGION")]
+Profile = Annotated[str | None, typer.Option("--profile", help="AWS profile (athena engine).",
+                                             envvar="SMTRAIL_PROFILE")]
 
 
 @app.command("plot")
@@ -57,6 +61,8 @@ def plot_curves(
     logs: Logs = None,
     database: AthenaDatabase = None,
     workgroup: Workgroup = None,
+    region: Region = None,
+    profile: Profile = None,
     queries_dir: QueriesDir = None,
 ) -> None:
     """Draw metric curves (value by step or by time) for trial components: a PNG, or text in the terminal.
@@ -76,7 +82,8 @@ def plot_curves(
         raise SettingError("output", str(output), "a .png file (or no --output to draw in the terminal)")
     if x not in X_AXES:
         raise SettingError("--x", x, "step or time")
-    toolkit = _toolkit(engine, logs, database, workgroup, queries_dir)
+    toolkit = _toolkit(engine, logs, queries_dir, database=database, workgroup=workgroup, region=region,
+                       profile=profile)
     curves = toolkit.curves(trial_component, metric, x=x, since=since, until=until, all_time=all_time,
                             max_series=max_series)
     for note in curves.notes:
@@ -90,8 +97,7 @@ def plot_curves(
     typer.echo(render_text(curves, width=min(columns, 160), height=12, color=terminal))
 
 
-def _toolkit(engine: str, logs: Path | None, database: str | None, workgroup: str | None,
-             queries_dir: list[Path] | None) -> Toolkit:
+def _toolkit(engine: str, logs: Path | None, queries_dir: list[Path] | None, **athena: str | None) -> Toolkit:
     from smtrail_sql.api import Toolkit
     from smtrail_sql.cli.app import EXIT_USAGE, fail
     from smtrail_sql.engines import ENGINE_NAMES
@@ -103,6 +109,6 @@ def _toolkit(engine: str, logs: Path | None, database: str | None, workgroup: st
                        "(or set SMTRAIL_LOGS; `smtrail-sql demo` writes one)", EXIT_USAGE)
         return Toolkit.local(logs, queries_dirs=queries_dir)
     if engine == "athena":
-        return Toolkit.athena(database=database, workgroup=workgroup, queries_dirs=queries_dir)
+        return Toolkit.athena(queries_dirs=queries_dir, **athena)
     raise SettingError("--engine", engine, f"one of {', '.join(ENGINE_NAMES)}")
 

@@ -4,6 +4,7 @@ Each submodule registers its commands on :data:`app`; heavy libraries are import
 """
 
 from smtrail_sql.cli import athena as athena
+from smtrail_sql.cli import plot as plot
 from smtrail_sql.cli import queries as queries
 from smtrail_sql.cli.app import app, main
 

@@ -34,6 +34,7 @@ Dialect = Annotated[str, typer.Option(help="SQL dialect to print: athena (consol
 def list_queries(queries_dir: QueriesDir = None) -> None:
     """List the canned queries (and yours from --queries-dir) with what each one answers.
 
+    \b
     Example: smtrail-sql queries
     """
     from smtrail_sql.catalog import Catalog as TemplateCatalog
@@ -50,6 +51,7 @@ def show_query(
 ) -> None:
     """Describe one query: what it answers, its parameters, and its SQL template.
 
+    \b
     Example: smtrail-sql show metric-history
     """
     from smtrail_sql.catalog import Catalog as TemplateCatalog
@@ -78,6 +80,7 @@ def render_query(
 ) -> None:
     """Print a query's SQL with its parameters filled in, ready to paste into the Athena console.
 
+    \b
     Example: smtrail-sql render metric-history -p trial_component=my-job -p metric=train:loss --since 3d
     """
     from smtrail_sql.catalog import Catalog as TemplateCatalog
@@ -124,6 +127,7 @@ def create_table(
 
     Safe to re-run: a table already at the newest version is left alone. With --print, only print the DDL.
 
+    \b
     Example: smtrail-sql create-table --bucket my-trail-bucket --accounts 123456789012 --regions us-east-1 --print
     """
     from smtrail_sql import ddl

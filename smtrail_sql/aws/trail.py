@@ -130,6 +130,8 @@ class TrailCheck:
     matching_selectors: list[str] = field(default_factory=list)
     advanced_selectors: list[dict[str, Any]] = field(default_factory=list)
     basic_selectors: list[dict[str, Any]] = field(default_factory=list)
+    #: The organisation id of an organisation trail's folder, when the caller may read it.
+    org_id: str | None = None
 
     @property
     def logs_metrics(self) -> bool:
@@ -140,7 +142,7 @@ class TrailCheck:
         """Lines for a person: the verdict, the delivery location and what to do."""
         where = f"s3://{self.bucket}/{self.prefix + '/' if self.prefix else ''}AWSLogs/"
         if self.is_organization_trail:
-            where += "<org-id>/"
+            where += f"{self.org_id or '<org-id>'}/"
         scope = "all regions" if self.is_multi_region else f"region {self.home_region} only"
         verdict = {
             "all": "logs every BatchPutMetrics data event",
@@ -155,7 +157,7 @@ class TrailCheck:
             lines.append("  warning: the trail is not logging (StartLogging it)")
         options = f"--bucket {self.bucket}" + (f" --prefix {self.prefix}" if self.prefix else "")
         if self.is_organization_trail:
-            options += " --org-id <o-...>"
+            options += f" --org-id {self.org_id or '<o-...>'}"
         lines.append(f"  location options: {options}")
         return lines
 
@@ -165,7 +167,10 @@ def _describe_selector(index: int, selector: Mapping[str, Any]) -> str:
 
 
 def check_trail(
-    description: Mapping[str, Any], selectors: Mapping[str, Any], status: Mapping[str, Any] | None
+    description: Mapping[str, Any],
+    selectors: Mapping[str, Any],
+    status: Mapping[str, Any] | None,
+    org_id: str | None = None,
 ) -> TrailCheck:
     """Judge one trail from its ``DescribeTrails`` entry and ``GetEventSelectors``/``GetTrailStatus``."""
     advanced = list(selectors.get("AdvancedEventSelectors") or [])
@@ -188,6 +193,7 @@ def check_trail(
         matching_selectors=matching,
         advanced_selectors=advanced,
         basic_selectors=basic,
+        org_id=org_id if description.get("IsOrganizationTrail") else None,
     )
 
 
@@ -302,6 +308,7 @@ def read_trails(session: Any, trail: str | None = None) -> list[TrailCheck]:
         descriptions = [d for d in descriptions if trail in (d.get("Name"), d.get("TrailARN"))]
         if not descriptions:
             raise EngineError(f"no trail named {trail!r} is visible in region {session.region_name}")
+    org_id = _organization_id(session) if any(d.get("IsOrganizationTrail") for d in descriptions) else None
     checks: list[TrailCheck] = []
     seen: set[str] = set()
     for description in descriptions:
@@ -314,13 +321,23 @@ def read_trails(session: Any, trail: str | None = None) -> list[TrailCheck]:
             status = home.get_trail_status(Name=description["TrailARN"])
         except botocore.exceptions.ClientError as error:
             raise EngineError(f"cannot read the selectors of trail {description['Name']}: {error}") from None
-        checks.append(check_trail(description, selectors, status))
+        checks.append(check_trail(description, selectors, status, org_id))
     return checks
 
 
-def apply_metrics_selector(
-    session: Any, check: TrailCheck, only_batch_put_metrics: bool = True
-) -> ApplyResult:
+def _organization_id(session: Any) -> str | None:
+    """The organisation id (its folder under AWSLogs/), or None where Organizations may not be read."""
+    import botocore.exceptions
+
+    from smtrail_sql.aws.session import make_client
+
+    try:
+        return str(make_client(session, "organizations").describe_organization()["Organization"]["Id"])
+    except (botocore.exceptions.ClientError, KeyError):
+        return None  # e.g. a member account without organizations:DescribeOrganization: say <org-id>
+
+
+def apply_metrics_selector(session: Any, check: TrailCheck, only_batch_put_metrics: bool = True) -> ApplyResult:
     """Add the metrics selector to a trail, keeping every existing selector; a no-op when already logged."""
     import botocore.exceptions
 

@@ -191,3 +191,15 @@ def test_basic_conversion_covers_every_type_and_exclusions() -> None:
         "Field": "resources.ARN",
         "Equals": ["arn:aws:dynamodb:us-east-1:1:table/t"],
     }
+
+
+def test_an_organisation_trail_names_its_org_folder(moto: MotoAws) -> None:
+    org_id = moto.client("organizations").create_organization(FeatureSet="ALL")["Organization"]["Id"]
+    moto.client("s3").create_bucket(Bucket="trail-logs")
+    moto.client("cloudtrail").create_trail(
+        Name="org-trail", S3BucketName="trail-logs", IsOrganizationTrail=True, IsMultiRegionTrail=True
+    )
+    [check] = read_trails(make_session())
+    assert check.is_organization_trail and check.org_id == org_id
+    assert f"s3://trail-logs/AWSLogs/{org_id}/" in check.describe()[0]
+    assert f"--org-id {org_id}" in check.describe()[-1]

@@ -16,6 +16,7 @@ class QueryStats:
     query_id: str | None = None
     bytes_scanned: int | None = None
     cost_usd: float | None = None
+    engine_seconds: float | None = None
     files_read: int | None = None
     files_cached: int | None = None
     files_skipped: int | None = None

@@ -295,6 +295,7 @@ class AthenaEngine:
             query_id=self.last_run.query_id,
             bytes_scanned=scanned,
             cost_usd=self.last_run.cost_usd,
+            engine_seconds=self.last_run.engine_seconds,
         )
         return QueryResult(
             columns=[str(d[0]) for d in description],

@@ -33,7 +33,7 @@ DATA = HERE / ".data"
 BUCKET = DATA / "bucket"
 #: What the generated copy holds; a change regenerates it.
 SPEC = {"seed": 2024, "now": "2026-11-20T12:00:00+00:00", "days": 10, "files_per_day": 25,
-        "calls_per_file": 250, "trial_components": 40, "noise_per_call": 1.0}
+        "calls_per_file": 250, "trial_components": 40, "noise_per_call": 1.0, "duplicate": False}
 TARGETS = {"vs_duckdb": 8.0, "vs_stdlib": 4.0, "warm_speedup": 20.0, "cli_warm_s": 1.0, "peak_gb": 1.5}
 GLOB = "AWSLogs/*/CloudTrail/*/*/*/*/*.json.gz"
 
@@ -55,7 +55,7 @@ def ensure_data() -> dict[str, Any]:
         BUCKET, seed=int(SPEC["seed"]), now=datetime.fromisoformat(str(SPEC["now"])).astimezone(UTC),
         days=int(SPEC["days"]), files_per_day=int(SPEC["files_per_day"]),
         calls_per_file=int(SPEC["calls_per_file"]), trial_components=int(SPEC["trial_components"]),
-        noise_per_call=float(SPEC["noise_per_call"]))
+        noise_per_call=float(SPEC["noise_per_call"]), duplicate=bool(SPEC["duplicate"]))
     facts = {"log_files": summary.log_files, "uncompressed_bytes": summary.uncompressed_bytes,
              "events": summary.events, "metric_calls": summary.metric_calls, "points": summary.points,
              "compressed_bytes": sum(p.stat().st_size for p in BUCKET.glob(GLOB))}
@@ -174,7 +174,7 @@ def _cli_warm(cache_dir: str) -> float:
     cli = Path(sys.executable).with_name("smtrail-sql")
     command = [str(cli), "run", "metric-summary", "--logs", str(BUCKET), "--all-time", "--format", "csv"]
     env = {**os.environ, "SMTRAIL_CACHE_DIR": cache_dir}
-    subprocess.run(command, check=True, env=env, stdout=subprocess.DEVNULL)  # ensure it is warm
+    subprocess.run(command, check=True, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # warm
     started = time.perf_counter()
     subprocess.run(command, check=True, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     return time.perf_counter() - started

@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import datetime as dt
 import importlib
+from collections import namedtuple
 from types import ModuleType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from smtrail_sql.errors import SmtrailError
 from smtrail_sql.sqltypes import decimal_precision, type_family
@@ -110,3 +111,14 @@ def to_pandas(result: QueryResult) -> Any:
     table = to_arrow(result)
     mapping = {pa.int64(): pd.Int64Dtype()}
     return table.to_pandas(types_mapper=mapping.get)
+
+
+def records(result: QueryResult) -> list[NamedTuple]:
+    """The rows as named tuples whose fields are the columns (renamed ``_N`` where not identifiers).
+
+    >>> from smtrail_sql.result import QueryResult
+    >>> records(QueryResult(["step", "value"], ["BIGINT", "DOUBLE"], [(1, 0.5)]))
+    [Row(step=1, value=0.5)]
+    """
+    row_type = namedtuple("Row", result.columns, rename=True)  # type: ignore[misc]
+    return [row_type(*row) for row in result.rows]

@@ -2,7 +2,9 @@
 
 The format follows the output file's extension unless one is given; stdout gets a table. Machine formats are
 lossless (floats keep every digit, timestamps keep their microseconds); the table is for eyes (aligned,
-numbers grouped, long text folded).
+numbers grouped, long text folded). Timestamps are UTC, ISO-8601: with ``Z`` in JSON (a JSON reader would
+otherwise take local time), without a zone in CSV, TSV and Markdown, which is how spreadsheets, pandas and
+DuckDB read a plain timestamp. JSON has no NaN or infinity: those values become ``null``.
 
 >>> import io
 >>> from smtrail_sql.result import QueryResult

@@ -16,6 +16,7 @@ class QueryStats:
     query_id: str | None = None
     bytes_scanned: int | None = None
     cost_usd: float | None = None
+    engine_seconds: float | None = None
     files_read: int | None = None
     files_cached: int | None = None
     files_skipped: int | None = None
@@ -49,3 +50,21 @@ class QueryResult:
     def as_dicts(self) -> list[dict[str, Any]]:
         """The rows as a list of ``{column: value}`` dicts."""
         return [dict(zip(self.columns, row, strict=True)) for row in self.rows]
+
+    def records(self) -> list[Any]:
+        """The rows as named tuples whose fields are the columns."""
+        from smtrail_sql.frames import records
+
+        return records(self)
+
+    def to_arrow(self) -> Any:
+        """The rows as a ``pyarrow.Table`` with the SQL types mapped to Arrow types."""
+        from smtrail_sql.frames import to_arrow
+
+        return to_arrow(self)
+
+    def to_pandas(self) -> Any:
+        """The rows as a ``pandas.DataFrame`` (needs pandas: ``pip install 'smtrail-sql[pandas]'``)."""
+        from smtrail_sql.frames import to_pandas
+
+        return to_pandas(self)

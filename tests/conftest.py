@@ -11,6 +11,11 @@ import pytest
 from tests.events import metric_bucket
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--run-aws", action="store_true", default=False,
+                     help="also run the tests marked aws, against a real AWS account")
+
+
 @pytest.fixture(scope="session")
 def metric_logs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[Path]]:
     """(root, files) of a bucket copy holding every case the views must handle."""

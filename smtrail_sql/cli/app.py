@@ -46,11 +46,11 @@ def main() -> None:
         typer.echo("aborted", err=True)
         sys.exit(EXIT_INTERRUPTED)
     except Exception as error:  # click usage errors and anything unexpected: one line, no traceback
-        import click
-
-        if isinstance(error, click.ClickException):
-            error.show()
-            sys.exit(error.exit_code)
+        # typer may vendor its own click, so recognise click's exceptions by behaviour, not by class
+        show, exit_code = getattr(error, "show", None), getattr(error, "exit_code", None)
+        if callable(show) and isinstance(exit_code, int):
+            show()
+            sys.exit(exit_code)
         typer.echo(f"error: unexpected {type(error).__name__}: {error}", err=True)
         sys.exit(EXIT_FAILURE)
     # click returns the exit code instead of raising when standalone_mode is off

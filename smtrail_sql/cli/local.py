@@ -10,15 +10,22 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from smtrail_sql.cli.app import app
+from smtrail_sql.cli.athena import MaxScan, OutputLocation, Profile, Region, Workgroup
 from smtrail_sql.cli.options import (
     AllTime,
+    Catalog,
+    Database,
     OptionalAccounts,
+    OptionalBucket,
     OptionalRegions,
+    OrgId,
     Params,
+    Prefix,
     QueriesDir,
     Since,
     Until,
 )
+from smtrail_sql.settings import DEFAULT_CATALOG, DEFAULT_DATABASE
 
 if TYPE_CHECKING:
     from smtrail_sql.result import QueryResult
@@ -52,8 +59,10 @@ NoCache = Annotated[bool, typer.Option("--no-cache", help="Read every log file a
                                        "the extraction cache.")]
 
 
-def choose_engine(engine: str | None, logs: Path | None, environ: dict[str, str] | None = None) -> str:
-    """``local`` or ``athena``: the one asked for, else athena when Athena is configured and no --logs given.
+def choose_engine(engine: str | None, logs: Path | None, environ: dict[str, str] | None = None,
+                  *, athena_options: bool = False) -> str:
+    """``local`` or ``athena``: the one asked for, else athena when Athena is configured (an Athena option
+    or variable) and no --logs given.
 
     >>> choose_engine(None, None, {}), choose_engine(None, None, {"SMTRAIL_WORKGROUP": "primary"})
     ('local', 'athena')
@@ -67,7 +76,7 @@ def choose_engine(engine: str | None, logs: Path | None, environ: dict[str, str]
             raise SettingError("engine", engine, f"one of {', '.join(ENGINE_NAMES)}")
         return name
     env = os.environ if environ is None else environ
-    if logs is None and any(env.get(name) for name in ATHENA_SETTINGS_VARIABLES):
+    if logs is None and (athena_options or any(env.get(name) for name in ATHENA_SETTINGS_VARIABLES)):
         return "athena"
     return "local"
 
@@ -146,23 +155,6 @@ def local_engine(logs: Path | None, accounts: str | None, regions: str | None, *
                        progress=_progress_for_terminal() if progress else None)
 
 
-def athena_engine() -> Any:
-    """The Athena engine, from the ``SMTRAIL_*``/pyathena settings.
-
-    LEAD: wire the Athena options (workgroup, output location, region, profile, status line) here at merge;
-    ``smtrail_sql.engines.athena`` is written in its own branch.
-    """
-    import importlib
-
-    try:
-        athena = importlib.import_module("smtrail_sql.engines.athena")
-    except ImportError:
-        from smtrail_sql.errors import EngineError
-
-        raise EngineError("the Athena engine is not part of this build; use --engine local --logs DIR") from None
-    return athena.AthenaEngine.from_settings()
-
-
 @app.command("run")
 def run_query(
     name: Annotated[str, typer.Argument(help="The query's name, as `smtrail-sql queries` lists it.")],
@@ -179,26 +171,39 @@ def run_query(
     strict: Strict = False,
     no_cache: NoCache = False,
     queries_dir: QueriesDir = None,
+    database: Database = DEFAULT_DATABASE,
+    workgroup: Workgroup = None,
+    output_location: OutputLocation = None,
+    region: Region = None,
+    profile: Profile = None,
+    catalog: Catalog = DEFAULT_CATALOG,
+    max_scan: MaxScan = None,
+    bucket: OptionalBucket = None,
+    prefix: Prefix = None,
+    org_id: OrgId = None,
 ) -> None:
-    """Run a canned (or your own) query and print its rows.
+    """Run a canned (or your own) query and print its rows: locally with DuckDB over --logs, or on Athena.
 
     Example: smtrail-sql run metric-summary --logs smtrail-demo -p metrics=train:loss --since 3d
     """
-    from smtrail_sql.catalog import Catalog
+    from smtrail_sql.catalog import Catalog as TemplateCatalog
     from smtrail_sql.output import resolve_format, write_result
     from smtrail_sql.params import parse_assignments
-    from smtrail_sql.render import render
+    from smtrail_sql.render import Naming, render
     from smtrail_sql.window import TimeWindow
 
     resolve_format(fmt, output)  # a bad --format fails before any file is read
-    template = Catalog.load(queries_dir).get(name)
+    template = TemplateCatalog.load(queries_dir).get(name)
     window = TimeWindow.parse(since, until, all_time=all_time)
-    query = render(template, parse_assignments(param), window=window)
-    if choose_engine(engine, logs) == "athena":
-        runner = athena_engine()
+    query = render(template, parse_assignments(param), window=window, naming=Naming(database=database))
+    if choose_engine(engine, logs, athena_options=bool(workgroup or output_location)) == "athena":
+        from smtrail_sql.cli.athena import run_on_athena
+
+        result = run_on_athena(query, database=database, workgroup=workgroup, output_location=output_location,
+                               region=region, profile=profile, catalog=catalog, max_scan=max_scan,
+                               bucket=bucket, prefix=prefix, org_id=org_id, accounts=accounts, regions=regions)
     else:
-        runner = local_engine(logs, accounts, regions, strict=strict, no_cache=no_cache)
-    result = runner.execute(query)
+        result = local_engine(logs, accounts, regions, strict=strict, no_cache=no_cache).execute(query)
     write_result(result, fmt, output)
     summary = skipped_summary(result)
     if summary:

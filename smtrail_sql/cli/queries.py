@@ -6,6 +6,7 @@ from typing import Annotated
 
 import typer
 
+from smtrail_sql.cli import athena as athena_cli
 from smtrail_sql.cli.app import app
 from smtrail_sql.cli.options import (
     Accounts,
@@ -33,6 +34,7 @@ Dialect = Annotated[str, typer.Option(help="SQL dialect to print: athena (consol
 def list_queries(queries_dir: QueriesDir = None) -> None:
     """List the canned queries (and yours from --queries-dir) with what each one answers.
 
+    \b
     Example: smtrail-sql queries
     """
     from smtrail_sql.catalog import Catalog as TemplateCatalog
@@ -49,6 +51,7 @@ def show_query(
 ) -> None:
     """Describe one query: what it answers, its parameters, and its SQL template.
 
+    \b
     Example: smtrail-sql show metric-history
     """
     from smtrail_sql.catalog import Catalog as TemplateCatalog
@@ -77,6 +80,7 @@ def render_query(
 ) -> None:
     """Print a query's SQL with its parameters filled in, ready to paste into the Athena console.
 
+    \b
     Example: smtrail-sql render metric-history -p trial_component=my-job -p metric=train:loss --since 3d
     """
     from smtrail_sql.catalog import Catalog as TemplateCatalog
@@ -114,9 +118,16 @@ def create_table(
     catalog: Catalog = DEFAULT_CATALOG,
     print_only: Annotated[bool, typer.Option("--print", help="Print the DDL of every version instead of "
                                                              "running it.")] = False,
+    workgroup: athena_cli.Workgroup = None,
+    output_location: athena_cli.OutputLocation = None,
+    region: athena_cli.Region = None,
+    profile: athena_cli.Profile = None,
 ) -> None:
-    """Create the partitioned CloudTrail table and the metric views (every DDL version, in order).
+    """Create the partitioned CloudTrail table and the metric views on Athena (every DDL version, in order).
 
+    Safe to re-run: a table already at the newest version is left alone. With --print, only print the DDL.
+
+    \b
     Example: smtrail-sql create-table --bucket my-trail-bucket --accounts 123456789012 --regions us-east-1 --print
     """
     from smtrail_sql import ddl
@@ -129,5 +140,5 @@ def create_table(
     if print_only:
         typer.echo(ddl.script(ddl.render_all(settings, comments=True)), nl=False)
         return
-    raise typer.BadParameter("running the DDL on Athena needs the Athena engine; use --print for now",
-                             param_hint="--print")
+    athena_cli.run_create_table(settings, workgroup=workgroup, output_location=output_location, region=region,
+                                profile=profile)

@@ -1,0 +1,73 @@
+"""What Athena charges for a scan: $5 per TB, rounded up to the megabyte, 10 MB minimum per query.
+
+Sizes are binary (1 MB = 2**20 bytes, 1 TB = 2**40 bytes), as AWS bills data volumes.
+"""
+
+from __future__ import annotations
+
+import math
+
+#: US dollars per terabyte scanned (the price in most regions).
+PRICE_PER_TB_USD = 5.0
+MEGABYTE = 1 << 20
+TERABYTE = 1 << 40
+#: Athena bills at least this much for every query, even one that scans nothing.
+MINIMUM_BILLED_BYTES = 10 * MEGABYTE
+
+
+def billed_bytes(scanned: int) -> int:
+    """The bytes Athena bills for a scan: rounded up to the megabyte, at least 10 MB.
+
+    >>> billed_bytes(0) == 10 * 2**20
+    True
+    >>> billed_bytes(11 * 2**20 + 1) == 12 * 2**20
+    True
+    """
+    rounded = math.ceil(max(scanned, 0) / MEGABYTE) * MEGABYTE
+    return max(rounded, MINIMUM_BILLED_BYTES)
+
+
+def scan_cost_usd(scanned: int, price_per_tb: float = PRICE_PER_TB_USD) -> float:
+    """The cost in US dollars of a query that scans ``scanned`` bytes.
+
+    >>> round(scan_cost_usd(2**40), 6)
+    5.0
+    >>> round(scan_cost_usd(0), 8)  # the 10 MB minimum
+    4.768e-05
+    """
+    return billed_bytes(scanned) / TERABYTE * price_per_tb
+
+
+def format_bytes(size: int) -> str:
+    """A human size with binary units.
+
+    >>> format_bytes(1536)
+    '1.5 KiB'
+    """
+    value = float(size)
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if value < 1024 or unit == "TiB":
+            return f"{int(value)} B" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    raise AssertionError("unreachable")
+
+
+def parse_size(text: str) -> int:
+    """Parse a size such as ``500MB``, ``2 GiB``, ``1TB`` or ``1048576`` into bytes (binary units).
+
+    >>> parse_size("2GB") == 2 * 2**30
+    True
+    """
+    from smtrail_sql.errors import SettingError
+
+    units = {"": 1, "B": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40, "P": 1 << 50}
+    cleaned = text.strip().upper().replace(" ", "").removesuffix("IB").removesuffix("B")
+    number = cleaned.rstrip("KMGTP")
+    unit = cleaned[len(number) :]
+    try:
+        value = float(number)
+    except ValueError:
+        raise SettingError("size", text, "a size such as 500MB, 2GB or 1TB") from None
+    if value < 0 or unit not in units:
+        raise SettingError("size", text, "a size such as 500MB, 2GB or 1TB") from None
+    return int(value * units[unit])

@@ -1,0 +1,474 @@
+"""Commands that talk to AWS: status, migrate, estimate, sync, check-trail (create-table lives in queries).
+
+Also what ``run --engine athena`` needs: :func:`run_on_athena` (or its pieces :func:`athena_engine`,
+:func:`status_line`, :func:`refuse_over_max_scan`, :func:`report_run`) and the option types below.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from smtrail_sql.cli.app import app, fail
+from smtrail_sql.cli.options import (
+    Accounts,
+    AllTime,
+    Bucket,
+    Catalog,
+    Database,
+    OrgId,
+    Params,
+    Prefix,
+    QueriesDir,
+    Regions,
+    Since,
+    StartDate,
+    Table,
+    Until,
+    View,
+)
+from smtrail_sql.settings import DEFAULT_CATALOG, DEFAULT_DATABASE, DEFAULT_TABLE
+
+if TYPE_CHECKING:
+    from smtrail_sql.engines.athena import AthenaEngine, QueryStatus
+    from smtrail_sql.render import RenderedQuery
+    from smtrail_sql.result import QueryResult
+
+Workgroup = Annotated[
+    str | None,
+    typer.Option(help="Athena workgroup (default: AWS_ATHENA_WORK_GROUP, else 'primary').", envvar="SMTRAIL_WORKGROUP"),
+]
+OutputLocation = Annotated[
+    str | None,
+    typer.Option(
+        help="s3:// URI for query results; optional when the workgroup sets one (default: AWS_ATHENA_S3_STAGING_DIR).",
+        envvar="SMTRAIL_OUTPUT_LOCATION",
+    ),
+]
+Region = Annotated[
+    str | None,
+    typer.Option(help="AWS region (default: the profile's or AWS_REGION).", envvar="SMTRAIL_REGION"),
+]
+Profile = Annotated[
+    str | None,
+    typer.Option(help="AWS profile (default: AWS_PROFILE or the default chain).", envvar="SMTRAIL_PROFILE"),
+]
+MaxScan = Annotated[
+    str | None,
+    typer.Option(
+        "--max-scan",
+        help="Refuse to run when the S3 estimate of the scan exceeds this size "
+        "(e.g. 500MB, 2GB); needs the location options.",
+        envvar="SMTRAIL_MAX_SCAN",
+    ),
+]
+
+
+def _stderr_is_tty() -> bool:
+    return sys.stderr.isatty()
+
+
+def athena_engine(
+    *,
+    database: str | None = None,
+    workgroup: str | None = None,
+    output_location: str | None = None,
+    region: str | None = None,
+    profile: str | None = None,
+    catalog: str | None = None,
+    status: Callable[[QueryStatus], None] | None = None,
+) -> AthenaEngine:
+    """The engine the CLI options describe (unset ones from the environment)."""
+    from smtrail_sql.engines.athena import AthenaEngine
+
+    return AthenaEngine.from_settings(
+        database=database,
+        workgroup=workgroup,
+        output_location=output_location,
+        region=region,
+        profile=profile,
+        catalog=catalog,
+        status=status,
+    )
+
+
+@contextmanager
+def status_line(enabled: bool | None = None) -> Iterator[Callable[[QueryStatus], None] | None]:
+    """A live ``STATE elapsed scanned (query id)`` line on stderr while a query runs, on a terminal only.
+
+    Yields the callback to give :class:`AthenaEngine` (``None`` when stderr is not a terminal).
+    """
+    if not (_stderr_is_tty() if enabled is None else enabled):
+        yield None
+        return
+    from rich.console import Console
+    from rich.status import Status
+
+    with Status("starting Athena query", console=Console(stderr=True)) as live:
+        yield lambda status: live.update(status.describe())
+
+
+def report_run(engine: AthenaEngine) -> None:
+    """The end-of-run line on stderr: data scanned, cost, engine time, query id."""
+    if engine.last_run is not None:
+        typer.echo(engine.last_run.describe(), err=True)
+
+
+def refuse_over_max_scan(
+    query: RenderedQuery,
+    max_scan: str | None,
+    *,
+    bucket: str | None,
+    prefix: str | None,
+    org_id: str | None,
+    accounts: str | None,
+    regions: str | None,
+    region: str | None = None,
+    profile: str | None = None,
+) -> None:
+    """With ``--max-scan``, estimate the query's scan from S3 and refuse it (an error) when over the limit."""
+    if not max_scan:
+        return
+    from smtrail_sql.aws.estimate import estimate_scan
+    from smtrail_sql.aws.pricing import format_bytes, parse_size
+    from smtrail_sql.aws.session import make_client, make_session
+    from smtrail_sql.errors import SettingError
+    from smtrail_sql.settings import LogLocation, validate_accounts, validate_regions
+
+    limit = parse_size(max_scan)
+    if not (bucket and accounts and regions):
+        raise SettingError(
+            "--max-scan",
+            max_scan,
+            "give --bucket, --accounts and --regions too (the estimate lists the query's partitions in S3)",
+        )
+    s3 = make_client(make_session(profile, region), "s3")
+    estimate = estimate_scan(
+        s3,
+        LogLocation.create(bucket, prefix, org_id),
+        validate_accounts(accounts),
+        validate_regions(regions),
+        query.window,
+    )
+    if estimate.bytes > limit:
+        from smtrail_sql.errors import EngineError
+
+        raise EngineError(
+            f"refusing to run {query.name}: it would scan about {format_bytes(estimate.bytes)} "
+            f"({estimate.files} files), over --max-scan {format_bytes(limit)}; narrow --since/--until, "
+            "--accounts or --regions, or raise --max-scan"
+        )
+
+
+def run_on_athena(
+    query: RenderedQuery,
+    *,
+    database: str | None = None,
+    workgroup: str | None = None,
+    output_location: str | None = None,
+    region: str | None = None,
+    profile: str | None = None,
+    catalog: str | None = None,
+    max_scan: str | None = None,
+    bucket: str | None = None,
+    prefix: str | None = None,
+    org_id: str | None = None,
+    accounts: str | None = None,
+    regions: str | None = None,
+) -> QueryResult:
+    """What ``run --engine athena`` does: check ``--max-scan``, run with a live status line, report the cost."""
+    refuse_over_max_scan(
+        query,
+        max_scan,
+        bucket=bucket,
+        prefix=prefix,
+        org_id=org_id,
+        accounts=accounts,
+        regions=regions,
+        region=region,
+        profile=profile,
+    )
+    with status_line() as status:
+        engine = athena_engine(
+            database=database,
+            workgroup=workgroup,
+            output_location=output_location,
+            region=region,
+            profile=profile,
+            catalog=catalog,
+            status=status,
+        )
+        result = engine.execute(query)
+    report_run(engine)
+    return result
+
+
+def _table_settings(**kwargs: Any) -> Any:
+    from smtrail_sql.settings import TableSettings
+
+    return TableSettings.create(**kwargs)
+
+
+def _print_statement(version: Any, sql: str) -> None:
+    label = f"version {version.number}" if version is not None else "database"
+    first = sql.strip().splitlines()[0]
+    typer.echo(f"  [{label}] {first}", err=True)
+
+
+def run_create_table(
+    settings: Any,
+    *,
+    workgroup: str | None,
+    output_location: str | None,
+    region: str | None,
+    profile: str | None,
+    migrate_only: bool = False,
+) -> None:
+    """Execute create-table (or migrate) on Athena and print what happened; used by both commands."""
+    from smtrail_sql import deploy
+
+    engine = athena_engine(
+        database=settings.database,
+        workgroup=workgroup,
+        output_location=output_location,
+        region=region,
+        profile=profile,
+        catalog=settings.catalog,
+    )
+    action = deploy.migrate if migrate_only else deploy.create_table
+    with status_line() as status:
+        result = action(engine.with_status(status), settings, on_statement=_print_statement)
+    typer.echo(result.describe())
+
+
+@app.command("status")
+def status_command(
+    database: Database = DEFAULT_DATABASE,
+    table: Table = DEFAULT_TABLE,
+    catalog: Catalog = DEFAULT_CATALOG,
+    region: Region = None,
+    profile: Profile = None,
+) -> None:
+    """Show the deployed schema version against the newest DDL, and what each newer version changes.
+
+    Example: smtrail-sql status --database smtrail --region us-east-1
+    """
+    from smtrail_sql import deploy
+    from smtrail_sql.aws.session import make_session
+    from smtrail_sql.settings import validate_catalog, validate_identifier
+
+    ref = deploy.DeployedTable(
+        validate_identifier("database", database),
+        validate_identifier("table", table),
+        validate_catalog(catalog),
+    )
+    for line in deploy.status(make_session(profile, region), ref).describe():
+        typer.echo(line)
+
+
+@app.command("migrate")
+def migrate_command(
+    bucket: Bucket,
+    accounts: Accounts,
+    regions: Regions,
+    prefix: Prefix = None,
+    org_id: OrgId = None,
+    start_date: StartDate = None,
+    database: Database = DEFAULT_DATABASE,
+    table: Table = DEFAULT_TABLE,
+    view: View = "sagemaker_metrics",
+    catalog: Catalog = DEFAULT_CATALOG,
+    workgroup: Workgroup = None,
+    output_location: OutputLocation = None,
+    region: Region = None,
+    profile: Profile = None,
+) -> None:
+    """Apply the DDL versions newer than the deployed one (same options as create-table).
+
+    Example: smtrail-sql migrate --bucket my-trail-bucket --accounts 123456789012 --regions us-east-1
+    """
+    settings = _table_settings(
+        bucket=bucket,
+        accounts=accounts,
+        regions=regions,
+        prefix=prefix,
+        org_id=org_id,
+        start_date=start_date,
+        database=database,
+        table=table,
+        view=view,
+        catalog=catalog,
+    )
+    run_create_table(
+        settings,
+        workgroup=workgroup,
+        output_location=output_location,
+        region=region,
+        profile=profile,
+        migrate_only=True,
+    )
+
+
+@app.command("estimate")
+def estimate_command(
+    name: Annotated[str, typer.Argument(help="The query's name, as `smtrail-sql queries` lists it.")],
+    bucket: Bucket,
+    accounts: Accounts,
+    regions: Regions,
+    prefix: Prefix = None,
+    org_id: OrgId = None,
+    param: Params = None,
+    since: Since = None,
+    until: Until = None,
+    all_time: AllTime = False,
+    queries_dir: QueriesDir = None,
+    region: Region = None,
+    profile: Profile = None,
+) -> None:
+    """List, with S3, the log files the query would read on Athena and print files, bytes and the scan cost.
+
+    Example: smtrail-sql estimate metric-summary --bucket trails --accounts 123456789012 --regions us-east-1
+    """
+    from smtrail_sql.aws.estimate import estimate_scan
+    from smtrail_sql.aws.session import make_client, make_session
+    from smtrail_sql.catalog import Catalog as TemplateCatalog
+    from smtrail_sql.params import parse_assignments
+    from smtrail_sql.render import render
+    from smtrail_sql.settings import LogLocation, validate_accounts, validate_regions
+    from smtrail_sql.window import TimeWindow
+
+    location = LogLocation.create(bucket, prefix, org_id)
+    account_ids, region_names = validate_accounts(accounts), validate_regions(regions)
+    template = TemplateCatalog.load(queries_dir).get(name)
+    query = render(template, parse_assignments(param), window=TimeWindow.parse(since, until, all_time=all_time))
+    s3 = make_client(make_session(profile, region), "s3")
+    estimate = estimate_scan(s3, location, account_ids, region_names, query.window)
+    typer.echo(f"{estimate.files} files")
+    typer.echo(f"{estimate.bytes} bytes")
+    typer.echo(f"{estimate.partitions_with_data} of {estimate.partitions} partitions hold data")
+    typer.echo(f"about ${estimate.cost_usd:.6f} to scan on Athena at $5/TB (10 MB minimum per query)")
+
+
+class _SyncBar:
+    """A rich progress bar (bytes) fed by the sync's progress callbacks."""
+
+    def __init__(self, progress: Any) -> None:
+        self.progress = progress
+        self.task = progress.add_task("listing", total=None)
+
+    def planned(self, files: int, total_bytes: int) -> None:
+        self.progress.update(self.task, total=total_bytes, description=f"{files} files")
+
+    def advanced(self, nbytes: int) -> None:
+        self.progress.advance(self.task, nbytes)
+
+    def file_done(self, obj: Any, skipped: bool) -> None:
+        pass
+
+
+@app.command("sync")
+def sync_command(
+    directory: Annotated[Path, typer.Argument(help="Where to write the files (it mirrors s3://BUCKET/).")],
+    bucket: Bucket,
+    accounts: Accounts,
+    regions: Regions,
+    prefix: Prefix = None,
+    org_id: OrgId = None,
+    since: Since = None,
+    until: Until = None,
+    all_time: AllTime = False,
+    workers: Annotated[int, typer.Option(min=1, max=64, help="Parallel downloads.")] = 16,
+    region: Region = None,
+    profile: Profile = None,
+) -> None:
+    """Download the window's log files into DIR (bucket layout) for the local engine; resumable.
+
+    Example: smtrail-sql sync --bucket trails --accounts 123456789012 --regions us-east-1 --since 3d ./trail
+    """
+    from smtrail_sql.aws.session import make_client, make_session
+    from smtrail_sql.aws.sync import sync_logs
+    from smtrail_sql.settings import LogLocation, validate_accounts, validate_regions
+    from smtrail_sql.window import TimeWindow
+
+    location = LogLocation.create(bucket, prefix, org_id)
+    account_ids, region_names = validate_accounts(accounts), validate_regions(regions)
+    window = TimeWindow.parse(since, until, all_time=all_time)
+    s3 = make_client(make_session(profile, region), "s3", max_pool_connections=max(10, workers))
+    if _stderr_is_tty():
+        from rich.console import Console
+        from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
+
+        columns = (TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TransferSpeedColumn())
+        with Progress(*columns, console=Console(stderr=True), transient=True) as progress:
+            result = sync_logs(
+                s3,
+                location,
+                account_ids,
+                region_names,
+                window,
+                directory,
+                progress=_SyncBar(progress),
+                workers=workers,
+            )
+    else:
+        result = sync_logs(s3, location, account_ids, region_names, window, directory, workers=workers)
+    typer.echo(result.describe())
+
+
+@app.command("check-trail")
+def check_trail_command(
+    trail: Annotated[str | None, typer.Option(help="Only this trail (name or ARN).")] = None,
+    apply: Annotated[
+        bool,
+        typer.Option("--apply", help="Add the selector to trails that lack it, keeping every existing selector."),
+    ] = False,
+    all_data_events: Annotated[
+        bool,
+        typer.Option(
+            "--all-trial-component-events",
+            help="Select every data event on trial components, not only BatchPutMetrics.",
+        ),
+    ] = False,
+    region: Region = None,
+    profile: Profile = None,
+) -> None:
+    """Say whether CloudTrail logs the BatchPutMetrics data events, where to, and how to fix it if not.
+
+    Exit code 1 when no trail logs them (and --apply was not given).
+
+    Example: smtrail-sql check-trail --trail my-org-trail --apply
+    """
+    from smtrail_sql.aws.session import make_session
+    from smtrail_sql.aws.trail import apply_metrics_selector, metrics_selector, read_trails
+
+    session = make_session(profile, region)
+    checks = read_trails(session, trail)
+    if not checks:
+        raise fail(
+            f"no CloudTrail trail in region {session.region_name}; create one (a multi-region trail "
+            "delivering to S3), then add the selector below"
+        )
+    for check in checks:
+        for line in check.describe():
+            typer.echo(line)
+        if check.logs_metrics:
+            continue
+        if apply:
+            result = apply_metrics_selector(session, check, only_batch_put_metrics=not all_data_events)
+            if result.changed:
+                typer.echo(
+                    f"  applied: trail {check.name} now has {len(result.after)} advanced selectors "
+                    "(every existing one kept)"
+                )
+        else:
+            typer.echo("  advanced event selector to add (or re-run with --apply):")
+            selector = json.dumps(metrics_selector(not all_data_events), indent=2)
+            typer.echo("\n".join("    " + line for line in selector.splitlines()))
+    if not apply and not any(c.logs_metrics for c in checks):
+        raise typer.Exit(1)

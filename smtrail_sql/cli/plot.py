@@ -1,0 +1,114 @@
+"""``smtrail-sql plot``: metric curves as a PNG file, or drawn in the terminal."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from smtrail_sql.cli.app import app
+from smtrail_sql.cli.options import AllTime, QueriesDir, Since, Until
+
+if TYPE_CHECKING:
+    from smtrail_sql.api import Toolkit
+
+TrialComponents = Annotated[
+    list[str],
+    typer.Option("--trial-component", "-t", help="A trial component to draw; repeat or comma-separate."),
+]
+Metrics = Annotated[
+    list[str], typer.Option("--metric", "-m", help="A metric to draw, one subplot each; repeat for more.")
+]
+XAxisOption = Annotated[str, typer.Option("--x", help="What the x axis shows: step, or time (the points' own "
+                                                      "timestamps).")]
+Output = Annotated[Path | None, typer.Option("--output", "-o", dir_okay=False,
+                                             help="Write a PNG file instead of drawing in the terminal.")]
+MaxSeries = Annotated[int, typer.Option("--max-series", min=1,
+                                        help="Most trial components drawn; the others are left out, noted.")]
+Width = Annotated[int, typer.Option(help="PNG width in pixels.", min=100)]
+Height = Annotated[int | None, typer.Option(help="PNG height in pixels (default: 360 per row of subplots).",
+                                            min=100)]
+LogY = Annotated[bool, typer.Option("--log-y", help="Logarithmic value axis (when every value is positive).")]
+EngineName = Annotated[str, typer.Option("--engine", "-e", help="local (DuckDB over --logs) or athena.",
+                                         envvar="SMTRAIL_ENGINE")]
+Logs = Annotated[Path | None, typer.Option("--logs", envvar="SMTRAIL_LOGS", file_okay=False,
+                                           help="Folder of CloudTrail log files for the local engine.")]
+AthenaDatabase = Annotated[str | None, typer.Option("--database", help="Athena database (athena engine).",
+                                                    envvar="SMTRAIL_DATABASE")]
+Workgroup = Annotated[str | None, typer.Option("--workgroup", help="Athena workgroup (athena engine).",
+                                               envvar="SMTRAIL_WORKGROUP")]
+Region = Annotated[str | None, typer.Option("--region", help="AWS region of Athena (athena engine).",
+                                            envvar="SMTRAIL_REGION")]
+Profile = Annotated[str | None, typer.Option("--profile", help="AWS profile (athena engine).",
+                                             envvar="SMTRAIL_PROFILE")]
+
+
+@app.command("plot")
+def plot_curves(
+    trial_component: TrialComponents,
+    metric: Metrics,
+    x: XAxisOption = "step",
+    output: Output = None,
+    since: Since = None,
+    until: Until = None,
+    all_time: AllTime = False,
+    max_series: MaxSeries = 20,
+    width: Width = 1200,
+    height: Height = None,
+    log_y: LogY = False,
+    engine: EngineName = "local",
+    logs: Logs = None,
+    database: AthenaDatabase = None,
+    workgroup: Workgroup = None,
+    region: Region = None,
+    profile: Profile = None,
+    queries_dir: QueriesDir = None,
+) -> None:
+    """Draw metric curves (value by step or by time) for trial components: a PNG, or text in the terminal.
+
+    \b
+    Example: smtrail-sql plot -t job-a -t job-b -m train:loss --logs smtrail-demo --all-time -o loss.png
+    """
+    import shutil
+    import sys
+
+    from smtrail_sql.errors import SettingError
+    from smtrail_sql.plot import X_AXES, save_png
+    from smtrail_sql.textplot import render_text
+
+    # settle every option before the engine reads a single file
+    if output is not None and output.suffix.lower() != ".png":
+        raise SettingError("output", str(output), "a .png file (or no --output to draw in the terminal)")
+    if x not in X_AXES:
+        raise SettingError("--x", x, "step or time")
+    toolkit = _toolkit(engine, logs, queries_dir, database=database, workgroup=workgroup, region=region,
+                       profile=profile)
+    curves = toolkit.curves(trial_component, metric, x=x, since=since, until=until, all_time=all_time,
+                            max_series=max_series)
+    for note in curves.notes:
+        typer.echo(f"note: {note}", err=True)
+    if output is not None:
+        save_png(curves, output, width=width, height=height, log_y=log_y)
+        typer.echo(f"wrote {output} ({curves.series_count} curves, {len(curves.metrics)} metrics)", err=True)
+        return
+    terminal = sys.stdout.isatty()
+    columns = shutil.get_terminal_size((100, 40)).columns
+    typer.echo(render_text(curves, width=min(columns, 160), height=12, color=terminal))
+
+
+def _toolkit(engine: str, logs: Path | None, queries_dir: list[Path] | None, **athena: str | None) -> Toolkit:
+    from smtrail_sql.api import Toolkit
+    from smtrail_sql.cli.app import EXIT_USAGE, fail
+    from smtrail_sql.engines import ENGINE_NAMES
+    from smtrail_sql.errors import SettingError
+
+    if engine == "local":
+        if logs is None:
+            raise fail("--logs is required with --engine local: the folder of CloudTrail log files to read "
+                       "(or set SMTRAIL_LOGS; `smtrail-sql demo` writes one)", EXIT_USAGE)
+        return Toolkit.local(logs, queries_dirs=queries_dir)
+    if engine == "athena":
+        return Toolkit.athena(queries_dirs=queries_dir, **athena)
+    raise SettingError("--engine", engine, f"one of {', '.join(ENGINE_NAMES)}")
+

@@ -1,0 +1,201 @@
+"""The AWS commands driven through the real entry point (errors become one line and an exit code)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from smtrail_sql import ddl
+from smtrail_sql.settings import TableSettings
+from tests.aws.conftest import MotoAws, play_catalog
+from tests.aws.test_estimate_sync import BUCKET, A, fill_bucket
+
+LOCATION = ["--bucket", BUCKET, "--accounts", A, "--regions", "us-east-1"]
+WINDOW = ["--since", "2024-05-02", "--until", "2024-05-03T06:00:00Z"]
+
+
+def smtrail(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    """Run ``smtrail-sql ARGS`` in-process through :func:`main` (the console-script entry point)."""
+    import sys
+
+    from smtrail_sql.cli import main
+
+    argv = sys.argv
+    sys.argv = ["smtrail-sql", *args]
+    try:
+        main()
+        code = 0
+    except SystemExit as done:
+        code = int(done.code or 0)
+    finally:
+        sys.argv = argv
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def test_create_table_runs_the_ddl_then_a_rerun_does_nothing(moto: MotoAws, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = smtrail(capsys, "create-table", *LOCATION)
+    assert code == 0, err
+    settings = TableSettings.create(bucket=BUCKET, accounts=A, regions="us-east-1")
+    assert moto.athena_queries() == ddl.render_all(settings)
+    assert "applied DDL version(s) 1" in out
+    played = play_catalog(moto)
+
+    code, out, _ = smtrail(capsys, "create-table", *LOCATION)
+    assert code == 0
+    assert out.strip() == "smtrail.cloudtrail_events is already at schema version 1: nothing to do"
+    assert len(moto.athena_queries()) == played
+
+    code, out, _ = smtrail(capsys, "status")
+    assert (code, out.strip()) == (0, "smtrail.cloudtrail_events: deployed version 1, newest 1: up to date")
+
+
+def test_status_of_nothing_and_migrate_without_a_table(moto: MotoAws, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = smtrail(capsys, "status", "--database", "metrics")
+    assert code == 0 and "metrics.cloudtrail_events: not deployed" in out
+    code, out, err = smtrail(capsys, "migrate", *LOCATION)
+    assert code == 1
+    assert err.strip() == (
+        "error: table smtrail.cloudtrail_events does not exist in catalog AwsDataCatalog: run create-table first"
+    )
+
+
+def test_estimate_prints_files_bytes_and_cost(moto: MotoAws, capsys: pytest.CaptureFixture[str]) -> None:
+    expected = fill_bucket(moto)
+    code, out, err = smtrail(capsys, "estimate", "metric-summary", *LOCATION, *WINDOW)
+    assert code == 0, err
+    lines = out.splitlines()
+    assert lines[0] == f"{len(expected)} files"
+    assert lines[1] == f"{sum(len(f.body) for f in expected)} bytes"
+    assert "$5/TB" in lines[3]
+
+
+def test_sync_then_resume(moto: MotoAws, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    expected = fill_bucket(moto)
+    code, out, err = smtrail(capsys, "sync", *LOCATION, *WINDOW, str(tmp_path))
+    assert code == 0, err
+    assert out.startswith(f"{len(expected)} files") and f"{len(expected)} downloaded" in out
+    assert all((tmp_path / f.key).read_bytes() == f.body for f in expected)
+    code, out, _ = smtrail(capsys, "sync", *LOCATION, *WINDOW, str(tmp_path))
+    assert "0 downloaded" in out and f"{len(expected)} already present" in out
+
+
+def test_check_trail_prints_the_selector_then_applies_it(moto: MotoAws, capsys: pytest.CaptureFixture[str]) -> None:
+    moto.client("s3").create_bucket(Bucket="trail-logs")
+    ct = moto.client("cloudtrail")
+    ct.create_trail(Name="main-trail", S3BucketName="trail-logs", IsMultiRegionTrail=True)
+    ct.start_logging(Name="main-trail")
+    management = {"Name": "mgmt", "FieldSelectors": [{"Field": "eventCategory", "Equals": ["Management"]}]}
+    ct.put_event_selectors(TrailName="main-trail", AdvancedEventSelectors=[management])
+
+    code, out, _ = smtrail(capsys, "check-trail")
+    assert code == 1
+    assert "does NOT log BatchPutMetrics" in out
+    selector = json.loads(out[out.index("{") :])
+    assert {"Field": "resources.type", "Equals": ["AWS::SageMaker::ExperimentTrialComponent"]} in selector[
+        "FieldSelectors"
+    ]
+
+    code, out, _ = smtrail(capsys, "check-trail", "--trail", "main-trail", "--apply")
+    assert code == 0 and "applied: trail main-trail now has 2 advanced selectors" in out
+    code, out, _ = smtrail(capsys, "check-trail")
+    assert code == 0 and "logs every BatchPutMetrics data event" in out
+    stored = ct.get_event_selectors(TrailName="main-trail")["AdvancedEventSelectors"]
+    assert stored[0] == management and len(stored) == 2
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            [
+                "estimate",
+                "metric-summary",
+                "--bucket",
+                "Bad_Bucket",
+                "--accounts",
+                A,
+                "--regions",
+                "us-east-1",
+            ],
+            "error: invalid bucket 'Bad_Bucket'",
+        ),
+        (
+            ["sync", "--bucket", BUCKET, "--accounts", "123", "--regions", "us-east-1", "/tmp/x"],
+            "error: invalid account '123'",
+        ),
+        (
+            ["create-table", *LOCATION, "--output-location", "results/"],
+            "error: invalid output location 'results/'",
+        ),
+        (["status", "--database", "Not-Valid"], "error: invalid database 'Not-Valid'"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(
+    moto: MotoAws, capsys: pytest.CaptureFixture[str], args: list[str], message: str
+) -> None:
+    code, _, err = smtrail(capsys, *args)
+    assert code == 2
+    assert err.startswith(message) and len(err.strip().splitlines()) == 1
+
+
+def test_max_scan_refuses_a_query_over_the_limit(moto: MotoAws) -> None:
+    from smtrail_sql.catalog import Catalog
+    from smtrail_sql.cli.athena import refuse_over_max_scan
+    from smtrail_sql.errors import EngineError, SettingError
+    from smtrail_sql.render import render
+    from smtrail_sql.window import TimeWindow
+
+    expected = fill_bucket(moto)
+    size = sum(len(f.body) for f in expected)
+    query = render(
+        Catalog.load().get("metric-summary"),
+        {},
+        window=TimeWindow.parse(since="2024-05-02", until="2024-05-03T06:00:00Z"),
+    )
+    where = {"bucket": BUCKET, "prefix": None, "org_id": None, "accounts": A, "regions": "us-east-1"}
+    refuse_over_max_scan(query, str(size), **where)  # exactly at the limit: allowed
+    refuse_over_max_scan(query, None, **where)  # no limit: nothing listed
+    with pytest.raises(EngineError, match=r"refusing to run metric-summary: it would scan about .* \(6 files\)"):
+        refuse_over_max_scan(query, str(size - 1), **where)
+    with pytest.raises(SettingError, match="give --bucket, --accounts and --regions"):
+        refuse_over_max_scan(query, "1GB", bucket=None, prefix=None, org_id=None, accounts=A, regions="us-east-1")
+
+
+def test_the_run_factory_and_status_line(moto: MotoAws, monkeypatch: pytest.MonkeyPatch) -> None:
+    from smtrail_sql.cli.athena import athena_engine, status_line
+
+    monkeypatch.setenv("SMTRAIL_DATABASE", "metrics")
+    monkeypatch.setenv("AWS_ATHENA_WORK_GROUP", "primary")
+    with status_line(enabled=False) as callback:
+        assert callback is None
+    with status_line(enabled=True) as callback:
+        assert callback is not None
+        engine = athena_engine(status=callback)
+        assert (engine.settings.database, engine.settings.workgroup) == ("metrics", "primary")
+        assert engine.run_sql("SELECT 1").stats is not None
+
+
+def test_run_on_athena_sends_the_rendered_sql(moto: MotoAws, capsys: pytest.CaptureFixture[str]) -> None:
+    from smtrail_sql.catalog import Catalog
+    from smtrail_sql.cli.athena import run_on_athena
+    from smtrail_sql.errors import EngineError
+    from smtrail_sql.render import Naming, render
+    from smtrail_sql.window import TimeWindow
+
+    expected = fill_bucket(moto)
+    query = render(
+        Catalog.load().get("runs"),
+        {},
+        naming=Naming(database="metrics"),
+        window=TimeWindow.parse(since="2024-05-02", until="2024-05-03T06:00:00Z"),
+    )
+    where = {"bucket": BUCKET, "accounts": A, "regions": "us-east-1"}
+    with pytest.raises(EngineError, match="over --max-scan"):
+        run_on_athena(query, database="metrics", max_scan="1KB", **where)
+    assert moto.athena_queries() == []  # refused before anything reached Athena
+    result = run_on_athena(query, database="metrics", max_scan=str(sum(len(f.body) for f in expected)), **where)
+    assert moto.athena_queries() == [query.sql] and result.sql == query.sql
+    assert "scanned 0 B, cost $0.000048 (10 MB minimum)" in capsys.readouterr().err

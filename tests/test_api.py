@@ -1,0 +1,193 @@
+"""The notebook API: list, describe, render, run, frames and curves, on CloudTrail files written by the tests.
+
+Queries run on DuckDB over the bucket copy of ``tests/events.py``: the Athena view SQL itself on an
+Athena-shaped table, and the local engine once it is installed, so the API is proven on real engines.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib.util
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import smtrail_sql
+from smtrail_sql.api import Toolkit
+from smtrail_sql.catalog import Catalog
+from smtrail_sql.errors import EngineError, ParameterError, SettingError, SmtrailError, UnknownQueryError
+from smtrail_sql.result import QueryResult, QueryStats
+from tests.events import TRIAL_COMPONENT
+
+HAS_LOCAL_ENGINE = importlib.util.find_spec("smtrail_sql.engines.local") is not None
+
+
+class ViewsOnDuckDB:
+    """An engine running the rendered DuckDB SQL on a connection holding the Athena table and views."""
+
+    name = "duckdb-views"
+    dialect = "duckdb"
+
+    def __init__(self, connection: Any) -> None:
+        self.connection = connection
+
+    def execute(self, query: Any) -> QueryResult:
+        relation = self.connection.sql(query.to_sql("duckdb"))
+        return QueryResult(columns=list(relation.columns), column_types=[str(t) for t in relation.types],
+                           rows=relation.fetchall(), stats=QueryStats(engine=self.name, elapsed_seconds=0.0),
+                           sql=query.sql)
+
+
+@pytest.fixture(params=["views", "local"])
+def toolkit(request: pytest.FixtureRequest, metric_logs: tuple[Path, list[Path]]) -> Iterator[Toolkit]:
+    """A toolkit on the bucket copy, through each engine available."""
+    if request.param == "local":
+        if not HAS_LOCAL_ENGINE:
+            pytest.skip("smtrail_sql.engines.local is not there yet")
+        yield Toolkit.local(metric_logs[0])
+        return
+    from tests.athena_shape import athena_shaped_duckdb
+
+    connection = athena_shaped_duckdb(metric_logs[1])
+    yield Toolkit(ViewsOnDuckDB(connection))
+    connection.close()
+
+
+# -- catalog, no engine needed ---------------------------------------------------------------------
+
+
+def test_queries_lists_the_catalog() -> None:
+    infos = Toolkit().queries()
+    assert [q.name for q in infos] == Catalog.load().names()
+    curves = next(q for q in infos if q.name == "metric-curves")
+    assert [(p.name, p.type, p.required) for p in curves.params] == [
+        ("trial_components", "list[str]", True), ("metrics", "list[str]", True), ("max_points", "int", False)]
+    assert curves.summary and curves.source == "built-in"
+
+
+def test_describe_and_its_text() -> None:
+    info = Toolkit().describe("metric-history")
+    assert info.name == "metric-history"
+    text = str(info)
+    assert text.startswith("metric-history: ") and "trial_component (str, required)" in text
+
+
+def test_unknown_query_suggests_the_closest() -> None:
+    with pytest.raises(UnknownQueryError, match="did you mean 'metric-history'"):
+        Toolkit().describe("metric-histroy")
+
+
+def test_render_gives_athena_sql_with_the_window() -> None:
+    sql = Toolkit().render("metric-history", trial_component="job-1", metric="loss",
+                           since="2024-05-01", until="2024-05-02")
+    assert "smtrail.sagemaker_metrics" in sql
+    assert "'job-1'" in sql and "day >= '2024/05/01'" in sql
+
+
+def test_render_for_duckdb_and_other_names() -> None:
+    sql = Toolkit(database="analytics", view="points").render("runs", all_time=True, dialect="duckdb")
+    assert "analytics.points" in sql and "smtrail." not in sql
+    assert "day >=" not in sql  # no window: no partition predicate
+
+
+def test_values_can_be_python_objects_or_cli_strings() -> None:
+    tk = Toolkit()
+    as_list = tk.render("metric-curves", trial_components=["a", "b"], metrics=["loss"], all_time=True)
+    as_text = tk.render("metric-curves", trial_components="a,b", metrics="loss", all_time=True)
+    assert as_list == as_text
+    assert "IN ('a', 'b')" in as_list
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"trial_component": "x"}, "metric"),  # a required parameter missing
+        ({"trial_component": "x", "metric": "m", "colour": "red"}, "unknown parameter 'colour'"),
+        ({"trial_component": "x", "metric": "m", "limit": "many"}, "limit"),
+    ],
+)
+def test_bad_parameters_are_typed_errors(params: dict[str, Any], message: str) -> None:
+    with pytest.raises(ParameterError, match=message) as caught:
+        Toolkit().render("metric-history", all_time=True, **params)
+    assert isinstance(caught.value, SmtrailError)
+
+
+def test_bad_window_is_a_setting_error() -> None:
+    with pytest.raises(SettingError):
+        Toolkit().render("runs", since="yesterday-ish")
+
+
+def test_running_without_an_engine_says_how_to_get_one() -> None:
+    with pytest.raises(EngineError, match=r"Toolkit\.local"):
+        Toolkit().run("runs", all_time=True)
+
+
+def test_local_toolkit_needs_an_existing_folder(tmp_path: Path) -> None:
+    with pytest.raises(SettingError, match="smtrail-sql demo"):
+        Toolkit.local(tmp_path / "nowhere")
+
+
+def test_user_templates_join_the_catalog(tmp_path: Path) -> None:
+    (tmp_path / "loss-points.sql").write_text(
+        "-- name: loss-points\n-- description: Points of train:loss.\n"
+        "SELECT trial_component, step, value FROM sagemaker_metrics WHERE metric_name = 'train:loss'\n")
+    tk = Toolkit(queries_dirs=[tmp_path])
+    assert "loss-points" in [q.name for q in tk.queries()]
+    assert tk.describe("loss-points").source == str(tmp_path)
+
+
+# -- running ---------------------------------------------------------------------------------------
+
+
+def test_run_returns_typed_rows(toolkit: Toolkit) -> None:
+    result = toolkit.run("metric-history", trial_component=TRIAL_COMPONENT, metric="train:loss",
+                         all_time=True)
+    rows = result.as_dicts()
+    by_step = sorted((r["step"], r["value"]) for r in rows)
+    # e-ms (read twice, counted once), the duplicate step 2, the late step 0; the failed call stored nothing
+    assert by_step == [(0, 2.5), (1, 0.9), (2, 0.7), (2, 0.75)]
+    types = dict(zip(result.columns, result.column_types, strict=True))
+    assert types["step"] == "BIGINT" and types["value"] == "DOUBLE" and types["metric_time"] == "TIMESTAMP"
+    assert all(isinstance(r["metric_time"], dt.datetime) for r in rows)
+
+
+def test_the_window_limits_the_rows(toolkit: Toolkit) -> None:
+    everything = toolkit.run("runs", all_time=True)
+    first_day = toolkit.run("runs", since="2024-05-01", until="2024-05-01T23:00:00")
+    assert {r["trial_component"] for r in everything.as_dicts()} == {TRIAL_COMPONENT,
+                                                                     "bert-finetune-aws-training-job",
+                                                                     "xgboost-aws-training-job"}
+    assert "xgboost-aws-training-job" not in {r["trial_component"] for r in first_day.as_dicts()}
+    assert toolkit.run("runs", since="2020-01-01", until="2020-01-02").rows == []
+
+
+def test_records_arrow_and_pandas(toolkit: Toolkit) -> None:
+    result = toolkit.run("metric-history", trial_component=TRIAL_COMPONENT, metric="train:loss",
+                         all_time=True)
+    records = smtrail_sql.records(result)
+    assert [r.step for r in records] == [r["step"] for r in result.as_dicts()]
+    table = smtrail_sql.to_arrow(result)
+    assert str(table.schema.field("step").type) == "int64"
+    assert str(table.schema.field("metric_time").type) == "timestamp[us]"
+    frame = smtrail_sql.to_pandas(result)
+    assert list(frame.columns) == result.columns
+    assert str(frame["step"].dtype) == "Int64" and str(frame["value"].dtype) == "float64"
+    assert str(frame["metric_time"].dtype).startswith("datetime64")
+    assert len(frame) == len(result)
+
+
+def test_curves_and_plot(toolkit: Toolkit, tmp_path: Path) -> None:
+    curves = toolkit.curves([TRIAL_COMPONENT, "xgboost-aws-training-job"], ["train:loss", "train:accuracy"],
+                            all_time=True)
+    assert curves.metrics == ["train:loss", "train:accuracy"]
+    loss = {s.trial_component: s for s in curves.series["train:loss"]}
+    assert loss[TRIAL_COMPONENT].x == [0, 1, 2, 2]
+    assert loss["xgboost-aws-training-job"].y == [0.3]
+    # train:accuracy has one point without a step, left out and said
+    assert any("without a step" in note for note in curves.notes)
+    figure = toolkit.plot(TRIAL_COMPONENT, "train:loss", all_time=True, output=tmp_path / "loss.png",
+                          width=640, height=400)
+    assert (tmp_path / "loss.png").read_bytes()[:4] == b"\x89PNG"
+    assert len(figure.axes[0].get_lines()) == 1

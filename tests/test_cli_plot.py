@@ -1,0 +1,67 @@
+"""``smtrail-sql plot`` through the installed command: PNG files, terminal text, one-line errors."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import struct
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.events import TRIAL_COMPONENT
+
+needs_local_engine = pytest.mark.skipif(importlib.util.find_spec("smtrail_sql.engines.local") is None,
+                                        reason="smtrail_sql.engines.local is not there yet")
+
+
+def smtrail(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    script = Path(sys.executable).with_name("smtrail-sql")
+    if not script.exists():
+        pytest.skip(f"the smtrail-sql console script is not installed beside {sys.executable}")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SMTRAIL_")}
+    return subprocess.run([str(script), *args], capture_output=True, text=True, cwd=cwd, env=env, timeout=120,
+                          check=False)
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "message"),
+    [
+        (["-t", "a", "-m", "loss"], 2, "--logs is required with --engine local"),
+        (["-t", "a", "-m", "loss", "--logs", ".", "-o", "curves.jpg"], 2, "a .png file"),
+        (["-t", "a", "-m", "loss", "--logs", ".", "--engine", "duck"], 2, "local, athena"),
+        (["-t", "a", "-m", "loss", "--logs", ".", "--x", "epoch"], 2, "step or time"),
+    ],
+)
+def test_bad_options_are_one_clear_line(tmp_path: Path, args: list[str], code: int, message: str) -> None:
+    done = smtrail("plot", *args, cwd=tmp_path)
+    assert done.returncode == code, done.stderr
+    assert message in done.stderr
+    assert "Traceback" not in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
+
+
+@needs_local_engine
+def test_plot_writes_a_png(metric_logs: tuple[Path, list[Path]], tmp_path: Path) -> None:
+    out = tmp_path / "curves.png"
+    done = smtrail("plot", "-t", TRIAL_COMPONENT, "-t", "xgboost-aws-training-job", "-m", "train:loss",
+                   "--logs", str(metric_logs[0]), "--all-time", "-o", str(out),
+                   "--width", "800", "--height", "500")
+    assert done.returncode == 0, done.stderr
+    data = out.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    assert struct.unpack(">II", data[16:24]) == (800, 500)
+    assert "2 curves" in done.stderr
+
+
+@needs_local_engine
+def test_plot_draws_text_when_no_file_is_given(metric_logs: tuple[Path, list[Path]]) -> None:
+    done = smtrail("plot", "-t", TRIAL_COMPONENT, "-m", "train:loss,train:accuracy", "--logs",
+                   str(metric_logs[0]), "--all-time")
+    assert done.returncode == 0, done.stderr
+    assert "train:loss by step" in done.stdout and "train:accuracy by step" in done.stdout
+    assert any(0x2800 <= ord(c) <= 0x28FF for c in done.stdout)
+    assert "\x1b[" not in done.stdout  # not a terminal: no colour
+    assert "without a step" in done.stderr  # the note goes to stderr

@@ -1,0 +1,241 @@
+"""Metric curves: grouping and ordering, PNG files of the right size with the right lines, terminal text."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+import struct
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from smtrail_sql.errors import SettingError
+from smtrail_sql.plot import Curves, Series, build_figure, curves_from_result, save_png, series_colors
+from smtrail_sql.result import QueryResult
+from smtrail_sql.textplot import render_text
+
+COLUMNS = ["trial_component", "metric_name", "step", "value", "metric_time", "event_time"]
+TYPES = ["VARCHAR", "VARCHAR", "BIGINT", "DOUBLE", "TIMESTAMP", "TIMESTAMP"]
+START = dt.datetime(2024, 5, 1, 12)
+
+
+def curve_rows(components: list[str], metrics: list[str], steps: int = 40) -> list[tuple[Any, ...]]:
+    """Decaying losses and rising accuracies, one point per step, a second apart, shuffled order."""
+    rows = []
+    for c, component in enumerate(components):
+        for metric in metrics:
+            for step in range(steps):
+                decay = math.exp(-step / (10 + 3 * c))
+                value = decay if "loss" in metric else 1 - decay
+                when = START + dt.timedelta(seconds=step + c)
+                rows.append((component, metric, step, value, when, when))
+    return rows[::-1]  # engines need not return points in order
+
+
+def result_of(rows: list[tuple[Any, ...]]) -> QueryResult:
+    return QueryResult(list(COLUMNS), list(TYPES), rows)
+
+
+def png_size(path: Path) -> tuple[int, int]:
+    """Width and height from a PNG's IHDR chunk, after checking the signature."""
+    data = path.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG file"
+    assert data[12:16] == b"IHDR"
+    width, height = struct.unpack(">II", data[16:24])
+    return width, height
+
+
+# -- grouping ------------------------------------------------------------------------------------------------
+
+
+def test_curves_are_grouped_and_ordered_by_step() -> None:
+    curves = curves_from_result(result_of(curve_rows(["run-b", "run-a"], ["train:loss", "val:acc"])),
+                                trial_components=["run-b", "run-a"])
+    assert curves.metrics == ["train:loss", "val:acc"]
+    assert curves.trial_components == ["run-b", "run-a"]  # the order asked for, not sorted
+    assert curves.series_count == 4
+    for lines in curves.series.values():
+        for line in lines:
+            assert line.x == list(range(40))
+    assert curves.notes == []
+
+
+def test_time_axis_uses_metric_time() -> None:
+    curves = curves_from_result(result_of(curve_rows(["run-a"], ["loss"], steps=5)), "time")
+    (line,) = curves.series["loss"]
+    assert line.x == [START + dt.timedelta(seconds=s) for s in range(5)]
+
+
+def test_points_without_step_fall_back_to_time_order_or_are_reported() -> None:
+    rows = [
+        # run-a: no step at all -> drawn in time order
+        ("run-a", "loss", None, 0.3, START + dt.timedelta(seconds=2), START),
+        ("run-a", "loss", None, 0.9, START, START),
+        ("run-a", "loss", None, 0.5, START + dt.timedelta(seconds=1), START),
+        # run-b: steps, plus one point without -> left out and counted
+        ("run-b", "loss", 1, 0.4, START, START),
+        ("run-b", "loss", 0, 0.8, START, START),
+        ("run-b", "loss", None, 0.1, START, START),
+    ]
+    curves = curves_from_result(result_of(rows))
+    a, b = curves.series["loss"]
+    assert (a.by_time_order, a.x, a.y) == (True, [0, 1, 2], [0.9, 0.5, 0.3])
+    assert a.label == "run-a (time order)"
+    assert (b.by_time_order, b.x, b.y) == (False, [0, 1], [0.8, 0.4])
+    assert any("left out 1 point without a step" in note for note in curves.notes)
+    assert any("run-a/loss has no steps" in note for note in curves.notes)
+
+
+def test_non_finite_values_are_left_out_and_counted() -> None:
+    values = [1.0, math.nan, math.inf, None, 0.5]
+    rows = [("run-a", "loss", s, v, START, START) for s, v in enumerate(values)]
+    curves = curves_from_result(result_of(rows))
+    assert curves.series["loss"][0].y == [1.0, 0.5]
+    assert "left out 3 points with a NULL, NaN or infinite value" in curves.notes
+
+
+def test_max_series_keeps_the_first_and_says_so() -> None:
+    components = [f"run-{i:02d}" for i in range(8)]
+    curves = curves_from_result(result_of(curve_rows(components, ["loss"], steps=3)), max_series=5)
+    assert curves.trial_components == components[:5]
+    assert "showing 5 of 8 trial components (raise --max-series)" in curves.notes
+
+
+def test_missing_names_are_reported() -> None:
+    curves = curves_from_result(result_of(curve_rows(["run-a"], ["loss"], steps=3)),
+                                trial_components=["run-a", "run-zzz"], metrics=["loss", "nope"])
+    assert curves.notes == ["no points for trial component run-zzz", "no points for metric nope"]
+
+
+@pytest.mark.parametrize(("kwargs", "setting"),
+                         [({"x": "epoch"}, "x axis"), ({"max_series": 0}, "max series")])
+def test_bad_settings_are_clear(kwargs: dict[str, Any], setting: str) -> None:
+    with pytest.raises(SettingError) as caught:
+        curves_from_result(result_of([]), **kwargs)
+    assert caught.value.setting == setting
+
+
+def test_a_result_without_the_curve_columns_is_refused() -> None:
+    with pytest.raises(SettingError, match="missing step, value"):
+        columns = ["trial_component", "metric_name", "metric_time"]
+        curves_from_result(QueryResult(columns, ["VARCHAR"] * 3, []))
+
+
+# -- PNG ------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("components", "metrics", "size"),
+    [
+        (["run-a"], ["loss"], (640, 480)),
+        (["run-a", "run-b", "run-c"], ["train:loss", "val:acc"], (1200, 800)),
+        ([f"job-{i:02d}" for i in range(14)], ["loss", "acc", "lr"], (1000, 700)),  # many runs; 2x2
+    ],
+)
+def test_png_has_the_size_and_the_lines(tmp_path: Path, components: list[str], metrics: list[str],
+                                        size: tuple[int, int]) -> None:
+    curves = curves_from_result(result_of(curve_rows(components, metrics)), metrics=metrics)
+    path = tmp_path / "curves.png"
+    figure = save_png(curves, path, width=size[0], height=size[1])
+    assert png_size(path) == size
+    visible = [axes for axes in figure.axes if axes.get_visible()]
+    assert [axes.get_title() for axes in visible] == metrics
+    for axes in visible:
+        assert len(axes.get_lines()) == len(components)
+        assert axes.get_xlabel() == "step"
+    (legend,) = figure.legends
+    assert [text.get_text() for text in legend.get_texts()] == components
+    # each trial component keeps one colour across every subplot
+    colours = {line.get_label(): line.get_color() for axes in visible for line in axes.get_lines()}
+    assert len(set(map(str, colours.values()))) == len(components)
+
+
+def test_png_default_height_grows_with_the_subplots(tmp_path: Path) -> None:
+    path = tmp_path / "tall.png"
+    save_png(curves_from_result(result_of(curve_rows(["a"], ["m1", "m2"]))), path, width=800)
+    assert png_size(path) == (800, 720)
+
+
+def test_png_against_time_has_a_time_axis(tmp_path: Path) -> None:
+    curves = curves_from_result(result_of(curve_rows(["run-a", "run-b"], ["loss"])), "time")
+    figure = save_png(curves, tmp_path / "t.png", width=500, height=400)
+    assert figure.axes[0].get_xlabel() == "metric time (UTC)"
+    assert png_size(tmp_path / "t.png") == (500, 400)
+
+
+def test_png_of_nothing_says_so(tmp_path: Path) -> None:
+    figure = save_png(Curves("step", {}, []), tmp_path / "empty.png", width=300, height=200)
+    assert png_size(tmp_path / "empty.png") == (300, 200)
+    assert "no metric points" in figure.axes[0].texts[0].get_text()
+
+
+def test_png_size_is_checked(tmp_path: Path) -> None:
+    with pytest.raises(SettingError, match="at least 100x100"):
+        save_png(Curves("step", {}, []), tmp_path / "x.png", width=50)
+
+
+def test_log_scale_only_when_every_value_is_positive() -> None:
+    positive = curves_from_result(result_of(curve_rows(["a"], ["loss"])))
+    assert build_figure(positive, log_y=True).axes[0].get_yscale() == "log"
+    with_zero = curves_from_result(result_of(curve_rows(["a"], ["acc"])))  # 1 - exp(0) = 0 at step 0
+    assert build_figure(with_zero, log_y=True).axes[0].get_yscale() == "linear"
+
+
+def test_many_series_get_distinct_colours() -> None:
+    for count in (3, 15, 40):
+        colours = series_colors(count)
+        assert len(set(colours)) == count
+
+
+# -- text ------------------------------------------------------------------------------------------------
+
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def test_text_chart_shape_and_content() -> None:
+    curves = curves_from_result(result_of(curve_rows(["run-a", "run-b"], ["train:loss", "val:acc"])))
+    text = render_text(curves, width=70, height=8, color=False)
+    assert "\x1b[" not in text
+    charts = text.split("\n\n")
+    assert [chart.splitlines()[0] for chart in charts] == ["train:loss by step", "val:acc by step"]
+    for chart in charts:
+        lines = chart.splitlines()
+        plot_rows = lines[1:9]
+        assert all("┤" in row or "│" in row for row in plot_rows)
+        assert all(len(row) <= 70 for row in lines)
+        assert any(ord(c) >= 0x2800 for c in "".join(plot_rows))  # braille dots drawn
+        assert lines[9].lstrip().startswith("└")
+        assert lines[10].split() == ["0", "19.5", "39"]  # the step range
+        assert lines[11].split() == ["━", "run-a", "━", "run-b"]
+
+
+def test_text_y_labels_show_the_range() -> None:
+    curves = Curves("step", {"loss": [Series("a", "loss", [0, 1, 2, 3], [4.0, 3.0, 2.0, 1.0])]}, ["a"])
+    rows = render_text(curves, width=40, height=5, color=False).splitlines()[1:6]
+    assert [row.split("┤")[0].strip() for row in rows if "┤" in row] == ["4", "2.5", "1"]
+    # a falling line: the top row's dots are left of the bottom row's
+    top, bottom = rows[0].split("┤")[1], rows[-1].split("┤")[1]
+    assert len(top.rstrip()) < len(bottom) and bottom.strip() and top.strip()
+
+
+def test_text_colours_each_trial_component_on_a_terminal() -> None:
+    curves = curves_from_result(result_of(curve_rows(["run-a", "run-b", "run-c"], ["loss"])))
+    text = render_text(curves, width=80, height=10, color=True)
+    codes = set(re.findall(r"\x1b\[(\d+)m", text)) - {"0"}
+    assert codes == {"34", "33", "32"}  # blue, yellow, green: one per trial component
+    plain = ANSI.sub("", text)
+    assert plain == render_text(curves, width=80, height=10, color=False)
+
+
+def test_text_of_a_flat_curve_and_of_nothing() -> None:
+    flat = Curves("step", {"lr": [Series("a", "lr", [0, 10], [0.1, 0.1])]}, ["a"])
+    assert "lr by step" in render_text(flat, width=40, height=4, color=False)
+    assert render_text(Curves("step", {}, []), color=False) == "no metric points in the window"
+
+
+def test_text_against_time_labels_dates() -> None:
+    curves = curves_from_result(result_of(curve_rows(["a"], ["loss"], steps=600)), "time")
+    text = render_text(curves, width=80, height=6, color=False)
+    assert "05-01 12:00" in text and "05-01 12:09" in text

@@ -122,3 +122,50 @@ def test_cache_info_and_clear(runner: CliRunner, metric_logs: tuple[Path, list[P
 def test_every_command_documents_an_example(runner: CliRunner, command: list[str]) -> None:
     result = runner.invoke(app, [*command, "--help"])
     assert result.exit_code == 0 and "Example: smtrail-sql" in result.stdout
+
+
+class _Recorder:
+    """A ReadProgress that remembers what it was told."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, int, int]] = []
+
+    def start(self, files: int, total_bytes: int) -> None:
+        self.calls.append(("start", files, total_bytes))
+
+    def advance(self, files: int, nbytes: int) -> None:
+        self.calls.append(("advance", files, nbytes))
+
+    def finish(self) -> None:
+        self.calls.append(("finish", 0, 0))
+
+
+def test_progress_is_told_about_every_file_read(metric_logs: tuple[Path, list[Path]], tmp_path: Path) -> None:
+    from smtrail_sql.cache import ExtractCache
+    from smtrail_sql.engines.local import LocalEngine
+    from smtrail_sql.window import TimeWindow
+
+    recorder = _Recorder()
+    engine = LocalEngine(metric_logs[0], cache=ExtractCache(tmp_path / "c"), progress=recorder)
+    engine.read(TimeWindow.all_time())
+    sizes = sum(p.stat().st_size for p in metric_logs[1])
+    assert recorder.calls[0] == ("start", 3, sizes) and recorder.calls[-1][0] == "finish"
+    assert sum(n for kind, n, _ in recorder.calls if kind == "advance") == 3
+    assert sum(b for kind, _, b in recorder.calls if kind == "advance") == sizes
+    recorder.calls.clear()
+    engine.read(TimeWindow.all_time())  # answered by the cache: nothing to show
+    assert recorder.calls == []
+
+
+def test_progress_bar_draws_on_a_terminal_only(metric_logs: tuple[Path, list[Path]], tmp_path: Path) -> None:
+    from rich.console import Console
+
+    from smtrail_sql.cli.local import FileProgress, progress_for_terminal
+    from smtrail_sql.engines.local import LocalEngine
+    from smtrail_sql.window import TimeWindow
+
+    assert progress_for_terminal() is None  # pytest's stderr is not a terminal
+    screen = io.StringIO()
+    bar = FileProgress(Console(file=screen, force_terminal=True, width=120))
+    LocalEngine(metric_logs[0], use_cache=False, progress=bar).read(TimeWindow.all_time())
+    assert "reading logs" in screen.getvalue() and "3/3 files" in screen.getvalue()

@@ -81,25 +81,25 @@ def choose_engine(engine: str | None, logs: Path | None, environ: dict[str, str]
     return "local"
 
 
-class _FileProgress:
+class FileProgress:
     """A rich progress bar over log files (files, MB, rate) on stderr; only built for a terminal."""
 
-    def __init__(self) -> None:
+    def __init__(self, console: Any = None) -> None:
         from rich.console import Console
         from rich.progress import (
             BarColumn,
             DownloadColumn,
-            MofNCompleteColumn,
             Progress,
             TextColumn,
             TimeRemainingColumn,
             TransferSpeedColumn,
         )
 
+        # the bar advances by bytes (gzipped, as on disk); files are counted beside it
         self._progress = Progress(
-            TextColumn("reading logs"), BarColumn(), MofNCompleteColumn(), TextColumn("files"),
+            TextColumn("reading logs"), BarColumn(), TextColumn("{task.fields[done]}/{task.fields[files]} files"),
             DownloadColumn(), TransferSpeedColumn(), TimeRemainingColumn(),
-            console=Console(stderr=True), transient=True,
+            console=console if console is not None else Console(stderr=True), transient=True,
         )
         self._task: Any = None
 
@@ -107,14 +107,13 @@ class _FileProgress:
         if files == 0:
             return
         self._progress.start()
-        self._files = files
-        self._task = self._progress.add_task("read", total=total_bytes)
         self._done = 0
+        self._task = self._progress.add_task("read", total=total_bytes, done=0, files=files)
 
     def advance(self, files: int, nbytes: int) -> None:
         if self._task is not None:
             self._done += files
-            self._progress.update(self._task, advance=nbytes)
+            self._progress.update(self._task, advance=nbytes, done=self._done)
 
     def finish(self) -> None:
         if self._task is not None:
@@ -122,8 +121,9 @@ class _FileProgress:
             self._task = None
 
 
-def _progress_for_terminal() -> _FileProgress | None:
-    return _FileProgress() if sys.stderr.isatty() else None
+def progress_for_terminal() -> FileProgress | None:
+    """A progress bar when stderr is a terminal; None (silence) for a pipe or a file."""
+    return FileProgress() if sys.stderr.isatty() else None
 
 
 def skipped_summary(result: QueryResult) -> str | None:
@@ -152,7 +152,7 @@ def local_engine(logs: Path | None, accounts: str | None, regions: str | None, *
         raise SettingError("--logs", None, "a folder of CloudTrail files (or set SMTRAIL_LOGS); "
                            "`smtrail-sql demo` writes a sample one to ./smtrail-demo")
     return LocalEngine(logs, accounts=accounts, regions=regions, use_cache=not no_cache, strict=strict,
-                       progress=_progress_for_terminal() if progress else None)
+                       progress=progress_for_terminal() if progress else None)
 
 
 @app.command("run")

@@ -245,8 +245,31 @@ def _read_entry(path: Path) -> CachedRows | None:
         return None
 
 
-def _write_entry(path: Path, points: pa.Table | None, calls: pa.Table | None, meta: dict[str, Any]) -> None:
-    _write_bytes(path, serialize_entry(points, calls, meta))
+def _write_entry(path: Path, points: pa.Table, calls: pa.Table, meta: dict[str, Any]) -> None:
+    """Stream both tables into a temporary file (no copy of a snapshot in memory), then move it in place."""
+    import pyarrow as pa
+
+    meta_bytes = json.dumps(meta, sort_keys=True).encode()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".part")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(_HEADER.pack(_MAGIC, len(meta_bytes), 0))
+            handle.write(meta_bytes)
+            start = handle.tell()
+            for table in (points, calls):
+                with pa.ipc.new_stream(handle, table.schema) as writer:
+                    writer.write_table(table)
+                if table is points:
+                    points_length = handle.tell() - start
+            # the header goes last: until then the entry does not even claim to be whole
+            handle.seek(0)
+            handle.write(_HEADER.pack(_MAGIC, len(meta_bytes), points_length))
+        os.replace(temp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temp)
+        raise
 
 
 def _write_bytes(path: Path, payload: bytes) -> None:

@@ -119,3 +119,24 @@ def test_info_and_clear(logs: Path, tmp_path: Path) -> None:
     assert cache.clear().entries == 3
     assert (cache.info().entries, cache.info().snapshots) == (0, 0)
     assert _read(logs, cache).files_read == 3
+
+
+def test_snapshots_keep_the_rows_grouped_by_series(tmp_path: Path) -> None:
+    from smtrail_sql.demo import write_sample_bucket
+
+    write_sample_bucket(tmp_path / "demo", seed=3, days=1, files_per_day=2, calls_per_file=20)
+    files = discover_log_files(tmp_path / "demo").files
+    plain = read_log_files(files).points.to_pylist()
+    ordered = read_log_files(files, cache=ExtractCache(tmp_path / "cache")).points.to_pylist()
+
+    def key(row: dict[str, object]) -> str:
+        return repr(sorted(row.items()))
+
+    assert sorted(map(key, ordered)) == sorted(map(key, plain))  # the same rows
+    series = [(r["trial_component"], r["metric_name"]) for r in ordered]
+    runs = [s for i, s in enumerate(series) if i == 0 or s != series[i - 1]]
+    assert len(runs) == len(set(series))  # each series in one contiguous run
+    for name in set(series):
+        steps = [r["step"] for r in ordered if (r["trial_component"], r["metric_name"]) == name]
+        numbered = [s for s in steps if s is not None]
+        assert numbered == sorted(numbered) and steps == numbered + [None] * (len(steps) - len(numbered))

@@ -90,8 +90,12 @@ def measure_cold() -> dict[str, Any]:
     result = engine.execute(query)
     elapsed = time.perf_counter() - started
     main_mb, worker_mb = _peak_mb()
-    return {"seconds": elapsed, "rows": len(result.rows), "points": sum(r[2] for r in result.rows),
-            "main_mb": main_mb, "worker_mb": worker_mb}
+    started = time.perf_counter()
+    con, _ = engine.connect(query.window, query.naming)  # the rows alone, without the query
+    read = time.perf_counter() - started
+    con.close()
+    return {"seconds": elapsed, "read_seconds": read, "rows": len(result.rows),
+            "points": sum(r[2] for r in result.rows), "main_mb": main_mb, "worker_mb": worker_mb}
 
 
 def measure_warm(cache_dir: str) -> dict[str, Any]:
@@ -106,7 +110,11 @@ def measure_warm(cache_dir: str) -> dict[str, Any]:
     started = time.perf_counter()
     result = engine.execute(query)
     warm = time.perf_counter() - started
-    return {"seconds": warm, "filling_seconds": filling, "rows": len(result.rows),
+    started = time.perf_counter()
+    con, _ = engine.connect(query.window, query.naming)  # the rows alone, without the query
+    rows_ready = time.perf_counter() - started
+    con.close()
+    return {"seconds": warm, "filling_seconds": filling, "read_seconds": rows_ready, "rows": len(result.rows),
             "cached": result.stats.files_cached if result.stats else None}
 
 
@@ -214,9 +222,9 @@ def main() -> None:
               flush=True)
 
     cold, duck, std, warm, cli = (best[n] for n in ("cold", "duckdb", "stdlib", "warm", "cli"))
-    if not cold["points"] == duck["points"] == std["points"]:
+    if not cold["points"] == duck["points"] == std["points"] == facts["points"]:
         print(f"WARNING: point counts differ: local {cold['points']}, duckdb {duck['points']}, "
-              f"stdlib {std['points']}")
+              f"stdlib {std['points']}, written {facts['points']}")
     peak_gb = (cold["main_mb"] + cold["worker_mb"] * 2) / 1024  # main plus two workers at their largest
     figures = [
         ("cold metric-summary, local engine (no cache)", f"{cold['seconds']:.2f} s", ""),
@@ -224,9 +232,12 @@ def main() -> None:
          _ratio(duck["seconds"] / cold["seconds"], TARGETS["vs_duckdb"], "x faster")),
         ("stdlib gzip + json loop", f"{std['seconds']:.2f} s",
          _ratio(std["seconds"] / cold["seconds"], TARGETS["vs_stdlib"], "x faster")),
+        ("  of which reading the logs (no query)", f"{cold['read_seconds']:.2f} s", ""),
         ("first run filling the cache", f"{warm['filling_seconds']:.2f} s", ""),
         ("warm metric-summary, Python API", f"{warm['seconds']:.3f} s",
          _ratio(cold["seconds"] / warm["seconds"], TARGETS["warm_speedup"], "x faster than cold")),
+        ("  of which rows ready from the cache (no query)", f"{warm['read_seconds']:.3f} s",
+         f"{cold['read_seconds'] / warm['read_seconds']:5.0f}x faster than reading the logs"),
         ("warm metric-summary, CLI end to end", f"{cli['seconds']:.2f} s",
          _limit(cli["seconds"], TARGETS["cli_warm_s"], "s")),
         ("peak memory, cold (main + 2 workers)", f"{peak_gb:.2f} GB",
@@ -234,7 +245,7 @@ def main() -> None:
     ]
     print()
     for label, figure, verdict in figures:
-        print(f"{label:<46} {figure:>10}   {verdict}")
+        print(f"{label:<48} {figure:>10}   {verdict}")
 
 
 def _ratio(value: float, target: float, unit: str) -> str:

@@ -127,8 +127,12 @@ class ExtractCache:
         return payload
 
     def store_file(self, log: LogFile, payload: bytes) -> None:
-        """Record the extraction of ``log`` (any bytes; the reader stores its marshalled lists)."""
-        _write_bytes(self._file_path(file_key(log)), _frame(payload))
+        """Record the extraction of ``log`` (any bytes; the reader stores its marshalled lists).
+
+        The cache is best effort: a folder that cannot be written (read-only, full) only costs speed.
+        """
+        with contextlib.suppress(OSError):
+            _write_bytes(self._file_path(file_key(log)), _frame(payload))
 
     # -- per file set ---------------------------------------------------------------------------------------
     def _snapshot_path(self, key: str) -> Path:
@@ -144,10 +148,16 @@ class ExtractCache:
         return entry
 
     def store_snapshot(self, key: str, points: pa.Table, calls: pa.Table, meta: dict[str, Any]) -> None:
-        """Record the rows of a whole selection, then drop the oldest snapshots beyond :data:`MAX_SNAPSHOTS`."""
-        _write_entry(self._snapshot_path(key), points, calls, meta)
-        folder = self._snapshot_path(key).parent
-        snapshots = sorted(folder.glob("*.arrows"), key=lambda p: p.stat().st_mtime_ns, reverse=True)
+        """Record the rows of a whole selection, then drop the oldest snapshots beyond :data:`MAX_SNAPSHOTS`.
+
+        Best effort, as :meth:`store_file`.
+        """
+        try:
+            _write_entry(self._snapshot_path(key), points, calls, meta)
+            folder = self._snapshot_path(key).parent
+            snapshots = sorted(folder.glob("*.arrows"), key=lambda p: p.stat().st_mtime_ns, reverse=True)
+        except OSError:
+            return
         for old in snapshots[MAX_SNAPSHOTS:]:
             with contextlib.suppress(OSError):
                 old.unlink()

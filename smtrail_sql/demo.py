@@ -26,6 +26,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+#: The file that marks a folder as written by :func:`write_sample_bucket` (so it may be rewritten).
+DEMO_MARKER = ".smtrail-demo"
 #: Accounts, regions and trail name of the sample (documentation ranges, not real accounts).
 DEMO_ACCOUNTS: tuple[str, ...] = ("111122223333", "444455556666")
 DEMO_REGIONS: tuple[str, ...] = ("us-east-1", "eu-west-1")
@@ -362,6 +364,7 @@ def write_sample_bucket(
     8
     """
     root = Path(root)
+    _claim(root)
     now = (now or datetime.now(UTC)).replace(second=0, microsecond=0)
     if now.tzinfo is None:
         now = now.replace(tzinfo=UTC)
@@ -385,6 +388,23 @@ def write_sample_bucket(
                     _write_digest(root, account, region, day_start, day_end, rng)
                     summary.digest_files += 1
     return summary
+
+
+def _claim(root: Path) -> None:
+    """Make ``root`` an empty sample folder: a new or empty one, or an earlier sample (which is replaced)."""
+    import shutil
+
+    from smtrail_sql.errors import SettingError
+
+    if root.exists() and not root.is_dir():
+        raise SettingError("demo folder", str(root), "a folder (new, empty, or written by smtrail-sql demo)")
+    if root.is_dir() and any(root.iterdir()):
+        if not (root / DEMO_MARKER).exists():
+            raise SettingError("demo folder", str(root),
+                               "a new or empty folder, or one written by smtrail-sql demo (it is replaced)")
+        shutil.rmtree(root / "AWSLogs", ignore_errors=True)  # an earlier sample: its days have moved on
+    root.mkdir(parents=True, exist_ok=True)
+    (root / DEMO_MARKER).write_text("written by smtrail-sql demo; the sample below is replaced on the next run\n")
 
 
 def _write_log_file(

@@ -84,3 +84,27 @@ def test_curves_are_plausible(demo: DemoSummary) -> None:
     assert losses and accuracies
     assert all(series[0][1] > series[-1][1] for series in losses)  # loss falls
     assert all(series[0][1] < series[-1][1] for series in accuracies)  # accuracy rises
+
+
+def test_an_earlier_sample_is_replaced_and_other_folders_are_refused(tmp_path: Path) -> None:
+    from smtrail_sql.errors import SettingError
+
+    first = write_sample_bucket(tmp_path / "s", seed=1, now=NOW, days=1, files_per_day=1, calls_per_file=3)
+    later = write_sample_bucket(tmp_path / "s", seed=1, now=datetime(2024, 6, 1, tzinfo=UTC), days=1,
+                                files_per_day=1, calls_per_file=3)
+    days = {f.day for f in discover_log_files(tmp_path / "s").files}
+    assert days == {"2024/06/01"} and first.log_files == later.log_files  # nothing left of the first one
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "notes.txt").write_text("my data")
+    with pytest.raises(SettingError, match="demo folder"):
+        write_sample_bucket(tmp_path / "mine")
+    assert (tmp_path / "mine" / "notes.txt").read_text() == "my data"
+
+
+def test_an_unwritable_cache_only_costs_speed(tmp_path: Path, demo: DemoSummary) -> None:
+    from smtrail_sql.cache import ExtractCache
+
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the cache folder should be")
+    result = read_log_files(discover_log_files(demo.root).files, cache=ExtractCache(blocker / "cache"))
+    assert result.calls.num_rows == demo.metric_calls and result.files_read == demo.log_files

@@ -7,7 +7,6 @@ Athena-shaped table, and the local engine once it is installed, so the API is pr
 from __future__ import annotations
 
 import datetime as dt
-import importlib.util
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,8 +19,6 @@ from smtrail_sql.catalog import Catalog
 from smtrail_sql.errors import EngineError, ParameterError, SettingError, SmtrailError, UnknownQueryError
 from smtrail_sql.result import QueryResult, QueryStats
 from tests.events import TRIAL_COMPONENT
-
-HAS_LOCAL_ENGINE = importlib.util.find_spec("smtrail_sql.engines.local") is not None
 
 
 class ViewsOnDuckDB:
@@ -44,8 +41,6 @@ class ViewsOnDuckDB:
 def toolkit(request: pytest.FixtureRequest, metric_logs: tuple[Path, list[Path]]) -> Iterator[Toolkit]:
     """A toolkit on the bucket copy, through each engine available."""
     if request.param == "local":
-        if not HAS_LOCAL_ENGINE:
-            pytest.skip("smtrail_sql.engines.local is not there yet")
         yield Toolkit.local(metric_logs[0])
         return
     from tests.athena_shape import athena_shaped_duckdb

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import struct
 import subprocess
@@ -12,9 +11,6 @@ from pathlib import Path
 import pytest
 
 from tests.events import TRIAL_COMPONENT
-
-needs_local_engine = pytest.mark.skipif(importlib.util.find_spec("smtrail_sql.engines.local") is None,
-                                        reason="smtrail_sql.engines.local is not there yet")
 
 
 def smtrail(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
@@ -43,7 +39,6 @@ def test_bad_options_are_one_clear_line(tmp_path: Path, args: list[str], code: i
     assert len(done.stderr.strip().splitlines()) == 1
 
 
-@needs_local_engine
 def test_plot_writes_a_png(metric_logs: tuple[Path, list[Path]], tmp_path: Path) -> None:
     out = tmp_path / "curves.png"
     done = smtrail("plot", "-t", TRIAL_COMPONENT, "-t", "xgboost-aws-training-job", "-m", "train:loss",
@@ -56,7 +51,6 @@ def test_plot_writes_a_png(metric_logs: tuple[Path, list[Path]], tmp_path: Path)
     assert "2 curves" in done.stderr
 
 
-@needs_local_engine
 def test_plot_draws_text_when_no_file_is_given(metric_logs: tuple[Path, list[Path]]) -> None:
     done = smtrail("plot", "-t", TRIAL_COMPONENT, "-m", "train:loss,train:accuracy", "--logs",
                    str(metric_logs[0]), "--all-time")

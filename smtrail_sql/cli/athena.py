@@ -1,4 +1,4 @@
-"""Commands that talk to AWS: status, migrate, estimate, sync, check-trail (create-table lives in queries).
+"""Commands that talk to AWS: create-table, status, migrate, estimate, sync, check-trail.
 
 Also what ``run --engine athena`` needs: :func:`run_on_athena` (or its pieces :func:`athena_engine`,
 :func:`status_line`, :func:`refuse_over_max_scan`, :func:`report_run`) and the option types below.
@@ -23,15 +23,19 @@ from smtrail_sql.cli.options import (
     Catalog,
     Database,
     OrgId,
+    OutputLocation,
     Params,
     Prefix,
+    Profile,
     QueriesDir,
+    Region,
     Regions,
     Since,
     StartDate,
     Table,
     Until,
     View,
+    Workgroup,
 )
 from smtrail_sql.settings import DEFAULT_CATALOG, DEFAULT_DATABASE, DEFAULT_TABLE
 
@@ -39,36 +43,6 @@ if TYPE_CHECKING:
     from smtrail_sql.engines.athena import AthenaEngine, QueryStatus
     from smtrail_sql.render import RenderedQuery
     from smtrail_sql.result import QueryResult
-
-Workgroup = Annotated[
-    str | None,
-    typer.Option(help="Athena workgroup (default: AWS_ATHENA_WORK_GROUP, else 'primary').", envvar="SMTRAIL_WORKGROUP"),
-]
-OutputLocation = Annotated[
-    str | None,
-    typer.Option(
-        help="s3:// URI for query results; optional when the workgroup sets one (default: AWS_ATHENA_S3_STAGING_DIR).",
-        envvar="SMTRAIL_OUTPUT_LOCATION",
-    ),
-]
-Region = Annotated[
-    str | None,
-    typer.Option(help="AWS region (default: the profile's or AWS_REGION).", envvar="SMTRAIL_REGION"),
-]
-Profile = Annotated[
-    str | None,
-    typer.Option(help="AWS profile (default: AWS_PROFILE or the default chain).", envvar="SMTRAIL_PROFILE"),
-]
-MaxScan = Annotated[
-    str | None,
-    typer.Option(
-        "--max-scan",
-        help="Refuse to run when the S3 estimate of the scan exceeds this size "
-        "(e.g. 500MB, 2GB); needs the location options.",
-        envvar="SMTRAIL_MAX_SCAN",
-    ),
-]
-
 
 def _stderr_is_tty() -> bool:
     return sys.stderr.isatty()
@@ -245,6 +219,45 @@ def run_create_table(
     with status_line() as status:
         result = action(engine.with_status(status), settings, on_statement=_print_statement)
     typer.echo(result.describe())
+
+
+@app.command("create-table")
+def create_table(
+    bucket: Bucket,
+    accounts: Accounts,
+    regions: Regions,
+    prefix: Prefix = None,
+    org_id: OrgId = None,
+    start_date: StartDate = None,
+    database: Database = DEFAULT_DATABASE,
+    table: Table = DEFAULT_TABLE,
+    view: View = "sagemaker_metrics",
+    catalog: Catalog = DEFAULT_CATALOG,
+    print_only: Annotated[bool, typer.Option("--print", help="Print the DDL of every version instead of "
+                                                             "running it.")] = False,
+    workgroup: Workgroup = None,
+    output_location: OutputLocation = None,
+    region: Region = None,
+    profile: Profile = None,
+) -> None:
+    """Create the partitioned CloudTrail table and the metric views on Athena (every DDL version, in order).
+
+    Safe to re-run: a table already at the newest version is left alone. With --print, only print the DDL.
+
+    \b
+    Example: smtrail-sql create-table --bucket my-trail-bucket --accounts 123456789012 --regions us-east-1 --print
+    """
+    from smtrail_sql import ddl
+    from smtrail_sql.settings import TableSettings
+
+    settings = TableSettings.create(
+        bucket=bucket, accounts=accounts, regions=regions, prefix=prefix, org_id=org_id,
+        start_date=start_date, database=database, table=table, view=view, catalog=catalog,
+    )
+    if print_only:
+        typer.echo(ddl.script(ddl.render_all(settings, comments=True)), nl=False)
+        return
+    run_create_table(settings, workgroup=workgroup, output_location=output_location, region=region, profile=profile)
 
 
 @app.command("status")

@@ -10,20 +10,24 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from smtrail_sql.cli.app import app
-from smtrail_sql.cli.athena import MaxScan, OutputLocation, Profile, Region, Workgroup
 from smtrail_sql.cli.options import (
     AllTime,
     Catalog,
     Database,
+    MaxScan,
     OptionalAccounts,
     OptionalBucket,
     OptionalRegions,
     OrgId,
+    OutputLocation,
     Params,
     Prefix,
+    Profile,
     QueriesDir,
+    Region,
     Since,
     Until,
+    Workgroup,
 )
 from smtrail_sql.settings import DEFAULT_CATALOG, DEFAULT_DATABASE
 

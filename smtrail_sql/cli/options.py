@@ -50,3 +50,33 @@ Database = Annotated[str, typer.Option(help="Athena database.", envvar="SMTRAIL_
 Table = Annotated[str, typer.Option(help="Name of the CloudTrail table.", envvar="SMTRAIL_TABLE")]
 View = Annotated[str, typer.Option(help="Name of the metric-point view.", envvar="SMTRAIL_VIEW")]
 Catalog = Annotated[str, typer.Option(help="Athena data catalog.", envvar="SMTRAIL_CATALOG")]
+
+# Athena and AWS settings
+Workgroup = Annotated[
+    str | None,
+    typer.Option(help="Athena workgroup (default: AWS_ATHENA_WORK_GROUP, else 'primary').", envvar="SMTRAIL_WORKGROUP"),
+]
+OutputLocation = Annotated[
+    str | None,
+    typer.Option(
+        help="s3:// URI for query results; optional when the workgroup sets one (default: AWS_ATHENA_S3_STAGING_DIR).",
+        envvar="SMTRAIL_OUTPUT_LOCATION",
+    ),
+]
+Region = Annotated[
+    str | None,
+    typer.Option(help="AWS region (default: the profile's or AWS_REGION).", envvar="SMTRAIL_REGION"),
+]
+Profile = Annotated[
+    str | None,
+    typer.Option(help="AWS profile (default: AWS_PROFILE or the default chain).", envvar="SMTRAIL_PROFILE"),
+]
+MaxScan = Annotated[
+    str | None,
+    typer.Option(
+        "--max-scan",
+        help="Refuse to run when the S3 estimate of the scan exceeds this size "
+        "(e.g. 500MB, 2GB); needs the location options.",
+        envvar="SMTRAIL_MAX_SCAN",
+    ),
+]

@@ -1,4 +1,4 @@
-"""Commands over the template catalog and the DDL: queries, show, render, create-table."""
+"""Commands over the template catalog: queries, show, render."""
 
 from __future__ import annotations
 
@@ -6,26 +6,17 @@ from typing import Annotated
 
 import typer
 
-from smtrail_sql.cli import athena as athena_cli
 from smtrail_sql.cli.app import app
 from smtrail_sql.cli.options import (
-    Accounts,
     AllTime,
-    Bucket,
-    Catalog,
     Database,
-    OrgId,
     Params,
-    Prefix,
     QueriesDir,
-    Regions,
     Since,
-    StartDate,
-    Table,
     Until,
     View,
 )
-from smtrail_sql.settings import DEFAULT_CATALOG, DEFAULT_DATABASE, DEFAULT_TABLE
+from smtrail_sql.settings import DEFAULT_DATABASE
 
 Dialect = Annotated[str, typer.Option(help="SQL dialect to print: athena (console) or duckdb (local engine).")]
 
@@ -102,43 +93,3 @@ def _calls_view(view: str) -> str:
     from smtrail_sql.schema import METRIC_CALLS_RELATION, METRIC_POINTS_RELATION
 
     return METRIC_CALLS_RELATION if view == METRIC_POINTS_RELATION else f"{view}_calls"
-
-
-@app.command("create-table")
-def create_table(
-    bucket: Bucket,
-    accounts: Accounts,
-    regions: Regions,
-    prefix: Prefix = None,
-    org_id: OrgId = None,
-    start_date: StartDate = None,
-    database: Database = DEFAULT_DATABASE,
-    table: Table = DEFAULT_TABLE,
-    view: View = "sagemaker_metrics",
-    catalog: Catalog = DEFAULT_CATALOG,
-    print_only: Annotated[bool, typer.Option("--print", help="Print the DDL of every version instead of "
-                                                             "running it.")] = False,
-    workgroup: athena_cli.Workgroup = None,
-    output_location: athena_cli.OutputLocation = None,
-    region: athena_cli.Region = None,
-    profile: athena_cli.Profile = None,
-) -> None:
-    """Create the partitioned CloudTrail table and the metric views on Athena (every DDL version, in order).
-
-    Safe to re-run: a table already at the newest version is left alone. With --print, only print the DDL.
-
-    \b
-    Example: smtrail-sql create-table --bucket my-trail-bucket --accounts 123456789012 --regions us-east-1 --print
-    """
-    from smtrail_sql import ddl
-    from smtrail_sql.settings import TableSettings
-
-    settings = TableSettings.create(
-        bucket=bucket, accounts=accounts, regions=regions, prefix=prefix, org_id=org_id,
-        start_date=start_date, database=database, table=table, view=view, catalog=catalog,
-    )
-    if print_only:
-        typer.echo(ddl.script(ddl.render_all(settings, comments=True)), nl=False)
-        return
-    athena_cli.run_create_table(settings, workgroup=workgroup, output_location=output_location, region=region,
-                                profile=profile)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -9,6 +11,11 @@ from typing import Any
 import pytest
 
 from tests.events import metric_bucket
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # tests (and the CLI processes they start) never touch the user's extraction cache
+    os.environ["SMTRAIL_CACHE_DIR"] = tempfile.mkdtemp(prefix="smtrail-test-cache-")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

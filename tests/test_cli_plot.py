@@ -17,7 +17,7 @@ def smtrail(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[
     script = Path(sys.executable).with_name("smtrail-sql")
     if not script.exists():
         pytest.skip(f"the smtrail-sql console script is not installed beside {sys.executable}")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SMTRAIL_")}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SMTRAIL_") or k == "SMTRAIL_CACHE_DIR"}
     return subprocess.run([str(script), *args], capture_output=True, text=True, cwd=cwd, env=env, timeout=120,
                           check=False)
 

@@ -118,7 +118,7 @@ def moto(moto_endpoint: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) ->
     import os
 
     for name in list(os.environ):
-        if name.startswith(("AWS_", "SMTRAIL_")):
+        if name.startswith(("AWS_", "SMTRAIL_")) and name != "SMTRAIL_CACHE_DIR":
             monkeypatch.delenv(name)
     missing = tmp_path / "no-aws-config"
     monkeypatch.setenv("AWS_CONFIG_FILE", str(missing))  # never read a developer's real profiles

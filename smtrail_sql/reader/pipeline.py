@@ -199,7 +199,7 @@ def _run_group(args: tuple[list[tuple[int, LogFile]], str | None]) -> tuple[list
     return _extract_group(*args)
 
 
-#: A tiny log with every kind of value, extracted once before forking (see :func:`_prime`).
+#: A tiny log with every kind of value, extracted once by each worker as it starts (see :func:`_prime`).
 _PRIMER = (b'{"Records":[{"eventSource":"metrics-sagemaker.amazonaws.com","eventName":"BatchPutMetrics",'
            b'"eventTime":"2024-05-01T00:00:00Z","eventID":"primer","requestParameters":{"trialComponentName":"p",'
            b'"metricData":[{"metricName":"m","timestamp":1714521600000,"step":1,"value":1.5},'
@@ -207,11 +207,7 @@ _PRIMER = (b'{"Records":[{"eventSource":"metrics-sagemaker.amazonaws.com","event
 
 
 def _prime() -> None:
-    """Run the whole extraction once on a tiny log, so that forked workers inherit warm modules.
-
-    The first extraction in a process pays for lazy imports and first-use set-up; paid once in the parent,
-    it is not paid again by every worker.
-    """
+    """Run the whole extraction once on a tiny log (the first extraction in a process pays for set-up)."""
     from isal import igzip
 
     from smtrail_sql.cache import serialize_entry
@@ -220,6 +216,46 @@ def _prime() -> None:
     primer = LogFile("primer.json.gz", len(_PRIMER), 0, "000000000000", "us-east-1", "2024/05/01")
     points, calls = build_tables([extract_lists(igzip.compress(_PRIMER), primer)])
     serialize_entry(points, calls, {})
+
+
+def _preload() -> None:
+    """Import what a worker runs before forking, so that forked workers inherit the modules."""
+    import isal.igzip  # noqa: F401
+    import msgspec  # noqa: F401
+
+    import smtrail_sql.cache  # noqa: F401
+    import smtrail_sql.reader.extract  # noqa: F401
+    import smtrail_sql.reader.shapes  # noqa: F401
+
+
+class _NoPandas:
+    """An import hook that says pandas is not installed (see :func:`_start_worker`)."""
+
+    def find_spec(self, name: str, path: Any = None, target: Any = None) -> None:
+        if name == "pandas" or name.startswith("pandas."):
+            raise ModuleNotFoundError(f"{name} is not used by reader workers", name=name)
+
+
+def _start_worker() -> None:
+    """Pool initializer: warm the worker up without pandas.
+
+    pyarrow imports pandas (about 0.2 s) on the first ``pyarrow.array`` call of a process, only to check
+    whether the list given is a pandas object; a worker never holds one. Hiding pandas during that first call
+    settles the check for good in the worker (and only there: the parent's pyarrow is untouched), then the
+    rest of the first-use set-up is paid here, in every worker at once, not serially in the parent.
+    """
+    import sys
+
+    import pyarrow as pa
+
+    if "pandas" not in sys.modules:
+        hook = _NoPandas()
+        sys.meta_path.insert(0, hook)
+        try:
+            pa.array([None])
+        finally:
+            sys.meta_path.remove(hook)
+    _prime()
 
 
 def _extract_all(files: Sequence[LogFile], to_read: list[int], cache: ExtractCache | None,
@@ -245,10 +281,10 @@ def _extract_all(files: Sequence[LogFile], to_read: list[int], cache: ExtractCac
         return
     import multiprocessing
 
-    _prime()
+    _preload()
     # fork: workers start in milliseconds with the modules already imported; they touch no DuckDB state
     context = multiprocessing.get_context("fork")
-    with context.Pool(count) as pool:
+    with context.Pool(count, initializer=_start_worker) as pool:
         for indices, reasons, payload in pool.imap_unordered(_run_group, jobs):
             entry = deserialize_entry(payload)
             yield indices, reasons, (entry.points, entry.calls)

@@ -97,3 +97,33 @@ def test_a_missing_folder_is_a_clear_error(tmp_path: Path) -> None:
     query = render(CATALOG.get("runs"), window=TimeWindow.all_time())
     with pytest.raises(LogReadError, match="does not exist"):
         LocalEngine(tmp_path / "nowhere", use_cache=False).execute(query)
+
+
+@pytest.mark.parametrize("name", sorted(CATALOG.templates))
+def test_every_template_gives_the_same_rows_without_a_cache(metric_logs: tuple[Path, list[Path]], tmp_path: Path,
+                                                            name: str) -> None:
+    """Without a cache the reader may leave columns the query never names NULL: the rows must not change."""
+    from tests.sample_params import all_params
+
+    template = CATALOG.get(name)
+    query = render(template, all_params(template), window=WINDOW)
+    whole = _engine(metric_logs, tmp_path).execute(query)
+    lean = LocalEngine(metric_logs[0], use_cache=False).execute(query)
+    assert lean.rows == whole.rows and lean.columns == whole.columns
+
+
+@pytest.mark.parametrize(("sql", "reads"), [
+    ("SELECT metric_name, COUNT(*) FROM smtrail.sagemaker_metrics GROUP BY 1", {"metric_name", "smtrail"}),
+    ("SELECT * FROM smtrail.sagemaker_metrics", None),
+    ("SELECT p.metric_name FROM smtrail.sagemaker_metrics AS p NATURAL JOIN smtrail.sagemaker_metric_calls",
+     None),
+])
+def test_columns_named_is_all_a_query_can_read(sql: str, reads: set[str] | None) -> None:
+    import sqlglot
+
+    from smtrail_sql.engines.local import columns_named
+
+    query = render(CATALOG.get("runs"), window=WINDOW)
+    query = type(query)(query.template, sqlglot.parse_one(sql, read="trino"), {}, WINDOW, query.naming)
+    named = columns_named(query)
+    assert named == reads if reads is None else named is not None and reads <= named

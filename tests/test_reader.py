@@ -218,3 +218,42 @@ def test_typed_and_generic_paths_agree(tmp_path: Path) -> None:
             pass
         assert extract._extract_json(data, log) == extract._extract_generic(data, log)
     assert typed_files == len(files) - 1  # all but the odd one
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_lean_reading_keeps_every_read_column_and_leaves_the_optional_ones_null(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, workers: int) -> None:
+    edge_cases(tmp_path / "edge")
+    metric_bucket(tmp_path / "bucket")
+    files = discover_log_files(tmp_path).files
+    monkeypatch.setattr(pipeline, "PARALLEL_MIN_BYTES", 0)
+    monkeypatch.setattr(pipeline, "GROUP_SIZE", 2)  # several groups, so that two workers share them
+    assert len(files) > 4
+    full = read_log_files(files, workers=workers)
+    reads = set(extract.POINT_SCHEMA.names) - extract.OPTIONAL_COLUMNS
+    lean = read_log_files(files, workers=workers, columns=reads)
+    for table in ("points", "calls"):
+        expected, got = getattr(full, table), getattr(lean, table)
+        assert got.schema == expected.schema and got.num_rows == expected.num_rows > 0
+        for name in expected.column_names:
+            if name in extract.OPTIONAL_COLUMNS:
+                assert got.column(name).null_count == got.num_rows
+                if name != "error_message":  # (never set on the points that were stored)
+                    assert expected.column(name).null_count < expected.num_rows  # the sample has values
+            else:
+                assert got.column(name).to_pylist() == expected.column(name).to_pylist(), (table, name)
+    assert (lean.skipped, lean.duplicate_events) == (full.skipped, full.duplicate_events)
+
+
+def test_a_cache_gets_whole_rows_even_when_few_columns_are_read(tmp_path: Path) -> None:
+    from smtrail_sql.cache import ExtractCache
+
+    _bucket(tmp_path / "logs")
+    files = discover_log_files(tmp_path / "logs").files
+    cache = ExtractCache(tmp_path / "cache")
+    first = read_log_files(files, cache=cache, columns={"metric_name", "value"})
+    assert first.points.column("event_time").null_count == 0
+    cache.clear()
+    read_log_files(files, cache=cache, columns={"metric_name"}, workers=1)
+    again = read_log_files(files, cache=cache)  # from the per-file entries and the snapshot
+    assert again.points.to_pylist() == first.points.to_pylist()

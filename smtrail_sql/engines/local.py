@@ -17,7 +17,7 @@ The reader turns the files the window needs into Arrow tables (through the cache
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -71,23 +71,29 @@ class LocalEngine:
             cache = ExtractCache()
         self.cache = cache if use_cache else None
 
-    def read(self, window: TimeWindow) -> tuple[ReadResult, int, dict[str, int]]:
-        """The rows the window may need, the number of digests skipped and the layout's skip counts."""
+    def read(self, window: TimeWindow, columns: Collection[str] | None = None
+             ) -> tuple[ReadResult, int, dict[str, int]]:
+        """The rows the window may need, the number of digests skipped and the layout's skip counts.
+
+        ``columns``: the only columns the caller reads, if known (see :func:`read_log_files`).
+        """
         from smtrail_sql.reader.layout import discover_log_files
         from smtrail_sql.reader.pipeline import read_log_files
 
         found = discover_log_files(self.logs, window, self.accounts, self.regions)
         result = read_log_files(found.files, cache=self.cache, workers=self.workers, progress=self.progress,
-                                strict=self.strict)
+                                strict=self.strict, columns=columns)
         return result, len(found.files), dict(found.skipped)
 
-    def connect(self, window: TimeWindow, naming: Naming) -> tuple[Any, QueryStats]:
+    def connect(self, window: TimeWindow, naming: Naming, *,
+                columns: Collection[str] | None = None) -> tuple[Any, QueryStats]:
         """A DuckDB connection with both relations registered for ``window``, and what reading cost.
 
         Use it to run your own SQL over the rows: ``con.execute("SELECT ... FROM smtrail.sagemaker_metrics")``.
+        ``columns`` promises that only these columns will be read (others may then be NULL).
         """
         started = time.perf_counter()
-        result, _, layout_skips = self.read(window)
+        result, _, layout_skips = self.read(window, columns)
         con = relations_connection(result.points, result.calls, naming)
         skipped = dict(result.skipped)
         for reason, count in layout_skips.items():
@@ -105,7 +111,7 @@ class LocalEngine:
     def execute(self, query: RenderedQuery) -> QueryResult:
         """Run ``query`` (its DuckDB transpilation) over the files its window needs."""
         started = time.perf_counter()
-        con, stats = self.connect(query.window, query.naming)
+        con, stats = self.connect(query.window, query.naming, columns=columns_named(query))
         sql = query.to_sql("duckdb")
         try:
             cursor = con.execute(sql)
@@ -127,6 +133,26 @@ class LocalEngine:
                            skipped_reasons=stats.skipped_reasons)
         return QueryResult(columns=columns, column_types=types, rows=[tuple(r) for r in rows], stats=final,
                            sql=sql)
+
+
+def columns_named(query: RenderedQuery) -> frozenset[str] | None:
+    """Every name the query could read a column by (a superset: all identifiers), or None when it has a
+    ``*`` that selects columns (``COUNT(*)`` reads none) or a natural join.
+
+    >>> from smtrail_sql.catalog import Catalog
+    >>> from smtrail_sql.render import render
+    >>> from smtrail_sql.window import TimeWindow
+    >>> "user_agent" in columns_named(render(Catalog.load().get("metric-summary"), window=TimeWindow.all_time()))
+    False
+    """
+    from sqlglot import exp
+
+    tree = query.expression
+    if any(not isinstance(star.parent, exp.Count) for star in tree.find_all(exp.Star)):
+        return None
+    if any(str(join.args.get("method") or "").upper() == "NATURAL" for join in tree.find_all(exp.Join)):
+        return None  # a natural join compares every column the two sides share, naming none
+    return frozenset(identifier.name.lower() for identifier in tree.find_all(exp.Identifier))
 
 
 def relations_connection(points: pa.Table, calls: pa.Table, naming: Naming) -> Any:

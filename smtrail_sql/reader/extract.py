@@ -71,6 +71,10 @@ _GZIP_MAGIC = b"\x1f\x8b"
 _MIN_MICROS, _MAX_MICROS = -62135596800 * 10**6, 253402300800 * 10**6
 _EPOCH = datetime(1970, 1, 1)
 _CALL_NAMES = tuple(METRIC_CALL_COLUMNS)
+#: Call columns (and their copies on the points) that a query may do without: a *lean* extraction, for a
+#: query that names none of them, neither decodes nor converts them and leaves them NULL.
+OPTIONAL_COLUMNS = frozenset({"event_time", "trial_component_arn", "error_message", "caller_arn", "user_agent",
+                              "source_ip"})
 #: Version of the :class:`FileLists` layout inside cache entries.
 LISTS_FORMAT = 1
 
@@ -117,8 +121,10 @@ class FileLists:
                    steps, times, [tuple(t) for t in texts])
 
 
-def read_log_file(log: LogFile) -> FileLists:
+def read_log_file(log: LogFile, *, lean: bool = False) -> FileLists:
     """Read and extract one file; a bad file comes back with ``skip_reason`` set, never an exception.
+
+    ``lean`` may leave the :data:`OPTIONAL_COLUMNS` None (never for a cache entry, which must be whole).
 
     >>> from smtrail_sql.reader.layout import LogFile
     >>> read_log_file(LogFile("/nonexistent.json.gz", 0, 0)).skip_reason
@@ -129,7 +135,7 @@ def read_log_file(log: LogFile) -> FileLists:
             raw = handle.read()
     except OSError:
         return FileLists(SKIP_UNREADABLE)
-    return extract_lists(raw, log)
+    return extract_lists(raw, log, lean=lean)
 
 
 def _decompress(raw: bytes) -> bytes | None:
@@ -143,8 +149,11 @@ def _decompress(raw: bytes) -> bytes | None:
         return None
 
 
-def extract_lists(raw: bytes, log: LogFile) -> FileLists:
-    """Extract the metric calls and points of a log file's bytes (gzipped or not); see the module docstring."""
+def extract_lists(raw: bytes, log: LogFile, *, lean: bool = False) -> FileLists:
+    """Extract the metric calls and points of a log file's bytes (gzipped or not); see the module docstring.
+
+    ``lean``: as in :func:`read_log_file`.
+    """
     if not raw.strip():
         return FileLists(SKIP_EMPTY)
     if raw[:2] == _GZIP_MAGIC:
@@ -157,10 +166,10 @@ def extract_lists(raw: bytes, log: LogFile) -> FileLists:
         data = raw
     if not data.strip():
         return FileLists(SKIP_EMPTY)
-    return _extract_json(data, log)
+    return _extract_json(data, log, lean)
 
 
-def _extract_json(data: bytes, log: LogFile) -> FileLists:
+def _extract_json(data: bytes, log: LogFile, lean: bool = False) -> FileLists:
     """Decode with the typed schema (only the fields a metric call needs, in C); odd shapes go generic."""
     import msgspec
 
@@ -178,6 +187,10 @@ def _extract_json(data: bytes, log: LogFile) -> FileLists:
         if outline.Records is None:
             return FileLists(SKIP_DIGEST if outline.digestPublicKeyFingerprint is not None else SKIP_FOREIGN_JSON)
         return FileLists(None, len(outline.Records))
+    if lean:
+        lean_lists = _extract_lean(data, log)
+        if lean_lists is not None:
+            return lean_lists
     try:
         document = shapes.LOG_DECODER.decode(data)
     except msgspec.ValidationError:  # (a subclass of DecodeError: caught first)
@@ -197,11 +210,31 @@ def _extract_json(data: bytes, log: LogFile) -> FileLists:
     return lists
 
 
-def _columnar(calls: list[Any], log: LogFile, lists: FileLists) -> bool:
+def _extract_lean(data: bytes, log: LogFile) -> FileLists | None:
+    """The usual file (see :func:`_columnar`) decoded without the :data:`OPTIONAL_COLUMNS`, which stay None;
+    None for any other file, which the full decoder then reads."""
+    import msgspec
+
+    from smtrail_sql.reader import shapes
+
+    try:
+        document = shapes.LEAN_LOG_DECODER.decode(data)
+    except msgspec.DecodeError:  # (ValidationError included) the full path tells why
+        return None
+    if document.Records is None:
+        return None
+    lists = FileLists(None, len(document.Records))
+    calls = [e for e in document.Records if e.eventName == METRICS_EVENT_NAME
+             and e.eventSource == METRICS_EVENT_SOURCE]
+    return lists if _columnar(calls, log, lists, lean=True) else None
+
+
+def _columnar(calls: list[Any], log: LogFile, lists: FileLists, *, lean: bool = False) -> bool:
     """The usual file, column by column with comprehensions (much cheaper than appends call by call).
 
     Usual means: the location gives the partition, every ``requestParameters`` is an object or null, and no
-    ``eventID`` repeats; otherwise returns False and leaves ``lists`` untouched.
+    ``eventID`` repeats; otherwise returns False and leaves ``lists`` untouched. ``lean`` calls (decoded as
+    :class:`~smtrail_sql.reader.shapes.LeanEvent`) leave the :data:`OPTIONAL_COLUMNS` None.
     """
     account, region, day = log.account_id, log.region, log.day
     if account is None or region is None or day is None:
@@ -219,16 +252,20 @@ def _columnar(calls: list[Any], log: LogFile, lists: FileLists) -> bool:
     columns["account_id"] = [account] * count
     columns["region"] = [region] * count
     columns["day"] = [day] * count
-    columns["event_time"] = [e.eventTime for e in calls]
     columns["event_id"] = ids
     columns["trial_component"] = [p.trialComponentName if p is not None else None for p in params]
-    columns["trial_component_arn"] = [_typed_trial_component_arn(e.resources) for e in calls]
     columns["point_count"] = [len(d) if d else 0 for d in data]
     columns["error_code"] = codes
-    columns["error_message"] = [e.errorMessage for e in calls]
-    columns["caller_arn"] = [e.userIdentity.arn if e.userIdentity is not None else None for e in calls]
-    columns["user_agent"] = [e.userAgent for e in calls]
-    columns["source_ip"] = [e.sourceIPAddress for e in calls]
+    if lean:
+        for name in OPTIONAL_COLUMNS:
+            columns[name] = [None] * count
+    else:
+        columns["event_time"] = [e.eventTime for e in calls]
+        columns["trial_component_arn"] = [_typed_trial_component_arn(e.resources) for e in calls]
+        columns["error_message"] = [e.errorMessage for e in calls]
+        columns["caller_arn"] = [e.userIdentity.arn if e.userIdentity is not None else None for e in calls]
+        columns["user_agent"] = [e.userAgent for e in calls]
+        columns["source_ip"] = [e.sourceIPAddress for e in calls]
     points: list[Any] = []
     owners: list[int] = []
     for index, (points_of_call, code) in enumerate(zip(data, codes, strict=True)):
@@ -548,11 +585,12 @@ def empty_tables() -> tuple[pa.Table, pa.Table]:
     return POINT_SCHEMA.empty_table(), CALL_SCHEMA.empty_table()
 
 
-def build_tables(parts: Sequence[FileLists]) -> tuple[pa.Table, pa.Table]:
+def build_tables(parts: Sequence[FileLists], *, lean: bool = False) -> tuple[pa.Table, pa.Table]:
     """The points and calls of several files as Arrow tables (in the order given), with the view's types.
 
     Each point's call-level columns are dictionary arrays over the calls' values, indexed by the point's call:
-    in particular ``points.event_id.indices`` are row numbers in ``calls``.
+    in particular ``points.event_id.indices`` are row numbers in ``calls``. ``lean`` makes every one of the
+    :data:`OPTIONAL_COLUMNS` NULL, whatever the parts hold (some may have come through the full path).
     """
     import numpy as np
 
@@ -568,8 +606,9 @@ def build_tables(parts: Sequence[FileLists]) -> tuple[pa.Table, pa.Table]:
     local_calls: list[int] = []
     call_offsets, point_counts = [], []
     offset = 0
+    kept_names = [name for name in _CALL_NAMES if not (lean and name in OPTIONAL_COLUMNS)]
     for part in parts:
-        for name in _CALL_NAMES:
+        for name in kept_names:
             call_columns[name].extend(part.calls[name])
         if part.text_times:
             base = len(times)
@@ -582,8 +621,10 @@ def build_tables(parts: Sequence[FileLists]) -> tuple[pa.Table, pa.Table]:
         call_offsets.append(offset)
         point_counts.append(len(part.point_call))
         offset += part.call_count
+    call_count = len(call_columns["event_id"])
     calls = pa.table(
-        {name: _call_column(name, call_columns[name]) for name in _CALL_NAMES}, schema=CALL_SCHEMA
+        {name: pa.nulls(call_count, CALL_SCHEMA.field(name).type) if lean and name in OPTIONAL_COLUMNS
+         else _call_column(name, call_columns[name]) for name in _CALL_NAMES}, schema=CALL_SCHEMA
     )
     point_call = np.asarray(local_calls, dtype=np.int32) + np.repeat(
         np.asarray(call_offsets, dtype=np.int32), point_counts)
@@ -598,6 +639,8 @@ def build_tables(parts: Sequence[FileLists]) -> tuple[pa.Table, pa.Table]:
             columns[name] = _numbers(steps, pa.int64(), _as_step)
         elif name == "metric_time":
             columns[name] = _point_times(times, texts)
+        elif lean and name in OPTIONAL_COLUMNS:
+            columns[name] = pa.nulls(len(indices), POINT_SCHEMA.field(name).type)
         else:
             column = calls.column(name).combine_chunks()
             if name == "event_id":  # a call's points share its id: index the calls' ids, no hashing

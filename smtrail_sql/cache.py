@@ -240,12 +240,23 @@ def deserialize_entry(buffer: Any) -> CachedRows:
     return CachedRows(points, calls, meta)
 
 
-def _read_entry(path: Path) -> CachedRows | None:
+def read_entry(path: str | Path) -> CachedRows:
+    """An entry (as :func:`serialize_entry` writes it) from a file, memory-mapped: its tables stay valid
+    after the file is removed. Raises OSError or ValueError when it cannot be read whole."""
     import pyarrow as pa
 
     try:
         with pa.memory_map(str(path), "r") as source:
             return deserialize_entry(source.read_buffer())
+    except pa.ArrowInvalid as error:
+        raise ValueError(f"{path}: not a whole entry: {error}") from None
+
+
+def _read_entry(path: Path) -> CachedRows | None:
+    import pyarrow as pa
+
+    try:
+        return read_entry(path)
     except FileNotFoundError:
         return None
     except (OSError, ValueError, pa.ArrowInvalid):

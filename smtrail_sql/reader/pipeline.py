@@ -2,7 +2,7 @@
 
 The order of work: a snapshot of the whole selection (one memory-mapped file) answers an unchanged selection;
 otherwise each file's own cache entry; otherwise the file is read, by a pool of worker processes when there is
-enough to share (each returns its rows as an Arrow IPC buffer and writes its cache entry itself). Rows are
+enough to share (each hands its rows back as an Arrow IPC file in memory and writes its cache entry itself). Rows are
 then put in file order, an event delivered twice is kept once, and a new snapshot is written.
 """
 
@@ -174,11 +174,13 @@ def _raise_if_bad(skipped: list[tuple[str, str]]) -> None:
 GROUP_SIZE = 16
 
 
-def _extract_group(tasks: list[tuple[int, LogFile]], cache_root: str | None,
-                   lean: bool = False) -> tuple[list[int], list[Any], bytes]:
-    """Worker body: extract a run of consecutive files, cache each, return their rows as one Arrow payload.
+def _extract_group(tasks: list[tuple[int, LogFile]], cache_root: str | None, lean: bool = False,
+                   spool: str | None = None) -> tuple[list[int], list[Any], Any]:
+    """Worker body: extract a run of consecutive files, cache each, return their rows.
 
-    ``lean`` (never with a cache) leaves the optional columns NULL (see :func:`read_log_files`).
+    The rows come back as the two tables, or, given a ``spool`` folder (from a worker process), as the path of
+    an Arrow IPC file written there, which the parent memory-maps (see :func:`_extract_all`). ``lean`` (never
+    with a cache) leaves the optional columns NULL (see :func:`read_log_files`).
     """
     import gc
 
@@ -200,11 +202,17 @@ def _extract_group(tasks: list[tuple[int, LogFile]], cache_root: str | None,
     finally:
         if gc_was_enabled:
             gc.enable()
-    payload = serialize_entry(points, calls, {})
-    return [index for index, _ in tasks], [p.skip_reason for p in parts], payload
+    indices, reasons = [index for index, _ in tasks], [p.skip_reason for p in parts]
+    if spool is None:
+        return indices, reasons, (points, calls)
+    path = os.path.join(spool, f"{indices[0]}.arrows")
+    with open(path, "wb") as handle:
+        handle.write(serialize_entry(points, calls, {}))
+    return indices, reasons, path
 
 
-def _run_group(args: tuple[list[tuple[int, LogFile]], str | None, bool]) -> tuple[list[int], list[Any], bytes]:
+def _run_group(args: tuple[list[tuple[int, LogFile]], str | None, bool, str | None]
+               ) -> tuple[list[int], list[Any], Any]:
     return _extract_group(*args)
 
 
@@ -270,8 +278,6 @@ def _start_worker() -> None:
 def _extract_all(files: Sequence[LogFile], to_read: list[int], cache: ExtractCache | None,
                  workers: int | None, lean: bool) -> Iterator[tuple[list[int], list[Any], tuple[Any, Any]]]:
     """Extract ``files[i]`` for ``i`` in ``to_read`` by groups of consecutive files, in parallel if worth it."""
-    from smtrail_sql.cache import deserialize_entry
-
     cache_root = str(cache.root) if cache is not None else None
     runs: list[list[tuple[int, LogFile]]] = []
     for index in to_read:
@@ -281,22 +287,28 @@ def _extract_all(files: Sequence[LogFile], to_read: list[int], cache: ExtractCac
             runs.append([(index, files[index])])
     count = workers if workers is not None else (os.cpu_count() or 1)
     count = max(1, min(count, len(runs)))
-    jobs = [(run, cache_root, lean) for run in runs]
     if count == 1 or sum(files[i].size for i in to_read) < PARALLEL_MIN_BYTES:
-        results: Iterator[tuple[list[int], list[Any], bytes]] = map(_run_group, jobs)
-        for indices, reasons, payload in results:
-            entry = deserialize_entry(payload)
-            yield indices, reasons, (entry.points, entry.calls)
+        yield from map(_run_group, [(run, cache_root, lean, None) for run in runs])
         return
     import multiprocessing
+    import tempfile
+
+    from smtrail_sql.cache import read_entry
 
     _preload()
-    # fork: workers start in milliseconds with the modules already imported; they touch no DuckDB state
-    context = multiprocessing.get_context("fork")
-    with context.Pool(count, initializer=_start_worker) as pool:
-        for indices, reasons, payload in pool.imap_unordered(_run_group, jobs):
-            entry = deserialize_entry(payload)
-            yield indices, reasons, (entry.points, entry.calls)
+    # Rows come back through files in memory (/dev/shm), memory-mapped here: through the pool's pipe every
+    # payload was pickled, copied in 64 KB reads and unpickled, which kept the parent busy for a fifth of the
+    # workers' time, on a core they needed. The mapping outlives the file, removed at once.
+    shm = "/dev/shm"
+    with tempfile.TemporaryDirectory(prefix="smtrail-rows-", dir=shm if os.path.isdir(shm) else None) as spool:
+        jobs = [(run, cache_root, lean, spool) for run in runs]
+        # fork: workers start in milliseconds with the modules already imported; they touch no DuckDB state
+        context = multiprocessing.get_context("fork")
+        with context.Pool(count, initializer=_start_worker) as pool:
+            for indices, reasons, path in pool.imap_unordered(_run_group, jobs):
+                entry = read_entry(path)
+                os.unlink(path)
+                yield indices, reasons, (entry.points, entry.calls)
 
 
 def _assemble(files: Sequence[LogFile], lists: list[Any], groups: dict[int, tuple[Any, Any]]) -> ReadResult:

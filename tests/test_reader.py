@@ -257,3 +257,17 @@ def test_a_cache_gets_whole_rows_even_when_few_columns_are_read(tmp_path: Path) 
     read_log_files(files, cache=cache, columns={"metric_name"}, workers=1)
     again = read_log_files(files, cache=cache)  # from the per-file entries and the snapshot
     assert again.points.to_pylist() == first.points.to_pylist()
+
+
+def test_gzip_is_read_as_the_gzip_module_reads_it() -> None:
+    document = json.dumps({"Records": []}).encode()
+    member = gzip.compress(document)
+    cut = bytearray(member)
+    cut[-6] ^= 0xFF  # a wrong CRC
+    for raw in (member, member + gzip.compress(document), member + b"\0\0\0\0", member[:-3], member + b"junk",
+                bytes(cut)):
+        try:
+            expected: bytes | None = gzip.decompress(raw)
+        except (OSError, EOFError):
+            expected = None
+        assert extract._decompress(raw) == expected

@@ -127,3 +127,14 @@ def test_columns_named_is_all_a_query_can_read(sql: str, reads: set[str] | None)
     query = type(query)(query.template, sqlglot.parse_one(sql, read="trino"), {}, WINDOW, query.naming)
     named = columns_named(query)
     assert named == reads if reads is None else named is not None and reads <= named
+
+
+def test_connections_of_one_engine_keep_their_own_rows(metric_logs: tuple[Path, list[Path]], tmp_path: Path) -> None:
+    """Queries of one engine share a DuckDB database (its views), never their rows."""
+    engine = _engine(metric_logs, tmp_path)
+    narrow, _ = engine.connect(TimeWindow.parse(since="2024-05-02", until="2024-05-03"), Naming())
+    whole, _ = engine.connect(TimeWindow.all_time(), Naming())
+    counts = [con.execute("SELECT count(*) FROM smtrail.sagemaker_metrics").fetchone() for con in (narrow, whole)]
+    assert counts[0] is not None and counts[1] is not None and 0 < counts[0][0] < counts[1][0]
+    narrow.close()
+    assert whole.execute("SELECT count(*) FROM smtrail.sagemaker_metrics").fetchone() == counts[1]

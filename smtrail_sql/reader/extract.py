@@ -587,8 +587,8 @@ def _trial_component_arn(resources: Any) -> str | None:
 # -- Arrow ---------------------------------------------------------------------------------------------------
 
 def empty_tables() -> tuple[pa.Table, pa.Table]:
-    """Zero-row tables with the two schemas."""
-    return POINT_SCHEMA.empty_table(), CALL_SCHEMA.empty_table()
+    """Zero-row tables with the two schemas (built from no batches: ``Schema.empty_table`` imports pandas)."""
+    return pa.Table.from_batches([], POINT_SCHEMA), pa.Table.from_batches([], CALL_SCHEMA)
 
 
 def build_tables(parts: Sequence[FileLists], *, lean: bool = False) -> tuple[pa.Table, pa.Table]:

@@ -33,7 +33,7 @@ def main() -> None:
     from smtrail_sql.errors import SmtrailError
 
     try:
-        code = app(standalone_mode=False)
+        code = app(standalone_mode=False, prog_name="smtrail-sql")
     except SmtrailError as error:
         typer.echo(f"error: {error}", err=True)
         sys.exit(error.exit_code)

@@ -60,6 +60,9 @@ def test_create_table_print_from_environment_settings() -> None:
         (["render", "runs", "--dialect", "mysql"], "error: invalid dialect 'mysql'"),
         (["create-table", "--bucket", "B", "--accounts", "1", "--regions", "x", "--print"], "error: invalid bucket"),
         (["show", "metric-sumary"], "did you mean 'metric-summary'"),
+        (["render"], "error: Missing argument 'name'. (see 'smtrail-sql render --help')"),
+        (["render", "runs", "--bogus"], "error: No such option: --bogus"),
+        (["no-such-command"], "error: No such command 'no-such-command'."),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(args: list[str], message: str) -> None:

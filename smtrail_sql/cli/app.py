@@ -33,7 +33,7 @@ def main() -> None:
     from smtrail_sql.errors import SmtrailError
 
     try:
-        code = app(standalone_mode=False)
+        code = app(standalone_mode=False, prog_name="smtrail-sql")
     except SmtrailError as error:
         typer.echo(f"error: {error}", err=True)
         sys.exit(error.exit_code)
@@ -47,9 +47,11 @@ def main() -> None:
         sys.exit(EXIT_INTERRUPTED)
     except Exception as error:  # click usage errors and anything unexpected: one line, no traceback
         # typer may vendor its own click, so recognise click's exceptions by behaviour, not by class
-        show, exit_code = getattr(error, "show", None), getattr(error, "exit_code", None)
-        if callable(show) and isinstance(exit_code, int):
-            show()
+        message, exit_code = getattr(error, "format_message", None), getattr(error, "exit_code", None)
+        if callable(message) and isinstance(exit_code, int):
+            context = getattr(error, "ctx", None)
+            hint = f" (see '{context.command_path} --help')" if context is not None else ""
+            typer.echo(f"error: {message()}{hint}", err=True)
             sys.exit(exit_code)
         typer.echo(f"error: unexpected {type(error).__name__}: {error}", err=True)
         sys.exit(EXIT_FAILURE)

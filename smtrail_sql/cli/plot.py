@@ -90,7 +90,9 @@ def plot_curves(
         typer.echo(f"note: {note}", err=True)
     if output is not None:
         save_png(curves, output, width=width, height=height, log_y=log_y)
-        typer.echo(f"wrote {output} ({curves.series_count} curves, {len(curves.metrics)} metrics)", err=True)
+        metrics = len(curves.metrics)
+        typer.echo(f"wrote {output} ({curves.series_count} curves, {metrics} metric{'s' if metrics != 1 else ''})",
+                   err=True)
         return
     terminal = sys.stdout.isatty()
     columns = shutil.get_terminal_size((100, 40)).columns

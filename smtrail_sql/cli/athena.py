@@ -270,6 +270,7 @@ def status_command(
 ) -> None:
     """Show the deployed schema version against the newest DDL, and what each newer version changes.
 
+    \b
     Example: smtrail-sql status --database smtrail --region us-east-1
     """
     from smtrail_sql import deploy
@@ -304,6 +305,7 @@ def migrate_command(
 ) -> None:
     """Apply the DDL versions newer than the deployed one (same options as create-table).
 
+    \b
     Example: smtrail-sql migrate --bucket my-trail-bucket --accounts 123456789012 --regions us-east-1
     """
     settings = _table_settings(
@@ -346,6 +348,7 @@ def estimate_command(
 ) -> None:
     """List, with S3, the log files the query would read on Athena and print files, bytes and the scan cost.
 
+    \b
     Example: smtrail-sql estimate metric-summary --bucket trails --accounts 123456789012 --regions us-east-1
     """
     from smtrail_sql.aws.estimate import estimate_scan
@@ -402,6 +405,7 @@ def sync_command(
 ) -> None:
     """Download the window's log files into DIR (bucket layout) for the local engine; resumable.
 
+    \b
     Example: smtrail-sql sync --bucket trails --accounts 123456789012 --regions us-east-1 --since 3d ./trail
     """
     from smtrail_sql.aws.session import make_client, make_session
@@ -455,6 +459,7 @@ def check_trail_command(
 
     Exit code 1 when no trail logs them (and --apply was not given).
 
+    \b
     Example: smtrail-sql check-trail --trail my-org-trail --apply
     """
     from smtrail_sql.aws.session import make_session

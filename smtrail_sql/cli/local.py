@@ -188,6 +188,7 @@ def run_query(
 ) -> None:
     """Run a canned (or your own) query and print its rows: locally with DuckDB over --logs, or on Athena.
 
+    \b
     Example: smtrail-sql run metric-summary --logs smtrail-demo -p metrics=train:loss --since 3d
     """
     from smtrail_sql.catalog import Catalog as TemplateCatalog
@@ -221,6 +222,7 @@ def demo(
 ) -> None:
     """Write a realistic sample CloudTrail bucket copy and run a first query on it.
 
+    \b
     Example: smtrail-sql demo ./smtrail-demo
     """
     from smtrail_sql.catalog import Catalog
@@ -255,6 +257,7 @@ app.add_typer(cache_app, name="cache")
 def cache_info() -> None:
     """Show where the cache is and how much it holds.
 
+    \b
     Example: smtrail-sql cache info
     """
     from smtrail_sql.cache import ExtractCache
@@ -268,6 +271,7 @@ def cache_info() -> None:
 def cache_clear() -> None:
     """Empty the cache (the next query reads its log files again).
 
+    \b
     Example: smtrail-sql cache clear
     """
     from smtrail_sql.cache import ExtractCache

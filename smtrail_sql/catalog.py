@@ -161,6 +161,9 @@ def _check_placeholders(
         if placeholder_name not in params:
             raise TemplateError(f"undeclared parameter :{placeholder_name}", str(path), line_of(placeholder_name))
         spec = params[placeholder_name]
+        if isinstance(placeholder.parent, exp.Limit | exp.Offset) and spec.type != "int":
+            raise TemplateError(f"parameter :{placeholder_name} in LIMIT/OFFSET must be declared int",
+                                str(path), line_of(placeholder_name))
         if spec.is_list and not isinstance(placeholder.parent, exp.In):
             raise TemplateError(f"list parameter :{placeholder_name} must be used as IN (:{placeholder_name})",
                                 str(path), line_of(placeholder_name))

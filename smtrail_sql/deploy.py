@@ -130,7 +130,7 @@ def read_deployed_version(session: Any, settings: TableRef) -> int | None:
     """
     import botocore.exceptions
 
-    from smtrail_sql.aws.session import make_client
+    from smtrail_sql.aws.session import aws_error, make_client
 
     try:
         if settings.catalog == DEFAULT_CATALOG:
@@ -143,13 +143,11 @@ def read_deployed_version(session: Any, settings: TableRef) -> int | None:
                 CatalogName=settings.catalog, DatabaseName=settings.database, TableName=settings.table
             )
             parameters = metadata["TableMetadata"].get("Parameters") or {}
-    except botocore.exceptions.ClientError as error:
-        code = error.response.get("Error", {}).get("Code", "")
+    except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as error:
+        code = error.response.get("Error", {}).get("Code", "") if hasattr(error, "response") else ""
         if code in _NOT_FOUND:
             return None
-        raise EngineError(
-            f"cannot read table {_qualified(settings)} from catalog {settings.catalog}: {code} {error}"
-        ) from None
+        raise aws_error(f"read table {_qualified(settings)} from catalog {settings.catalog}", error) from None
     recorded = parameters.get(ddl.SCHEMA_VERSION_PROPERTY)
     if recorded is None:
         return 0

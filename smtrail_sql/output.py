@@ -53,6 +53,15 @@ EXTENSIONS: Final[dict[str, str]] = {
 PIPE_TABLE_WIDTH: Final = 160
 
 
+def check_output_path(output: Path) -> None:
+    """Refuse, before any work, an output file that could not be written: its folder must exist."""
+    folder = output.expanduser().parent
+    if not folder.is_dir():
+        raise SettingError("output", str(output), f"a file in an existing folder ({folder} does not exist)")
+    if output.is_dir():
+        raise SettingError("output", str(output), "a file name, not a folder")
+
+
 def resolve_format(fmt: str | None, output: Path | None) -> str:
     """The format to write: ``fmt`` if given, else the one ``output``'s extension implies, else ``table``.
 
@@ -78,6 +87,8 @@ def resolve_format(fmt: str | None, output: Path | None) -> str:
         name = "table"
     if name == "parquet" and output is None:
         raise SettingError("format", "parquet", "parquet is binary: write it to a file (--output X.parquet)")
+    if output is not None:
+        check_output_path(output)
     return name
 
 

@@ -18,7 +18,7 @@ from sqlglot import exp
 from sqlglot.errors import ErrorLevel, SqlglotError
 
 from smtrail_sql.catalog import Template
-from smtrail_sql.errors import RenderError
+from smtrail_sql.errors import ParameterError, RenderError
 from smtrail_sql.params import bind, timestamp_literal, to_literal
 from smtrail_sql.schema import EVENTS_RELATION, METRIC_CALLS_RELATION, METRIC_POINTS_RELATION
 from smtrail_sql.settings import (
@@ -147,6 +147,8 @@ def substitute(tree: exp.Expr, template: Template, bound: Mapping[str, Any]) -> 
             others = [e for e in in_node.expressions if e is not placeholder]
             in_node.set("expressions", others + items)
         else:
+            if isinstance(placeholder.parent, exp.Limit | exp.Offset) and value < 0:
+                raise ParameterError(f"parameter {spec.name!r} is a row count: expects an integer >= 0, got {value}")
             literal = to_literal(spec.type, value)
             if placeholder is tree:
                 return literal

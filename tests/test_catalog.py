@@ -51,6 +51,7 @@ def test_unknown_query_suggests_the_closest() -> None:
         ("-- name: q\n-- description: d\n-- param: p list[str] required  x\nSELECT * FROM t WHERE a = :p\n",
          "must be used as IN", 4),
         ("-- name: q\n-- description: d\nSELECT 1; SELECT 2\n", "exactly one statement", None),
+        (HEAD + "-- param: n float = 1  x\nSELECT 1 FROM t LIMIT :n\n", "in LIMIT/OFFSET must be declared int", 4),
         ("-- name: q\n-- description: d\nSELEC 1 FROM\n", "does not parse", None),
         ("-- name: q\n-- description: d\n", "no SQL statement", None),
     ],

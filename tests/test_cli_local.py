@@ -97,6 +97,57 @@ def test_strict_exit_code_and_one_line_error(tmp_path: Path) -> None:
         "without --strict such files are skipped and counted"]
 
 
+@pytest.mark.parametrize(
+    ("args", "code", "message"),
+    [
+        (["--output", "{tmp}/no-such-folder/runs.csv"], 2, "error: invalid output '{tmp}/no-such-folder/runs.csv': "
+         "a file in an existing folder"),
+        (["--format", "csv", "--output", "{tmp}"], 2, "error: invalid output '{tmp}': a file name, not a folder"),
+        (["-p", "limit=-5"], 2, "error: parameter 'limit' is a row count: expects an integer >= 0, got -5"),
+        (["-p", "limt=5"], 2, "error: unknown parameter 'limt' for runs"),
+        (["--logs", "{tmp}/missing"], 1, "error: log folder '{tmp}/missing' does not exist"),
+    ],
+)
+def test_bad_run_input_is_one_line_before_any_work(
+    tmp_path: Path, metric_logs: tuple[Path, list[Path]], args: list[str], code: int, message: str
+) -> None:
+    env = {**os.environ, "SMTRAIL_CACHE_DIR": str(tmp_path / "cache")}
+    argv = ["run", "runs", "--logs", str(metric_logs[0]), "--all-time", *[a.format(tmp=tmp_path) for a in args]]
+    result = subprocess.run([sys.executable, "-m", "smtrail_sql", *argv], capture_output=True, text=True, env=env,
+                            timeout=60)
+    assert result.returncode == code
+    assert result.stdout == ""
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(message.format(tmp=tmp_path)), result.stderr
+    assert not (tmp_path / "cache").exists()  # refused before any log file was read
+
+
+def test_a_corrupt_log_is_skipped_and_counted_and_loses_no_rows(
+    tmp_path: Path, metric_logs: tuple[Path, list[Path]]
+) -> None:
+    import shutil
+
+    logs = tmp_path / "logs"
+    shutil.copytree(metric_logs[0], logs)
+    day = next(p.parent for p in logs.rglob("*.json.gz"))
+    (day / "123456789012_CloudTrail_us-east-1_20240501T1300Z_broken.json.gz").write_bytes(b"\x1f\x8b garbage")
+    (day / "123456789012_CloudTrail_us-east-1_20240501T1305Z_cut.json.gz").write_bytes(
+        __import__("gzip").compress(b'{"Records": [{"eventName": "BatchPutMetrics"'))
+    env = {**os.environ, "SMTRAIL_CACHE_DIR": str(tmp_path / "cache")}
+
+    def points(folder: Path) -> tuple[list[dict[str, str]], str]:
+        result = subprocess.run([sys.executable, "-m", "smtrail_sql", "run", "runs", "--logs", str(folder),
+                                 "--all-time", "--format", "csv"], capture_output=True, text=True, env=env,
+                                timeout=60)
+        assert result.returncode == 0, result.stderr
+        return list(csv.DictReader(io.StringIO(result.stdout))), result.stderr
+
+    clean, _ = points(metric_logs[0])
+    damaged, summary = points(logs)
+    assert damaged == clean
+    assert summary.strip() == "skipped 2 files: 1 corrupt-gzip, 1 truncated-json"
+
+
 def test_demo_writes_a_sample_and_shows_rows(runner: CliRunner, tmp_path: Path) -> None:
     target = tmp_path / "demo"
     result = runner.invoke(app, ["demo", str(target)])

@@ -121,6 +121,7 @@ def test_naming_qualifies_views() -> None:
         ({"trial_component": "a", "metric": "b", "limt": "3"}, "unknown parameter 'limt'"),
         ({"trial_component": "a", "metric": "b", "limit": "ten"}, "parameter 'limit' expects an integer"),
         ({"trial_component": "a", "metric": "b", "limit": True}, "parameter 'limit' expects an integer"),
+        ({"trial_component": "a", "metric": "b", "limit": "-5"}, "parameter 'limit' is a row count"),
     ],
 )
 def test_bad_parameters_are_clear_errors(values: dict[str, object], message: str) -> None:

@@ -16,7 +16,6 @@ from datetime import date
 from typing import Any
 
 from smtrail_sql.aws.pricing import format_bytes, scan_cost_usd
-from smtrail_sql.errors import EngineError
 from smtrail_sql.settings import LogLocation
 from smtrail_sql.window import TimeWindow
 
@@ -98,20 +97,17 @@ def list_partition(
     s3: Any, location: LogLocation, partition: Partition, window: TimeWindow
 ) -> list[LogObject]:
     """The objects of one partition (every page of the listing)."""
-    import botocore.exceptions
+    from smtrail_sql.aws.session import aws_call
 
     prefix = partition.prefix(location)
     found: list[LogObject] = []
-    try:
+    with aws_call(f"list s3://{location.bucket}/{prefix}"):
         for page in s3.get_paginator("list_objects_v2").paginate(Bucket=location.bucket, Prefix=prefix):
             for item in page.get("Contents", ()):
                 key = item["Key"]
                 if partition.day is None and not _key_in_window(key[len(prefix) - 1 :], window):
                     continue
                 found.append(LogObject(key, int(item["Size"])))
-    except botocore.exceptions.ClientError as error:
-        code = error.response.get("Error", {}).get("Code", "")
-        raise EngineError(f"cannot list s3://{location.bucket}/{prefix}: {code} {error}") from None
     return found
 
 

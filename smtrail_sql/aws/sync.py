@@ -158,26 +158,25 @@ def _remove_stale_partials(target: Path) -> None:
 
 
 def _download(s3: Any, bucket: str, obj: LogObject, target: Path, progress: SyncProgress | None) -> None:
-    import botocore.exceptions
+    from smtrail_sql.aws.session import aws_call
 
     target.parent.mkdir(parents=True, exist_ok=True)
     # Hidden, and not ending in .json.gz: a reader walking DIR never picks up a file being written.
     temporary = target.parent / f".{target.name}.{secrets.token_hex(4)}{PARTIAL_SUFFIX}"
     try:
-        body = s3.get_object(Bucket=bucket, Key=obj.key)["Body"]
-        written = 0
-        with open(temporary, "wb") as out:
-            for chunk in body.iter_chunks(_CHUNK):
-                out.write(chunk)
-                written += len(chunk)
-                if progress:
-                    progress.advanced(len(chunk))
+        with aws_call(f"download s3://{bucket}/{obj.key}"):
+            body = s3.get_object(Bucket=bucket, Key=obj.key)["Body"]
+            written = 0
+            with open(temporary, "wb") as out:
+                for chunk in body.iter_chunks(_CHUNK):
+                    out.write(chunk)
+                    written += len(chunk)
+                    if progress:
+                        progress.advanced(len(chunk))
         if written != obj.size:
             raise EngineError(
                 f"s3://{bucket}/{obj.key}: got {written} bytes, listed {obj.size} (changed during the sync?)"
             )
         os.replace(temporary, target)
-    except botocore.exceptions.ClientError as error:
-        raise EngineError(f"cannot download s3://{bucket}/{obj.key}: {error}") from None
     finally:
         temporary.unlink(missing_ok=True)

@@ -292,18 +292,14 @@ def read_trails(session: Any, trail: str | None = None) -> list[TrailCheck]:
 
     >>> # for check in read_trails(make_session()): print(*check.describe(), sep="\\n")
     """
-    import botocore.exceptions
-
-    from smtrail_sql.aws.session import make_client
+    from smtrail_sql.aws.session import aws_call, make_client
 
     client = make_client(session, "cloudtrail")
-    try:
-        request: dict[str, Any] = {"includeShadowTrails": True}
-        if trail:
-            request["trailNameList"] = [trail]
+    request: dict[str, Any] = {"includeShadowTrails": True}
+    if trail:
+        request["trailNameList"] = [trail]
+    with aws_call("describe trails"):
         descriptions = client.describe_trails(**request)["trailList"]
-    except botocore.exceptions.ClientError as error:
-        raise EngineError(f"cannot describe trails: {error}") from None
     if trail:
         descriptions = [d for d in descriptions if trail in (d.get("Name"), d.get("TrailARN"))]
         if not descriptions:
@@ -316,11 +312,9 @@ def read_trails(session: Any, trail: str | None = None) -> list[TrailCheck]:
             continue
         seen.add(description["TrailARN"])
         home = make_client(session, "cloudtrail", region=description.get("HomeRegion") or None)
-        try:
+        with aws_call(f"read the selectors of trail {description['Name']}"):
             selectors = home.get_event_selectors(TrailName=description["TrailARN"])
             status = home.get_trail_status(Name=description["TrailARN"])
-        except botocore.exceptions.ClientError as error:
-            raise EngineError(f"cannot read the selectors of trail {description['Name']}: {error}") from None
         checks.append(check_trail(description, selectors, status, org_id))
     return checks
 
@@ -339,17 +333,13 @@ def _organization_id(session: Any) -> str | None:
 
 def apply_metrics_selector(session: Any, check: TrailCheck, only_batch_put_metrics: bool = True) -> ApplyResult:
     """Add the metrics selector to a trail, keeping every existing selector; a no-op when already logged."""
-    import botocore.exceptions
-
-    from smtrail_sql.aws.session import make_client
+    from smtrail_sql.aws.session import aws_call, make_client
 
     before = {"EventSelectors": check.basic_selectors, "AdvancedEventSelectors": check.advanced_selectors}
     if check.coverage == "all":
         return ApplyResult(check.name, False, before, check.advanced_selectors)
     after = selectors_with_metrics(check, only_batch_put_metrics)
     client = make_client(session, "cloudtrail", region=check.home_region or None)
-    try:
+    with aws_call(f"update the selectors of trail {check.name}"):
         client.put_event_selectors(TrailName=check.arn, AdvancedEventSelectors=after)
-    except botocore.exceptions.ClientError as error:
-        raise EngineError(f"cannot update the selectors of trail {check.name}: {error}") from None
     return ApplyResult(check.name, True, before, after)

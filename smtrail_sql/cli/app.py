@@ -30,13 +30,22 @@ def fail(message: str, code: int = EXIT_FAILURE) -> typer.Exit:
 
 def main() -> None:
     """Console-script entry point: run the app, map library errors to one line and an exit code."""
+    import logging
+
     from smtrail_sql.errors import SmtrailError
 
+    # pyathena logs a traceback before raising; the error itself reaches the user as one line below
+    logging.getLogger("pyathena").addHandler(logging.NullHandler())
     try:
         code = app(standalone_mode=False, prog_name="smtrail-sql")
     except SmtrailError as error:
-        typer.echo(f"error: {error}", err=True)
+        # one line, even when an engine's message spans several (DuckDB points at the SQL on later lines)
+        typer.echo(f"error: {' '.join(str(error).split())}", err=True)
         sys.exit(error.exit_code)
+    except OSError as error:  # a file that cannot be read or written
+        where = f"{error.filename}: " if error.filename else ""
+        typer.echo(f"error: {where}{error.strerror or error}", err=True)
+        sys.exit(EXIT_FAILURE)
     except KeyboardInterrupt:
         typer.echo("interrupted", err=True)
         sys.exit(EXIT_INTERRUPTED)

@@ -80,6 +80,10 @@ def plot_curves(
     # settle every option before the engine reads a single file
     if output is not None and output.suffix.lower() != ".png":
         raise SettingError("output", str(output), "a .png file (or no --output to draw in the terminal)")
+    if output is not None:
+        from smtrail_sql.output import check_output_path
+
+        check_output_path(output)
     if x not in X_AXES:
         raise SettingError("--x", x, "step or time")
     toolkit = _toolkit(engine, logs, queries_dir, database=database, workgroup=workgroup, region=region,

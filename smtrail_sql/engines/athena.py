@@ -323,6 +323,11 @@ class AthenaEngine:
             return QueryFailedError(
                 message, query_id=execution.query_id, state=state, category=category, retryable=retryable
             )
+        cause = error.__cause__ or error.__context__
+        if isinstance(cause, Exception) and type(cause).__name__ == "NoCredentialsError":
+            from smtrail_sql.aws.session import aws_error
+
+            return aws_error("start the Athena query", cause)
         text = str(error)
         if "output location" in text.lower() or "s3_staging_dir" in text:
             text += " (pass --output-location s3://..., or use a workgroup that sets a result location)"

@@ -199,3 +199,25 @@ def test_run_on_athena_sends_the_rendered_sql(moto: MotoAws, capsys: pytest.Capt
     result = run_on_athena(query, database="metrics", max_scan=str(sum(len(f.body) for f in expected)), **where)
     assert moto.athena_queries() == [query.sql] and result.sql == query.sql
     assert "scanned 0 B, cost $0.000048 (10 MB minimum)" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("command", [["estimate", "runs", *LOCATION, *WINDOW], ["sync", *LOCATION, *WINDOW, "logs"]])
+def test_no_credentials_is_one_clear_line(
+    moto: MotoAws, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+    command: list[str],
+) -> None:
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
+        monkeypatch.delenv(name)
+    monkeypatch.chdir(tmp_path)
+    code, out, err = smtrail(capsys, *command)
+    assert code == 1 and out == ""
+    assert err.startswith("error: cannot list s3://") and "no AWS credentials found" in err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert not (tmp_path / "logs").exists() or not any((tmp_path / "logs").rglob("*.json.gz"))
+
+
+def test_a_missing_bucket_names_the_service_error(moto: MotoAws, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = smtrail(capsys, "estimate", "runs", "--bucket", "no-such-bucket", "--accounts", A,
+                           "--regions", "us-east-1", *WINDOW)
+    assert code == 1
+    assert err.startswith("error: cannot list s3://no-such-bucket/AWSLogs/") and "NoSuchBucket" in err

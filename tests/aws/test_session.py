@@ -42,3 +42,13 @@ def test_a_profile_gives_region_and_endpoint(moto: MotoAws, monkeypatch: pytest.
 def test_an_unknown_profile_is_a_clear_error(moto: MotoAws) -> None:
     with pytest.raises(EngineError, match="AWS profile 'nobody' not found"):
         make_session(profile="nobody")
+
+
+def test_aws_region_is_honoured_like_the_other_sdks(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    monkeypatch.delenv("AWS_DEFAULT_REGION", raising=False)
+    monkeypatch.setenv("AWS_REGION", "eu-west-3")
+    assert make_session().region_name == "eu-west-3"
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-west-2")  # boto3's own variable keeps precedence
+    assert make_session().region_name == "us-west-2"
+    assert make_session(region="ap-south-1").region_name == "ap-south-1"

@@ -183,30 +183,30 @@ def run_on_athena(
     return result
 
 
-def _table_settings(**kwargs: Any) -> Any:
-    from smtrail_sql.settings import TableSettings
-
-    return TableSettings.create(**kwargs)
-
-
 def _print_statement(version: Any, sql: str) -> None:
     label = f"version {version.number}" if version is not None else "database"
     first = sql.strip().splitlines()[0]
     typer.echo(f"  [{label}] {first}", err=True)
 
 
-def run_create_table(
-    settings: Any,
+def _deploy(
     *,
+    print_only: bool,
+    migrate_only: bool,
     workgroup: str | None,
     output_location: str | None,
     region: str | None,
     profile: str | None,
-    migrate_only: bool = False,
+    **table: Any,
 ) -> None:
-    """Execute create-table (or migrate) on Athena and print what happened; used by both commands."""
-    from smtrail_sql import deploy
+    """create-table and migrate: validate the settings, then print the DDL or apply it on Athena."""
+    from smtrail_sql import ddl, deploy
+    from smtrail_sql.settings import TableSettings
 
+    settings = TableSettings.create(**table)
+    if print_only:
+        typer.echo(ddl.script(ddl.render_all(settings, comments=True)), nl=False)
+        return
     engine = athena_engine(
         database=settings.database,
         workgroup=workgroup,
@@ -247,17 +247,11 @@ def create_table(
     \b
     Example: smtrail-sql create-table --bucket my-trail-bucket --accounts 123456789012 --regions us-east-1 --print
     """
-    from smtrail_sql import ddl
-    from smtrail_sql.settings import TableSettings
-
-    settings = TableSettings.create(
-        bucket=bucket, accounts=accounts, regions=regions, prefix=prefix, org_id=org_id,
-        start_date=start_date, database=database, table=table, view=view, catalog=catalog,
+    _deploy(
+        bucket=bucket, accounts=accounts, regions=regions, prefix=prefix, org_id=org_id, start_date=start_date,
+        database=database, table=table, view=view, catalog=catalog, print_only=print_only, migrate_only=False,
+        workgroup=workgroup, output_location=output_location, region=region, profile=profile,
     )
-    if print_only:
-        typer.echo(ddl.script(ddl.render_all(settings, comments=True)), nl=False)
-        return
-    run_create_table(settings, workgroup=workgroup, output_location=output_location, region=region, profile=profile)
 
 
 @app.command("status")
@@ -308,25 +302,10 @@ def migrate_command(
     \b
     Example: smtrail-sql migrate --bucket my-trail-bucket --accounts 123456789012 --regions us-east-1
     """
-    settings = _table_settings(
-        bucket=bucket,
-        accounts=accounts,
-        regions=regions,
-        prefix=prefix,
-        org_id=org_id,
-        start_date=start_date,
-        database=database,
-        table=table,
-        view=view,
-        catalog=catalog,
-    )
-    run_create_table(
-        settings,
-        workgroup=workgroup,
-        output_location=output_location,
-        region=region,
-        profile=profile,
-        migrate_only=True,
+    _deploy(
+        bucket=bucket, accounts=accounts, regions=regions, prefix=prefix, org_id=org_id, start_date=start_date,
+        database=database, table=table, view=view, catalog=catalog, print_only=False, migrate_only=True,
+        workgroup=workgroup, output_location=output_location, region=region, profile=profile,
     )
 
 

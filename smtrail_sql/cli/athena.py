@@ -1,7 +1,7 @@
 """Commands that talk to AWS: create-table, status, migrate, estimate, sync, check-trail.
 
-Also what ``run --engine athena`` needs: :func:`run_on_athena` (or its pieces :func:`athena_engine`,
-:func:`status_line`, :func:`refuse_over_max_scan`, :func:`report_run`) and the option types below.
+Also what ``run --engine athena`` and ``plot --engine athena`` need: :func:`run_on_athena` (or its pieces
+:func:`status_line`, :func:`refuse_over_max_scan`, :func:`report_run`).
 """
 
 from __future__ import annotations
@@ -46,30 +46,6 @@ if TYPE_CHECKING:
 
 def _stderr_is_tty() -> bool:
     return sys.stderr.isatty()
-
-
-def athena_engine(
-    *,
-    database: str | None = None,
-    workgroup: str | None = None,
-    output_location: str | None = None,
-    region: str | None = None,
-    profile: str | None = None,
-    catalog: str | None = None,
-    status: Callable[[QueryStatus], None] | None = None,
-) -> AthenaEngine:
-    """The engine the CLI options describe (unset ones from the environment)."""
-    from smtrail_sql.engines.athena import AthenaEngine
-
-    return AthenaEngine.from_settings(
-        database=database,
-        workgroup=workgroup,
-        output_location=output_location,
-        region=region,
-        profile=profile,
-        catalog=catalog,
-        status=status,
-    )
 
 
 @contextmanager
@@ -168,8 +144,10 @@ def run_on_athena(
         region=region,
         profile=profile,
     )
+    from smtrail_sql.engines.athena import AthenaEngine
+
     with status_line() as status:
-        engine = athena_engine(
+        engine = AthenaEngine.from_settings(
             database=database,
             workgroup=workgroup,
             output_location=output_location,
@@ -207,7 +185,9 @@ def _deploy(
     if print_only:
         typer.echo(ddl.script(ddl.render_all(settings, comments=True)), nl=False)
         return
-    engine = athena_engine(
+    from smtrail_sql.engines.athena import AthenaEngine
+
+    engine = AthenaEngine.from_settings(
         database=settings.database,
         workgroup=workgroup,
         output_location=output_location,

@@ -14,6 +14,8 @@ from smtrail_sql.cli.options import (
     AllTime,
     Catalog,
     Database,
+    Engine,
+    Logs,
     MaxScan,
     OptionalAccounts,
     OptionalBucket,
@@ -40,17 +42,6 @@ DEFAULT_DEMO_DIR = Path("smtrail-demo")
 ATHENA_SETTINGS_VARIABLES = ("SMTRAIL_WORKGROUP", "SMTRAIL_OUTPUT_LOCATION", "AWS_ATHENA_S3_STAGING_DIR",
                              "AWS_ATHENA_WORK_GROUP")
 
-Engine = Annotated[
-    str | None,
-    typer.Option("--engine", "-e", help="local (DuckDB over --logs) or athena. Default: athena when Athena "
-                 "settings are given (SMTRAIL_WORKGROUP, SMTRAIL_OUTPUT_LOCATION...), else local.",
-                 envvar="SMTRAIL_ENGINE"),
-]
-Logs = Annotated[
-    Path | None,
-    typer.Option("--logs", help="Folder of CloudTrail files for the local engine: a bucket copy "
-                 "(AWSLogs/...) or a plain folder of .json.gz files.", envvar="SMTRAIL_LOGS"),
-]
 Format = Annotated[
     str | None,
     typer.Option("--format", "-f", help="table, csv, tsv, json, jsonl, markdown or parquet "

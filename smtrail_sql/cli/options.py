@@ -51,6 +51,19 @@ Table = Annotated[str, typer.Option(help="Name of the CloudTrail table.", envvar
 View = Annotated[str, typer.Option(help="Name of the metric-point view.", envvar="SMTRAIL_VIEW")]
 Catalog = Annotated[str, typer.Option(help="Athena data catalog.", envvar="SMTRAIL_CATALOG")]
 
+# Engines
+Engine = Annotated[
+    str | None,
+    typer.Option("--engine", "-e", help="local (DuckDB over --logs) or athena. Default: athena when Athena "
+                 "settings are given (SMTRAIL_WORKGROUP, SMTRAIL_OUTPUT_LOCATION...), else local.",
+                 envvar="SMTRAIL_ENGINE"),
+]
+Logs = Annotated[
+    Path | None,
+    typer.Option("--logs", help="Folder of CloudTrail files for the local engine: a bucket copy "
+                 "(AWSLogs/...) or a plain folder of .json.gz files.", envvar="SMTRAIL_LOGS"),
+]
+
 # Athena and AWS settings
 Workgroup = Annotated[
     str | None,

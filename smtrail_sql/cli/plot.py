@@ -8,7 +8,19 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from smtrail_sql.cli.app import app
-from smtrail_sql.cli.options import AllTime, QueriesDir, Since, Until
+from smtrail_sql.cli.options import (
+    AllTime,
+    Database,
+    Engine,
+    Logs,
+    Profile,
+    QueriesDir,
+    Region,
+    Since,
+    Until,
+    Workgroup,
+)
+from smtrail_sql.settings import DEFAULT_DATABASE
 
 if TYPE_CHECKING:
     from smtrail_sql.api import Toolkit
@@ -30,19 +42,6 @@ Width = Annotated[int, typer.Option(help="PNG width in pixels.", min=100)]
 Height = Annotated[int | None, typer.Option(help="PNG height in pixels (default: 360 per row of subplots).",
                                             min=100)]
 LogY = Annotated[bool, typer.Option("--log-y", help="Logarithmic value axis (when every value is positive).")]
-EngineName = Annotated[str, typer.Option("--engine", "-e", help="local (DuckDB over --logs) or athena.",
-                                         envvar="SMTRAIL_ENGINE")]
-Logs = Annotated[Path | None, typer.Option("--logs", envvar="SMTRAIL_LOGS", file_okay=False,
-                                           help="Folder of CloudTrail log files for the local engine.")]
-AthenaDatabase = Annotated[str | None, typer.Option("--database", help="Athena database (athena engine).",
-                                                    envvar="SMTRAIL_DATABASE")]
-Workgroup = Annotated[str | None, typer.Option("--workgroup", help="Athena workgroup (athena engine).",
-                                               envvar="SMTRAIL_WORKGROUP")]
-Region = Annotated[str | None, typer.Option("--region", help="AWS region of Athena (athena engine).",
-                                            envvar="SMTRAIL_REGION")]
-Profile = Annotated[str | None, typer.Option("--profile", help="AWS profile (athena engine).",
-                                             envvar="SMTRAIL_PROFILE")]
-
 
 @app.command("plot")
 def plot_curves(
@@ -57,9 +56,9 @@ def plot_curves(
     width: Width = 1200,
     height: Height = None,
     log_y: LogY = False,
-    engine: EngineName = "local",
+    engine: Engine = None,
     logs: Logs = None,
-    database: AthenaDatabase = None,
+    database: Database = DEFAULT_DATABASE,
     workgroup: Workgroup = None,
     region: Region = None,
     profile: Profile = None,
@@ -103,18 +102,15 @@ def plot_curves(
     typer.echo(render_text(curves, width=min(columns, 160), height=12, color=terminal))
 
 
-def _toolkit(engine: str, logs: Path | None, queries_dir: list[Path] | None, **athena: str | None) -> Toolkit:
+def _toolkit(engine: str | None, logs: Path | None, queries_dir: list[Path] | None, **athena: str | None) -> Toolkit:
     from smtrail_sql.api import Toolkit
     from smtrail_sql.cli.app import EXIT_USAGE, fail
-    from smtrail_sql.engines import ENGINE_NAMES
-    from smtrail_sql.errors import SettingError
+    from smtrail_sql.cli.local import choose_engine
 
-    if engine == "local":
+    if choose_engine(engine, logs, athena_options=bool(athena.get("workgroup"))) == "local":
         if logs is None:
             raise fail("--logs is required with --engine local: the folder of CloudTrail log files to read "
                        "(or set SMTRAIL_LOGS; `smtrail-sql demo` writes one)", EXIT_USAGE)
         return Toolkit.local(logs, queries_dirs=queries_dir)
-    if engine == "athena":
-        return Toolkit.athena(queries_dirs=queries_dir, **athena)
-    raise SettingError("--engine", engine, f"one of {', '.join(ENGINE_NAMES)}")
+    return Toolkit.athena(queries_dirs=queries_dir, **athena)
 

@@ -165,7 +165,8 @@ def test_max_scan_refuses_a_query_over_the_limit(moto: MotoAws) -> None:
 
 
 def test_the_run_factory_and_status_line(moto: MotoAws, monkeypatch: pytest.MonkeyPatch) -> None:
-    from smtrail_sql.cli.athena import athena_engine, status_line
+    from smtrail_sql.cli.athena import status_line
+    from smtrail_sql.engines.athena import AthenaEngine
 
     monkeypatch.setenv("SMTRAIL_DATABASE", "metrics")
     monkeypatch.setenv("AWS_ATHENA_WORK_GROUP", "primary")
@@ -173,7 +174,7 @@ def test_the_run_factory_and_status_line(moto: MotoAws, monkeypatch: pytest.Monk
         assert callback is None
     with status_line(enabled=True) as callback:
         assert callback is not None
-        engine = athena_engine(status=callback)
+        engine = AthenaEngine.from_settings(status=callback)
         assert (engine.settings.database, engine.settings.workgroup) == ("metrics", "primary")
         assert engine.run_sql("SELECT 1").stats is not None
 

@@ -278,10 +278,9 @@ class Toolkit:
 
         options = {k: v for k, v in {"database": self._database, "view": self._view}.items() if v}
         if self._view:
-            from smtrail_sql.schema import METRIC_CALLS_RELATION, METRIC_POINTS_RELATION
+            from smtrail_sql.schema import calls_view_for
 
-            options["calls_view"] = (METRIC_CALLS_RELATION if self._view == METRIC_POINTS_RELATION
-                                     else f"{self._view}_calls")
+            options["calls_view"] = calls_view_for(self._view)
         return Naming(**options)
 
 

@@ -47,6 +47,17 @@ METRIC_CALL_COLUMNS: Final[dict[str, str]] = {
 #: Names the templates use for the two relations; the renderer rewrites them to the configured names.
 METRIC_POINTS_RELATION: Final = "sagemaker_metrics"
 METRIC_CALLS_RELATION: Final = "sagemaker_metric_calls"
+
+
+def calls_view_for(view: str) -> str:
+    """The calls view that goes with a metric-point view name: the default pair, or ``<view>_calls``.
+
+    >>> calls_view_for("sagemaker_metrics"), calls_view_for("points")
+    ('sagemaker_metric_calls', 'points_calls')
+    """
+    return METRIC_CALLS_RELATION if view == METRIC_POINTS_RELATION else f"{view}_calls"
+
+
 #: Name the DDL uses for the raw CloudTrail table.
 EVENTS_RELATION: Final = "cloudtrail_events"
 

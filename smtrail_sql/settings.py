@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
 from smtrail_sql.errors import SettingError
-from smtrail_sql.schema import METRIC_CALLS_RELATION, METRIC_POINTS_RELATION
+from smtrail_sql.schema import METRIC_CALLS_RELATION, METRIC_POINTS_RELATION, calls_view_for
 
 _BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 _PREFIX = re.compile(r"^[A-Za-z0-9!_.*()/-]+$")
@@ -209,7 +209,7 @@ class TableSettings:
         """
         view = validate_identifier("view", view)
         if calls_view is None:
-            calls_view = METRIC_CALLS_RELATION if view == METRIC_POINTS_RELATION else f"{view}_calls"
+            calls_view = calls_view_for(view)
         return cls(
             location=LogLocation.create(bucket, prefix, org_id),
             accounts=validate_accounts(accounts),

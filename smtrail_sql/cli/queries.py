@@ -78,6 +78,7 @@ def render_query(
     from smtrail_sql.errors import SettingError
     from smtrail_sql.params import parse_assignments
     from smtrail_sql.render import DIALECTS, Naming, render
+    from smtrail_sql.schema import calls_view_for
     from smtrail_sql.window import TimeWindow
 
     if dialect not in DIALECTS:
@@ -85,11 +86,5 @@ def render_query(
     template = TemplateCatalog.load(queries_dir).get(name)
     window = TimeWindow.parse(since, until, all_time=all_time)
     rendered = render(template, parse_assignments(param), window=window,
-                      naming=Naming(database=database, view=view, calls_view=_calls_view(view)))
+                      naming=Naming(database=database, view=view, calls_view=calls_view_for(view)))
     typer.echo(rendered.to_sql(dialect) + ";")
-
-
-def _calls_view(view: str) -> str:
-    from smtrail_sql.schema import METRIC_CALLS_RELATION, METRIC_POINTS_RELATION
-
-    return METRIC_CALLS_RELATION if view == METRIC_POINTS_RELATION else f"{view}_calls"

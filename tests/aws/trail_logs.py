@@ -8,44 +8,14 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from tests.events import batch_put_metrics
+
 
 def metric_record(account: str, region: str, when: datetime, trial_component: str, step: int) -> dict[str, Any]:
-    """One BatchPutMetrics event as CloudTrail writes it."""
-    return {
-        "eventVersion": "1.09",
-        "userIdentity": {"type": "AssumedRole", "arn": f"arn:aws:sts::{account}:assumed-role/train/job"},
-        "eventTime": when.strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "eventSource": "metrics-sagemaker.amazonaws.com",
-        "eventName": "BatchPutMetrics",
-        "awsRegion": region,
-        "sourceIPAddress": "192.0.2.0",
-        "userAgent": "aws-cli/2.7.25 command/sm-metrics.batch-put-metrics",
-        "requestParameters": {
-            "trialComponentName": trial_component,
-            "metricData": [
-                {
-                    "metricName": "loss",
-                    "timestamp": int(when.timestamp() * 1000),
-                    "step": step,
-                    "value": 1.0 / (step + 1),
-                }
-            ],
-        },
-        "responseElements": None,
-        "eventID": f"{trial_component}-{step}-{when:%Y%m%d%H%M%S}",
-        "readOnly": False,
-        "resources": [
-            {
-                "accountId": account,
-                "type": "AWS::SageMaker::ExperimentTrialComponent",
-                "ARN": f"arn:aws:sagemaker:{region}:{account}:experiment-trial-component/{trial_component}",
-            }
-        ],
-        "eventType": "AwsApiCall",
-        "managementEvent": False,
-        "recipientAccountId": account,
-        "eventCategory": "Data",
-    }
+    """One BatchPutMetrics event as CloudTrail writes it (one point, epoch milliseconds)."""
+    point = {"metricName": "loss", "timestamp": int(when.timestamp() * 1000), "step": step, "value": 1.0 / (step + 1)}
+    return batch_put_metrics(f"{trial_component}-{step}-{when:%Y%m%d%H%M%S}", when.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                             [point], trial_component=trial_component, account=account, region=region)
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,7 @@ from smtrail_sql.cli.options import (
     Region,
     Since,
     Until,
+    View,
     Workgroup,
 )
 from smtrail_sql.settings import DEFAULT_CATALOG, DEFAULT_DATABASE
@@ -167,6 +168,7 @@ def run_query(
     no_cache: NoCache = False,
     queries_dir: QueriesDir = None,
     database: Database = DEFAULT_DATABASE,
+    view: View = "sagemaker_metrics",
     workgroup: Workgroup = None,
     output_location: OutputLocation = None,
     region: Region = None,
@@ -186,12 +188,14 @@ def run_query(
     from smtrail_sql.output import resolve_format, write_result
     from smtrail_sql.params import parse_assignments
     from smtrail_sql.render import Naming, render
+    from smtrail_sql.schema import calls_view_for
     from smtrail_sql.window import TimeWindow
 
     resolve_format(fmt, output)  # a bad --format fails before any file is read
     template = TemplateCatalog.load(queries_dir).get(name)
     window = TimeWindow.parse(since, until, all_time=all_time)
-    query = render(template, parse_assignments(param), window=window, naming=Naming(database=database))
+    naming = Naming(database=database, view=view, calls_view=calls_view_for(view))
+    query = render(template, parse_assignments(param), window=window, naming=naming)
     if choose_engine(engine, logs, athena_options=bool(workgroup or output_location)) == "athena":
         from smtrail_sql.cli.athena import run_on_athena
 

@@ -222,7 +222,9 @@ def test_progress_bar_draws_on_a_terminal_only(metric_logs: tuple[Path, list[Pat
     assert "reading logs" in screen.getvalue() and "3/3 files" in screen.getvalue()
 
 
-def test_run_with_other_object_names_gives_the_same_rows(runner: CliRunner, metric_logs: tuple[Path, list[Path]]) -> None:
+def test_run_with_other_object_names_gives_the_same_rows(
+    runner: CliRunner, metric_logs: tuple[Path, list[Path]]
+) -> None:
     base = ["run", "failed-calls", "--logs", str(metric_logs[0]), *WINDOW, "--format", "csv"]
     default = runner.invoke(app, base)
     renamed = runner.invoke(app, [*base, "--database", "ml_metrics", "--view", "points"])

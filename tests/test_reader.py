@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import json
 import random
+import threading
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -174,6 +175,42 @@ def test_an_event_in_two_files_counts_once(tmp_path: Path) -> None:
     assert sorted(r["event_id"] for r in result.calls.to_pylist()) == ["e-copy", "e-dup", "e-first"]
     assert sorted(r["event_id"] for r in result.points.to_pylist()) == ["e-copy", "e-dup", "e-dup", "e-first"]
     assert result.duplicate_events == 1
+
+
+def test_events_without_an_event_id_are_all_kept(tmp_path: Path) -> None:
+    anonymous = batch_put_metrics("x", "2024-05-01T12:00:00Z", [POINT])
+    del anonymous["eventID"]
+    dup = batch_put_metrics("e-dup", "2024-05-01T12:00:00Z", [POINT])
+    for suffix in ("first", "copy"):
+        write_log_file(tmp_path / log_key(ACCOUNT, REGION, "2024/05/01", "20240501T1205Z", suffix),
+                       [anonymous, dup])
+    result = read_log_files(discover_log_files(tmp_path).files)
+    assert sorted(str(r["event_id"]) for r in result.calls.to_pylist()) == ["None", "None", "e-dup"]
+    assert result.points.num_rows == 3 and result.duplicate_events == 1
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_work_alongside_runs_once_and_its_error_is_raised(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                          workers: int) -> None:
+    for index in range(4):
+        write_log_file(tmp_path / log_key(ACCOUNT, REGION, "2024/05/01", f"20240501T12{index:02d}Z", f"s{index}"),
+                       [batch_put_metrics(f"e-{index}", "2024-05-01T12:00:00Z", [POINT])])
+    files = discover_log_files(tmp_path).files
+    monkeypatch.setattr(pipeline, "PARALLEL_MIN_BYTES", 0)
+    monkeypatch.setattr(pipeline, "GROUP_SIZE", 1)  # four groups: two workers when asked
+    started = threading.Thread.start
+    threads: list[str] = []
+    monkeypatch.setattr(threading.Thread, "start", lambda self: (threads.append(self.name), started(self))[1])
+    runs: list[str] = []
+    result = read_log_files(files, workers=workers, alongside=lambda: runs.append("ran"))
+    assert runs == ["ran"] and result.points.num_rows == 4
+    assert ("smtrail-alongside" in threads) == (workers > 1)  # in a thread only beside worker processes
+
+    def fail() -> None:
+        raise ValueError("set-up failed")
+
+    with pytest.raises(ValueError, match="set-up failed"):
+        read_log_files(files, workers=workers, alongside=fail)
 
 
 def test_parallel_workers_give_the_same_rows(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -17,7 +17,7 @@ The reader turns the files the window needs into Arrow tables (through the cache
 from __future__ import annotations
 
 import time
-from collections.abc import Collection, Iterable
+from collections.abc import Callable, Collection, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -79,18 +79,19 @@ class LocalEngine:
             self._databases[key] = relations_database(naming)
         return self._databases[key]
 
-    def read(self, window: TimeWindow, columns: Collection[str] | None = None
-             ) -> tuple[ReadResult, int, dict[str, int]]:
+    def read(self, window: TimeWindow, columns: Collection[str] | None = None, *,
+             alongside: Callable[[], object] | None = None) -> tuple[ReadResult, int, dict[str, int]]:
         """The rows the window may need, the number of digests skipped and the layout's skip counts.
 
-        ``columns``: the only columns the caller reads, if known (see :func:`read_log_files`).
+        ``columns``: the only columns the caller reads, if known; ``alongside``: work to overlap with the
+        reading (see :func:`~smtrail_sql.reader.pipeline.read_log_files` for both).
         """
         from smtrail_sql.reader.layout import discover_log_files
         from smtrail_sql.reader.pipeline import read_log_files
 
         found = discover_log_files(self.logs, window, self.accounts, self.regions)
         result = read_log_files(found.files, cache=self.cache, workers=self.workers, progress=self.progress,
-                                strict=self.strict, columns=columns)
+                                strict=self.strict, columns=columns, alongside=alongside)
         return result, len(found.files), dict(found.skipped)
 
     def connect(self, window: TimeWindow, naming: Naming, *,
@@ -100,8 +101,19 @@ class LocalEngine:
         Use it to run your own SQL over the rows: ``con.execute("SELECT ... FROM smtrail.sagemaker_metrics")``.
         ``columns`` promises that only these columns will be read (others may then be NULL).
         """
+        return self._connect(window, naming, columns, None)
+
+    def _connect(self, window: TimeWindow, naming: Naming, columns: Collection[str] | None,
+                 prepare: Callable[[], object] | None) -> tuple[Any, QueryStats]:
+        """:meth:`connect`, with DuckDB's set-up and ``prepare`` done while the logs are read."""
         started = time.perf_counter()
-        result, _, layout_skips = self.read(window, columns)
+
+        def set_up() -> None:
+            self._database(naming)
+            if prepare is not None:
+                prepare()
+
+        result, _, layout_skips = self.read(window, columns, alongside=set_up)
         con = relations_connection(result.points, result.calls, naming, database=self._database(naming))
         skipped = dict(result.skipped)
         for reason, count in layout_skips.items():
@@ -119,8 +131,11 @@ class LocalEngine:
     def execute(self, query: RenderedQuery) -> QueryResult:
         """Run ``query`` (its DuckDB transpilation) over the files its window needs."""
         started = time.perf_counter()
-        con, stats = self.connect(query.window, query.naming, columns=columns_named(query))
-        sql = query.to_sql("duckdb")
+        transpiled: list[str] = []
+        # the transpilation (its first use loads sqlglot's duckdb dialect) is done while the logs are read
+        con, stats = self._connect(query.window, query.naming, columns_named(query),
+                                   lambda: transpiled.append(query.to_sql("duckdb")))
+        sql = transpiled[0]
         try:
             cursor = con.execute(sql)
             description = cursor.description or []

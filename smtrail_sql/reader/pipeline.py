@@ -9,8 +9,9 @@ then put in file order, an event delivered twice is kept once, and a new snapsho
 from __future__ import annotations
 
 import os
+import threading
 from collections import Counter
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -61,6 +62,7 @@ def read_log_files(
     progress: ReadProgress | None = None,
     strict: bool = False,
     columns: Collection[str] | None = None,
+    alongside: Callable[[], object] | None = None,
 ) -> ReadResult:
     """Extract the rows of ``files`` (in this order), using and filling ``cache`` when given.
 
@@ -68,10 +70,26 @@ def read_log_files(
     ``columns``, when given, are the only columns the caller reads: if it reads none of
     :data:`~smtrail_sql.reader.extract.OPTIONAL_COLUMNS` and there is no cache, they are left NULL, which
     saves a fifth of the reading (with a cache, every column is read: its entries must be whole).
+    ``alongside`` is other work to overlap with the reading (setting up the query engine, say): it runs in a
+    thread while worker processes read, or first when the files are read in this process; its error, if any,
+    is raised here.
 
     >>> read_log_files([]).points.num_rows
     0
     """
+    task = _Alongside(alongside)
+    try:
+        result = _read(files, cache, workers, progress, strict, columns, task)
+    except BaseException:
+        task.wait()
+        raise
+    task.finish()
+    return result
+
+
+def _read(files: Sequence[LogFile], cache: ExtractCache | None, workers: int | None,
+          progress: ReadProgress | None, strict: bool, columns: Collection[str] | None,
+          task: _Alongside) -> ReadResult:
     from smtrail_sql.cache import snapshot_key
 
     key = snapshot_key(files) if cache is not None else ""
@@ -103,7 +121,7 @@ def read_log_files(
         progress.start(len(to_read), sum(files[i].size for i in to_read))
     groups: dict[int, tuple[Any, Any]] = {}
     try:
-        for indices, reasons, tables in _extract_all(files, to_read, cache, workers, lean):
+        for indices, reasons, tables in _extract_all(files, to_read, cache, workers, lean, task):
             for index, reason in zip(indices, reasons, strict=True):
                 lists[index] = FileLists(reason)  # rows are in ``tables``; only the reason is needed
                 if strict and reason and reason != SKIP_DIGEST:
@@ -253,8 +271,27 @@ class _NoPandas:
             raise ModuleNotFoundError(f"{name} is not used by reader workers", name=name)
 
 
+def _keep_freed_memory() -> None:
+    """Make glibc's malloc keep freed memory for reuse rather than hand it back to the system at once.
+
+    Each file is inflated into a new buffer of about a megabyte, which glibc maps afresh and unmaps when it is
+    freed; the system then zeroes new pages on first touch, file after file. Measured on 1,000 files in one
+    process: 207,000 page faults and 0.86 s of system time, against 20,000 and 0.30 s with these settings
+    (2.8 s to 2.1 s in all). Only worker processes are tuned: they are ours and short-lived.
+    """
+    import ctypes
+
+    try:
+        mallopt = ctypes.CDLL(None).mallopt
+    except (OSError, AttributeError):  # not glibc: nothing to tune
+        return
+    m_trim_threshold, m_mmap_threshold = -1, -3
+    mallopt(m_mmap_threshold, 32 * 1024 * 1024)  # glibc's largest: buffers below this come from the heap
+    mallopt(m_trim_threshold, 1024 * 1024 * 1024)  # and freed heap memory stays for the next file
+
+
 def _start_worker() -> None:
-    """Pool initializer: warm the worker up without pandas.
+    """Pool initializer: keep freed memory (see :func:`_keep_freed_memory`), warm up without pandas.
 
     pyarrow imports pandas (about 0.2 s) on the first ``pyarrow.array`` call of a process, only to check
     whether the list given is a pandas object; a worker never holds one. Hiding pandas during that first call
@@ -265,6 +302,7 @@ def _start_worker() -> None:
 
     import pyarrow as pa
 
+    _keep_freed_memory()
     if "pandas" not in sys.modules:
         hook = _NoPandas()
         sys.meta_path.insert(0, hook)
@@ -275,9 +313,52 @@ def _start_worker() -> None:
     _prime()
 
 
+class _Alongside:
+    """Work run beside the reading (see :func:`read_log_files`): in a thread started once the worker
+    processes exist (forking while a thread runs can copy a lock it holds, forever locked in the child), or
+    in this thread when no worker is started."""
+
+    def __init__(self, work: Callable[[], object] | None) -> None:
+        self.work = work
+        self.thread: threading.Thread | None = None
+        self.error: BaseException | None = None
+
+    def _run(self) -> None:
+        try:
+            if self.work is not None:
+                self.work()
+        except BaseException as error:  # raised again by finish(), in the caller's thread
+            self.error = error
+
+    def start(self) -> None:
+        """Run the work in a thread (call only after the last fork)."""
+        if self.work is not None and self.thread is None:
+            self.thread = threading.Thread(target=self._run, name="smtrail-alongside", daemon=True)
+            self.thread.start()
+
+    def wait(self) -> None:
+        """Wait for the work if it runs in a thread."""
+        if self.thread is not None:
+            self.thread.join()
+
+    def finish(self) -> None:
+        """Run the work now unless it was started; wait for it; raise its error."""
+        if self.thread is None:
+            self._run()
+        self.wait()
+        self.work = None
+        if self.error is not None:
+            error, self.error = self.error, None
+            raise error
+
+
 def _extract_all(files: Sequence[LogFile], to_read: list[int], cache: ExtractCache | None,
-                 workers: int | None, lean: bool) -> Iterator[tuple[list[int], list[Any], tuple[Any, Any]]]:
-    """Extract ``files[i]`` for ``i`` in ``to_read`` by groups of consecutive files, in parallel if worth it."""
+                 workers: int | None, lean: bool, task: _Alongside | None = None
+                 ) -> Iterator[tuple[list[int], list[Any], tuple[Any, Any]]]:
+    """Extract ``files[i]`` for ``i`` in ``to_read`` by groups of consecutive files, in parallel if worth it.
+
+    ``task`` is started in a thread once worker processes exist (see :class:`_Alongside`).
+    """
     cache_root = str(cache.root) if cache is not None else None
     runs: list[list[tuple[int, LogFile]]] = []
     for index in to_read:
@@ -305,6 +386,8 @@ def _extract_all(files: Sequence[LogFile], to_read: list[int], cache: ExtractCac
         # fork: workers start in milliseconds with the modules already imported; they touch no DuckDB state
         context = multiprocessing.get_context("fork")
         with context.Pool(count, initializer=_start_worker) as pool:
+            if task is not None:
+                task.start()
             for indices, reasons, path in pool.imap_unordered(_run_group, jobs):
                 entry = read_entry(path)
                 os.unlink(path)
@@ -367,7 +450,9 @@ def _drop_duplicate_events(calls_parts: list[pa.Table], points_parts: list[pa.Ta
     if calls.num_rows == 0:
         return calls_parts, points_parts, 0
     event_ids = calls.column("event_id")
-    if pc.count_distinct(event_ids).as_py() == calls.num_rows - event_ids.null_count:
+    # (unique, which counts a NULL as one more value, hashes twice as fast as count_distinct)
+    distinct = len(pc.unique(event_ids)) - (1 if event_ids.null_count else 0)
+    if distinct == calls.num_rows - event_ids.null_count:
         return calls_parts, points_parts, 0  # every eventID once: no key can repeat (the usual case)
     keys = _event_keys(calls)
     if isinstance(keys, pa.ChunkedArray):

@@ -65,11 +65,21 @@ def edge_cases(root: Path) -> list[Path]:
         {"eventSource": "s3.amazonaws.com", "eventName": "GetObject", "eventTime": "2024-05-01T13:07:00Z",
          "requestParameters": "{\"bucketName\": \"b\"}", "eventID": "e-noise"},
     ]
-    # the first file fits the reader's typed schema; the second does not (metricData that is not a list of
-    # objects) and is read by its generic path
+    # odd points that still fit the reader's typed schema
+    typed_odd = batch_put_metrics("e-typed-odd", "2024-05-01T13:08:00Z", [
+        {"metricName": "loss", "timestamp": "2024-05-01T13:04:59", "value": 0.5},
+        {"metricName": "loss", "timestamp": "2024-05-01T15:04:58+02:00", "step": 7, "value": -1e-9},
+        {"metricName": "loss", "timestamp": 1714568699.9999995, "step": 8, "value": 3},
+        {"metricName": "loss", "timestamp": 99999999999.5, "step": 9, "value": 1e300},
+        {"metricName": "loss", "timestamp": "not a time", "step": 2**63, "value": 2**60 + 1},
+        {"metricName": None, "timestamp": None, "step": None, "value": None},
+        {"metricName": "acc", "timestamp": 1714568700000, "step": -3, "value": 2**53 + 1}])
+    # the first two files do not fit the typed schema (a step of 2.5, a boolean value; metricData that is not
+    # a list of objects) and are read by the generic path; the third does
     return [write_log_file(root / log_key(ACCOUNT, REGION, "2024/05/01", "20240501T1310Z", "edge"), records),
             write_log_file(root / log_key(ACCOUNT, REGION, "2024/05/01", "20240501T1310Z", "odd"),
-                           [not_a_list, not_objects, *records[:3]])]
+                           [not_a_list, not_objects, *records[:3]]),
+            write_log_file(root / log_key(ACCOUNT, REGION, "2024/05/01", "20240501T1310Z", "typed"), [typed_odd])]
 
 
 @pytest.fixture(scope="module")

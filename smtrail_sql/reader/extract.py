@@ -81,7 +81,7 @@ OPTIONAL_COLUMNS = frozenset({"event_time", "trial_component_arn", "error_messag
 _EVENT_ID, _ERROR_CODE, _REQUEST_PARAMETERS = (attrgetter(n) for n in ("eventID", "errorCode", "requestParameters"))
 _METRIC_NAME, _VALUE, _STEP, _TIMESTAMP = (attrgetter(n) for n in ("metricName", "value", "step", "timestamp"))
 #: Version of the :class:`FileLists` layout inside cache entries.
-LISTS_FORMAT = 2
+LISTS_FORMAT = 3
 
 
 @dataclass
@@ -90,7 +90,8 @@ class FileLists:
 
     ``calls[name]`` holds a value per metric call (``event_time`` as CloudTrail wrote it); ``call_points`` the
     number of points each call stored (0 for a failed call), whose points come in call order; ``names``,
-    ``values``, ``steps`` and ``point_times`` hold each point's values as the JSON had them.
+    ``values``, ``steps`` and ``point_times`` hold each point's values as the JSON had them, or, when
+    ``typed_points`` is set, as :class:`~smtrail_sql.reader.shapes.Point` types them.
     """
 
     skip_reason: str | None = None
@@ -101,6 +102,7 @@ class FileLists:
     values: list[Any] = field(default_factory=list)
     steps: list[Any] = field(default_factory=list)
     point_times: list[Any] = field(default_factory=list)
+    typed_points: bool = False
 
     @property
     def call_count(self) -> int:
@@ -110,19 +112,19 @@ class FileLists:
         """Serialise with :mod:`marshal` (lists of str/int/float/None: fast both ways)."""
         return marshal.dumps((LISTS_FORMAT, self.skip_reason, self.events,
                               [self.calls[name] for name in _CALL_NAMES], self.call_points, self.names,
-                              self.values, self.steps, self.point_times))
+                              self.values, self.steps, self.point_times, self.typed_points))
 
     @classmethod
     def loads(cls, data: bytes) -> FileLists:
         """The inverse of :meth:`dumps`; ValueError when the bytes are not a whole entry of this format."""
         try:
-            fmt, reason, events, calls, call_points, names, values, steps, times = marshal.loads(data)
+            fmt, reason, events, calls, call_points, names, values, steps, times, typed = marshal.loads(data)
         except (EOFError, ValueError, TypeError) as error:
             raise ValueError(f"not a cache entry: {error}") from None
         if fmt != LISTS_FORMAT or len(calls) != len(_CALL_NAMES):
             raise ValueError("cache entry of another format")
         return cls(reason, events, dict(zip(_CALL_NAMES, calls, strict=True)), call_points, names, values,
-                   steps, times)
+                   steps, times, typed)
 
 
 def read_log_file(log: LogFile, *, lean: bool = False) -> FileLists:
@@ -214,6 +216,7 @@ def _extract_json(data: bytes, log: LogFile, lean: bool = False) -> FileLists:
     calls = [e for e in document.Records if e.eventName == METRICS_EVENT_NAME
              and e.eventSource == METRICS_EVENT_SOURCE]
     if not _columnar(calls, log, lists):
+        lists.typed_points = True  # until a call's points come as plain JSON (see _ListBuilder._add_points)
         builder = _ListBuilder(log, lists)
         for event in calls:
             builder.add_typed(event)
@@ -281,6 +284,7 @@ def _columnar(calls: list[Any], log: LogFile, lists: FileLists, *, lean: bool = 
     stored = [n if code is None else 0 for n, code in zip(counts, codes, strict=True)]
     points = list(chain.from_iterable(compress(data, stored)))
     lists.call_points = stored
+    lists.typed_points = True
     lists.names = list(map(_METRIC_NAME, points))
     lists.values = list(map(_VALUE, points))
     lists.steps = list(map(_STEP, points))
@@ -516,6 +520,7 @@ class _ListBuilder:
     def _add_points(self, metric_data: list[Any]) -> None:
         """Points given as plain JSON; an element that is not an object is a point of NULLs, as in the view."""
         lists = self.lists
+        lists.typed_points = False
         lists.call_points.append(len(metric_data))
         for point in metric_data:
             if type(point) is not dict:
@@ -594,6 +599,7 @@ def build_tables(parts: Sequence[FileLists], *, lean: bool = False) -> tuple[pa.
     steps: list[Any] = []
     times: list[Any] = []
     kept_names = [name for name in _CALL_NAMES if not (lean and name in OPTIONAL_COLUMNS)]
+    typed = all(part.typed_points for part in parts)
     for part in parts:
         for name in kept_names:
             call_columns[name].extend(part.calls[name])
@@ -614,11 +620,11 @@ def build_tables(parts: Sequence[FileLists], *, lean: bool = False) -> tuple[pa.
         if name == "metric_name":
             columns[name] = _strings(names, _DICTIONARY)
         elif name == "value":
-            columns[name] = _numbers(values, pa.float64(), _as_float, _NUMBER_TYPES)
+            columns[name] = _numbers(values, pa.float64(), _as_float, None if typed else _NUMBER_TYPES)
         elif name == "step":
-            columns[name] = _numbers(steps, pa.int64(), _as_step, _INTEGER_TYPES)
+            columns[name] = _numbers(steps, pa.int64(), _as_step, None if typed else _INTEGER_TYPES)
         elif name == "metric_time":
-            columns[name] = _point_times(times)
+            columns[name] = _point_times(times, typed)
         elif lean and name in OPTIONAL_COLUMNS:
             columns[name] = pa.nulls(len(indices), POINT_SCHEMA.field(name).type)
         else:
@@ -665,10 +671,11 @@ _NUMBER_TYPES: frozenset[type] = frozenset({int, float, type(None)})
 _INTEGER_TYPES: frozenset[type] = frozenset({int, type(None)})
 
 
-def _numbers(values: list[Any], arrow_type: pa.DataType, convert: Any, exact_types: frozenset[type]) -> pa.Array:
-    """Arrow converts a list of ``exact_types`` in C; any other list (strings, booleans, fractional steps,
-    integers too large) goes through ``convert``, value by value."""
-    if set(map(type, values)) <= exact_types:
+def _numbers(values: list[Any], arrow_type: pa.DataType, convert: Any, exact_types: frozenset[type] | None
+             ) -> pa.Array:
+    """Arrow converts a list of ``exact_types`` (None: known to be) in C; any other list (strings, booleans,
+    fractional steps, integers too large) goes through ``convert``, value by value."""
+    if exact_types is None or set(map(type, values)) <= exact_types:
         try:
             return pa.array(values, arrow_type)
         except (pa.ArrowInvalid, OverflowError):
@@ -676,25 +683,32 @@ def _numbers(values: list[Any], arrow_type: pa.DataType, convert: Any, exact_typ
     return pa.array([convert(v) for v in values], arrow_type)
 
 
-def _point_times(values: list[Any]) -> pa.Array:
-    """Point timestamps (numbers, strings or anything), vectorised over the numbers, strings parsed apart."""
-    kinds = set(map(type, values))
+def _point_times(values: list[Any], typed: bool = False) -> pa.Array:
+    """Point timestamps (numbers, strings or anything; ``typed``: floats, strings or None), vectorised over
+    the numbers, strings parsed apart."""
     texts: list[str] = []
     positions: list[int] = []
-    numbers = values
-    if str in kinds:
-        positions = list(compress(count(), map(isinstance, values, repeat(str))))
-        texts = [values[position] for position in positions]
-        numbers = values.copy()
-        for position in positions:
-            numbers[position] = None
-        kinds.discard(str)
     array = None
-    if kinds <= _NUMBER_TYPES:
+    if typed:
         try:
-            array = pa.array(numbers, pa.float64())
-        except (pa.ArrowInvalid, OverflowError):
+            array = pa.array(values, pa.float64())  # no string among them: the usual case, no look at each
+        except (pa.ArrowInvalid, pa.ArrowTypeError):
             pass
+    if array is None:
+        kinds = set(map(type, values))
+        numbers = values
+        if str in kinds:
+            positions = list(compress(count(), map(isinstance, values, repeat(str))))
+            texts = [values[position] for position in positions]
+            numbers = values.copy()
+            for position in positions:
+                numbers[position] = None
+            kinds.discard(str)
+        if kinds <= _NUMBER_TYPES:
+            try:
+                array = pa.array(numbers, pa.float64())
+            except (pa.ArrowInvalid, OverflowError):
+                pass
     if array is None:  # booleans, objects or integers too large: the rare slow path
         return pa.array([point_time_micros(v) for v in values], pa.int64()).cast(pa.timestamp("us"))
     is_millis = pc.greater_equal(array, EPOCH_MILLIS_THRESHOLD)

@@ -1,9 +1,10 @@
 """The typed shape of a CloudTrail log that the reader decodes: only what the two relations need.
 
 msgspec decodes straight into these structs in C and skips every other field without building it, which is
-most of the cost of reading a log. Every field is typed ``Any`` (or optional), so values keep the JSON type
-they have; a file whose shape does not fit (a point that is not an object, ``userIdentity`` that is a string)
-raises ``msgspec.ValidationError`` and is read again as plain JSON by the generic path.
+most of the cost of reading a log. Fields are typed ``Any`` (or optional), so values keep the JSON type they
+have, except a point's (see :class:`Point`); a file whose shape does not fit (a point that is not an object,
+``userIdentity`` that is a string) raises ``msgspec.ValidationError`` and is read again as plain JSON by the
+generic path.
 """
 
 from __future__ import annotations
@@ -14,12 +15,17 @@ import msgspec
 
 
 class Point(msgspec.Struct, gc=False):
-    """One element of ``requestParameters.metricData``."""
+    """One element of ``requestParameters.metricData``, typed as clients send it.
 
-    metricName: Any = None
-    timestamp: Any = None
-    step: Any = None
-    value: Any = None
+    The types let the reader hand each list to Arrow without looking at every value (an integer value or
+    timestamp becomes a float, exactly, as the view's cast to DOUBLE does). A point of any other shape (a step
+    of 2.5, a value in a string, a boolean) sends its file to the generic path, which takes anything.
+    """
+
+    metricName: str | None = None
+    timestamp: float | str | None = None
+    step: int | None = None
+    value: float | None = None
 
 
 class RequestParameters(msgspec.Struct, gc=False):

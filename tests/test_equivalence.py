@@ -79,7 +79,21 @@ def edge_cases(root: Path) -> list[Path]:
     return [write_log_file(root / log_key(ACCOUNT, REGION, "2024/05/01", "20240501T1310Z", "edge"), records),
             write_log_file(root / log_key(ACCOUNT, REGION, "2024/05/01", "20240501T1310Z", "odd"),
                            [not_a_list, not_objects, *records[:3]]),
-            write_log_file(root / log_key(ACCOUNT, REGION, "2024/05/01", "20240501T1310Z", "typed"), [typed_odd])]
+            write_log_file(root / log_key(ACCOUNT, REGION, "2024/05/01", "20240501T1310Z", "typed"),
+                           [typed_odd, *_typed_calls_of_every_kind()])]
+
+
+def _typed_calls_of_every_kind() -> list[dict[str, Any]]:
+    """Null requestParameters, no metricData, an empty one, a failed call: each fits the typed schema."""
+    null_params = batch_put_metrics("e-typed-null", "2024-05-01T13:09:00Z", [])
+    null_params["requestParameters"] = None
+    no_data = batch_put_metrics("e-typed-no-data", "2024-05-01T13:09:01Z", [])
+    del no_data["requestParameters"]["metricData"]
+    failed = batch_put_metrics("e-typed-failed", "2024-05-01T13:09:02Z", [
+        {"metricName": "loss", "timestamp": 1714568942, "step": 1, "value": 0.5}], error_code="ValidationException")
+    return [null_params, no_data, batch_put_metrics("e-typed-empty", "2024-05-01T13:09:03Z", []), failed,
+            batch_put_metrics("e-typed-after", "2024-05-01T13:09:04Z", [
+                {"metricName": "loss", "timestamp": 1714568944, "step": 2, "value": 0.25}])]
 
 
 @pytest.fixture(scope="module")

@@ -24,7 +24,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from itertools import chain, compress, count, repeat
-from operator import attrgetter
+from operator import attrgetter, is_not
 from typing import Any
 
 import pyarrow as pa
@@ -79,6 +79,7 @@ OPTIONAL_COLUMNS = frozenset({"event_time", "trial_component_arn", "error_messag
                               "source_ip"})
 # attribute readers mapped over lists of decoded structs (a loop in C, twice as fast as a comprehension)
 _EVENT_ID, _ERROR_CODE, _REQUEST_PARAMETERS = (attrgetter(n) for n in ("eventID", "errorCode", "requestParameters"))
+_METRIC_DATA, _TRIAL_COMPONENT = attrgetter("metricData"), attrgetter("trialComponentName")
 _METRIC_NAME, _VALUE, _STEP, _TIMESTAMP = (attrgetter(n) for n in ("metricName", "value", "step", "timestamp"))
 #: Version of the :class:`FileLists` layout inside cache entries.
 LISTS_FORMAT = 3
@@ -258,21 +259,25 @@ def _columnar(calls: list[Any], log: LogFile, lists: FileLists, *, lean: bool = 
     params = list(map(_REQUEST_PARAMETERS, calls))
     if str in set(map(type, params)):
         return False
-    count = len(calls)
-    data: list[Any] = [p.metricData if p is not None else None for p in params]
+    size = len(calls)
+    if None in params:  # a null requestParameters: no component, no points
+        data: list[Any] = [p.metricData if p is not None else None for p in params]
+        components = [p.trialComponentName if p is not None else None for p in params]
+    else:
+        data, components = list(map(_METRIC_DATA, params)), list(map(_TRIAL_COMPONENT, params))
     codes = list(map(_ERROR_CODE, calls))
-    counts = [len(d) if d else 0 for d in data]
+    counts = [len(d) if d else 0 for d in data] if None in data else list(map(len, data))
     columns = lists.calls
-    columns["account_id"] = [account] * count
-    columns["region"] = [region] * count
-    columns["day"] = [day] * count
+    columns["account_id"] = [account] * size
+    columns["region"] = [region] * size
+    columns["day"] = [day] * size
     columns["event_id"] = ids
-    columns["trial_component"] = [p.trialComponentName if p is not None else None for p in params]
+    columns["trial_component"] = components
     columns["point_count"] = counts
     columns["error_code"] = codes
     if lean:
         for name in OPTIONAL_COLUMNS:
-            columns[name] = [None] * count
+            columns[name] = [None] * size
     else:
         columns["event_time"] = [e.eventTime for e in calls]
         columns["trial_component_arn"] = [_typed_trial_component_arn(e.resources) for e in calls]
@@ -281,7 +286,9 @@ def _columnar(calls: list[Any], log: LogFile, lists: FileLists, *, lean: bool = 
         columns["user_agent"] = [e.userAgent for e in calls]
         columns["source_ip"] = [e.sourceIPAddress for e in calls]
     # a failed call stored nothing; the points of the others, flattened in C (no loop over calls here)
-    stored = [n if code is None else 0 for n, code in zip(counts, codes, strict=True)]
+    stored = counts.copy()
+    for failed in compress(count(), map(is_not, codes, repeat(None))):
+        stored[failed] = 0
     points = list(chain.from_iterable(compress(data, stored)))
     lists.call_points = stored
     lists.typed_points = True
@@ -695,7 +702,7 @@ def _point_times(values: list[Any], typed: bool = False) -> pa.Array:
         except (pa.ArrowInvalid, pa.ArrowTypeError):
             pass
     if array is None:
-        kinds = set(map(type, values))
+        kinds = {float, str, type(None)} if typed else set(map(type, values))
         numbers = values
         if str in kinds:
             positions = list(compress(count(), map(isinstance, values, repeat(str))))

@@ -83,17 +83,22 @@ def file_key(log: LogFile) -> str:
     >>> file_key(LogFile("/a.json.gz", 10, 1)) == file_key(LogFile("/a.json.gz", 10, 2))
     False
     """
-    text = f"{READER_VERSION}\0{os.path.abspath(log.path)}\0{log.size}\0{log.mtime_ns}\0" \
-           f"{log.account_id}\0{log.region}\0{log.day}"
-    return hashlib.sha256(text.encode()).hexdigest()
+    return hashlib.sha256(f"{READER_VERSION}\0{_identity(log)}".encode()).hexdigest()
+
+
+def _identity(log: LogFile) -> str:
+    """What tells a file's rows apart: its absolute path, size, modification time and partition."""
+    path = log.path if log.path[:1] == "/" else os.path.abspath(log.path)  # (discovery's paths are absolute)
+    return f"{path}\0{log.size}\0{log.mtime_ns}\0{log.account_id}\0{log.region}\0{log.day}"
 
 
 def snapshot_key(logs: Iterable[LogFile]) -> str:
-    """The key of a whole selection of files: any change, addition or removal gives another key."""
-    digest = hashlib.sha256(f"snapshot {READER_VERSION}".encode())
-    for log in logs:
-        digest.update(file_key(log).encode())
-    return digest.hexdigest()
+    """The key of a whole selection of files: any change, addition or removal gives another key.
+
+    One digest over every file's identity (a warm query spends no time hashing file by file).
+    """
+    text = "\n".join(map(_identity, logs))
+    return hashlib.sha256(f"snapshot {READER_VERSION}\n{text}".encode()).hexdigest()
 
 
 class ExtractCache:
@@ -183,6 +188,11 @@ class ExtractCache:
             shutil.rmtree(self.root / sub, ignore_errors=True)
         return before
 
+
+#: Rows per record batch in a snapshot: DuckDB scans a table's batches in parallel, and one batch of a
+#: million rows would leave a core idle (metric-summary over 830,000 points: 0.045 s in one batch, 0.040 s
+#: in batches of 65,536 rows).
+SNAPSHOT_BATCH_ROWS = 65536
 
 _FRAME = struct.Struct("<8sQ")
 
@@ -280,7 +290,7 @@ def _write_entry(path: Path, points: pa.Table, calls: pa.Table, meta: dict[str, 
             start = handle.tell()
             for table in (points, calls):
                 with pa.ipc.new_stream(handle, table.schema) as writer:
-                    writer.write_table(table)
+                    writer.write_table(table, max_chunksize=SNAPSHOT_BATCH_ROWS)
                 if table is points:
                     points_length = handle.tell() - start
             # the header goes last: until then the entry does not even claim to be whole

@@ -14,7 +14,7 @@ import duckdb
 import pytest
 
 from smtrail_sql.errors import LogReadError
-from smtrail_sql.reader import extract, pipeline, shapes
+from smtrail_sql.reader import extract, pipeline
 from smtrail_sql.reader.extract import point_time_micros
 from smtrail_sql.reader.layout import LogFile, discover_log_files
 from smtrail_sql.reader.pipeline import read_log_files

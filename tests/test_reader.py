@@ -11,6 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import numpy as np
+import pyarrow as pa
 import pytest
 
 from smtrail_sql.errors import LogReadError
@@ -306,3 +308,28 @@ def test_gzip_is_read_as_the_gzip_module_reads_it() -> None:
         except (OSError, EOFError):
             expected = None
         assert extract._decompress(raw) == expected
+
+
+@pytest.mark.parametrize("typed", [True, False])
+def test_vectorised_point_times_follow_the_scalar_rule(typed: bool) -> None:
+    rng = random.Random(11)
+    values: list[Any] = [rng.uniform(0, 4e9) for _ in range(500)] + [rng.uniform(1e11, 4e12) for _ in range(500)]
+    values += [None, float("inf"), float("-inf"), 1e300, -1e300, 253402300799.9999, 253402300800.0, 1e11,
+               -62135596800.0, -62135596801.0, "2024-05-01T00:00:00Z", "1714521600000", "soon", None]
+    if not typed:
+        values += [7, 1714521600000, True, "2024-05-01T00:00:00+02:00", 10**30]
+    got = extract._point_times(values, typed).cast(pa.int64()).to_pylist()
+    assert got == [point_time_micros(v) for v in values]
+
+
+@pytest.mark.parametrize("column", [
+    pa.array(["a", None, "b", None, "a", "c"], extract._DICTIONARY).slice(1),
+    pa.array([None, datetime(2024, 5, 1), None, datetime(1, 1, 1), datetime(9999, 12, 31), None],
+             pa.timestamp("us")).slice(1),
+    pa.array(["a", "b", "c", "d", "e", "f"], extract._DICTIONARY).slice(1),
+])
+def test_call_values_spread_over_points_keep_nulls_and_offsets(column: pa.Array) -> None:
+    owners = np.array([0, 0, 1, 2, 3, 3, 4, 2], dtype=np.int32)
+    spread = extract._spread(column, owners)
+    assert spread.type == column.type
+    assert spread.to_pylist() == [column[i].as_py() for i in owners]

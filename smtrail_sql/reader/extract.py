@@ -28,7 +28,6 @@ from operator import attrgetter, is_not
 from typing import Any
 
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from smtrail_sql.reader.layout import (
     SKIP_CORRUPT_GZIP,
@@ -621,7 +620,8 @@ def build_tables(parts: Sequence[FileLists], *, lean: bool = False) -> tuple[pa.
          else _call_column(name, call_columns[name]) for name in _CALL_NAMES}, schema=CALL_SCHEMA
     )
     # each call's points follow one another, in call order: the owner of each point by run lengths
-    indices = pa.array(np.repeat(np.arange(call_count, dtype=np.int32), call_points), pa.int32())
+    owners = np.repeat(np.arange(call_count, dtype=np.int32), call_points)
+    indices = pa.array(owners, pa.int32())
     columns: dict[str, pa.Array] = {}
     for name in METRIC_POINT_COLUMNS:
         if name == "metric_name":
@@ -639,8 +639,30 @@ def build_tables(parts: Sequence[FileLists], *, lean: bool = False) -> tuple[pa.
             if name == "event_id":  # a call's points share its id: index the calls' ids, no hashing
                 columns[name] = pa.DictionaryArray.from_arrays(indices, column)
             else:
-                columns[name] = column.take(indices)
+                columns[name] = _spread(column, owners)
     return pa.table(columns, schema=POINT_SCHEMA), calls
+
+
+def _spread(column: pa.Array, owners: Any) -> pa.Array:
+    """``column[owners]``: each call's value on each of its points, for a dictionary or timestamp column.
+
+    Taken with numpy (``owners``: an int32 array), which needs no :mod:`pyarrow.compute`: workers never
+    import it (0.05 s before the workers fork, or in each of them).
+    """
+    import numpy as np
+
+    source = column.indices if isinstance(column, pa.DictionaryArray) else column
+    width = 4 if isinstance(column, pa.DictionaryArray) else 8  # int32 codes, int64 microseconds
+    offset, size = source.offset, len(source)
+    values = np.frombuffer(source.buffers()[1], np.int32 if width == 4 else np.int64, size, offset * width)[owners]
+    mask = None
+    if source.null_count:
+        valid = np.unpackbits(np.frombuffer(source.buffers()[0], np.uint8), bitorder="little")
+        mask = ~valid[offset:offset + size].astype(bool)[owners]
+        values[mask] = 0  # (a NULL's slot holds anything: any valid code will do under the mask)
+    if isinstance(column, pa.DictionaryArray):
+        return pa.DictionaryArray.from_arrays(pa.array(values, pa.int32(), mask=mask), column.dictionary)
+    return pa.array(values, column.type, mask=mask)
 
 
 def _call_column(name: str, values: list[Any]) -> pa.Array:
@@ -668,7 +690,7 @@ def _event_times(values: list[Any]) -> pa.Array:
     """
     texts = _strings(values, pa.string())
     try:
-        return texts.cast(pa.timestamp("us", tz="UTC")).cast(pa.timestamp("us"))
+        return _cast(_cast(texts, pa.timestamp("us", tz="UTC")), pa.timestamp("us"))
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         return pa.array([parse_event_time(v) for v in texts.to_pylist()], pa.timestamp("us"))
 
@@ -717,26 +739,44 @@ def _point_times(values: list[Any], typed: bool = False) -> pa.Array:
             except (pa.ArrowInvalid, OverflowError):
                 pass
     if array is None:  # booleans, objects or integers too large: the rare slow path
-        return pa.array([point_time_micros(v) for v in values], pa.int64()).cast(pa.timestamp("us"))
-    is_millis = pc.greater_equal(array, EPOCH_MILLIS_THRESHOLD)
-    seconds = pc.if_else(is_millis, pc.divide(array, 1000.0), array)
-    micros = pc.round(pc.multiply(seconds, 1e6), ndigits=0, round_mode="half_to_even")
-    in_range = pc.and_(pc.greater_equal(micros, float(_MIN_MICROS)), pc.less(micros, float(_MAX_MICROS)))
-    micros = pc.if_else(in_range, micros, pa.scalar(None, pa.float64()))  # NaN/inf compare false: NULL too
-    result = micros.cast(pa.int64())
+        return pa.array([point_time_micros(v) for v in values], pa.timestamp("us"))
+    import numpy as np
+
+    numbers = array.to_numpy(zero_copy_only=False)  # (a NULL is NaN)
+    with np.errstate(invalid="ignore", over="ignore"):
+        seconds = np.where(numbers >= EPOCH_MILLIS_THRESHOLD, numbers / 1000.0, numbers)
+        micros = np.rint(seconds * 1e6)  # half to even, as DuckDB's to_timestamp(double)
+        invalid = ~((micros >= _MIN_MICROS) & (micros < _MAX_MICROS))  # NaN and inf compare false: NULL
+    micros[invalid] = 0
+    result = micros.astype(np.int64)
     if texts:
-        import numpy as np
-
-        mask = np.zeros(len(values), dtype=bool)
-        mask[positions] = True
-        result = pc.replace_with_mask(result, pa.array(mask), _text_micros(texts))
-    return result.cast(pa.timestamp("us"))
+        parsed, parsed_valid = _text_micros(texts)
+        result[positions] = parsed
+        invalid[positions] = ~parsed_valid
+    return pa.array(result, pa.timestamp("us"), mask=invalid)
 
 
-def _text_micros(texts: list[str]) -> pa.Array:
-    """String point times as epoch microseconds: zoned ISO-8601 in C, anything else one by one."""
+def _text_micros(texts: list[str]) -> tuple[Any, Any]:
+    """String point times as epoch microseconds and whether each is a time (two numpy arrays): zoned
+    ISO-8601 in C, anything else one by one."""
+    import numpy as np
+
     try:
-        zoned = pa.array(texts, pa.string()).cast(pa.timestamp("us", tz="UTC"))
-        return zoned.cast(pa.timestamp("us")).cast(pa.int64())
+        zoned = _cast(pa.array(texts, pa.string()), pa.timestamp("us", tz="UTC"))
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-        return pa.array([point_time_micros(text) for text in texts], pa.int64())
+        micros = [point_time_micros(text) for text in texts]
+        valid = np.fromiter((m is not None for m in micros), bool, len(micros))
+        return np.fromiter((m or 0 for m in micros), np.int64, len(micros)), valid
+    # (strings give no NULL: every one was parsed)
+    return zoned.to_numpy().view(np.int64), np.ones(len(texts), dtype=bool)
+
+
+def _cast(array: pa.Array, target: pa.DataType) -> pa.Array:
+    """``array.cast(target)`` without importing :mod:`pyarrow.compute`, which only wraps the kernels of
+    ``pyarrow._compute`` in Python functions and costs 0.05 s in every process that imports it."""
+    try:
+        from pyarrow._compute import CastOptions, call_function
+    except ImportError:  # a pyarrow that moved them
+        return array.cast(target)
+    result: pa.Array = call_function("cast", [array], CastOptions.safe(target))
+    return result

@@ -179,6 +179,41 @@ def test_an_event_in_two_files_counts_once(tmp_path: Path) -> None:
     assert result.duplicate_events == 1
 
 
+
+@pytest.mark.parametrize("cached", [False, True])
+def test_an_event_read_twice_by_two_workers_or_from_the_cache_counts_once(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cached: bool) -> None:
+    from smtrail_sql.cache import ExtractCache
+
+    event = batch_put_metrics("e-dup", "2024-05-01T12:00:00Z", [POINT, {**POINT, "step": 2}])
+    for index in range(6):
+        extra = [batch_put_metrics(f"e-{index}", "2024-05-01T12:00:00Z", [POINT])]
+        write_log_file(tmp_path / "logs" / log_key(ACCOUNT, REGION, "2024/05/01", f"20240501T12{index:02d}Z",
+                                                   f"s{index}"), [event, *extra] if index in (0, 5) else extra)
+    files = discover_log_files(tmp_path / "logs").files
+    monkeypatch.setattr(pipeline, "PARALLEL_MIN_BYTES", 0)
+    monkeypatch.setattr(pipeline, "GROUP_SIZE", 1)  # the two copies in two groups, on two workers
+    cache = ExtractCache(tmp_path / "cache") if cached else None
+    if cache is not None:
+        read_log_files(files[:1], cache=cache)  # the first copy comes from its cache entry, the other is read
+    result = read_log_files(files, cache=cache, workers=2)
+    assert result.duplicate_events == 1 and result.files_cached == (1 if cached else 0)
+    assert sorted(r["event_id"] for r in result.calls.to_pylist()) == ["e-0", "e-1", "e-2", "e-3", "e-4",
+                                                                       "e-5", "e-dup"]
+    assert result.points.num_rows == 6 + 2
+
+
+def test_event_ids_hashed_elsewhere_are_not_trusted_to_be_distinct() -> None:
+    ids = pipeline._DistinctEventIds()
+    ids.add(pipeline.event_id_hashes([extract.FileLists(calls={"event_id": ["a", None, "b"]})]))
+    assert ids.all_distinct and ids.count == 2
+    ids.add((hash("another process's probe"), [hash("c")]))
+    assert not ids.all_distinct
+    repeated = pipeline._DistinctEventIds()
+    repeated.add(pipeline.event_id_hashes([extract.FileLists(calls={"event_id": ["a", 7, "b"]})]))
+    repeated.add(pipeline.event_id_hashes([extract.FileLists(calls={"event_id": ["a"]})]))
+    assert not repeated.all_distinct and repeated.count == 3
+
 def test_events_without_an_event_id_are_all_kept(tmp_path: Path) -> None:
     anonymous = batch_put_metrics("x", "2024-05-01T12:00:00Z", [POINT])
     del anonymous["eventID"]

@@ -77,7 +77,7 @@ def read_log_files(
     >>> read_log_files([]).points.num_rows
     0
     """
-    task = _Alongside(_with_compute_imported(alongside))
+    task = _Alongside(alongside)
     try:
         result = _read(files, cache, workers, progress, strict, columns, task)
     except BaseException:
@@ -85,18 +85,6 @@ def read_log_files(
         raise
     task.finish()
     return result
-
-
-def _with_compute_imported(work: Callable[[], object] | None) -> Callable[[], object]:
-    """``work``, after importing :mod:`pyarrow.compute`, which the rows need once read (0.05 s, better spent
-    while the workers read; they do without it, see :func:`_preload`)."""
-
-    def run() -> object:
-        import pyarrow.compute  # noqa: F401
-
-        return work() if work is not None else None
-
-    return run
 
 
 def _read(files: Sequence[LogFile], cache: ExtractCache | None, workers: int | None,
@@ -328,7 +316,8 @@ def _prime(lean: bool) -> None:
 def _preload() -> None:
     """Import what a worker runs before forking, so that forked workers inherit the modules.
 
-    Not :mod:`pyarrow.compute` (0.05 s), which workers do without (the parent imports it while they work).
+    Not :mod:`pyarrow.compute` (0.05 s), which workers do without, as the parent does unless an event was
+    read twice.
     """
     import isal.igzip  # noqa: F401
     import msgspec  # noqa: F401

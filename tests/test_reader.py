@@ -368,3 +368,30 @@ def test_call_values_spread_over_points_keep_nulls_and_offsets(column: pa.Array)
     spread = extract._spread(column, owners)
     assert spread.type == column.type
     assert spread.to_pylist() == [column[i].as_py() for i in owners]
+
+
+def test_a_worker_whose_warm_up_fails_still_reads(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import signal
+
+    for index in range(8):
+        write_log_file(tmp_path / log_key(ACCOUNT, REGION, "2024/05/01", f"20240501T12{index:02d}Z", f"s{index}"),
+                       [batch_put_metrics(f"e-{index}", "2024-05-01T12:00:00Z", [POINT])])
+    files = discover_log_files(tmp_path).files
+
+    def broken(lean: bool) -> None:
+        raise RuntimeError("warm-up failed")
+
+    def hung(signum: int, frame: Any) -> None:
+        raise TimeoutError("the pool kept replacing workers whose initializer failed")
+
+    monkeypatch.setattr(pipeline, "_prime", broken)  # (forked workers inherit the patch)
+    monkeypatch.setattr(pipeline, "PARALLEL_MIN_BYTES", 0)
+    monkeypatch.setattr(pipeline, "GROUP_SIZE", 2)
+    previous = signal.signal(signal.SIGALRM, hung)
+    signal.alarm(60)
+    try:
+        result = read_log_files(files, workers=2)
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+    assert result.calls.num_rows == 8

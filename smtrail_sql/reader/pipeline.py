@@ -361,20 +361,26 @@ def _start_worker(lean: bool = False) -> None:
     whether the list given is a pandas object; a worker never holds one. Hiding pandas during that first call
     settles the check for good in the worker (and only there: the parent's pyarrow is untouched), then the
     rest of the first-use set-up is paid here, in every worker at once, not serially in the parent.
+
+    Nothing here may raise: a pool replaces a worker whose initializer fails, again and again, forever. All of
+    it only saves time, so a failure is ignored (the work itself then fails, with its own error).
     """
     import sys
 
-    import pyarrow as pa
+    try:
+        import pyarrow as pa
 
-    _keep_freed_memory()
-    if "pandas" not in sys.modules:
-        hook = _NoPandas()
-        sys.meta_path.insert(0, hook)
-        try:
-            pa.array([None])
-        finally:
-            sys.meta_path.remove(hook)
-    _prime(lean)
+        _keep_freed_memory()
+        if "pandas" not in sys.modules:
+            hook = _NoPandas()
+            sys.meta_path.insert(0, hook)
+            try:
+                pa.array([None])
+            finally:
+                sys.meta_path.remove(hook)
+        _prime(lean)
+    except Exception:  # noqa: BLE001,S110  (see above: raising would respawn workers forever)
+        pass
 
 
 class _Alongside:

@@ -11,13 +11,7 @@ matplotlib or rich until a call needs them):
 from __future__ import annotations
 
 from importlib import import_module
-from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING, Any
-
-try:
-    __version__ = version("smtrail-sql")
-except PackageNotFoundError:  # running from a source tree that was not installed
-    __version__ = "0.0.0"
 
 #: Public name -> the module that defines it.
 _EXPORTS = {
@@ -74,6 +68,8 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
+    __version__: str
+
     from smtrail_sql.api import ParamInfo, QueryInfo, Toolkit
     from smtrail_sql.errors import (
         EngineError,
@@ -94,7 +90,20 @@ if TYPE_CHECKING:
     from smtrail_sql.window import TimeWindow
 
 
+def _version() -> str:
+    """The installed distribution's version (``importlib.metadata`` costs 0.04 s to import: only on use)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("smtrail-sql")
+    except PackageNotFoundError:  # running from a source tree that was not installed
+        return "0.0.0"
+
+
 def __getattr__(name: str) -> Any:
+    if name == "__version__":
+        globals()[name] = _version()
+        return globals()[name]
     module = _EXPORTS.get(name)
     if module is None:
         raise AttributeError(f"module 'smtrail_sql' has no attribute {name!r}")

@@ -206,13 +206,13 @@ def test_an_event_read_twice_by_two_workers_or_from_the_cache_counts_once(
 def test_event_ids_hashed_elsewhere_are_not_trusted_to_be_distinct() -> None:
     ids = pipeline._DistinctEventIds()
     ids.add(pipeline.event_id_hashes([extract.FileLists(calls={"event_id": ["a", None, "b"]})]))
-    assert ids.all_distinct and ids.count == 2
+    assert ids.all_distinct() and ids.count == 2
     ids.add((hash("another process's probe"), [hash("c")]))
-    assert not ids.all_distinct
+    assert not ids.all_distinct()
     repeated = pipeline._DistinctEventIds()
     repeated.add(pipeline.event_id_hashes([extract.FileLists(calls={"event_id": ["a", 7, "b"]})]))
     repeated.add(pipeline.event_id_hashes([extract.FileLists(calls={"event_id": ["a"]})]))
-    assert not repeated.all_distinct and repeated.count == 3
+    assert not repeated.all_distinct() and repeated.count == 3
 
 def test_events_without_an_event_id_are_all_kept(tmp_path: Path) -> None:
     anonymous = batch_put_metrics("x", "2024-05-01T12:00:00Z", [POINT])

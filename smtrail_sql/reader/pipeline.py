@@ -136,7 +136,7 @@ def _read(files: Sequence[LogFile], cache: ExtractCache | None, workers: int | N
         if progress is not None:
             progress.finish()
 
-    result = _assemble(files, lists, groups, event_ids.all_distinct)
+    result = _assemble(files, lists, groups, event_ids.all_distinct())
     result.files_read, result.files_cached = len(to_read), cached
     if strict:
         _raise_if_bad(result.skipped_paths)
@@ -283,7 +283,6 @@ class _DistinctEventIds:
         """How many IDs were added."""
         return sum(len(part) for part in self.parts) // 8
 
-    @property
     def all_distinct(self) -> bool:
         """True when every ID added is known to be distinct (False means: not known)."""
         import numpy as np

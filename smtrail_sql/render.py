@@ -73,6 +73,8 @@ class RenderedQuery:
     params: dict[str, Any]
     window: TimeWindow
     naming: Naming
+    #: SQL already generated, by (dialect, pretty): a query run again is not transpiled again (~1 ms).
+    _generated: dict[tuple[str, bool], str] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     @property
     def name(self) -> str:
@@ -88,10 +90,14 @@ class RenderedQuery:
         """The query in ``athena`` or ``duckdb`` SQL (transpiled by sqlglot, unsupported features raise)."""
         if dialect not in DIALECTS:
             raise RenderError(f"unknown dialect {dialect!r}; valid dialects: {', '.join(DIALECTS)}")
-        try:
-            return self.expression.sql(dialect=dialect, pretty=pretty, unsupported_level=ErrorLevel.RAISE)
-        except SqlglotError as error:
-            raise RenderError(f"{self.name}: cannot generate {dialect} SQL: {error}") from None
+        generated = self._generated.get((dialect, pretty))
+        if generated is None:
+            try:
+                generated = self.expression.sql(dialect=dialect, pretty=pretty, unsupported_level=ErrorLevel.RAISE)
+            except SqlglotError as error:
+                raise RenderError(f"{self.name}: cannot generate {dialect} SQL: {error}") from None
+            self._generated[(dialect, pretty)] = generated
+        return generated
 
     def relations(self) -> set[str]:
         """The template-level relation names the query reads."""

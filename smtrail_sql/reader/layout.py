@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+from typing import NamedTuple
 
 from smtrail_sql.errors import LogReadError
 from smtrail_sql.window import TimeWindow
@@ -50,11 +51,11 @@ _DIGEST_NAME = re.compile(r"^\d{12}_CloudTrail-Digest_")
 _SUFFIXES = (".json.gz", ".json")
 
 
-@dataclass(frozen=True)
-class LogFile:
+class LogFile(NamedTuple):
     """A log file to read, with the partition values its location gives (``None`` when it gives none).
 
-    ``day`` is the delivery day as the partition spells it, ``yyyy/MM/dd``.
+    ``day`` is the delivery day as the partition spells it, ``yyyy/MM/dd``. (A named tuple: a warm query
+    makes one per file before anything else, at a third of a frozen dataclass's cost.)
     """
 
     path: str
@@ -117,7 +118,7 @@ def discover_log_files(
     found = Discovery()
     start_state, context = _state_of(base)
     _walk(str(base), start_state, context, filters, found)
-    found.files.sort(key=lambda f: f.path)
+    found.files.sort()  # by path: no two files share one
     return found
 
 
@@ -240,7 +241,7 @@ def _count_digests(path: str, found: Discovery) -> None:
 
 def _add(found: Discovery, entry: os.DirEntry[str], account: str | None, region: str | None,
          day: str | None) -> None:
-    if _DIGEST_NAME.match(entry.name):
+    if "Digest" in entry.name and _DIGEST_NAME.match(entry.name):
         found.skip(entry.path, SKIP_DIGEST)
         return
     try:

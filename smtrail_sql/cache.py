@@ -113,6 +113,8 @@ class ExtractCache:
 
     def __init__(self, root: str | Path | None = None) -> None:
         self.root = Path(root) if root is not None else default_cache_dir()
+        #: The last snapshot read, kept mapped while its file is unchanged: (key, file identity, rows).
+        self._last_snapshot: tuple[str, tuple[int, int, int], CachedRows] | None = None
 
     # -- per file -------------------------------------------------------------------------------------------
     def _file_path(self, key: str) -> Path:
@@ -144,9 +146,22 @@ class ExtractCache:
         return self.root / "snapshots" / f"{key}.arrows"
 
     def load_snapshot(self, key: str) -> CachedRows | None:
-        """The rows of a whole selection, or None."""
+        """The rows of a whole selection, or None.
+
+        The last snapshot read is kept (memory-mapped) while its file is the same file, whole: asked for again,
+        it is the same tables, so a query engine can keep them registered.
+        """
         path = self._snapshot_path(key)
-        entry = _read_entry(path)
+        try:
+            before = _file_identity(path)
+        except OSError:
+            return None
+        last = self._last_snapshot
+        if last is not None and last[0] == key and last[1] == before:
+            entry: CachedRows | None = last[2]
+        else:
+            entry = _read_entry(path)
+            self._last_snapshot = (key, before, entry) if entry is not None else None
         if entry is not None:
             with contextlib.suppress(OSError):
                 os.utime(path)  # the newest snapshots survive pruning
@@ -183,6 +198,7 @@ class ExtractCache:
 
     def clear(self) -> CacheInfo:
         """Remove every entry; returns what was there."""
+        self._last_snapshot = None
         before = self.info()
         for sub in ("files", "snapshots"):
             shutil.rmtree(self.root / sub, ignore_errors=True)
@@ -260,6 +276,12 @@ def read_entry(path: str | Path) -> CachedRows:
             return deserialize_entry(source.read_buffer())
     except pa.ArrowInvalid as error:
         raise ValueError(f"{path}: not a whole entry: {error}") from None
+
+
+def _file_identity(path: Path) -> tuple[int, int, int]:
+    """Device, inode and size: an entry replaced (always by a rename) or cut short is another file."""
+    st = os.stat(path)
+    return st.st_dev, st.st_ino, st.st_size
 
 
 def _read_entry(path: Path) -> CachedRows | None:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from smtrail_sql import cache as cache_module
-from smtrail_sql.cache import ExtractCache, default_cache_dir, file_key
+from smtrail_sql.cache import ExtractCache, default_cache_dir, file_key, snapshot_key
 from smtrail_sql.reader.layout import discover_log_files
 from smtrail_sql.reader.pipeline import ReadResult, read_log_files
 from tests.events import ACCOUNT, REGION, batch_put_metrics, log_key, write_log_file
@@ -41,6 +41,20 @@ def test_second_read_is_answered_by_the_snapshot(logs: Path, tmp_path: Path) -> 
     assert (warm.files_read, warm.files_cached, warm.snapshot_hit) == (0, 3, True)
     assert warm.points.to_pylist() == cold.points.to_pylist()
     assert warm.calls.to_pylist() == cold.calls.to_pylist()
+
+
+def test_the_last_snapshot_read_is_kept_while_its_file_is_the_same(logs: Path, tmp_path: Path) -> None:
+    cache = ExtractCache(tmp_path / "cache")
+    cold = _read(logs, cache)
+    warm = _read(logs, cache)
+    # the filling read hands out the snapshot as written, and a read again gets those very tables
+    assert warm.points is cold.points and warm.calls is cold.calls
+    elsewhere = _read(logs, ExtractCache(tmp_path / "cache"))  # another process: its own mapping, same rows
+    assert elsewhere.snapshot_hit and elsewhere.points is not warm.points and elsewhere.points.equals(warm.points)
+    key = snapshot_key(discover_log_files(logs).files)
+    cache.store_snapshot(key, warm.points.slice(0, 1), warm.calls.slice(0, 1), {})  # replaced, as writes are
+    replaced = cache.load_snapshot(key)
+    assert replaced is not None and replaced.points is not None and replaced.points.num_rows == 1
 
 
 def test_a_changed_or_new_file_is_read_again_alone(logs: Path, tmp_path: Path) -> None:
@@ -87,7 +101,11 @@ def test_a_damaged_entry_is_a_miss_and_is_replaced(logs: Path, tmp_path: Path) -
     assert len(entries) == 3
     entries[0].write_bytes(entries[0].read_bytes()[:-7])  # cut short, as a full disk would leave it
     for snapshot in (tmp_path / "cache" / "snapshots").glob("*"):
-        snapshot.write_bytes(snapshot.read_bytes()[:100])
+        # a new file cut short (the snapshot is mapped by ``cold``: cutting it in place would pull its pages
+        # from under that mapping, as with any memory-mapped file)
+        cut = snapshot.with_suffix(".cut")
+        cut.write_bytes(snapshot.read_bytes()[:100])
+        cut.replace(snapshot)
     again = _read(logs, cache)
     assert (again.files_read, again.files_cached, again.snapshot_hit) == (1, 2, False)
     assert again.points.to_pylist() == cold.points.to_pylist()

@@ -12,11 +12,11 @@ from smtrail_sql.cache import ExtractCache
 from smtrail_sql.catalog import Catalog
 from smtrail_sql.engines import Engine
 from smtrail_sql.engines.local import LocalEngine
-from smtrail_sql.errors import LogReadError, SettingError
+from smtrail_sql.errors import LogReadError, QueryFailedError, SettingError
 from smtrail_sql.render import Naming, render
 from smtrail_sql.schema import METRIC_CALL_COLUMNS, METRIC_POINT_COLUMNS
 from smtrail_sql.window import TimeWindow
-from tests.events import OTHER_ACCOUNT
+from tests.events import ACCOUNT, OTHER_ACCOUNT, REGION, batch_put_metrics, log_key, write_log_file
 
 CATALOG = Catalog.load()
 WINDOW = TimeWindow.parse(since="2024-04-30", until="2024-05-03")
@@ -138,3 +138,50 @@ def test_connections_of_one_engine_keep_their_own_rows(metric_logs: tuple[Path, 
     assert counts[0] is not None and counts[1] is not None and 0 < counts[0][0] < counts[1][0]
     narrow.close()
     assert whole.execute("SELECT count(*) FROM smtrail.sagemaker_metrics").fetchone() == counts[1]
+
+
+def test_a_query_again_over_unchanged_logs_keeps_its_connection(metric_logs: tuple[Path, list[Path]], tmp_path: Path,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """The cache hands back the same snapshot tables, still registered on the last query's connection; a
+    changed selection gets a new connection with its new rows."""
+    import shutil
+
+    import smtrail_sql.engines.local as local
+
+    made: list[Any] = []
+    real = local.relations_connection
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        made.append(real(*args, **kwargs))
+        return made[-1]
+
+    monkeypatch.setattr(local, "relations_connection", counted)
+    logs = tmp_path / "logs"
+    shutil.copytree(metric_logs[0], logs)
+    engine = LocalEngine(logs, cache=ExtractCache(tmp_path / "cache"))
+    query = render(CATALOG.get("metric-summary"), window=WINDOW)
+    first, second = engine.execute(query), engine.execute(query)
+    assert len(made) == 1 and second.rows == first.rows and second.stats is not None
+    assert second.stats.files_read == 0
+    write_log_file(logs / log_key(ACCOUNT, REGION, "2024/05/02", "20240502T0905Z", "new"), [batch_put_metrics(
+        "new-call", "2024-05-02T09:00:00Z", [{"metricName": "late:metric", "timestamp": 1714640400, "value": 7.0}],
+        trial_component="late-trial")])
+    third = engine.execute(query)
+    assert len(made) == 2 and ("late-trial", "late:metric") in {row[:2] for row in third.rows}
+    assert len(third.rows) == len(first.rows) + 1
+    engine.close()  # its connections: used again, it opens new ones
+    assert engine.execute(query).rows == third.rows
+
+
+def test_a_query_duckdb_cannot_run_is_a_clear_error_and_the_next_one_runs(metric_logs: tuple[Path, list[Path]],
+                                                                         tmp_path: Path) -> None:
+    import sqlglot
+
+    engine = _engine(metric_logs, tmp_path)
+    good = render(CATALOG.get("runs"), window=WINDOW)
+    sql = "SELECT CAST(metric_name AS BIGINT) AS n FROM smtrail.sagemaker_metrics"
+    bad = type(good)(good.template, sqlglot.parse_one(sql, read="trino"), {}, WINDOW, good.naming)
+    before = engine.execute(good).rows
+    with pytest.raises(QueryFailedError, match="runs: DuckDB could not run the query"):
+        engine.execute(bad)
+    assert engine.execute(good).rows == before

@@ -16,6 +16,7 @@ The reader turns the files the window needs into Arrow tables (through the cache
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Collection, Iterable
 from pathlib import Path
@@ -72,12 +73,43 @@ class LocalEngine:
         self.cache = cache if use_cache else None
         #: One DuckDB database per naming, reused by every query (see :func:`relations_database`).
         self._databases: dict[tuple[str, str, str], Any] = {}
+        #: Per naming, the connection of the last query and the two tables registered on it: a query over
+        #: the same tables (an unchanged selection: the cache hands back the same snapshot) takes it over.
+        self._idle: dict[tuple[str, str, str], tuple[pa.Table, pa.Table, Any]] = {}
+        self._idle_lock = threading.Lock()
 
     def _database(self, naming: Naming) -> Any:
-        key = (naming.database, naming.view, naming.calls_view)
+        key = _naming_key(naming)
         if key not in self._databases:
             self._databases[key] = relations_database(naming)
         return self._databases[key]
+
+    def _take_connection(self, naming: Naming, points: pa.Table, calls: pa.Table) -> Any:
+        """The idle connection if it has exactly these tables registered, else a new one."""
+        with self._idle_lock:
+            idle = self._idle.get(_naming_key(naming))
+            if idle is not None and idle[0] is points and idle[1] is calls:
+                del self._idle[_naming_key(naming)]
+                return idle[2]
+        return relations_connection(points, calls, naming, database=self._database(naming))
+
+    def _give_back(self, naming: Naming, points: pa.Table, calls: pa.Table, con: Any) -> None:
+        """Keep ``con`` (with ``points`` and ``calls`` registered) for the next query, closing the one kept."""
+        with self._idle_lock:
+            previous = self._idle.get(_naming_key(naming))
+            self._idle[_naming_key(naming)] = (points, calls, con)
+        if previous is not None:
+            previous[2].close()
+
+    def close(self) -> None:
+        """Close the DuckDB connections this engine keeps (it opens new ones if used again)."""
+        with self._idle_lock:
+            idle, self._idle = list(self._idle.values()), {}
+        databases, self._databases = list(self._databases.values()), {}
+        for *_, con in idle:
+            con.close()
+        for database in databases:
+            database.close()
 
     def read(self, window: TimeWindow, columns: Collection[str] | None = None, *,
              alongside: Callable[[], object] | None = None) -> tuple[ReadResult, int, dict[str, int]]:
@@ -101,11 +133,13 @@ class LocalEngine:
         Use it to run your own SQL over the rows: ``con.execute("SELECT ... FROM smtrail.sagemaker_metrics")``.
         ``columns`` promises that only these columns will be read (others may then be NULL).
         """
-        return self._connect(window, naming, columns, None)
+        con, _, stats = self._connect(window, naming, columns, None, reuse=False)
+        return con, stats
 
     def _connect(self, window: TimeWindow, naming: Naming, columns: Collection[str] | None,
-                 prepare: Callable[[], object] | None) -> tuple[Any, QueryStats]:
-        """:meth:`connect`, with DuckDB's set-up and ``prepare`` done while the logs are read."""
+                 prepare: Callable[[], object] | None, *, reuse: bool) -> tuple[Any, ReadResult, QueryStats]:
+        """:meth:`connect`, with DuckDB's set-up and ``prepare`` done while the logs are read; ``reuse`` takes
+        the idle connection if it has the same tables (give it back with :meth:`_give_back`)."""
         started = time.perf_counter()
 
         def set_up() -> None:
@@ -114,7 +148,10 @@ class LocalEngine:
                 prepare()
 
         result, _, layout_skips = self.read(window, columns, alongside=set_up)
-        con = relations_connection(result.points, result.calls, naming, database=self._database(naming))
+        if reuse:
+            con = self._take_connection(naming, result.points, result.calls)
+        else:
+            con = relations_connection(result.points, result.calls, naming, database=self._database(naming))
         skipped = dict(result.skipped)
         for reason, count in layout_skips.items():
             skipped[reason] = skipped.get(reason, 0) + count
@@ -126,27 +163,30 @@ class LocalEngine:
             files_skipped=sum(skipped.values()),
             skipped_reasons=skipped,
         )
-        return con, stats
+        return con, result, stats
 
     def execute(self, query: RenderedQuery) -> QueryResult:
         """Run ``query`` (its DuckDB transpilation) over the files its window needs."""
         started = time.perf_counter()
         transpiled: list[str] = []
         # the transpilation (its first use loads sqlglot's duckdb dialect) is done while the logs are read
-        con, stats = self._connect(query.window, query.naming, columns_named(query),
-                                   lambda: transpiled.append(query.to_sql("duckdb")))
+        con, read, stats = self._connect(query.window, query.naming, columns_named(query),
+                                         lambda: transpiled.append(query.to_sql("duckdb")), reuse=True)
         sql = transpiled[0]
         try:
             cursor = con.execute(sql)
             description = cursor.description or []
             rows = cursor.fetchall()
-        except Exception as error:  # duckdb's errors share no useful base class across versions
+        except BaseException as error:
+            con.close()
             import duckdb
 
-            if isinstance(error, duckdb.Error):
+            if isinstance(error, duckdb.Error):  # (its errors share no useful base class across versions)
                 raise QueryFailedError(f"{query.name}: DuckDB could not run the query: {error}") from None
             raise
-        finally:
+        if self.cache is not None:  # (without it, the tables are new every time: nothing to keep them for)
+            self._give_back(query.naming, read.points, read.calls, con)
+        else:
             con.close()
         columns = [d[0] for d in description]
         types = [_sql_type(d[1]) for d in description]
@@ -156,6 +196,10 @@ class LocalEngine:
                            skipped_reasons=stats.skipped_reasons)
         return QueryResult(columns=columns, column_types=types, rows=[tuple(r) for r in rows], stats=final,
                            sql=sql)
+
+
+def _naming_key(naming: Naming) -> tuple[str, str, str]:
+    return naming.database, naming.view, naming.calls_view
 
 
 def columns_named(query: RenderedQuery) -> frozenset[str] | None:

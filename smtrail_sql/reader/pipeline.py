@@ -144,6 +144,11 @@ def _read(files: Sequence[LogFile], cache: ExtractCache | None, workers: int | N
         result.points = series_order(result.points)
         cache.store_snapshot(key, result.points, result.calls,
                              {"skipped": result.skipped_paths, "duplicates": result.duplicate_events})
+        # the rows as written, memory-mapped: the tables built here are freed, DuckDB scans the snapshot's
+        # batches in parallel, and the next read of this selection gets these very tables back
+        stored = cache.load_snapshot(key)
+        if stored is not None and stored.points is not None and stored.calls is not None:
+            result.points, result.calls = stored.points, stored.calls
     return result
 
 

@@ -395,3 +395,40 @@ def test_a_worker_whose_warm_up_fails_still_reads(tmp_path: Path, monkeypatch: p
         signal.alarm(0)
         signal.signal(signal.SIGALRM, previous)
     assert result.calls.num_rows == 8
+
+
+def test_a_worker_that_dies_is_a_clear_error_not_a_hang(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A pool replaces a dead worker but never redoes its work: the read must fail, not wait forever."""
+    import os
+    import signal
+
+    from smtrail_sql.errors import LogReadError
+
+    for index in range(8):
+        write_log_file(tmp_path / log_key(ACCOUNT, REGION, "2024/05/01", f"20240501T12{index:02d}Z", f"d{index}"),
+                       [batch_put_metrics(f"e-{index}", "2024-05-01T12:00:00Z", [POINT])])
+    files = discover_log_files(tmp_path).files
+    real = pipeline._extract_group
+
+    def killed_on_the_fifth_file(tasks: Any, *args: Any) -> Any:
+        if any(index == 4 for index, _ in tasks):
+            os.kill(os.getpid(), signal.SIGKILL)  # as the kernel's out-of-memory killer does
+        return real(tasks, *args)
+
+    def hung(signum: int, frame: Any) -> None:
+        raise TimeoutError("the read waited forever for the dead worker's files")
+
+    monkeypatch.setattr(pipeline, "_extract_group", killed_on_the_fifth_file)  # (forked workers inherit it)
+    monkeypatch.setattr(pipeline, "PARALLEL_MIN_BYTES", 0)
+    monkeypatch.setattr(pipeline, "GROUP_SIZE", 2)
+    monkeypatch.setattr(pipeline, "WORKER_CHECK_SECONDS", 0.05)
+    previous = signal.signal(signal.SIGALRM, hung)
+    signal.alarm(60)
+    try:
+        with pytest.raises(LogReadError, match="log reader process died"):
+            read_log_files(files, workers=2)
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+    monkeypatch.setattr(pipeline, "_extract_group", real)
+    assert read_log_files(files, workers=2).calls.num_rows == 8  # and the next read is whole

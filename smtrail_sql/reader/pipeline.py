@@ -462,10 +462,37 @@ def _extract_all(files: Sequence[LogFile], to_read: list[int], cache: ExtractCac
         with context.Pool(count, initializer=_start_worker, initargs=(lean,)) as pool:
             if task is not None:
                 task.start()
-            for indices, reasons, hashes, path in pool.imap_unordered(_run_group, jobs):
+            for indices, reasons, hashes, path in _results(pool, pool.imap_unordered(_run_group, jobs)):
                 entry = read_entry(path)
                 os.unlink(path)
                 yield indices, reasons, hashes, (entry.points, entry.calls)
+
+
+#: Seconds between two looks at the workers while waiting for a result (see :func:`_results`).
+WORKER_CHECK_SECONDS = 0.5
+
+
+def _results(pool: Any, results: Any) -> Iterator[Any]:
+    """The results of ``pool.imap_unordered``, or :class:`LogReadError` if a worker process dies.
+
+    A pool replaces a worker that dies (killed for memory, say), but the work it held is never done: waiting
+    for it would hang forever. While no result comes, the workers are looked at; a new one means one died.
+    """
+    import multiprocessing
+
+    def workers() -> set[int | None]:  # (a dead one, until it is replaced, has an exit code)
+        return {None if process.exitcode is not None else process.pid for process in getattr(pool, "_pool", ())}
+
+    started = workers()
+    while True:
+        try:
+            yield results.next(timeout=WORKER_CHECK_SECONDS)
+        except StopIteration:
+            return
+        except multiprocessing.TimeoutError:
+            if workers() != started:
+                raise LogReadError("a log reader process died before it finished its files (out of memory, "
+                                   "or killed): run the query again") from None
 
 
 def _assemble(files: Sequence[LogFile], lists: list[Any], groups: dict[int, tuple[Any, Any]],

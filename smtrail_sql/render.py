@@ -66,7 +66,10 @@ class Naming:
 
 @dataclass(frozen=True)
 class RenderedQuery:
-    """A rendered template: its Athena SQL, the tree it came from, and what it was rendered with."""
+    """A rendered template: its Athena SQL, the tree it came from, and what it was rendered with.
+
+    The SQL of each dialect is generated once and kept: the tree is not to be changed afterwards.
+    """
 
     template: Template
     expression: exp.Expr = field(repr=False)

@@ -185,3 +185,15 @@ def test_a_query_duckdb_cannot_run_is_a_clear_error_and_the_next_one_runs(metric
     with pytest.raises(QueryFailedError, match="runs: DuckDB could not run the query"):
         engine.execute(bad)
     assert engine.execute(good).rows == before
+
+
+def test_threads_can_share_an_engine(metric_logs: tuple[Path, list[Path]], tmp_path: Path) -> None:
+    """Each query takes the idle connection or a new one, never one in use by another thread."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    engine = _engine(metric_logs, tmp_path)
+    queries = [render(CATALOG.get(name), window=WINDOW) for name in ("metric-summary", "runs", "failed-calls")]
+    expected = [engine.execute(query).rows for query in queries]
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(lambda i: (i % 3, engine.execute(queries[i % 3]).rows), range(24)))
+    assert all(rows == expected[which] for which, rows in results)

@@ -235,7 +235,7 @@ def main() -> None:
          _ratio(duck["seconds"] / cold["seconds"], TARGETS["vs_duckdb"], "x faster")),
         ("stdlib gzip + json loop", f"{std['seconds']:.2f} s",
          _ratio(std["seconds"] / cold["seconds"], TARGETS["vs_stdlib"], "x faster")),
-        ("  of which reading the logs (no query)", f"{cold['read_seconds']:.2f} s", ""),
+        ("  reading the logs alone (a second read)", f"{cold['read_seconds']:.2f} s", ""),
         ("first run filling the cache", f"{warm['filling_seconds']:.2f} s", ""),
         ("warm metric-summary, Python API", f"{warm['seconds']:.3f} s",
          _ratio(cold["seconds"] / warm["seconds"], TARGETS["warm_speedup"], "x faster than cold")),

@@ -6,6 +6,8 @@ import gzip
 import json
 import random
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -370,30 +372,46 @@ def test_call_values_spread_over_points_keep_nulls_and_offsets(column: pa.Array)
     assert spread.to_pylist() == [column[i].as_py() for i in owners]
 
 
-def test_a_worker_whose_warm_up_fails_still_reads(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def _one_point_files(root: Path, count: int = 8) -> list[LogFile]:
+    for index in range(count):
+        write_log_file(root / log_key(ACCOUNT, REGION, "2024/05/01", f"20240501T12{index:02d}Z", f"f{index}"),
+                       [batch_put_metrics(f"e-{index}", "2024-05-01T12:00:00Z", [POINT])])
+    return discover_log_files(root).files
+
+
+def _in_worker_processes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Small reads go to two worker processes, two files a task (patches here are inherited by the fork)."""
+    monkeypatch.setattr(pipeline, "PARALLEL_MIN_BYTES", 0)
+    monkeypatch.setattr(pipeline, "GROUP_SIZE", 2)
+
+
+@contextmanager
+def _hang_fails_after(seconds: int, why: str) -> Iterator[None]:
+    """A hang inside becomes a TimeoutError saying ``why`` (an alarm: a hung pool ignores everything else)."""
     import signal
 
-    for index in range(8):
-        write_log_file(tmp_path / log_key(ACCOUNT, REGION, "2024/05/01", f"20240501T12{index:02d}Z", f"s{index}"),
-                       [batch_put_metrics(f"e-{index}", "2024-05-01T12:00:00Z", [POINT])])
-    files = discover_log_files(tmp_path).files
+    def hung(signum: int, frame: Any) -> None:
+        raise TimeoutError(why)
+
+    previous = signal.signal(signal.SIGALRM, hung)
+    signal.alarm(seconds)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def test_a_worker_whose_warm_up_fails_still_reads(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    files = _one_point_files(tmp_path)
 
     def broken(lean: bool) -> None:
         raise RuntimeError("warm-up failed")
 
-    def hung(signum: int, frame: Any) -> None:
-        raise TimeoutError("the pool kept replacing workers whose initializer failed")
-
-    monkeypatch.setattr(pipeline, "_prime", broken)  # (forked workers inherit the patch)
-    monkeypatch.setattr(pipeline, "PARALLEL_MIN_BYTES", 0)
-    monkeypatch.setattr(pipeline, "GROUP_SIZE", 2)
-    previous = signal.signal(signal.SIGALRM, hung)
-    signal.alarm(60)
-    try:
+    monkeypatch.setattr(pipeline, "_prime", broken)
+    _in_worker_processes(monkeypatch)
+    with _hang_fails_after(60, "the pool kept replacing workers whose initializer failed"):
         result = read_log_files(files, workers=2)
-    finally:
-        signal.alarm(0)
-        signal.signal(signal.SIGALRM, previous)
     assert result.calls.num_rows == 8
 
 
@@ -402,12 +420,7 @@ def test_a_worker_that_dies_is_a_clear_error_not_a_hang(tmp_path: Path, monkeypa
     import os
     import signal
 
-    from smtrail_sql.errors import LogReadError
-
-    for index in range(8):
-        write_log_file(tmp_path / log_key(ACCOUNT, REGION, "2024/05/01", f"20240501T12{index:02d}Z", f"d{index}"),
-                       [batch_put_metrics(f"e-{index}", "2024-05-01T12:00:00Z", [POINT])])
-    files = discover_log_files(tmp_path).files
+    files = _one_point_files(tmp_path)
     real = pipeline._extract_group
 
     def killed_on_the_fifth_file(tasks: Any, *args: Any) -> Any:
@@ -415,20 +428,11 @@ def test_a_worker_that_dies_is_a_clear_error_not_a_hang(tmp_path: Path, monkeypa
             os.kill(os.getpid(), signal.SIGKILL)  # as the kernel's out-of-memory killer does
         return real(tasks, *args)
 
-    def hung(signum: int, frame: Any) -> None:
-        raise TimeoutError("the read waited forever for the dead worker's files")
-
-    monkeypatch.setattr(pipeline, "_extract_group", killed_on_the_fifth_file)  # (forked workers inherit it)
-    monkeypatch.setattr(pipeline, "PARALLEL_MIN_BYTES", 0)
-    monkeypatch.setattr(pipeline, "GROUP_SIZE", 2)
+    monkeypatch.setattr(pipeline, "_extract_group", killed_on_the_fifth_file)
     monkeypatch.setattr(pipeline, "WORKER_CHECK_SECONDS", 0.05)
-    previous = signal.signal(signal.SIGALRM, hung)
-    signal.alarm(60)
-    try:
-        with pytest.raises(LogReadError, match="log reader process died"):
-            read_log_files(files, workers=2)
-    finally:
-        signal.alarm(0)
-        signal.signal(signal.SIGALRM, previous)
+    _in_worker_processes(monkeypatch)
+    with _hang_fails_after(60, "the read waited forever for the dead worker's files"), \
+            pytest.raises(LogReadError, match="log reader process died"):
+        read_log_files(files, workers=2)
     monkeypatch.setattr(pipeline, "_extract_group", real)
     assert read_log_files(files, workers=2).calls.num_rows == 8  # and the next read is whole

@@ -16,12 +16,13 @@ METRIC_POINT_COLUMNS: Final[dict[str, str]] = {
     "day": "VARCHAR",  # partition: delivery day, 'yyyy/MM/dd'
     "event_time": "TIMESTAMP",  # eventTime of the call, UTC
     "event_id": "VARCHAR",
+    "point_index": "BIGINT",  # the point's 1-based position in metricData: (event_id, point_index) is a point
     "trial_component": "VARCHAR",  # requestParameters.trialComponentName
     "trial_component_arn": "VARCHAR",  # from resources[]
     "metric_name": "VARCHAR",
     "step": "BIGINT",  # NULL when the point has none
     "value": "DOUBLE",
-    "metric_time": "TIMESTAMP",  # the point's own timestamp, normalised to UTC
+    "metric_time": "TIMESTAMP",  # the point's own timestamp, normalised to UTC (milliseconds)
     "caller_arn": "VARCHAR",  # userIdentity.arn
     "user_agent": "VARCHAR",
     "source_ip": "VARCHAR",

@@ -27,6 +27,7 @@ from sqlglot.errors import ErrorLevel, ParseError
 from smtrail_sql.errors import ParameterError, TemplateError, UnknownQueryError
 from smtrail_sql.params import PARAM_TYPES, ParamSpec
 from smtrail_sql.resources import queries_dir
+from smtrail_sql.schema import EVENTS_RELATION, METRIC_CALLS_RELATION, METRIC_POINTS_RELATION
 
 _NAME = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
 _PARAM = re.compile(
@@ -110,6 +111,7 @@ def parse_template(text: str, path: Path, *, source: str = "built-in") -> Templa
         raise TemplateError(f"a template holds exactly one statement, found {len(statements)}", str(path))
     statement = statements[0]
     _check_placeholders(statement, params, path, lines, body_start)
+    _check_relations(statement, path)
     return Template(
         name=name,
         description="\n".join(description).strip(),
@@ -119,6 +121,29 @@ def parse_template(text: str, path: Path, *, source: str = "built-in") -> Templa
         statement=statement,
         source=source,
     )
+
+
+def is_cte_name(table: exp.Table) -> bool:
+    """Whether a table reference names a CTE of an enclosing WITH clause rather than a relation."""
+    if table.db:
+        return False
+    node = table.parent
+    while node is not None:
+        ctes = node.args.get("with_") or node.args.get("with")
+        if isinstance(ctes, exp.With) and any(cte.alias == table.name for cte in ctes.expressions):
+            return True
+        node = node.parent
+    return False
+
+
+def _check_relations(statement: exp.Expr, path: Path) -> None:
+    """Refuse a read of the raw trail table: the time window and the deduplication of copies apply to the views
+    (and the local engine has no such table)."""
+    for table in statement.find_all(exp.Table):
+        if not table.db and table.name == EVENTS_RELATION and not is_cte_name(table):
+            raise TemplateError(
+                f"templates read {METRIC_POINTS_RELATION} and {METRIC_CALLS_RELATION}, not {EVENTS_RELATION}: "
+                "the time window and the deduplication of copies apply to those views only", str(path))
 
 
 def _parse_param(text: str, path: Path, line: int) -> ParamSpec:

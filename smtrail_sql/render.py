@@ -17,10 +17,16 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.errors import ErrorLevel, SqlglotError
 
-from smtrail_sql.catalog import Template
+from smtrail_sql.catalog import Template, is_cte_name
 from smtrail_sql.errors import ParameterError, RenderError
 from smtrail_sql.params import bind, timestamp_literal, to_literal
-from smtrail_sql.schema import EVENTS_RELATION, METRIC_CALLS_RELATION, METRIC_POINTS_RELATION
+from smtrail_sql.schema import (
+    EVENTS_RELATION,
+    METRIC_CALL_COLUMNS,
+    METRIC_CALLS_RELATION,
+    METRIC_POINT_COLUMNS,
+    METRIC_POINTS_RELATION,
+)
 from smtrail_sql.settings import (
     DEFAULT_DATABASE,
     DEFAULT_TABLE,
@@ -30,6 +36,14 @@ from smtrail_sql.window import TimeWindow, format_day
 
 #: The dialects a query can be rendered for.
 DIALECTS = ("athena", "duckdb")
+#: What identifies one row of each view: the copies of an event share it.
+_DEDUP_KEYS = {METRIC_POINTS_RELATION: ("event_id", "point_index"), METRIC_CALLS_RELATION: ("event_id",)}
+#: The columns of each view, by its template-level name.
+RELATION_COLUMNS = {METRIC_POINTS_RELATION: METRIC_POINT_COLUMNS, METRIC_CALLS_RELATION: METRIC_CALL_COLUMNS}
+#: Which copy of a row is kept: the earliest delivery day's, then by account and region.
+_COPY_ORDER = ("day", "account_id", "region")
+#: The column numbering the copies of one row (1: the copy kept).
+_COPY_NUMBER = "copy_number"
 
 
 @dataclass(frozen=True)
@@ -76,8 +90,12 @@ class RenderedQuery:
     params: dict[str, Any]
     window: TimeWindow
     naming: Naming
-    #: SQL already generated, by (dialect, pretty): a query run again is not transpiled again (~1 ms).
-    _generated: dict[tuple[str, bool], str] = field(default_factory=dict, init=False, repr=False, compare=False)
+    #: The same query without the deduplication of copies: equal to it over relations known to hold no event
+    #: twice (see :meth:`to_sql`).
+    single_copy_expression: exp.Expr | None = field(default=None, repr=False, compare=False)
+    #: SQL already generated, by (dialect, pretty, copies): a query run again is not transpiled again (~1 ms).
+    _generated: dict[tuple[str, bool, bool], str] = field(default_factory=dict, init=False, repr=False,
+                                                          compare=False)
 
     @property
     def name(self) -> str:
@@ -89,17 +107,27 @@ class RenderedQuery:
         """Pretty Athena (Trino) SQL, ready to paste into the Athena console."""
         return self.to_sql("athena")
 
-    def to_sql(self, dialect: str = "athena", *, pretty: bool = True) -> str:
-        """The query in ``athena`` or ``duckdb`` SQL (transpiled by sqlglot, unsupported features raise)."""
+    def to_sql(self, dialect: str = "athena", *, pretty: bool = True, copies: bool = True) -> str:
+        """The query in ``athena`` or ``duckdb`` SQL (transpiled by sqlglot, unsupported features raise).
+
+        ``copies=False`` leaves out the deduplication of copies, for relations known to hold each event once
+        (the local engine's, when the reader found no event ID twice): the rows are the same, and DuckDB is
+        spared a window function over every point (0.35-0.6 s on 830,000 points, against 0.05 s for the
+        whole of a ``metric-summary``).
+        """
         if dialect not in DIALECTS:
             raise RenderError(f"unknown dialect {dialect!r}; valid dialects: {', '.join(DIALECTS)}")
-        generated = self._generated.get((dialect, pretty))
+        key = (dialect, pretty, copies)
+        generated = self._generated.get(key)
         if generated is None:
+            tree = self.expression if copies or self.single_copy_expression is None else self.single_copy_expression
             try:
-                generated = self.expression.sql(dialect=dialect, pretty=pretty, unsupported_level=ErrorLevel.RAISE)
+                if dialect != "athena":
+                    tree = with_trino_semantics(tree)
+                generated = tree.sql(dialect=dialect, pretty=pretty, unsupported_level=ErrorLevel.RAISE)
             except SqlglotError as error:
                 raise RenderError(f"{self.name}: cannot generate {dialect} SQL: {error}") from None
-            self._generated[(dialect, pretty)] = generated
+            self._generated[key] = generated
         return generated
 
     def relations(self) -> set[str]:
@@ -107,6 +135,21 @@ class RenderedQuery:
         names = {METRIC_POINTS_RELATION: self.naming.view, METRIC_CALLS_RELATION: self.naming.calls_view}
         found = {t.name for t in self.expression.find_all(exp.Table) if t.db == self.naming.database}
         return {relation for relation, name in names.items() if name in found}
+
+
+def with_trino_semantics(tree: exp.Expr) -> exp.Expr:
+    """A copy of an Athena (Trino) tree whose functions keep Trino's meaning once sqlglot writes it for DuckDB.
+
+    ``MAX_BY``/``MIN_BY`` return the value of the extreme row even when that value is NULL; DuckDB's
+    ``ARG_MAX``/``ARG_MIN`` skip such rows, its ``ARG_MAX_NULL``/``ARG_MIN_NULL`` do not.
+    """
+    def transform(node: exp.Expr) -> exp.Expr:
+        if isinstance(node, exp.ArgMax | exp.ArgMin) and node.args.get("count") is None:
+            name = "ARG_MAX_NULL" if isinstance(node, exp.ArgMax) else "ARG_MIN_NULL"
+            return exp.Anonymous(this=name, expressions=[node.this, node.expression])
+        return node
+
+    return tree.transform(transform)
 
 
 def render(
@@ -132,9 +175,10 @@ def render(
     bound = bind(template.params, values or {}, query=template.name)
     tree = template.statement.copy()
     tree = substitute(tree, template, bound)
-    apply_window(tree, window)
-    qualify_relations(tree, naming)
-    rendered = RenderedQuery(template=template, expression=tree, params=bound, window=window, naming=naming)
+    single_copy = apply_window(tree.copy(), window, naming, deduplicate=False)
+    tree = apply_window(tree, window, naming)
+    rendered = RenderedQuery(template=template, expression=tree, params=bound, window=window, naming=naming,
+                             single_copy_expression=single_copy)
     _check_roundtrip(rendered)
     return rendered
 
@@ -184,41 +228,106 @@ def _drop_predicate(tree: exp.Expr, placeholder: exp.Expr, template: Template) -
     return tree
 
 
-def apply_window(tree: exp.Expr, window: TimeWindow) -> None:
-    """AND the window onto every SELECT that reads one of the views (aliases respected)."""
+def apply_window(tree: exp.Expr, window: TimeWindow, naming: Naming | None = None, *,
+                 deduplicate: bool = True) -> exp.Expr:
+    """Put the window and the deduplication of copies in front of every read of the views.
+
+    Each view the query reads becomes a CTE of the same name, so the template's own SQL stays as written:
+    the CTE reads ``database.view`` inside the window (the ``day`` partition predicate first, then
+    ``event_time``) and keeps one row per ``(event_id, point_index)`` (points) or ``event_id`` (calls).
+    Deduplicating *after* the window lets the ``day`` predicate reach the table scan (Trino pushes a filter
+    through a window function only on its partition keys); the copy kept is the one of the earliest delivery
+    day, then account and region, ties broken on the columns the query reads, so every engine keeps the same
+    row. Rows without an ``event_id`` cannot be told apart from copies and are all kept.
+    ``deduplicate=False`` applies the window alone (for relations known to hold each event once).
+    Returns the tree.
+    """
+    naming = naming or Naming()
+    read = _relations_read(tree)
+    if not read:
+        return tree
+    names_read = _names_read(tree)
+    ctes = [_deduplicated(relation, window, naming, names_read) if deduplicate
+            else _windowed(relation, window, naming, names_read) for relation in read]
+    existing = tree.args.get("with_") or tree.args.get("with")
+    if existing is not None:
+        existing.set("expressions", ctes + list(existing.expressions))
+        return tree
+    with_key = "with_" if "with_" in type(tree).arg_types else "with"
+    tree.set(with_key, exp.With(expressions=ctes))
+    return tree
+
+
+def _relations_read(tree: exp.Expr) -> list[str]:
+    """The views a query reads (by their template-level names), in a fixed order."""
+    read = {
+        table.name
+        for table in tree.find_all(exp.Table)
+        if not table.db and table.name in _DEDUP_KEYS and not is_cte_name(table)
+    }
+    return [relation for relation in _DEDUP_KEYS if relation in read]
+
+
+def _names_read(tree: exp.Expr) -> frozenset[str] | None:
+    """Every identifier of the query (a superset of the columns it reads), or None when a ``*`` selects
+    every column (``COUNT(*)`` reads none) or a natural join compares columns it does not name."""
+    if any(not isinstance(star.parent, exp.Count) for star in tree.find_all(exp.Star)):
+        return None
+    if any(str(join.args.get("method") or "").upper() == "NATURAL" for join in tree.find_all(exp.Join)):
+        return None
+    return frozenset(identifier.name.lower() for identifier in tree.find_all(exp.Identifier))
+
+
+def _deduplicated(relation: str, window: TimeWindow, naming: Naming, names_read: frozenset[str] | None
+                  ) -> exp.CTE:
+    """``relation AS (SELECT <columns read> FROM (<copies in the window, numbered>) WHERE first copy)``."""
+    keys = _DEDUP_KEYS[relation]
+    shown = [c for c in RELATION_COLUMNS[relation] if names_read is None or c in names_read]
+    order = [*_COPY_ORDER, *(c for c in shown if c not in _COPY_ORDER and c not in keys)]
+    numbered = exp.Window(
+        this=exp.RowNumber(),
+        partition_by=[exp.column(key) for key in keys],
+        order=exp.Order(expressions=[exp.Ordered(this=exp.column(c), nulls_first=False) for c in order]),
+    )
+    inner = (
+        exp.select(*dict.fromkeys([*shown, *order, *keys]))
+        .select(exp.alias_(numbered, _COPY_NUMBER), copy=False)
+        .from_(exp.table_(naming.name_of(relation), db=naming.database), copy=False)
+    )
+    predicates = _window_predicates(window)
+    if predicates:
+        inner = inner.where(exp.and_(*predicates), copy=False)
+    first_copy = exp.or_(exp.column(_COPY_NUMBER).eq(1), exp.column("event_id").is_(exp.null()))
+    outer = exp.select(*shown).from_(inner.subquery("copies"), copy=False).where(first_copy, copy=False)
+    return exp.CTE(this=outer, alias=exp.TableAlias(this=exp.to_identifier(relation)))
+
+
+def _windowed(relation: str, window: TimeWindow, naming: Naming, names_read: frozenset[str] | None) -> exp.CTE:
+    """``relation AS (SELECT <columns read> FROM view WHERE <window>)``: :func:`_deduplicated` without copies."""
+    shown = [c for c in RELATION_COLUMNS[relation] if names_read is None or c in names_read]
+    select = exp.select(*shown).from_(exp.table_(naming.name_of(relation), db=naming.database), copy=False)
+    predicates = _window_predicates(window)
+    if predicates:
+        select = select.where(exp.and_(*predicates), copy=False)
+    return exp.CTE(this=select, alias=exp.TableAlias(this=exp.to_identifier(relation)))
+
+
+def _window_predicates(window: TimeWindow) -> list[exp.Expr]:
+    """The window on a view's columns: the ``day`` partition range first (what lets Athena prune delivery
+    days), then ``event_time``."""
+    predicates: list[exp.Expr] = []
     if not window.is_bounded:
-        return
+        return predicates
     first_day, last_day = window.delivery_day_range()
-    for table in list(tree.find_all(exp.Table)):
-        if table.db or table.name not in (METRIC_POINTS_RELATION, METRIC_CALLS_RELATION):
-            continue
-        if _is_cte_name(table):
-            continue
-        select = table.find_ancestor(exp.Select)
-        if select is None:
-            continue
-        alias = table.alias_or_name
-        predicates: list[exp.Expr] = []
-        # the partition predicate first: it is what lets Athena prune delivery days
-        if first_day is not None:
-            predicates.append(exp.column("day", alias) >= exp.Literal.string(format_day(first_day)))
-        if last_day is not None:
-            predicates.append(exp.column("day", alias) <= exp.Literal.string(format_day(last_day)))
-        if window.start is not None:
-            predicates.append(exp.column("event_time", alias) >= timestamp_literal(window.start))
-        if window.end is not None:
-            predicates.append(exp.column("event_time", alias) < timestamp_literal(window.end))
-        select.where(exp.and_(*predicates), copy=False)
-
-
-def _is_cte_name(table: exp.Table) -> bool:
-    with_ = table.find_ancestor(exp.Select)
-    while with_ is not None:
-        ctes = with_.args.get("with_") or with_.args.get("with")
-        if ctes and any(cte.alias == table.name for cte in ctes.expressions):
-            return True
-        with_ = with_.find_ancestor(exp.Select)
-    return False
+    if first_day is not None:
+        predicates.append(exp.column("day") >= exp.Literal.string(format_day(first_day)))
+    if last_day is not None:
+        predicates.append(exp.column("day") <= exp.Literal.string(format_day(last_day)))
+    if window.start is not None:
+        predicates.append(exp.column("event_time") >= timestamp_literal(window.start))
+    if window.end is not None:
+        predicates.append(exp.column("event_time") < timestamp_literal(window.end))
+    return predicates
 
 
 def qualify_relations(tree: exp.Expr, naming: Naming) -> None:
@@ -226,7 +335,7 @@ def qualify_relations(tree: exp.Expr, naming: Naming) -> None:
     for table in tree.find_all(exp.Table):
         if table.db or table.name not in (METRIC_POINTS_RELATION, METRIC_CALLS_RELATION, EVENTS_RELATION):
             continue
-        if _is_cte_name(table):
+        if is_cte_name(table):
             continue
         alias = table.alias_or_name
         table.set("this", exp.to_identifier(naming.name_of(table.name)))

@@ -11,8 +11,9 @@ from sqlglot import exp
 from sqlglot.errors import ErrorLevel
 
 from smtrail_sql.catalog import Catalog, Template, parse_template
-from smtrail_sql.errors import ParameterError
+from smtrail_sql.errors import ParameterError, TemplateError
 from smtrail_sql.render import Naming, render
+from smtrail_sql.schema import METRIC_POINT_COLUMNS
 from smtrail_sql.window import TimeWindow
 from tests.sample_params import all_params, required_params
 
@@ -88,17 +89,68 @@ def test_unset_optional_filter_disappears_and_set_one_is_a_typed_literal() -> No
     assert "trial_component IN" not in with_.sql
 
 
+def _view_reads(sql: str) -> list[exp.Select]:
+    """The SELECTs of a rendered query that read a view of the smtrail database."""
+    tree = sqlglot.parse_one(sql, read="athena")
+    return [t.find_ancestor(exp.Select) for t in tree.find_all(exp.Table) if t.db == "smtrail"]
+
+
 def test_window_becomes_event_time_and_widened_partition_predicates() -> None:
-    sql = render(CATALOG.get("runs"), {}, window=WINDOW).sql
-    assert "sagemaker_metrics.day >= '2024/05/01'" in sql
-    assert "sagemaker_metrics.day <= '2024/05/04'" in sql  # widened by a day for delivery lag
-    assert "sagemaker_metrics.event_time >= CAST('2024-05-01 00:00:00.000' AS TIMESTAMP)" in sql
-    assert "sagemaker_metrics.event_time < CAST('2024-05-03 00:00:00.000' AS TIMESTAMP)" in sql
+    (read,) = _view_reads(render(CATALOG.get("runs"), {}, window=WINDOW).sql)
+    where = read.args["where"].sql("athena")
+    assert "day >= '2024/05/01'" in where
+    assert "day <= '2024/05/04'" in where  # widened by a day for delivery lag
+    assert "event_time >= CAST('2024-05-01 00:00:00.000' AS TIMESTAMP)" in where
+    assert "event_time < CAST('2024-05-03 00:00:00.000' AS TIMESTAMP)" in where
 
 
-def test_all_time_adds_no_window() -> None:
+def test_all_time_adds_no_window_but_still_deduplicates() -> None:
     sql = render(CATALOG.get("runs"), {}, window=TimeWindow.all_time()).sql
-    assert ".day" not in sql and "event_time >=" not in sql
+    (read,) = _view_reads(sql)
+    assert read.args.get("where") is None
+    assert "PARTITION BY event_id, point_index" in sql and "copy_number = 1 OR event_id IS NULL" in sql
+
+
+def test_each_view_read_becomes_one_deduplicating_cte_of_its_name() -> None:
+    sql = render(CATALOG.get("compare-runs"), {"trial_components": "a,b", "metric": "loss"}, window=WINDOW).sql
+    tree = sqlglot.parse_one(sql, read="athena")
+    ctes = {cte.alias: cte for cte in tree.args["with_"].expressions}
+    assert "sagemaker_metrics" in ctes
+    window = ctes["sagemaker_metrics"].find(exp.Window)
+    assert [c.name for c in window.args["partition_by"]] == ["event_id", "point_index"]
+    order = [o.this.name for o in window.args["order"].expressions]
+    assert order[:3] == ["day", "account_id", "region"]  # the earliest delivery day's copy is kept
+    calls = sqlglot.parse_one(render(CATALOG.get("failed-calls"), {}, window=WINDOW).sql, read="athena")
+    assert [c.name for c in calls.find(exp.Window).args["partition_by"]] == ["event_id"]
+
+
+def test_a_query_computes_only_the_columns_it_reads() -> None:
+    tree = sqlglot.parse_one(render(CATALOG.get("metric-summary"), {}, window=WINDOW).sql, read="athena")
+    cte = tree.args["with_"].expressions[0]
+    assert [c.alias_or_name for c in cte.this.expressions] == [
+        "trial_component", "metric_name", "step", "value", "metric_time"]
+    assert "user_agent" not in cte.sql() and "caller_arn" not in cte.sql()
+
+
+def test_a_select_star_reads_every_column(tmp_path: Path) -> None:
+    path = tmp_path / "star.sql"
+    path.write_text("-- name: star\n-- description: all\nSELECT * FROM sagemaker_metrics\n")
+    tree = sqlglot.parse_one(render(parse_template(path.read_text(), path, source="test"),
+                                    window=WINDOW).sql, read="athena")
+    cte = tree.args["with_"].expressions[0]
+    assert [c.alias_or_name for c in cte.this.expressions] == list(METRIC_POINT_COLUMNS)
+
+
+def test_a_template_reading_the_raw_trail_table_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "raw.sql"
+    path.write_text("-- name: raw\n-- description: raw\nSELECT eventname FROM cloudtrail_events\n")
+    with pytest.raises(TemplateError, match="not cloudtrail_events: the time window"):
+        parse_template(path.read_text(), path, source="test")
+
+
+def test_max_by_keeps_trinos_meaning_on_duckdb() -> None:
+    duckdb_sql = render(CATALOG.get("metric-summary"), {}, window=WINDOW).to_sql("duckdb")
+    assert "ARG_MAX_NULL(" in duckdb_sql and "ARG_MIN_NULL(" in duckdb_sql
 
 
 def test_default_window_is_the_last_seven_days() -> None:
@@ -111,7 +163,7 @@ def test_default_window_is_the_last_seven_days() -> None:
 def test_naming_qualifies_views() -> None:
     naming = Naming(database="analytics", view="sm_points", calls_view="sm_calls")
     sql = render(CATALOG.get("failed-calls"), {}, window=WINDOW, naming=naming).sql
-    assert "FROM analytics.sm_calls AS sagemaker_metric_calls" in sql
+    assert "FROM analytics.sm_calls" in sql and "WITH sagemaker_metric_calls AS (" in sql
 
 
 @pytest.mark.parametrize(

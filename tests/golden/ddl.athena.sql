@@ -159,3 +159,272 @@ WHERE
   AND e.eventname = 'BatchPutMetrics';
 
 ALTER TABLE smtrail.cloudtrail_events SET TBLPROPERTIES ('smtrail.schema_version'='1');
+
+-- One row per metric point of a successful BatchPutMetrics call, for every copy of the call that was read.
+-- Deduplicate on (event_id, point_index) in your own queries: smtrail-sql's rendered queries do.
+--
+-- The rules every engine honours (the local engine's reader implements the same):
+-- * value: a JSON number (or a string holding one, in JSON's own number grammar) that is finite; else NULL.
+-- * step: an integer that fits BIGINT, or a number with an integral value below 2^53; else NULL.
+-- * metric_time (the point's timestamp) and event_time: epoch milliseconds when the number is >= 1e11, epoch
+-- seconds below that, or an ISO-8601 date and time 'YYYY-MM-DD[T ]HH:MM[:SS[.fff]][Z|+HH[:MM]|-HH[:MM]]'
+-- (no zone: UTC); rounded half away from zero to the millisecond; NULL outside the years 1 to 9999 and for
+-- anything else. The result is a TIMESTAMP in UTC.
+-- * a point that is not a JSON object keeps its position (point_index) with NULL fields.
+-- * requestparameters that is not valid JSON gives no trial component and no points.
+CREATE OR REPLACE VIEW smtrail.sagemaker_metrics AS
+SELECT
+  account_id,
+  region,
+  day,
+  CASE
+    WHEN event_ms >= -62135596800000 AND event_ms < 253402300800000
+    THEN DATE_ADD(
+      'MILLISECOND',
+      CAST(event_ms - FLOOR(event_ms / 86400000) * 86400000 AS BIGINT),
+      DATE_ADD(
+        'DAY',
+        CAST(FLOOR(event_ms / 86400000) AS BIGINT),
+        CAST('1970-01-01 00:00:00.000' AS TIMESTAMP(3))
+      )
+    )
+  END AS event_time,
+  event_id,
+  point_index,
+  trial_component,
+  trial_component_arn,
+  metric_name,
+  CASE
+    WHEN REGEXP_LIKE(step_text, '^-?(0|[1-9][0-9]*)$')
+    THEN TRY_CAST(step_text AS BIGINT)
+    WHEN REGEXP_LIKE(step_text, '^-?(0|[1-9][0-9]*)([.][0-9]+)?([eE][+-]?[0-9]+)?$')
+    AND ABS(TRY_CAST(step_text AS DOUBLE)) < 9007199254740992
+    AND TRY_CAST(step_text AS DOUBLE) = FLOOR(TRY_CAST(step_text AS DOUBLE))
+    THEN CAST(TRY_CAST(step_text AS DOUBLE) AS BIGINT)
+  END AS step,
+  CASE
+    WHEN REGEXP_LIKE(value_text, '^-?(0|[1-9][0-9]*)([.][0-9]+)?([eE][+-]?[0-9]+)?$')
+    AND ABS(TRY_CAST(value_text AS DOUBLE)) <= 1.7976931348623157e308
+    THEN TRY_CAST(value_text AS DOUBLE)
+  END AS value,
+  CASE
+    WHEN metric_ms >= -62135596800000 AND metric_ms < 253402300800000
+    THEN DATE_ADD(
+      'MILLISECOND',
+      CAST(metric_ms - FLOOR(metric_ms / 86400000) * 86400000 AS BIGINT),
+      DATE_ADD(
+        'DAY',
+        CAST(FLOOR(metric_ms / 86400000) AS BIGINT),
+        CAST('1970-01-01 00:00:00.000' AS TIMESTAMP(3))
+      )
+    )
+  END AS metric_time,
+  caller_arn,
+  user_agent,
+  source_ip
+FROM (
+  SELECT
+    points.*,
+    CASE
+      WHEN REGEXP_LIKE(event_time_text, '^-?(0|[1-9][0-9]*)([.][0-9]+)?([eE][+-]?[0-9]+)?$')
+      THEN ROUND(
+        IF(
+          TRY_CAST(event_time_text AS DOUBLE) >= 1e11,
+          TRY_CAST(event_time_text AS DOUBLE),
+          TRY_CAST(event_time_text AS DOUBLE) * 1000
+        )
+      )
+      WHEN REGEXP_LIKE(
+        event_time_text,
+        '^[0-9]{4}-[0-9]{2}-[0-9]{2}[T ]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9]([.][0-9]+)?)?(Z|[+-]([01][0-9]|2[0-3])(:?[0-5][0-9])?)?$'
+      )
+      THEN (
+        DATE_DIFF('DAY', CAST('1970-01-01' AS DATE), TRY_CAST(SUBSTR(event_time_text, 1, 10) AS DATE)) * 86400 + CAST(SUBSTR(event_time_text, 12, 2) AS BIGINT) * 3600 + CAST(SUBSTR(event_time_text, 15, 2) AS BIGINT) * 60 + IF(
+          SUBSTR(event_time_text, 17, 1) = ':',
+          CAST(SUBSTR(event_time_text, 18, 2) AS BIGINT),
+          0
+        ) - IF(
+          REGEXP_LIKE(SUBSTR(event_time_text, 17), '[+-]'),
+          IF(REGEXP_LIKE(SUBSTR(event_time_text, 17), '-'), -1, 1) * (
+            CAST(SUBSTR(REGEXP_EXTRACT(SUBSTR(event_time_text, 17), '[+-][0-9:]+$'), 2, 2) AS BIGINT) * 3600 + COALESCE(
+              TRY_CAST(SUBSTR(REPLACE(REGEXP_EXTRACT(SUBSTR(event_time_text, 17), '[+-][0-9:]+$'), ':', ''), 4, 2) AS BIGINT),
+              0
+            ) * 60
+          ),
+          0
+        )
+      ) * 1000 + ROUND(
+        COALESCE(
+          TRY_CAST(CONCAT('0', REGEXP_EXTRACT(SUBSTR(event_time_text, 17), '[.][0-9]+')) AS DOUBLE),
+          0
+        ) * 1000
+      )
+    END AS event_ms,
+    CASE
+      WHEN REGEXP_LIKE(metric_time_text, '^-?(0|[1-9][0-9]*)([.][0-9]+)?([eE][+-]?[0-9]+)?$')
+      THEN ROUND(
+        IF(
+          TRY_CAST(metric_time_text AS DOUBLE) >= 1e11,
+          TRY_CAST(metric_time_text AS DOUBLE),
+          TRY_CAST(metric_time_text AS DOUBLE) * 1000
+        )
+      )
+      WHEN REGEXP_LIKE(
+        metric_time_text,
+        '^[0-9]{4}-[0-9]{2}-[0-9]{2}[T ]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9]([.][0-9]+)?)?(Z|[+-]([01][0-9]|2[0-3])(:?[0-5][0-9])?)?$'
+      )
+      THEN (
+        DATE_DIFF('DAY', CAST('1970-01-01' AS DATE), TRY_CAST(SUBSTR(metric_time_text, 1, 10) AS DATE)) * 86400 + CAST(SUBSTR(metric_time_text, 12, 2) AS BIGINT) * 3600 + CAST(SUBSTR(metric_time_text, 15, 2) AS BIGINT) * 60 + IF(
+          SUBSTR(metric_time_text, 17, 1) = ':',
+          CAST(SUBSTR(metric_time_text, 18, 2) AS BIGINT),
+          0
+        ) - IF(
+          REGEXP_LIKE(SUBSTR(metric_time_text, 17), '[+-]'),
+          IF(REGEXP_LIKE(SUBSTR(metric_time_text, 17), '-'), -1, 1) * (
+            CAST(SUBSTR(REGEXP_EXTRACT(SUBSTR(metric_time_text, 17), '[+-][0-9:]+$'), 2, 2) AS BIGINT) * 3600 + COALESCE(
+              TRY_CAST(SUBSTR(REPLACE(REGEXP_EXTRACT(SUBSTR(metric_time_text, 17), '[+-][0-9:]+$'), ':', ''), 4, 2) AS BIGINT),
+              0
+            ) * 60
+          ),
+          0
+        )
+      ) * 1000 + ROUND(
+        COALESCE(
+          TRY_CAST(CONCAT('0', REGEXP_EXTRACT(SUBSTR(metric_time_text, 17), '[.][0-9]+')) AS DOUBLE),
+          0
+        ) * 1000
+      )
+    END AS metric_ms
+  FROM (
+    SELECT
+      c.account_id,
+      c.region,
+      c.day,
+      c.event_time_text,
+      c.event_id,
+      p.point_index,
+      c.trial_component,
+      c.trial_component_arn,
+      JSON_EXTRACT_SCALAR(p.point, '$.metricName') AS metric_name,
+      JSON_EXTRACT_SCALAR(p.point, '$.step') AS step_text,
+      JSON_EXTRACT_SCALAR(p.point, '$.value') AS value_text,
+      JSON_EXTRACT_SCALAR(p.point, '$.timestamp') AS metric_time_text,
+      c.caller_arn,
+      c.user_agent,
+      c.source_ip
+    FROM (
+      SELECT
+        e.account_id,
+        e.region,
+        e.day,
+        e.eventtime AS event_time_text,
+        e.eventid AS event_id,
+        TRY(JSON_EXTRACT_SCALAR(e.requestparameters, '$.trialComponentName')) AS trial_component,
+        ELEMENT_AT(FILTER(e.resources, r -> r.type = 'AWS::SageMaker::ExperimentTrialComponent'), 1).arn AS trial_component_arn,
+        TRY_CAST(TRY(JSON_EXTRACT(e.requestparameters, '$.metricData')) AS ARRAY(JSON)) AS metric_data,
+        e.useridentity.arn AS caller_arn,
+        e.useragent AS user_agent,
+        e.sourceipaddress AS source_ip
+      FROM smtrail.cloudtrail_events AS e
+      WHERE
+        e.eventsource = 'metrics-sagemaker.amazonaws.com'
+        AND e.eventname = 'BatchPutMetrics'
+        AND e.errorcode IS NULL
+    ) AS c
+    CROSS JOIN UNNEST(c.metric_data) WITH ORDINALITY AS p(point, point_index)
+  ) AS points
+) AS timed_points;
+
+-- One row per copy of a BatchPutMetrics call that was read, failed calls included (error_code set): what was
+-- sent, by whom, and whether it was stored. Deduplicate on event_id in your own queries: smtrail-sql's
+-- rendered queries do. event_time follows the rules of sagemaker_metrics.
+CREATE OR REPLACE VIEW smtrail.sagemaker_metric_calls AS
+SELECT
+  account_id,
+  region,
+  day,
+  CASE
+    WHEN event_ms >= -62135596800000 AND event_ms < 253402300800000
+    THEN DATE_ADD(
+      'MILLISECOND',
+      CAST(event_ms - FLOOR(event_ms / 86400000) * 86400000 AS BIGINT),
+      DATE_ADD(
+        'DAY',
+        CAST(FLOOR(event_ms / 86400000) AS BIGINT),
+        CAST('1970-01-01 00:00:00.000' AS TIMESTAMP(3))
+      )
+    )
+  END AS event_time,
+  event_id,
+  trial_component,
+  trial_component_arn,
+  point_count,
+  error_code,
+  error_message,
+  caller_arn,
+  user_agent,
+  source_ip
+FROM (
+  SELECT
+    calls.*,
+    CASE
+      WHEN REGEXP_LIKE(event_time_text, '^-?(0|[1-9][0-9]*)([.][0-9]+)?([eE][+-]?[0-9]+)?$')
+      THEN ROUND(
+        IF(
+          TRY_CAST(event_time_text AS DOUBLE) >= 1e11,
+          TRY_CAST(event_time_text AS DOUBLE),
+          TRY_CAST(event_time_text AS DOUBLE) * 1000
+        )
+      )
+      WHEN REGEXP_LIKE(
+        event_time_text,
+        '^[0-9]{4}-[0-9]{2}-[0-9]{2}[T ]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9]([.][0-9]+)?)?(Z|[+-]([01][0-9]|2[0-3])(:?[0-5][0-9])?)?$'
+      )
+      THEN (
+        DATE_DIFF('DAY', CAST('1970-01-01' AS DATE), TRY_CAST(SUBSTR(event_time_text, 1, 10) AS DATE)) * 86400 + CAST(SUBSTR(event_time_text, 12, 2) AS BIGINT) * 3600 + CAST(SUBSTR(event_time_text, 15, 2) AS BIGINT) * 60 + IF(
+          SUBSTR(event_time_text, 17, 1) = ':',
+          CAST(SUBSTR(event_time_text, 18, 2) AS BIGINT),
+          0
+        ) - IF(
+          REGEXP_LIKE(SUBSTR(event_time_text, 17), '[+-]'),
+          IF(REGEXP_LIKE(SUBSTR(event_time_text, 17), '-'), -1, 1) * (
+            CAST(SUBSTR(REGEXP_EXTRACT(SUBSTR(event_time_text, 17), '[+-][0-9:]+$'), 2, 2) AS BIGINT) * 3600 + COALESCE(
+              TRY_CAST(SUBSTR(REPLACE(REGEXP_EXTRACT(SUBSTR(event_time_text, 17), '[+-][0-9:]+$'), ':', ''), 4, 2) AS BIGINT),
+              0
+            ) * 60
+          ),
+          0
+        )
+      ) * 1000 + ROUND(
+        COALESCE(
+          TRY_CAST(CONCAT('0', REGEXP_EXTRACT(SUBSTR(event_time_text, 17), '[.][0-9]+')) AS DOUBLE),
+          0
+        ) * 1000
+      )
+    END AS event_ms
+  FROM (
+    SELECT
+      e.account_id,
+      e.region,
+      e.day,
+      e.eventtime AS event_time_text,
+      e.eventid AS event_id,
+      TRY(JSON_EXTRACT_SCALAR(e.requestparameters, '$.trialComponentName')) AS trial_component,
+      ELEMENT_AT(FILTER(e.resources, r -> r.type = 'AWS::SageMaker::ExperimentTrialComponent'), 1).arn AS trial_component_arn,
+      COALESCE(
+        TRY_CAST(JSON_ARRAY_LENGTH(TRY(JSON_EXTRACT(e.requestparameters, '$.metricData'))) AS BIGINT),
+        0
+      ) AS point_count,
+      e.errorcode AS error_code,
+      e.errormessage AS error_message,
+      e.useridentity.arn AS caller_arn,
+      e.useragent AS user_agent,
+      e.sourceipaddress AS source_ip
+    FROM smtrail.cloudtrail_events AS e
+    WHERE
+      e.eventsource = 'metrics-sagemaker.amazonaws.com'
+      AND e.eventname = 'BatchPutMetrics'
+  ) AS calls
+) AS timed_calls;
+
+ALTER TABLE smtrail.cloudtrail_events SET TBLPROPERTIES ('smtrail.schema_version'='2');

@@ -1,3 +1,37 @@
+WITH sagemaker_metric_calls AS (
+  SELECT
+    event_time,
+    trial_component,
+    point_count,
+    error_code,
+    error_message,
+    caller_arn
+  FROM (
+    SELECT
+      event_time,
+      trial_component,
+      point_count,
+      error_code,
+      error_message,
+      caller_arn,
+      day,
+      account_id,
+      region,
+      event_id,
+      ROW_NUMBER() OVER (
+        PARTITION BY event_id
+        ORDER BY day, account_id, region, event_time, trial_component, point_count, error_code, error_message, caller_arn
+      ) AS copy_number
+    FROM smtrail.sagemaker_metric_calls
+    WHERE
+      day >= '2024/05/01'
+      AND day <= '2024/05/09'
+      AND event_time >= CAST('2024-05-01 00:00:00.000' AS TIMESTAMP)
+      AND event_time < CAST('2024-05-08 00:00:00.000' AS TIMESTAMP)
+  ) AS copies
+  WHERE
+    copy_number = 1 OR event_id IS NULL
+)
 SELECT
   caller_arn,
   error_code,
@@ -7,17 +41,9 @@ SELECT
   MIN(event_time) AS first_failure,
   MAX(event_time) AS last_failure,
   MAX(error_message) AS sample_message
-FROM smtrail.sagemaker_metric_calls AS sagemaker_metric_calls
+FROM sagemaker_metric_calls
 WHERE
-  (
-    NOT error_code IS NULL AND error_code IN ('ThrottlingException', 'AccessDenied')
-  )
-  AND (
-    sagemaker_metric_calls.day >= '2024/05/01'
-    AND sagemaker_metric_calls.day <= '2024/05/09'
-    AND sagemaker_metric_calls.event_time >= CAST('2024-05-01 00:00:00.000' AS TIMESTAMP)
-    AND sagemaker_metric_calls.event_time < CAST('2024-05-08 00:00:00.000' AS TIMESTAMP)
-  )
+  NOT error_code IS NULL AND error_code IN ('ThrottlingException', 'AccessDenied')
 GROUP BY
   caller_arn,
   error_code

@@ -1,3 +1,39 @@
+WITH sagemaker_metrics AS (
+  SELECT
+    account_id,
+    event_time,
+    trial_component,
+    trial_component_arn,
+    metric_name,
+    step,
+    caller_arn
+  FROM (
+    SELECT
+      account_id,
+      event_time,
+      trial_component,
+      trial_component_arn,
+      metric_name,
+      step,
+      caller_arn,
+      day,
+      region,
+      event_id,
+      point_index,
+      ROW_NUMBER() OVER (
+        PARTITION BY event_id, point_index
+        ORDER BY day, account_id, region, event_time, trial_component, trial_component_arn, metric_name, step, caller_arn
+      ) AS copy_number
+    FROM smtrail.sagemaker_metrics
+    WHERE
+      day >= '2024/05/01'
+      AND day <= '2024/05/09'
+      AND event_time >= CAST('2024-05-01 00:00:00.000' AS TIMESTAMP)
+      AND event_time < CAST('2024-05-08 00:00:00.000' AS TIMESTAMP)
+  ) AS copies
+  WHERE
+    copy_number = 1 OR event_id IS NULL
+)
 SELECT
   trial_component,
   MIN(event_time) AS first_event,
@@ -8,15 +44,9 @@ SELECT
   COUNT(DISTINCT caller_arn) AS callers,
   COUNT(DISTINCT account_id) AS accounts,
   MIN(trial_component_arn) AS trial_component_arn
-FROM smtrail.sagemaker_metrics AS sagemaker_metrics
+FROM sagemaker_metrics
 WHERE
   trial_component LIKE '%training%'
-  AND (
-    sagemaker_metrics.day >= '2024/05/01'
-    AND sagemaker_metrics.day <= '2024/05/09'
-    AND sagemaker_metrics.event_time >= CAST('2024-05-01 00:00:00.000' AS TIMESTAMP)
-    AND sagemaker_metrics.event_time < CAST('2024-05-08 00:00:00.000' AS TIMESTAMP)
-  )
 GROUP BY
   trial_component
 ORDER BY

@@ -26,7 +26,7 @@ def test_call_view_has_the_contract_columns_and_types(athena_duckdb: Any) -> Non
 
 def test_every_timestamp_form_is_normalised_to_utc(athena_duckdb: Any) -> None:
     rows = _rows(athena_duckdb, """
-        SELECT event_id, metric_name, step, value, metric_time FROM smtrail.sagemaker_metrics
+        SELECT DISTINCT event_id, metric_name, step, value, metric_time FROM smtrail.sagemaker_metrics
         WHERE event_id IN ('e-ms', 'e-seconds', 'e-iso') ORDER BY event_id, metric_time""")
     assert rows == [
         ("e-iso", "validation:loss", 1, 1.25, datetime(2024, 5, 1, 11, 59, 30)),
@@ -47,10 +47,24 @@ def test_failed_calls_store_no_points_but_are_calls(athena_duckdb: Any) -> None:
     assert calls == [("e-denied", 2, "AccessDenied"), ("e-failed", 1, "ThrottlingException")]
 
 
-def test_an_event_read_twice_counts_once(athena_duckdb: Any) -> None:
-    assert _rows(athena_duckdb, "SELECT COUNT(*) FROM smtrail.sagemaker_metrics WHERE event_id = 'e-ms'") == [(2,)]
-    assert _rows(athena_duckdb, "SELECT COUNT(*) FROM smtrail.sagemaker_metric_calls") == [(9,)]
-    assert _rows(athena_duckdb, "SELECT COUNT(*) FROM smtrail.sagemaker_metrics") == [(9,)]
+def test_the_views_keep_every_copy_and_number_the_points(athena_duckdb: Any) -> None:
+    # e-ms is in two files: the views show both copies; a rendered query counts it once (test_render, below)
+    assert _rows(athena_duckdb, """
+        SELECT point_index, COUNT(*) FROM smtrail.sagemaker_metrics WHERE event_id = 'e-ms'
+        GROUP BY point_index ORDER BY point_index""") == [(1, 2), (2, 2)]
+    assert _rows(athena_duckdb, "SELECT COUNT(*) FROM smtrail.sagemaker_metric_calls") == [(10,)]
+    assert _rows(athena_duckdb, "SELECT COUNT(*) FROM smtrail.sagemaker_metrics") == [(11,)]
+
+
+def test_a_rendered_query_counts_an_event_read_twice_once(athena_duckdb: Any) -> None:
+    from smtrail_sql.catalog import Catalog
+    from smtrail_sql.render import render
+    from smtrail_sql.window import TimeWindow
+
+    rows = _rows(athena_duckdb, render(Catalog.load().get("ingest-volume"), {},
+                                       window=TimeWindow.all_time()).to_sql("duckdb"))
+    assert sum(row[3] for row in rows) == 9  # calls: e-ms once
+    assert sum(row[4] for row in rows) == 9  # points
 
 
 def test_partition_columns_and_identity_pass_through(athena_duckdb: Any) -> None:

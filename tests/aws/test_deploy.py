@@ -27,10 +27,12 @@ def engine() -> AthenaEngine:
     return AthenaEngine.from_settings(poll_interval=0.01)
 
 
-def second_version(tmp_path: Path) -> ddl.DdlVersion:
-    path = tmp_path / "0002_describe_the_table.sql"
+def next_version(tmp_path: Path) -> ddl.DdlVersion:
+    """A version after the newest shipped one."""
+    number = ddl.latest_version() + 1
+    path = tmp_path / f"{number:04d}_describe_the_table.sql"
     path.write_text(
-        "-- version: 2\n-- description: Describe the table.\n\n"
+        f"-- version: {number}\n-- description: Describe the table.\n\n"
         "ALTER TABLE cloudtrail_events SET TBLPROPERTIES ('comment' = 'SageMaker metrics source');\n"
     )
     return ddl.parse_version(path)
@@ -44,11 +46,12 @@ def test_create_table_sends_every_version_and_records_it(moto: MotoAws) -> None:
     sent = moto.athena_queries()
     assert sent == ddl.render_all(SETTINGS)
     assert sent[0] == "CREATE DATABASE IF NOT EXISTS smtrail"
-    assert sent[-1] == "ALTER TABLE smtrail.cloudtrail_events SET TBLPROPERTIES ('smtrail.schema_version'='1')"
+    assert sent[-1] == ("ALTER TABLE smtrail.cloudtrail_events SET TBLPROPERTIES "
+                        f"('smtrail.schema_version'='{ddl.latest_version()}')")
     for sql in sent:
         sqlglot.parse_one(sql, read="athena")
     assert (result.before, result.after, result.changed) == (None, ddl.latest_version(), True)
-    assert "applied DDL version(s) 1" in result.describe()
+    assert "applied DDL version(s) 1, 2" in result.describe()
     assert moto.client("athena").get_database(CatalogName="AwsDataCatalog", DatabaseName="smtrail")
 
 
@@ -68,20 +71,46 @@ def test_a_second_create_table_changes_nothing_and_says_so(moto: MotoAws) -> Non
     assert status(athena.session, SETTINGS).up_to_date
 
 
+def test_migrate_takes_version_1_to_2(moto: MotoAws) -> None:
+    athena = engine()
+    create_table(athena, SETTINGS, versions=ddl.versions()[:1])
+    played = play_catalog(moto)
+    assert read_deployed_version(athena.session, SETTINGS) == 1
+
+    pending = status(athena.session, SETTINGS)
+    assert (pending.deployed, pending.latest, [v.number for v in pending.pending]) == (1, 2, [2])
+    assert "0002 views_read_times_in_utc_and_number_points" in pending.describe()[1]
+
+    seen: list[str] = []
+    result = migrate(athena, SETTINGS, on_statement=lambda v, sql: seen.append(sql))
+    sent = moto.athena_queries()[played:]
+    assert sent == ddl.render_version(ddl.versions()[1], SETTINGS) == seen
+    assert [s.split(" AS")[0] for s in sent[:2]] == [
+        "CREATE OR REPLACE VIEW smtrail.sagemaker_metrics", "CREATE OR REPLACE VIEW smtrail.sagemaker_metric_calls"]
+    for sql in sent:
+        sqlglot.parse_one(sql, read="athena")
+    assert (result.before, result.after) == (1, 2)
+    play_catalog(moto, played)
+    assert status(athena.session, SETTINGS).up_to_date
+    assert not migrate(athena, SETTINGS).changed
+
+
 def test_status_and_migrate_apply_only_what_is_newer(moto: MotoAws, tmp_path: Path) -> None:
     athena = engine()
     create_table(athena, SETTINGS)
     played = play_catalog(moto)
-    versions = [*ddl.versions(), second_version(tmp_path)]
+    latest = ddl.latest_version()
+    versions = [*ddl.versions(), next_version(tmp_path)]
 
     pending = status(athena.session, SETTINGS, versions)
-    assert (pending.deployed, pending.latest, [v.number for v in pending.pending]) == (1, 2, [2])
-    assert "0002 describe_the_table: Describe the table." in pending.describe()[1]
+    assert (pending.deployed, pending.latest, [v.number for v in pending.pending]) == (latest, latest + 1,
+                                                                                      [latest + 1])
+    assert f"{latest + 1:04d} describe_the_table: Describe the table." in pending.describe()[1]
 
     seen: list[str] = []
     result = migrate(athena, SETTINGS, versions=versions, on_statement=lambda v, sql: seen.append(sql))
-    assert moto.athena_queries()[played:] == ddl.render_version(versions[1], SETTINGS) == seen
-    assert (result.before, result.after) == (1, 2)
+    assert moto.athena_queries()[played:] == ddl.render_version(versions[-1], SETTINGS) == seen
+    assert (result.before, result.after) == (latest, latest + 1)
     play_catalog(moto, played)
     assert status(athena.session, SETTINGS, versions).up_to_date
     assert not migrate(athena, SETTINGS, versions=versions).changed
@@ -98,7 +127,7 @@ def test_a_table_without_a_recorded_version_is_version_0(moto: MotoAws) -> None:
     glue.create_database(DatabaseInput={"Name": "smtrail"})
     glue.create_table(DatabaseName="smtrail", TableInput={"Name": "cloudtrail_events", "Parameters": {}})
     current = status(engine().session, SETTINGS)
-    assert current.deployed == 0 and [v.number for v in current.pending] == [1]
+    assert current.deployed == 0 and [v.number for v in current.pending] == [v.number for v in ddl.versions()]
     assert "no recorded version" in current.describe()[0]
 
 
@@ -116,8 +145,10 @@ def test_a_failing_statement_names_its_version(moto: MotoAws) -> None:
 
 
 def test_a_failure_after_a_version_is_recorded_names_that_version(moto: MotoAws, tmp_path: Path) -> None:
-    versions = [*ddl.versions(), second_version(tmp_path)]
-    first = len(ddl.render_all(SETTINGS))  # CREATE DATABASE + every statement of version 1
+    versions = [*ddl.versions(), next_version(tmp_path)]
+    first = len(ddl.render_all(SETTINGS))  # CREATE DATABASE + every statement of the shipped versions
     moto.fail_next_athena_query("line 1:1: mismatched input", after=first)
-    with pytest.raises(QueryFailedError, match="DDL version 2 .* the table stays at version 1: .*mismatched input"):
+    latest = ddl.latest_version()
+    with pytest.raises(QueryFailedError,
+                       match=f"DDL version {latest + 1} .* the table stays at version {latest}: .*mismatched input"):
         create_table(engine(), SETTINGS, versions=versions)

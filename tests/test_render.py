@@ -199,3 +199,12 @@ def test_typed_literals_for_every_type(tmp_path: Path) -> None:
     assert "metric_name = 'x'" in sql and "step > 3" in sql and "value < 1.5" in sql and "FALSE" in sql
     assert "metric_time > CAST('2024-05-01 08:00:00.000' AS TIMESTAMP)" in sql
     assert "= CAST('2024-05-01' AS DATE)" in sql and "step IN (1, 2)" in sql
+
+
+def test_the_single_copy_form_keeps_the_window_and_drops_only_the_deduplication() -> None:
+    query = render(CATALOG.get("metric-summary"), {}, window=WINDOW)
+    single = sqlglot.parse_one(query.to_sql("duckdb", copies=False), read="duckdb")
+    assert single.find(exp.Window) is None and "copy_number" not in single.sql()
+    (read,) = [t.find_ancestor(exp.Select) for t in single.find_all(exp.Table) if t.db == "smtrail"]
+    assert "day >= '2024/05/01'" in read.args["where"].sql("duckdb")
+    assert sqlglot.parse_one(query.to_sql("duckdb"), read="duckdb").find(exp.Window) is not None

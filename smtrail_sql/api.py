@@ -14,8 +14,10 @@ Every error is a :class:`smtrail_sql.errors.SmtrailError` (``ParameterError``, `
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -71,7 +73,8 @@ class Toolkit:
     Build one with :meth:`local` or :meth:`athena` (or pass any object that follows the
     :class:`~smtrail_sql.engines.Engine` protocol); ``Toolkit()`` alone lists, describes and renders.
     Time windows default to the last 7 days, like the CLI; pass ``since``/``until`` (ISO dates, datetimes
-    or ages such as ``"30d"``) or ``all_time=True``.
+    or ages such as ``"30d"``) or ``all_time=True``, and ``delivery_lag`` (``"4d"`` or a ``timedelta``;
+    default ``SMTRAIL_DELIVERY_LAG``, else one day) for files delivered late.
 
     >>> tk = Toolkit.local("smtrail-demo")                                      # doctest: +SKIP
     >>> tk.run("runs", all_time=True).as_dicts()[0]["trial_component"]          # doctest: +SKIP
@@ -174,12 +177,13 @@ class Toolkit:
         since: str | None = None,
         until: str | None = None,
         all_time: bool = False,
+        delivery_lag: str | timedelta | None = None,
         **params: Any,
     ) -> RenderedQuery:
         """The rendered query object (its SQL for either dialect, window, bound parameters)."""
         from smtrail_sql.render import render
 
-        return render(self.catalog.get(name), params, window=_window(since, until, all_time),
+        return render(self.catalog.get(name), params, window=_window(since, until, all_time, delivery_lag),
                       naming=self._naming())
 
     def render(
@@ -189,6 +193,7 @@ class Toolkit:
         since: str | None = None,
         until: str | None = None,
         all_time: bool = False,
+        delivery_lag: str | timedelta | None = None,
         dialect: str = "athena",
         **params: Any,
     ) -> str:
@@ -198,7 +203,8 @@ class Toolkit:
         >>> "day >= '2024/05/01'" in sql
         True
         """
-        return self.rendered(name, since=since, until=until, all_time=all_time, **params).to_sql(dialect)
+        return self.rendered(name, since=since, until=until, all_time=all_time, delivery_lag=delivery_lag,
+                             **params).to_sql(dialect)
 
     def run(
         self,
@@ -207,6 +213,7 @@ class Toolkit:
         since: str | None = None,
         until: str | None = None,
         all_time: bool = False,
+        delivery_lag: str | timedelta | None = None,
         **params: Any,
     ) -> QueryResult:
         """Run a query on the toolkit's engine and return its typed rows.
@@ -215,7 +222,8 @@ class Toolkit:
         ``result.as_dicts()`` gives dicts, :func:`smtrail_sql.records` named tuples,
         :func:`smtrail_sql.to_pandas` / :func:`smtrail_sql.to_arrow` frames.
         """
-        query = self.rendered(name, since=since, until=until, all_time=all_time, **params)
+        query = self.rendered(name, since=since, until=until, all_time=all_time, delivery_lag=delivery_lag,
+                              **params)
         if self.engine is None:
             raise EngineError("this toolkit has no engine: open it with Toolkit.local(logs_dir) or "
                               "Toolkit.athena(database=..., workgroup=...)")
@@ -232,6 +240,7 @@ class Toolkit:
         since: str | None = None,
         until: str | None = None,
         all_time: bool = False,
+        delivery_lag: str | timedelta | None = None,
         max_series: int | None = None,
         max_points: int | None = None,
     ) -> Curves:
@@ -242,7 +251,8 @@ class Toolkit:
         params: dict[str, Any] = {"trial_components": components, "metrics": names}
         if max_points is not None:
             params["max_points"] = max_points
-        result = self.run(CURVES_QUERY, since=since, until=until, all_time=all_time, **params)
+        result = self.run(CURVES_QUERY, since=since, until=until, all_time=all_time, delivery_lag=delivery_lag,
+                          **params)
         return curves_from_result(result, x, trial_components=components, metrics=names,
                                   max_series=max_series or DEFAULT_MAX_SERIES)
 
@@ -256,6 +266,7 @@ class Toolkit:
         since: str | None = None,
         until: str | None = None,
         all_time: bool = False,
+        delivery_lag: str | timedelta | None = None,
         max_series: int | None = None,
         width: int = 1200,
         height: int | None = None,
@@ -268,7 +279,7 @@ class Toolkit:
         from smtrail_sql.plot import build_figure, save_png
 
         curves = self.curves(trial_components, metrics, x=x, since=since, until=until, all_time=all_time,
-                             max_series=max_series)
+                             delivery_lag=delivery_lag, max_series=max_series)
         if output is not None:
             return save_png(curves, Path(output), width=width, height=height, log_y=log_y)
         return build_figure(curves, width=width, height=height, log_y=log_y)
@@ -290,10 +301,12 @@ def _info(template: Template) -> QueryInfo:
                      template.path)
 
 
-def _window(since: str | None, until: str | None, all_time: bool) -> TimeWindow:
+def _window(since: str | None, until: str | None, all_time: bool, delivery_lag: str | timedelta | None) -> TimeWindow:
     from smtrail_sql.window import TimeWindow
 
-    return TimeWindow.parse(since, until, all_time=all_time)
+    if delivery_lag is None:  # as the CLI does: the variable, else the default
+        delivery_lag = os.environ.get("SMTRAIL_DELIVERY_LAG")
+    return TimeWindow.parse(since, until, all_time=all_time, delivery_lag=delivery_lag)
 
 
 def _names(values: Sequence[str] | str) -> list[str]:

@@ -19,7 +19,7 @@ from sqlglot import TokenType, exp
 from sqlglot.errors import ErrorLevel, ParseError
 
 from smtrail_sql.errors import TemplateError
-from smtrail_sql.render import Naming, qualify_relations
+from smtrail_sql.render import Naming, athena_identifier, qualify_relations
 from smtrail_sql.resources import ddl_dir
 from smtrail_sql.settings import TableSettings
 
@@ -157,14 +157,14 @@ def _values(settings: TableSettings) -> dict[str, str]:
 
 def create_database_sql(settings: TableSettings) -> str:
     """``CREATE DATABASE IF NOT EXISTS`` for the deployment's database."""
-    statement = exp.Create(this=exp.Table(this=exp.to_identifier(settings.database)), kind="DATABASE",
+    statement = exp.Create(this=exp.Table(this=athena_identifier(settings.database)), kind="DATABASE",
                            exists=True)
     return statement.sql(dialect="athena")
 
 
 def record_version_sql(settings: TableSettings, number: int) -> str:
     """The statement that records ``number`` as the deployed version in the table's properties."""
-    table = exp.table_(settings.table, db=settings.database)
+    table = exp.table_(athena_identifier(settings.table), db=athena_identifier(settings.database))
     prop = exp.Property(this=exp.Literal.string(SCHEMA_VERSION_PROPERTY), value=exp.Literal.string(str(number)))
     properties = exp.Properties(expressions=[prop])
     statement = exp.Alter(this=table, kind="TABLE", actions=[exp.AlterSet(expressions=[properties])])

@@ -30,6 +30,7 @@ from smtrail_sql.schema import (
 from smtrail_sql.settings import (
     DEFAULT_DATABASE,
     DEFAULT_TABLE,
+    needs_quotes,
     validate_identifier,
 )
 from smtrail_sql.window import TimeWindow, format_day
@@ -330,16 +331,26 @@ def _window_predicates(window: TimeWindow) -> list[exp.Expr]:
     return predicates
 
 
+def athena_identifier(name: str) -> exp.Identifier:
+    """A database, table or view name, quoted where Athena needs it (:func:`~smtrail_sql.settings.needs_quotes`):
+    sqlglot writes backticks in DDL and double quotes in queries and views.
+
+    >>> exp.table_(athena_identifier("select"), db=athena_identifier("smtrail")).sql(dialect="athena")
+    'smtrail."select"'
+    """
+    return exp.to_identifier(name, quoted=needs_quotes(name))
+
+
 def qualify_relations(tree: exp.Expr, naming: Naming) -> None:
-    """Point the template-level relation names at ``database.name``."""
+    """Point the template-level relation names at ``database.name`` (quoted where Athena needs it)."""
     for table in tree.find_all(exp.Table):
         if table.db or table.name not in (METRIC_POINTS_RELATION, METRIC_CALLS_RELATION, EVENTS_RELATION):
             continue
         if is_cte_name(table):
             continue
         alias = table.alias_or_name
-        table.set("this", exp.to_identifier(naming.name_of(table.name)))
-        table.set("db", exp.to_identifier(naming.database))
+        table.set("this", athena_identifier(naming.name_of(table.name)))
+        table.set("db", athena_identifier(naming.database))
         if not table.alias and isinstance(table.parent, exp.From | exp.Join):
             # keep column references like sagemaker_metrics.value valid after the rename
             table.set("alias", exp.TableAlias(this=exp.to_identifier(alias)))

@@ -11,6 +11,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from typing import Final
 
 from smtrail_sql.errors import SettingError
 from smtrail_sql.schema import METRIC_CALLS_RELATION, METRIC_POINTS_RELATION, calls_view_for
@@ -22,6 +23,27 @@ _ACCOUNT = re.compile(r"^\d{12}$")
 _REGION = re.compile(r"^[a-z]{2,5}(-[a-z]+)+-\d{1,2}[a-z]?$")
 _IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]{0,254}$")
 _CATALOG = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]{0,127}$")
+
+#: Athena's reserved keywords ("Escape reserved keywords in queries", Athena user guide): the list for DDL
+#: (Hive: a name in it must be in backticks) and the list for SELECT and views (Trino: in double quotes).
+ATHENA_DDL_RESERVED: Final = frozenset("""
+    ALL ALTER AND ARRAY AS AUTHORIZATION BETWEEN BIGINT BINARY BOOLEAN BOTH BY CASE CASHE CAST CHAR COLUMN CONF
+    CONSTRAINT COMMIT CREATE CROSS CUBE CURRENT CURRENT_DATE CURRENT_TIMESTAMP CURSOR DATABASE DATE DAYOFWEEK
+    DECIMAL DELETE DESCRIBE DISTINCT DIV DOUBLE DROP ELSE END EXCHANGE EXISTS EXTENDED EXTERNAL EXTRACT FALSE
+    FETCH FLOAT FLOOR FOLLOWING FOR FOREIGN FROM FULL FUNCTION GRANT GROUP GROUPING HAVING IF IMPORT IN INNER
+    INSERT INT INTEGER INTERSECT INTERVAL INTO IS JOIN LATERAL LEFT LESS LIKE LOCAL MACRO MAP MORE NONE NOT NULL
+    NUMERIC OF ON ONLY OR ORDER OUT OUTER OVER PARTIALSCAN PARTITION PERCENT PRECEDING PRECISION PRESERVE PRIMARY
+    PROCEDURE RANGE READS REDUCE REGEXP REFERENCES REVOKE RIGHT RLIKE ROLLBACK ROLLUP ROW ROWS SELECT SET
+    SMALLINT START TABLE TABLESAMPLE THEN TIME TIMESTAMP TO TRANSFORM TRIGGER TRUE TRUNCATE UNBOUNDED UNION
+    UNIQUEJOIN UPDATE USER USING UTC_TIMESTAMP VALUES VARCHAR VIEWS WHEN WHERE WINDOW WITH
+""".split())
+ATHENA_SELECT_RESERVED: Final = frozenset("""
+    ALTER AND AS BETWEEN BY CASE CAST CONSTRAINT CREATE CROSS CUBE CURRENT_DATE CURRENT_PATH CURRENT_TIME
+    CURRENT_TIMESTAMP CURRENT_USER DEALLOCATE DELETE DESCRIBE DISTINCT DROP ELSE END ESCAPE EXCEPT EXECUTE EXISTS
+    EXTRACT FALSE FIRST FOR FROM FULL GROUP GROUPING HAVING IN INNER INSERT INTERSECT INTO IS JOIN LAST LEFT LIKE
+    LOCALTIME LOCALTIMESTAMP NATURAL NORMALIZE NOT NULL ON OR ORDER OUTER PREPARE RECURSIVE RIGHT ROLLUP SELECT
+    TABLE THEN TRUE UNESCAPE UNION UNNEST USING VALUES WHEN WHERE WITH
+""".split())
 
 DEFAULT_DATABASE = "smtrail"
 DEFAULT_TABLE = "cloudtrail_events"
@@ -106,6 +128,19 @@ def validate_identifier(setting: str, value: str) -> str:
     if not _IDENTIFIER.match(value):
         raise SettingError(setting, value, "lowercase letters, digits and '_', not starting with a digit")
     return value
+
+
+def needs_quotes(name: str) -> bool:
+    """Whether Athena needs a database, table or view name quoted: backticks in DDL, double quotes in queries.
+
+    Athena's rules: a name that begins with an underscore, and a reserved keyword (either list), must be
+    quoted. The renderer quotes exactly these names, so the SQL of the usual names stays unquoted.
+
+    >>> needs_quotes("smtrail"), needs_quotes("_staging"), needs_quotes("select"), needs_quotes("partition")
+    (False, True, True, True)
+    """
+    upper = name.upper()
+    return name.startswith("_") or upper in ATHENA_DDL_RESERVED or upper in ATHENA_SELECT_RESERVED
 
 
 def validate_catalog(value: str) -> str:

@@ -2,9 +2,16 @@
 
 CloudTrail files live in a folder named after their *delivery* day (UTC), a few minutes after the events
 they hold. An event at time ``t`` is therefore in a folder of day ``t.date()`` or later, so a window
-``[since, until)`` reads the delivery days from ``since``'s date to ``until``'s date plus
-:data:`DELIVERY_LAG`. Athena's partition predicate and the local reader's folder pruning both use
-:meth:`TimeWindow.delivery_day_range`, so the two engines read the same days.
+``[since, until)`` reads the delivery days from ``since``'s date to the date of ``until`` plus the window's
+delivery lag (``--delivery-lag``, :func:`parse_delivery_lag`). Athena's partition predicate, the local
+reader's folder pruning, ``estimate`` and ``sync`` all use :meth:`TimeWindow.delivery_day_range`, so every
+engine and command reads the same days.
+
+The lag is a setting because delivery is "typically within about 5 minutes of an API call; this time is not
+guaranteed", and CloudTrail retries delivery to an unreachable bucket (a bucket policy or KMS key that denies
+it, say) for up to 30 days. A file delivered later than the lag is, by construction, not read by a windowed
+query: the ``delivery-lag`` canned query (run with ``--all-time``) measures how late a trail's files really
+were, so that the setting can be chosen from data.
 """
 
 from __future__ import annotations
@@ -15,14 +22,22 @@ from datetime import UTC, date, datetime, timedelta
 
 from smtrail_sql.errors import SettingError
 
-#: How far after the end of a window an event's file may be delivered.
-DELIVERY_LAG = timedelta(days=1)
+#: How far after the end of a window an event's file may be delivered, unless ``--delivery-lag`` says
+#: otherwise. Delivery is typically minutes; a day covers that with a wide margin (a window ending just before
+#: midnight, a delivery delayed by hours) for the price of one more delivery day per window. A longer margin
+#: would make every windowed Athena query scan more days to cover what is an outage, not the normal case.
+DEFAULT_DELIVERY_LAG = timedelta(days=1)
+#: The longest lag accepted: CloudTrail gives up retrying a delivery after 30 days, so no file arrives later;
+#: one more day covers the minutes of the delivery itself and the rounding to whole delivery days. Anything
+#: above is a typo (``400d``), or a query that wants ``--all-time``.
+MAX_DELIVERY_LAG = timedelta(days=31)
 #: The window used when neither ``since`` nor ``until`` is given (and all time was not asked for).
 DEFAULT_LOOKBACK = timedelta(days=7)
 
 _RELATIVE = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$", re.IGNORECASE)
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 _VALID_TIME = "an ISO date (2024-05-01), an ISO datetime (2024-05-01T12:00:00Z) or a relative age (30m, 12h, 7d, 2w)"
+_VALID_LAG = "a duration such as 90m, 36h, 4d or 2w (units s, m, h, d, w), from 0 to 31d"
 
 
 def format_day(day: date) -> str:
@@ -43,8 +58,7 @@ def parse_time(text: str, *, setting: str = "time", now: datetime | None = None)
     now = now or datetime.now(UTC)
     match = _RELATIVE.match(text)
     if match:
-        amount, unit = int(match.group(1)), match.group(2).lower()
-        return now - timedelta(**{_UNITS[unit]: amount})
+        return now - _duration(match)
     candidate = text.strip()
     if candidate.endswith(("Z", "z")):
         candidate = candidate[:-1] + "+00:00"
@@ -57,17 +71,56 @@ def parse_time(text: str, *, setting: str = "time", now: datetime | None = None)
     return parsed.astimezone(UTC)
 
 
+def _duration(match: re.Match[str]) -> timedelta:
+    return timedelta(**{_UNITS[match.group(2).lower()]: int(match.group(1))})
+
+
+def parse_delivery_lag(value: str | timedelta | None, *, setting: str = "--delivery-lag") -> timedelta:
+    """The delivery margin of a window: a duration (``90m``, ``36h``, ``4d``, ``2w``) from 0 to 31 days.
+
+    ``None`` or an empty string is the default (:data:`DEFAULT_DELIVERY_LAG`); ``0`` (or ``0d``) reads no
+    delivery day after the one ``until`` falls in. Negative, over :data:`MAX_DELIVERY_LAG` or unreadable is a
+    :class:`SettingError`.
+
+    >>> parse_delivery_lag("36h")
+    datetime.timedelta(days=1, seconds=43200)
+    >>> parse_delivery_lag(None) == DEFAULT_DELIVERY_LAG
+    True
+    """
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return DEFAULT_DELIVERY_LAG
+    if isinstance(value, timedelta):
+        lag = value
+    else:
+        match = _RELATIVE.match(value)
+        if match:
+            lag = _duration(match)
+        elif value.strip() == "0":
+            lag = timedelta(0)
+        else:
+            raise SettingError(setting, value, _VALID_LAG)
+    if not timedelta(0) <= lag <= MAX_DELIVERY_LAG:
+        raise SettingError(setting, value if isinstance(value, str) else str(value), _VALID_LAG)
+    return lag
+
+
 @dataclass(frozen=True)
 class TimeWindow:
     """A half-open window ``[start, end)`` of event time, in UTC; ``None`` means unbounded on that side.
 
+    ``delivery_lag`` is how long after ``end`` a file holding the window's events may be delivered: the
+    delivery days read run from ``start``'s date to ``(end + delivery_lag)``'s date.
+
     >>> w = TimeWindow.parse(since="2024-05-01", until="2024-05-03")
     >>> w.delivery_day_range()
     (datetime.date(2024, 5, 1), datetime.date(2024, 5, 4))
+    >>> TimeWindow.parse(since="2024-05-01", until="2024-05-03", delivery_lag="4d").delivery_day_range()
+    (datetime.date(2024, 5, 1), datetime.date(2024, 5, 7))
     """
 
     start: datetime | None
     end: datetime | None
+    delivery_lag: timedelta = DEFAULT_DELIVERY_LAG
 
     def __post_init__(self) -> None:
         for name in ("start", "end"):
@@ -77,6 +130,7 @@ class TimeWindow:
         if self.start is not None and self.end is not None and self.start >= self.end:
             raise SettingError("window", f"{self.start.isoformat()} .. {self.end.isoformat()}",
                                "--since must be before --until")
+        object.__setattr__(self, "delivery_lag", parse_delivery_lag(self.delivery_lag))
 
     @classmethod
     def all_time(cls) -> TimeWindow:
@@ -90,25 +144,28 @@ class TimeWindow:
         until: str | None = None,
         *,
         all_time: bool = False,
+        delivery_lag: str | timedelta | None = None,
         now: datetime | None = None,
     ) -> TimeWindow:
         """Build the window the CLI options describe.
 
         With neither bound, the last :data:`DEFAULT_LOOKBACK`; ``all_time`` drops both bounds (and may not
-        be combined with them); ``since`` alone runs to now.
+        be combined with them); ``since`` alone runs to now. ``delivery_lag`` is parsed by
+        :func:`parse_delivery_lag` (``None``: the default), even with ``all_time``, where it changes nothing.
         """
         now = now or datetime.now(UTC)
+        lag = parse_delivery_lag(delivery_lag)
         if all_time:
             if since or until:
                 raise SettingError("window", "--all-time", "give either --all-time or --since/--until, not both")
-            return cls.all_time()
+            return cls(None, None, lag)
         start = parse_time(since, setting="--since", now=now) if since else None
         end = parse_time(until, setting="--until", now=now) if until else None
         if start is None and end is None:
-            return cls(now - DEFAULT_LOOKBACK, now)
+            return cls(now - DEFAULT_LOOKBACK, now, lag)
         if end is None:
             end = now
-        return cls(start, end)
+        return cls(start, end, lag)
 
     @property
     def is_bounded(self) -> bool:
@@ -118,7 +175,7 @@ class TimeWindow:
     def delivery_day_range(self) -> tuple[date | None, date | None]:
         """First and last delivery day (inclusive) whose folders may hold events of the window."""
         first = self.start.date() if self.start is not None else None
-        last = (self.end + DELIVERY_LAG).date() if self.end is not None else None
+        last = (self.end + self.delivery_lag).date() if self.end is not None else None
         return first, last
 
     def may_contain_day(self, day: date) -> bool:

@@ -22,6 +22,7 @@ from smtrail_sql.cli.options import (
     Bucket,
     Catalog,
     Database,
+    DeliveryLag,
     OrgId,
     OutputLocation,
     Params,
@@ -301,6 +302,7 @@ def estimate_command(
     since: Since = None,
     until: Until = None,
     all_time: AllTime = False,
+    delivery_lag: DeliveryLag = None,
     queries_dir: QueriesDir = None,
     region: Region = None,
     profile: Profile = None,
@@ -321,7 +323,8 @@ def estimate_command(
     location = LogLocation.create(bucket, prefix, org_id)
     account_ids, region_names = validate_accounts(accounts), validate_regions(regions)
     template = TemplateCatalog.load(queries_dir).get(name)
-    query = render(template, parse_assignments(param), window=TimeWindow.parse(since, until, all_time=all_time))
+    query = render(template, parse_assignments(param), window=TimeWindow.parse(since, until, all_time=all_time,
+                                                                             delivery_lag=delivery_lag))
     s3 = make_client(make_session(profile, region), "s3")
     estimate = estimate_scan(s3, location, account_ids, region_names, query.window)
     typer.echo(f"{estimate.files} files")
@@ -358,6 +361,7 @@ def sync_command(
     since: Since = None,
     until: Until = None,
     all_time: AllTime = False,
+    delivery_lag: DeliveryLag = None,
     workers: Annotated[int, typer.Option(min=1, max=64, help="Parallel downloads.")] = 16,
     region: Region = None,
     profile: Profile = None,
@@ -374,7 +378,7 @@ def sync_command(
 
     location = LogLocation.create(bucket, prefix, org_id)
     account_ids, region_names = validate_accounts(accounts), validate_regions(regions)
-    window = TimeWindow.parse(since, until, all_time=all_time)
+    window = TimeWindow.parse(since, until, all_time=all_time, delivery_lag=delivery_lag)
     s3 = make_client(make_session(profile, region), "s3", max_pool_connections=max(10, workers))
     if _stderr_is_tty():
         from rich.console import Console

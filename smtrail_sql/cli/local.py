@@ -14,6 +14,7 @@ from smtrail_sql.cli.options import (
     AllTime,
     Catalog,
     Database,
+    DeliveryLag,
     Engine,
     Logs,
     MaxScan,
@@ -158,6 +159,7 @@ def run_query(
     since: Since = None,
     until: Until = None,
     all_time: AllTime = False,
+    delivery_lag: DeliveryLag = None,
     engine: Engine = None,
     logs: Logs = None,
     accounts: OptionalAccounts = None,
@@ -193,7 +195,7 @@ def run_query(
 
     resolve_format(fmt, output)  # a bad --format fails before any file is read
     template = TemplateCatalog.load(queries_dir).get(name)
-    window = TimeWindow.parse(since, until, all_time=all_time)
+    window = TimeWindow.parse(since, until, all_time=all_time, delivery_lag=delivery_lag)
     naming = Naming(database=database, view=view, calls_view=calls_view_for(view))
     query = render(template, parse_assignments(param), window=window, naming=naming)
     if choose_engine(engine, logs, athena_options=bool(workgroup or output_location)) == "athena":

@@ -21,6 +21,12 @@ Until = Annotated[
     typer.Option(help="End (exclusive) of the window: ISO date/datetime or an age. Default: now.",
                  envvar="SMTRAIL_UNTIL"),
 ]
+DeliveryLag = Annotated[
+    str | None,
+    typer.Option("--delivery-lag", help="How long after --until a log file may still be delivered: the window "
+                 "reads delivery days up to until + this (90m, 36h, 4d, 2w; 0 to 31d). Default: 1d; the "
+                 "delivery-lag query measures yours.", envvar="SMTRAIL_DELIVERY_LAG"),
+]
 AllTime = Annotated[
     bool, typer.Option("--all-time", help="No time window: read every delivery day (default: the last 7 days).")
 ]

@@ -11,6 +11,7 @@ from smtrail_sql.cli.app import app
 from smtrail_sql.cli.options import (
     AllTime,
     Database,
+    DeliveryLag,
     Engine,
     Logs,
     Profile,
@@ -52,6 +53,7 @@ def plot_curves(
     since: Since = None,
     until: Until = None,
     all_time: AllTime = False,
+    delivery_lag: DeliveryLag = None,
     max_series: MaxSeries = 20,
     width: Width = 1200,
     height: Height = None,
@@ -88,7 +90,7 @@ def plot_curves(
     toolkit = _toolkit(engine, logs, queries_dir, database=database, workgroup=workgroup, region=region,
                        profile=profile)
     curves = toolkit.curves(trial_component, metric, x=x, since=since, until=until, all_time=all_time,
-                            max_series=max_series)
+                            delivery_lag=delivery_lag, max_series=max_series)
     for note in curves.notes:
         typer.echo(f"note: {note}", err=True)
     if output is not None:

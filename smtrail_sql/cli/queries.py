@@ -10,6 +10,7 @@ from smtrail_sql.cli.app import app
 from smtrail_sql.cli.options import (
     AllTime,
     Database,
+    DeliveryLag,
     Params,
     QueriesDir,
     Since,
@@ -52,7 +53,8 @@ def show_query(
     typer.echo("Parameters:" if template.params else "Parameters: none")
     for spec in template.params.values():
         typer.echo(f"  {spec.name:<20} {spec.describe():<28} {spec.help}")
-    typer.echo("\nEvery query also takes --since/--until (default: the last 7 days) or --all-time.")
+    typer.echo("\nEvery query also takes --since/--until (default: the last 7 days) or --all-time, "
+               "and --delivery-lag (default 1d).")
     typer.echo(f"\nTemplate ({template.path}):\n")
     typer.echo(template.sql)
 
@@ -64,6 +66,7 @@ def render_query(
     since: Since = None,
     until: Until = None,
     all_time: AllTime = False,
+    delivery_lag: DeliveryLag = None,
     dialect: Dialect = "athena",
     database: Database = DEFAULT_DATABASE,
     view: View = "sagemaker_metrics",
@@ -84,7 +87,7 @@ def render_query(
     if dialect not in DIALECTS:
         raise SettingError("dialect", dialect, f"one of {', '.join(DIALECTS)}")
     template = TemplateCatalog.load(queries_dir).get(name)
-    window = TimeWindow.parse(since, until, all_time=all_time)
+    window = TimeWindow.parse(since, until, all_time=all_time, delivery_lag=delivery_lag)
     rendered = render(template, parse_assignments(param), window=window,
                       naming=Naming(database=database, view=view, calls_view=calls_view_for(view)))
     typer.echo(rendered.to_sql(dialect) + ";")

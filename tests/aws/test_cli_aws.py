@@ -82,6 +82,26 @@ def test_sync_then_resume(moto: MotoAws, capsys: pytest.CaptureFixture[str], tmp
     assert "0 downloaded" in out and f"{len(expected)} already present" in out
 
 
+def test_estimate_and_sync_read_the_days_the_delivery_lag_reaches(
+    moto: MotoAws, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    fill_bucket(moto)  # two files a day in A/us-east-1, 05-01 .. 05-06; the window ends 05-03 06:00
+    for options, env, days in ((["--delivery-lag", "0"], None, ["02", "03"]),
+                               (["--delivery-lag", "2d"], None, ["02", "03", "04", "05"]),
+                               ([], "3d", ["02", "03", "04", "05", "06"])):
+        with pytest.MonkeyPatch.context() as patch:
+            if env:
+                patch.setenv("SMTRAIL_DELIVERY_LAG", env)
+            code, out, err = smtrail(capsys, "estimate", "runs", *LOCATION, *WINDOW, *options)
+            assert code == 0, err
+            assert out.splitlines()[0] == f"{2 * len(days)} files", (options, env)
+            target = tmp_path / "-".join(days)
+            code, out, err = smtrail(capsys, "sync", *LOCATION, *WINDOW, *options, str(target))
+            assert code == 0, err
+        synced = sorted({p.parent.name for p in target.rglob("*.json.gz")})
+        assert synced == days, (options, env)
+
+
 def test_check_trail_prints_the_selector_then_applies_it(moto: MotoAws, capsys: pytest.CaptureFixture[str]) -> None:
     moto.client("s3").create_bucket(Bucket="trail-logs")
     ct = moto.client("cloudtrail")

@@ -1,0 +1,55 @@
+WITH call_lags AS (
+  SELECT
+    day,
+    account_id,
+    region,
+    CASE
+      WHEN (
+        EPOCH(STRPTIME(day, '%Y/%m/%d')) - EPOCH(event_time)
+      ) IS NULL OR 0 IS NULL
+      THEN NULL
+      ELSE GREATEST(EPOCH(STRPTIME(day, '%Y/%m/%d')) - EPOCH(event_time), 0)
+    END AS lag_seconds, /* a file in folder D was delivered on day D (UTC): its calls waited at least until D's first second */
+    DATE_DIFF('DAY', CAST(event_time AS DATE), CAST(STRPTIME(day, '%Y/%m/%d') AS DATE)) AS lag_days
+  FROM smtrail.sagemaker_metric_calls AS sagemaker_metric_calls
+  WHERE
+    (
+      NOT event_time IS NULL
+      AND account_id IN ('123456789012', '210987654321')
+      AND region IN ('us-east-1', 'eu-west-1')
+    )
+    AND (
+      sagemaker_metric_calls.day >= '2024/05/01'
+      AND sagemaker_metric_calls.day <= '2024/05/09'
+      AND sagemaker_metric_calls.event_time >= CAST('2024-05-01 00:00:00.000' AS TIMESTAMP)
+      AND sagemaker_metric_calls.event_time < CAST('2024-05-08 00:00:00.000' AS TIMESTAMP)
+    )
+), ranked AS (
+  SELECT
+    day,
+    account_id,
+    region,
+    lag_seconds,
+    lag_days,
+    ROW_NUMBER() OVER (PARTITION BY day, account_id, region ORDER BY lag_seconds) AS lag_rank, /* exact percentiles, the same on every engine (approx_percentile is neither) */
+    COUNT(*) OVER (PARTITION BY day, account_id, region) AS calls
+  FROM call_lags
+)
+SELECT
+  day,
+  account_id,
+  region,
+  MAX(calls) AS calls,
+  MAX(lag_days) AS max_lag_days,
+  MAX(lag_seconds) / 3600 AS max_lag_hours,
+  MAX(CASE WHEN lag_rank = CEIL(0.99 * calls) THEN lag_seconds END) / 3600 AS p99_lag_hours,
+  COUNT(CASE WHEN lag_seconds > 86400 THEN 1 END) AS beyond_default_lag
+FROM ranked
+GROUP BY
+  day,
+  account_id,
+  region
+ORDER BY
+  day,
+  account_id,
+  region;

@@ -293,7 +293,7 @@ def _deduplicated(relation: str, window: TimeWindow, naming: Naming, names_read:
     inner = (
         exp.select(*dict.fromkeys([*shown, *order, *keys]))
         .select(exp.alias_(numbered, _COPY_NUMBER), copy=False)
-        .from_(exp.table_(naming.name_of(relation), db=naming.database), copy=False)
+        .from_(_view_table(relation, naming), copy=False)
     )
     predicates = _window_predicates(window)
     if predicates:
@@ -306,11 +306,16 @@ def _deduplicated(relation: str, window: TimeWindow, naming: Naming, names_read:
 def _windowed(relation: str, window: TimeWindow, naming: Naming, names_read: frozenset[str] | None) -> exp.CTE:
     """``relation AS (SELECT <columns read> FROM view WHERE <window>)``: :func:`_deduplicated` without copies."""
     shown = [c for c in RELATION_COLUMNS[relation] if names_read is None or c in names_read]
-    select = exp.select(*shown).from_(exp.table_(naming.name_of(relation), db=naming.database), copy=False)
+    select = exp.select(*shown).from_(_view_table(relation, naming), copy=False)
     predicates = _window_predicates(window)
     if predicates:
         select = select.where(exp.and_(*predicates), copy=False)
     return exp.CTE(this=select, alias=exp.TableAlias(this=exp.to_identifier(relation)))
+
+
+def _view_table(relation: str, naming: Naming) -> exp.Table:
+    """``database.view`` of a template-level relation name, quoted where Athena needs it."""
+    return exp.Table(this=athena_identifier(naming.name_of(relation)), db=athena_identifier(naming.database))
 
 
 def _window_predicates(window: TimeWindow) -> list[exp.Expr]:

@@ -1,23 +1,38 @@
-WITH call_lags AS (
+WITH sagemaker_metric_calls AS (
+  SELECT
+    account_id,
+    region,
+    day,
+    event_time
+  FROM (
+    SELECT
+      account_id,
+      region,
+      day,
+      event_time,
+      event_id,
+      ROW_NUMBER() OVER (PARTITION BY event_id ORDER BY day, account_id, region, event_time) AS copy_number
+    FROM smtrail.sagemaker_metric_calls
+    WHERE
+      day >= '2024/05/01'
+      AND day <= '2024/05/09'
+      AND event_time >= CAST('2024-05-01 00:00:00.000' AS TIMESTAMP)
+      AND event_time < CAST('2024-05-08 00:00:00.000' AS TIMESTAMP)
+  ) AS copies
+  WHERE
+    copy_number = 1 OR event_id IS NULL
+), call_lags AS (
   SELECT
     day,
     account_id,
     region,
     GREATEST(TO_UNIXTIME(DATE_PARSE(day, '%Y/%m/%d')) - TO_UNIXTIME(event_time), 0) AS lag_seconds, /* a file in folder D was delivered on day D (UTC): its calls waited at least until D's first second */
     DATE_DIFF('DAY', CAST(event_time AS DATE), CAST(DATE_PARSE(day, '%Y/%m/%d') AS DATE)) AS lag_days
-  FROM smtrail.sagemaker_metric_calls AS sagemaker_metric_calls
+  FROM sagemaker_metric_calls
   WHERE
-    (
-      NOT event_time IS NULL
-      AND account_id IN ('123456789012', '210987654321')
-      AND region IN ('us-east-1', 'eu-west-1')
-    )
-    AND (
-      sagemaker_metric_calls.day >= '2024/05/01'
-      AND sagemaker_metric_calls.day <= '2024/05/09'
-      AND sagemaker_metric_calls.event_time >= CAST('2024-05-01 00:00:00.000' AS TIMESTAMP)
-      AND sagemaker_metric_calls.event_time < CAST('2024-05-08 00:00:00.000' AS TIMESTAMP)
-    )
+    NOT event_time IS NULL
+    AND account_id IN ('123456789012', '210987654321')
+    AND region IN ('us-east-1', 'eu-west-1')
 ), ranked AS (
   SELECT
     day,

@@ -10,7 +10,7 @@ import gzip
 import json
 import re
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -75,6 +75,21 @@ def _read_records(path: Path) -> list[dict[str, Any]]:
     return records
 
 
+def table_rows(log_files: Iterable[Path | tuple[Path, str, str, str]]) -> Iterator[dict[str, Any]]:
+    """The table's rows (partition columns included) as the JSON SerDe reads the files' records.
+
+    ``log_files`` are bucket-layout paths, or ``(path, account_id, region, day)`` for other files.
+    """
+    columns = table_columns()
+    for item in log_files:
+        path, account, region, day = item if isinstance(item, tuple) else (item, *partitions_from_path(item))
+        for record in _read_records(path):
+            lowered = {k.lower(): v for k, v in record.items()}
+            row = {name: _serde_value(lowered.get(name), kind) for name, kind in columns[:-3]}
+            row.update(account_id=account, region=region, day=day)
+            yield row
+
+
 def athena_shaped_duckdb(
     log_files: Iterable[Path | tuple[Path, str, str, str]],
     database: str = "smtrail",
@@ -95,13 +110,8 @@ def athena_shaped_duckdb(
     with tempfile.TemporaryDirectory() as scratch:
         rows_path = Path(scratch) / "rows.jsonl"
         with rows_path.open("w") as out:
-            for item in log_files:
-                path, account, region, day = item if isinstance(item, tuple) else (item, *partitions_from_path(item))
-                for record in _read_records(path):
-                    lowered = {k.lower(): v for k, v in record.items()}
-                    row = {name: _serde_value(lowered.get(name), kind) for name, kind in columns[:-3]}
-                    row.update(account_id=account, region=region, day=day)
-                    out.write(json.dumps(row) + "\n")
+            for row in table_rows(log_files):
+                out.write(json.dumps(row) + "\n")
         types = ", ".join(f"'{name}': '{kind.sql('duckdb')}'" for name, kind in columns)
         con.execute(
             f"INSERT INTO {database}.{settings.table} "

@@ -1,4 +1,4 @@
-"""Shared fixtures: a small bucket copy of metric events, and DuckDB shaped like the Athena table."""
+"""Shared fixtures: a small bucket copy of metric events, DuckDB shaped like the Athena table, a Trino server."""
 
 from __future__ import annotations
 
@@ -6,11 +6,17 @@ import os
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from tests.events import metric_bucket
+
+if TYPE_CHECKING:
+    from tests.trino_server import TrinoServer
+
+#: Trino's start-up and the trino-marked tests' time, printed once at the end of the run
+_TRINO_FIGURES: dict[str, float] = {}
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -38,3 +44,41 @@ def athena_duckdb(metric_logs: tuple[Path, list[Path]]) -> Iterator[Any]:
     con = athena_shaped_duckdb(metric_logs[1])
     yield con
     con.close()
+
+
+
+@pytest.fixture(scope="session")
+def trino(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TrinoServer]:
+    """A Trino server for the session (tests/trino_server.py): host, port, connect(), execute(sql), warehouse.
+
+    Without Trino or Java 24+ the tests that need it are skipped, or fail when SMTRAIL_REQUIRE_TRINO=1 (CI).
+    """
+    from tests import trino_server
+
+    try:
+        trino_server.find_installation()
+        trino_server.find_java()
+    except trino_server.TrinoUnavailable as missing:
+        message = f"{missing}. {trino_server.HOW_TO_GET}"
+        if os.environ.get("SMTRAIL_REQUIRE_TRINO") == "1":
+            pytest.fail(f"SMTRAIL_REQUIRE_TRINO=1: {message}", pytrace=False)
+        pytest.skip(message)
+    server = trino_server.start(tmp_path_factory.mktemp("trino"))
+    _TRINO_FIGURES["startup"] = server.startup_seconds
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if "trino" in report.keywords:
+        _TRINO_FIGURES["tier"] = _TRINO_FIGURES.get("tier", 0.0) + report.duration
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if "startup" in _TRINO_FIGURES:
+        terminalreporter.write_sep("-", "trino tier")
+        terminalreporter.write_line(
+            f"Trino started in {_TRINO_FIGURES['startup']:.1f} s; the tests marked trino took "
+            f"{_TRINO_FIGURES.get('tier', 0.0):.1f} s, start-up included")

@@ -8,7 +8,11 @@ from typing import Any
 
 import pytest
 
+from smtrail_sql.catalog import Catalog, Template
+from smtrail_sql.render import Naming, render
+from smtrail_sql.window import TimeWindow
 from tests.athena_shape import athena_shaped_duckdb
+from tests.sample_params import required_params
 from tests.trino_server import TRINO_VERSION, TrinoServer
 from tests.trino_shape import TrinoShape, athena_shaped_trino
 
@@ -57,7 +61,7 @@ def _partition_domain(plan: str, table: str, column: str) -> str:
     lines = plan.splitlines()
     scan = next(i for i, line in enumerate(lines) if re.search(rf"Scan\w*\[table = {re.escape(table)}[,\]]", line))
     for i in range(scan + 1, len(lines) - 1):
-        if re.search(rf":= {column}:string:PARTITION_KEY$", lines[i]):
+        if re.search(rf"(^|:= ){column}:string:PARTITION_KEY$", lines[i].strip()):
             return lines[i + 1].strip()
     raise AssertionError(f"no {column} partition column under the scan of {table}:\n{plan}")
 
@@ -76,6 +80,18 @@ def test_a_day_predicate_reaches_the_table_scan(trino_views: TrinoShape) -> None
 
     days = trino_views.execute(f"SELECT day, count(*) FROM {view} WHERE day >= '2024/05/02' GROUP BY day")
     assert days == [("2024/05/02", 1)]
+
+
+@pytest.mark.parametrize("template", list(Catalog.load()), ids=lambda t: t.name)
+def test_every_rendered_template_prunes_delivery_days_at_the_scan(trino_views: TrinoShape, template: Template
+                                                                 ) -> None:
+    """The window's day predicate, put before the deduplication of copies, reaches the table scan."""
+    window = TimeWindow.parse(since="2024-05-02T00:00:00Z", until="2024-05-02T12:00:00Z")
+    query = render(template, required_params(template), window=window,
+                   naming=Naming(database=trino_views.schema))
+    table = f"hive:{trino_views.schema}:{trino_views.settings.table}"
+    plan = "\n".join(row[0] for row in trino_views.execute(f"EXPLAIN {query.sql}"))
+    assert _partition_domain(plan, table, "day") == ":: [[2024/05/02]]"
 
 
 @pytest.mark.parametrize("view", ["view", "calls_view"])

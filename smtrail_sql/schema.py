@@ -9,13 +9,15 @@ from __future__ import annotations
 
 from typing import Final
 
-#: The metric-point view: one row per point stored by a successful ``BatchPutMetrics`` call.
+#: The metric-point view: one row per point stored by a successful ``BatchPutMetrics`` call, per copy of the
+#: event read (the rendered queries keep one row per ``(event_id, point_index)``).
 METRIC_POINT_COLUMNS: Final[dict[str, str]] = {
     "account_id": "VARCHAR",  # partition: the account folder of the log file
     "region": "VARCHAR",  # partition: the region folder of the log file
     "day": "VARCHAR",  # partition: delivery day, 'yyyy/MM/dd'
-    "event_time": "TIMESTAMP",  # eventTime of the call, UTC
+    "event_time": "TIMESTAMP",  # eventTime of the call, UTC, to the millisecond
     "event_id": "VARCHAR",
+    "point_index": "BIGINT",  # 1-based position of the point in metricData (UNNEST ... WITH ORDINALITY)
     "trial_component": "VARCHAR",  # requestParameters.trialComponentName
     "trial_component_arn": "VARCHAR",  # from resources[]
     "metric_name": "VARCHAR",

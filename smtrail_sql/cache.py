@@ -39,7 +39,7 @@ if TYPE_CHECKING:
     from smtrail_sql.reader.layout import LogFile
 
 #: Bump when the reader's output changes, so every cached entry is re-extracted.
-READER_VERSION = 1
+READER_VERSION = 2  # 2: the rules of DDL version 2 (no dedup, point_index, milliseconds)
 #: Snapshots (whole file sets) kept; older ones are removed when a new one is written.
 MAX_SNAPSHOTS = 6
 

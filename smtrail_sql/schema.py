@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from typing import Final
 
-#: The metric-point view: one row per point stored by a successful ``BatchPutMetrics`` call.
+#: The metric-point view: one row per point stored by a successful ``BatchPutMetrics`` call, per copy of the
+#: event read (the rendered queries keep one row per ``(event_id, point_index)``).
 METRIC_POINT_COLUMNS: Final[dict[str, str]] = {
     "account_id": "VARCHAR",  # partition: the account folder of the log file
     "region": "VARCHAR",  # partition: the region folder of the log file
     "day": "VARCHAR",  # partition: delivery day, 'yyyy/MM/dd'
-    "event_time": "TIMESTAMP",  # eventTime of the call, UTC
+    "event_time": "TIMESTAMP",  # eventTime of the call, UTC, to the millisecond
     "event_id": "VARCHAR",
     "point_index": "BIGINT",  # the point's 1-based position in metricData: (event_id, point_index) is a point
     "trial_component": "VARCHAR",  # requestParameters.trialComponentName

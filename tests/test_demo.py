@@ -49,9 +49,12 @@ def test_layout_accounts_regions_days_and_digests(demo: DemoSummary) -> None:
 
 def test_reader_finds_what_was_written(demo: DemoSummary) -> None:
     result = read_log_files(discover_log_files(demo.root).files)
-    assert result.calls.num_rows == demo.metric_calls
-    assert result.points.num_rows == demo.points
-    assert result.duplicate_events == 25  # one file delivered twice
+    # one file delivered twice: the reader keeps every copy (the rendered SQL keeps one per eventID)
+    event_ids = result.calls.column("event_id").to_pylist()
+    assert len(set(event_ids)) == demo.metric_calls and len(event_ids) == demo.metric_calls + 25
+    point_keys = set(zip(result.points.column("event_id").to_pylist(),
+                         result.points.column("point_index").to_pylist(), strict=True))
+    assert len(point_keys) == demo.points < result.points.num_rows
     failed = [c for c in result.calls.to_pylist() if c["error_code"]]
     assert len(failed) == demo.failed_calls > 0
     assert {p["trial_component"] for p in result.points.to_pylist()} <= demo.trial_components
@@ -107,4 +110,4 @@ def test_an_unwritable_cache_only_costs_speed(tmp_path: Path, demo: DemoSummary)
     blocker = tmp_path / "not-a-folder"
     blocker.write_text("a file where the cache folder should be")
     result = read_log_files(discover_log_files(demo.root).files, cache=ExtractCache(blocker / "cache"))
-    assert result.calls.num_rows == demo.metric_calls and result.files_read == demo.log_files
+    assert result.calls.num_rows == demo.metric_calls + 25 and result.files_read == demo.log_files  # (25 copies)

@@ -1,14 +1,16 @@
 """Turn one CloudTrail log file into the rows of the two relations, as Arrow tables.
 
-The rules are those of the Athena view (``sql/ddl``), so both engines give the same rows:
+The rules are those of DDL version 2 (their scalar form is :mod:`smtrail_sql.reader.rules`), so every engine
+gives the same rows:
 
-* only ``BatchPutMetrics`` events of ``metrics-sagemaker.amazonaws.com`` count; ``requestParameters`` may be
-  an object, a JSON string or null, and ``metricData`` may be missing (then the call has no points);
+* only ``BatchPutMetrics`` events of ``metrics-sagemaker.amazonaws.com`` count; the record's keys match in any
+  case; ``requestParameters`` may be an object or a JSON string (its first key of two equal ones wins), and
+  ``metricData`` anything (only an array has points; an element that is not an object is a point of NULLs);
 * a failed call (``errorCode`` set) is a row of the calls relation and stores no points;
-* a point's ``timestamp`` is epoch milliseconds at or above :data:`EPOCH_MILLIS_THRESHOLD`, epoch seconds
-  (int or float) below it, or an ISO-8601 string (UTC when it has no zone), rounded to the microsecond the
-  way DuckDB's ``to_timestamp(double)`` does;
-* the same event twice in a file (same account, region, day and ``eventID``) counts once.
+* a point's ``timestamp`` and the call's ``eventTime`` follow the time rule (epoch milliseconds at or above
+  :data:`EPOCH_MILLIS_THRESHOLD`, epoch seconds below it, or a strict ISO-8601 time), to the millisecond;
+* nothing is deduplicated: every copy of an event read is a row (the rendered SQL keeps one per ``eventID``),
+  and each point has its 1-based ``point_index`` in ``metricData``.
 
 The work is split in two so that both halves are cheap: :func:`extract_lists` touches each metric call once
 in Python and returns plain lists (which the cache stores with :mod:`marshal`); :func:`build_tables` turns the
@@ -17,18 +19,17 @@ lists of many files at once into Arrow tables, where every per-point conversion 
 
 from __future__ import annotations
 
-import json
 import marshal
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime, timedelta
 from itertools import chain, compress, count, repeat
 from operator import attrgetter, is_not
 from typing import Any
 
 import pyarrow as pa
 
+from smtrail_sql.reader import rules
 from smtrail_sql.reader.layout import (
     SKIP_CORRUPT_GZIP,
     SKIP_DIGEST,
@@ -38,6 +39,7 @@ from smtrail_sql.reader.layout import (
     SKIP_UNREADABLE,
     LogFile,
 )
+from smtrail_sql.reader.rules import field_text, scalar_text
 from smtrail_sql.schema import (
     EPOCH_MILLIS_THRESHOLD,
     METRIC_CALL_COLUMNS,
@@ -62,14 +64,13 @@ def _arrow_schema(columns: dict[str, str], plain: set[str]) -> pa.Schema:
     ])
 
 
-#: Arrow schemas of the two relations, column for column those of :mod:`smtrail_sql.schema`.
+#: Arrow schemas of the two relations, column for column those of :mod:`smtrail_sql.schema` (timestamps in
+#: microseconds, DuckDB's TIMESTAMP, always whole milliseconds).
 POINT_SCHEMA = _arrow_schema(METRIC_POINT_COLUMNS, set())
 CALL_SCHEMA = _arrow_schema(METRIC_CALL_COLUMNS, _PLAIN_STRINGS)
 
-_EVENT_NAME_BYTES = METRICS_EVENT_NAME.encode()
+_QUOTED_EVENT_NAME = f'"{METRICS_EVENT_NAME}"'.encode()
 _GZIP_MAGIC = b"\x1f\x8b"
-#: Range DuckDB's TIMESTAMP holds (years 1-9999 in microseconds); outside it a point time is NULL.
-_MIN_MICROS, _MAX_MICROS = -62135596800 * 10**6, 253402300800 * 10**6
 _EPOCH = datetime(1970, 1, 1)
 _CALL_NAMES = tuple(METRIC_CALL_COLUMNS)
 #: Call columns (and their copies on the points) that a query may do without: a *lean* extraction, for a
@@ -77,21 +78,26 @@ _CALL_NAMES = tuple(METRIC_CALL_COLUMNS)
 OPTIONAL_COLUMNS = frozenset({"event_time", "trial_component_arn", "error_message", "caller_arn", "user_agent",
                               "source_ip"})
 # attribute readers mapped over lists of decoded structs (a loop in C, twice as fast as a comprehension)
-_EVENT_ID, _ERROR_CODE, _REQUEST_PARAMETERS = (attrgetter(n) for n in ("eventID", "errorCode", "requestParameters"))
+_EVENT_ID, _ERROR_CODE, _REQUEST_PARAMETERS, _EVENT_SOURCE, _EVENT_TIME, _ERROR_MESSAGE = (
+    attrgetter(n) for n in ("eventID", "errorCode", "requestParameters", "eventSource", "eventTime",
+                            "errorMessage"))
+_USER_IDENTITY, _USER_AGENT, _SOURCE_IP, _RESOURCES, _ARN = (
+    attrgetter(n) for n in ("userIdentity", "userAgent", "sourceIPAddress", "resources", "arn"))
 _METRIC_DATA, _TRIAL_COMPONENT = attrgetter("metricData"), attrgetter("trialComponentName")
 _METRIC_NAME, _VALUE, _STEP, _TIMESTAMP = (attrgetter(n) for n in ("metricName", "value", "step", "timestamp"))
-#: Version of the :class:`FileLists` layout inside cache entries.
-LISTS_FORMAT = 3
+#: Version of the :class:`FileLists` layout and rules inside cache entries (4: DDL version 2's rules).
+LISTS_FORMAT = 4
 
 
 @dataclass
 class FileLists:
     """What one file gave, as plain lists: one list per call column, four per point (see :func:`build_tables`).
 
-    ``calls[name]`` holds a value per metric call (``event_time`` as CloudTrail wrote it); ``call_points`` the
-    number of points each call stored (0 for a failed call), whose points come in call order; ``names``,
-    ``values``, ``steps`` and ``point_times`` hold each point's values as the JSON had them, or, when
-    ``typed_points`` is set, as :class:`~smtrail_sql.reader.shapes.Point` types them.
+    ``calls[name]`` holds a value per metric call: text (``event_time`` as CloudTrail wrote it) or None, and
+    ``point_count``; ``call_points`` the number of points each call stored (0 for a failed call), whose points
+    come in call order; per point, ``names`` (text), ``values`` (float), ``steps`` (int, perhaps beyond a
+    BIGINT) and ``point_times`` (a number, or text for the time rule), or None. ``typed``: read by the typed
+    path (the generic path gives values already through the rules, and times as text).
     """
 
     skip_reason: str | None = None
@@ -102,7 +108,7 @@ class FileLists:
     values: list[Any] = field(default_factory=list)
     steps: list[Any] = field(default_factory=list)
     point_times: list[Any] = field(default_factory=list)
-    typed_points: bool = False
+    typed: bool = False
 
     @property
     def call_count(self) -> int:
@@ -112,7 +118,7 @@ class FileLists:
         """Serialise with :mod:`marshal` (lists of str/int/float/None: fast both ways)."""
         return marshal.dumps((LISTS_FORMAT, self.skip_reason, self.events,
                               [self.calls[name] for name in _CALL_NAMES], self.call_points, self.names,
-                              self.values, self.steps, self.point_times, self.typed_points))
+                              self.values, self.steps, self.point_times, self.typed))
 
     @classmethod
     def loads(cls, data: bytes) -> FileLists:
@@ -182,12 +188,20 @@ def extract_lists(raw: bytes, log: LogFile, *, lean: bool = False) -> FileLists:
 
 
 def _extract_json(data: bytes, log: LogFile, lean: bool = False) -> FileLists:
-    """Decode with the typed schema (only the fields a metric call needs, in C); odd shapes go generic."""
+    """Decode with the typed schema (only the fields a metric call needs, in C); odd files go generic.
+
+    The typed structs match keys exactly and keep the last of two equal keys, where the rules match the
+    record's keys in any case: a file is read typed only when nothing in it can tell the two apart (see
+    :func:`_metric_calls` and :func:`_columnar`); any other file is read by :func:`_extract_generic`.
+    """
     import msgspec
 
     from smtrail_sql.reader import shapes
 
-    if _EVENT_NAME_BYTES not in data:
+    quoted = data.count(_QUOTED_EVENT_NAME)
+    if not quoted:
+        if b"\\u" in data:  # the event name could be spelt with escapes: only the generic path can tell
+            return _extract_generic(data, log)
         # most of a trail is other traffic: a file without the event name cannot hold a metric call, so it is
         # only checked for being a CloudTrail log
         try:
@@ -200,7 +214,7 @@ def _extract_json(data: bytes, log: LogFile, lean: bool = False) -> FileLists:
             return FileLists(SKIP_DIGEST if outline.digestPublicKeyFingerprint is not None else SKIP_FOREIGN_JSON)
         return FileLists(None, len(outline.Records))
     if lean:
-        lean_lists = _extract_lean(data, log)
+        lean_lists = _extract_lean(data, log, quoted)
         if lean_lists is not None:
             return lean_lists
     try:
@@ -213,17 +227,13 @@ def _extract_json(data: bytes, log: LogFile, lean: bool = False) -> FileLists:
     if document.Records is None:
         return FileLists(SKIP_DIGEST if document.digestPublicKeyFingerprint is not None else SKIP_FOREIGN_JSON)
     lists = FileLists(None, len(document.Records))
-    calls = [e for e in document.Records if e.eventName == METRICS_EVENT_NAME
-             and e.eventSource == METRICS_EVENT_SOURCE]
-    if not _columnar(calls, log, lists):
-        lists.typed_points = True  # until a call's points come as plain JSON (see _ListBuilder._add_points)
-        builder = _ListBuilder(log, lists)
-        for event in calls:
-            builder.add_typed(event)
-    return lists
+    calls = _metric_calls(document.Records, quoted)
+    if calls is not None and _columnar(calls, log, lists):
+        return lists
+    return _extract_generic(data, log)
 
 
-def _extract_lean(data: bytes, log: LogFile) -> FileLists | None:
+def _extract_lean(data: bytes, log: LogFile, quoted: int) -> FileLists | None:
     """The usual file (see :func:`_columnar`) decoded without the :data:`OPTIONAL_COLUMNS`, which stay None;
     None for any other file, which the full decoder then reads."""
     import msgspec
@@ -237,34 +247,61 @@ def _extract_lean(data: bytes, log: LogFile) -> FileLists | None:
     if document.Records is None:
         return None
     lists = FileLists(None, len(document.Records))
-    calls = [e for e in document.Records if e.eventName == METRICS_EVENT_NAME
-             and e.eventSource == METRICS_EVENT_SOURCE]
-    return lists if _columnar(calls, log, lists, lean=True) else None
+    calls = _metric_calls(document.Records, quoted)
+    return lists if calls is not None and _columnar(calls, log, lists, lean=True) else None
+
+
+def _metric_calls(records: list[Any], quoted: int) -> list[Any] | None:
+    """The metric calls among typed records, or None when the typed records may not be all of them.
+
+    Every metric call's name is the string ``"BatchPutMetrics"`` in the bytes (or spelt with escapes, which
+    fails the count): as many of them as typed records of that name means no call hides behind a key in
+    another case (``EventName``), and each of those records must have its source under the exact key.
+    """
+    named = [e for e in records if e.eventName == METRICS_EVENT_NAME]
+    if len(named) != quoted:
+        return None
+    sources = list(map(_EVENT_SOURCE, named))
+    if None in sources:
+        return None
+    return [e for e, source in zip(named, sources, strict=True) if source == METRICS_EVENT_SOURCE]
 
 
 def _columnar(calls: list[Any], log: LogFile, lists: FileLists, *, lean: bool = False) -> bool:
     """The usual file, column by column with comprehensions (much cheaper than appends call by call).
 
-    Usual means: the location gives the partition, every ``requestParameters`` is an object or null, and no
-    ``eventID`` repeats; otherwise returns False and leaves ``lists`` untouched. ``lean`` calls (decoded as
-    :class:`~smtrail_sql.reader.shapes.LeanEvent`) leave the :data:`OPTIONAL_COLUMNS` None.
+    Usual means: the location gives the partition; every call has its ``eventID``, ``requestParameters``
+    (an object) and, unless ``lean``, its time, caller, agent, address and resources under the exact keys
+    (a key in another case leaves a typed field None: such a file goes generic); every text field is a
+    string (a number's or an object's text is not known here). Otherwise returns False, ``lists`` untouched.
+    ``lean`` calls (decoded as :class:`~smtrail_sql.reader.shapes.LeanEvent`) leave the
+    :data:`OPTIONAL_COLUMNS` None.
     """
     account, region, day = log.account_id, log.region, log.day
     if account is None or region is None or day is None:
         return False
     ids = list(map(_EVENT_ID, calls))
-    if len(set(ids)) != len(ids) or None in ids:
-        return False
     params = list(map(_REQUEST_PARAMETERS, calls))
-    if str in set(map(type, params)):
+    if None in ids or None in params or str in set(map(type, params)):
+        return False
+    codes = list(map(_ERROR_CODE, calls))
+    data, components = list(map(_METRIC_DATA, params)), list(map(_TRIAL_COMPONENT, params))
+    texts = [ids, codes, components]
+    if not lean:
+        times, identities = list(map(_EVENT_TIME, calls)), list(map(_USER_IDENTITY, calls))
+        agents, ips = list(map(_USER_AGENT, calls)), list(map(_SOURCE_IP, calls))
+        resources = list(map(_RESOURCES, calls))
+        if None in times or None in identities or None in agents or None in ips or None in resources:
+            return False
+        callers = list(map(_ARN, identities))
+        arns = list(map(_typed_trial_component_arn, resources))
+        if None in callers or _ODD in arns:
+            return False
+        messages = list(map(_ERROR_MESSAGE, calls))
+        texts += [times, callers, agents, ips, arns, messages]
+    if not all(set(map(type, column)) <= _TEXT_TYPES for column in texts):
         return False
     size = len(calls)
-    if None in params:  # a null requestParameters: no component, no points
-        data: list[Any] = [p.metricData if p is not None else None for p in params]
-        components = [p.trialComponentName if p is not None else None for p in params]
-    else:
-        data, components = list(map(_METRIC_DATA, params)), list(map(_TRIAL_COMPONENT, params))
-    codes = list(map(_ERROR_CODE, calls))
     counts = [len(d) if d else 0 for d in data] if None in data else list(map(len, data))
     columns = lists.calls
     columns["account_id"] = [account] * size
@@ -278,19 +315,19 @@ def _columnar(calls: list[Any], log: LogFile, lists: FileLists, *, lean: bool = 
         for name in OPTIONAL_COLUMNS:
             columns[name] = [None] * size
     else:
-        columns["event_time"] = [e.eventTime for e in calls]
-        columns["trial_component_arn"] = [_typed_trial_component_arn(e.resources) for e in calls]
-        columns["error_message"] = [e.errorMessage for e in calls]
-        columns["caller_arn"] = [e.userIdentity.arn if e.userIdentity is not None else None for e in calls]
-        columns["user_agent"] = [e.userAgent for e in calls]
-        columns["source_ip"] = [e.sourceIPAddress for e in calls]
+        columns["event_time"] = times
+        columns["trial_component_arn"] = arns
+        columns["error_message"] = messages
+        columns["caller_arn"] = callers
+        columns["user_agent"] = agents
+        columns["source_ip"] = ips
     # a failed call stored nothing; the points of the others, flattened in C (no loop over calls here)
     stored = counts.copy()
     for failed in compress(count(), map(is_not, codes, repeat(None))):
         stored[failed] = 0
     points = list(chain.from_iterable(compress(data, stored)))
     lists.call_points = stored
-    lists.typed_points = True
+    lists.typed = True
     lists.names = list(map(_METRIC_NAME, points))
     lists.values = list(map(_VALUE, points))
     lists.steps = list(map(_STEP, points))
@@ -298,284 +335,133 @@ def _columnar(calls: list[Any], log: LogFile, lists: FileLists, *, lean: bool = 
     return True
 
 
-def _extract_generic(data: bytes, log: LogFile) -> FileLists:
-    """Any JSON, as dicts and lists: slower, for files the typed schema does not fit."""
-    import msgspec
+#: What :func:`_typed_trial_component_arn` gives for resources the typed path cannot read as the rules do.
+_ODD = "\0odd"
+_TEXT_TYPES: frozenset[type] = frozenset({str, type(None)})
 
+
+def _typed_trial_component_arn(resources: list[Any]) -> str | None:
+    for resource in resources:
+        kind = resource.type
+        if kind is None or (resource.ARN is None) == (resource.arn is None):
+            return _ODD  # a key in another case, or both ARN and arn (the last one wins: order unknown here)
+        if kind == TRIAL_COMPONENT_RESOURCE_TYPE:
+            arn = resource.ARN if resource.ARN is not None else resource.arn
+            return arn if type(arn) is str else _ODD
+    return None
+
+
+def _extract_generic(data: bytes, log: LogFile) -> FileLists:
+    """Any JSON, read by the rules value by value (:mod:`~smtrail_sql.reader.rules`): slower, for files the
+    typed schema does not fit."""
     try:
-        document = msgspec.json.decode(data)
-    except msgspec.DecodeError:
+        document = rules.loads(data)
+    except (ValueError, RecursionError):
         return FileLists(SKIP_TRUNCATED_JSON)
-    records = document.get("Records") if isinstance(document, dict) else None
-    if not isinstance(records, list):
-        digest = isinstance(document, dict) and document.get("digestPublicKeyFingerprint") is not None
+    top = dict(document) if isinstance(document, rules.JsonObject) else {}
+    records = top.get("Records")
+    if type(records) is not list:
+        digest = top.get("digestPublicKeyFingerprint") is not None
         return FileLists(SKIP_DIGEST if digest else SKIP_FOREIGN_JSON)
     lists = FileLists(None, len(records))
     builder = _ListBuilder(log, lists)
     for record in records:
-        if type(record) is dict and record.get("eventName") == METRICS_EVENT_NAME \
-                and record.get("eventSource") == METRICS_EVENT_SOURCE:
-            builder.add(record)
+        if isinstance(record, rules.JsonObject):
+            fields = record.folded()
+            if field_text(fields.get("eventname")) == METRICS_EVENT_NAME \
+                    and field_text(fields.get("eventsource")) == METRICS_EVENT_SOURCE:
+                builder.add(fields)
     return lists
 
 
-def parse_event_time(value: Any) -> datetime | None:
-    """``eventTime`` as naive UTC: ISO-8601 with ``Z`` or an offset, or ``2023-01-09 16:01:21``; else None.
+def event_day(event_time: str | None) -> str | None:
+    """The ``yyyy/MM/dd`` (UTC) of an ``eventTime`` by the time rule, or None.
 
-    >>> parse_event_time("2022-12-14T21:53:41Z")
-    datetime.datetime(2022, 12, 14, 21, 53, 41)
+    >>> event_day("2022-12-14T21:53:41-05:00")
+    '2022/12/15'
     """
-    if not isinstance(value, str):
+    millis = rules.time_millis(event_time)
+    if millis is None:
         return None
-    try:
-        moment = datetime.fromisoformat(value.strip())
-    except ValueError:
-        return None
-    if moment.tzinfo is not None:
-        moment = moment.astimezone(UTC).replace(tzinfo=None)
-    return moment
-
-
-def point_time_micros(value: Any) -> int | None:
-    """A point's ``timestamp`` as epoch microseconds (UTC), or None when it is not a time.
-
-    Numbers (and numeric strings) at or above 1e11 are milliseconds, others seconds; the microseconds are
-    ``round(seconds * 1e6)`` half to even, exactly DuckDB's ``to_timestamp(double)``.
-
-    >>> point_time_micros(1670366870000), point_time_micros(1670366870.5), point_time_micros("2022-12-06T22:47:50Z")
-    (1670366870000000, 1670366870500000, 1670366870000000)
-    """
-    if isinstance(value, bool) or value is None:
-        return None
-    if isinstance(value, str):
-        try:
-            number = float(value)
-        except ValueError:
-            return _iso_micros(value)
-    elif isinstance(value, int | float):
-        number = float(value)
-    else:
-        return None
-    if not math.isfinite(number):
-        return None
-    seconds = number / 1000.0 if number >= EPOCH_MILLIS_THRESHOLD else number
-    micros = round(seconds * 1e6)
-    return micros if _MIN_MICROS <= micros < _MAX_MICROS else None
-
-
-def _iso_micros(text: str) -> int | None:
-    moment = parse_event_time(text)
-    if moment is None:
-        return None
-    delta = moment - _EPOCH
-    return (delta.days * 86400 + delta.seconds) * 10**6 + delta.microseconds
-
-
-def _as_float(value: Any) -> float | None:
-    if isinstance(value, bool) or value is None:
-        return None
-    if isinstance(value, int | float):
-        return float(value)
-    if isinstance(value, str):
-        try:
-            return float(value)
-        except ValueError:
-            return None
-    return None
-
-
-def _as_step(value: Any) -> int | None:
-    if isinstance(value, bool) or value is None:
-        return None
-    if isinstance(value, int):
-        return value if -(2**63) <= value < 2**63 else None
-    number = _as_float(value)
-    if number is None or not math.isfinite(number) or abs(number) >= 2**63:
-        return None
-    # DuckDB's and Trino's CAST(double AS BIGINT) round half away from zero
-    return int(math.copysign(math.floor(abs(number) + 0.5), number))
+    return f"{_EPOCH + timedelta(milliseconds=millis):%Y/%m/%d}"
 
 
 class _ListBuilder:
-    """Appends one metric call's values to a :class:`FileLists`; tight code, it runs once per call."""
+    """Appends one metric call's values (a record's fields by lower-case key) to a :class:`FileLists`."""
 
     def __init__(self, log: LogFile, lists: FileLists) -> None:
         self.log = log
         self.lists = lists
-        self.seen: set[tuple[Any, ...]] = set()
         c = lists.calls
         self.columns = (c["account_id"], c["region"], c["day"], c["event_time"], c["event_id"],
                         c["trial_component"], c["trial_component_arn"], c["point_count"], c["error_code"],
                         c["error_message"], c["caller_arn"], c["user_agent"], c["source_ip"])
 
-    def add(self, event: dict[str, Any]) -> None:
-        get = event.get
+    def add(self, fields: dict[str, Any]) -> None:
+        get = fields.get
         log = self.log
-        event_time = get("eventTime")
+        event_time = field_text(get("eventtime"))
         account, region, day = log.account_id, log.region, log.day
-        if account is None or region is None or day is None:
-            account, region, day = _fallback_partition(event, account, region, day)
-        event_id = get("eventID")
-        if event_id is not None:
-            key = (account, region, day, event_id)
-            if key in self.seen:
-                return  # the same event twice in one file
-            self.seen.add(key)
-        params = get("requestParameters")
-        if type(params) is str:
-            try:
-                params = json.loads(params)
-            except ValueError:
+        if account is None:
+            account = field_text(get("recipientaccountid"))
+        if region is None:
+            region = field_text(get("awsregion"))
+        if day is None:
+            day = event_day(event_time)
+        params = get("requestparameters")
+        if isinstance(params, str):
+            try:  # a JSON string (or a scalar, whose text is read as JSON, as the view reads it)
+                params = rules.loads(params)
+            except (ValueError, RecursionError):
                 params = None
-        if type(params) is dict:
-            metric_data = params.get("metricData")
-            component = params.get("trialComponentName")
+        metric_data: Any = ()
+        component = None
+        if isinstance(params, rules.JsonObject):
+            inside = params.first()
+            component = scalar_text(inside.get("trialComponentName"))
+            metric_data = inside.get("metricData")
             if type(metric_data) is not list:
-                metric_data = []
-        else:
-            metric_data, component = [], None
-        identity = get("userIdentity")
-        error_code = get("errorCode")
+                metric_data = ()
+        identity = get("useridentity")
+        error_code = field_text(get("errorcode"))
         (accounts, regions, days, times, ids, components, arns, counts, codes, messages, callers, agents,
          ips) = self.columns
         accounts.append(account)
         regions.append(region)
         days.append(day)
         times.append(event_time)
-        ids.append(event_id)
+        ids.append(field_text(get("eventid")))
         components.append(component)
         arns.append(_trial_component_arn(get("resources")))
         counts.append(len(metric_data))
         codes.append(error_code)
-        messages.append(get("errorMessage"))
-        callers.append(identity.get("arn") if type(identity) is dict else None)
-        agents.append(get("userAgent"))
-        ips.append(get("sourceIPAddress"))
-        if error_code is not None or not metric_data:
-            self.lists.call_points.append(0)  # a failed call stored nothing
-            return
-        self._add_points(metric_data)
-
-    def add_typed(self, event: Any) -> None:
-        """:meth:`add` for an event decoded with :data:`shapes.LOG_DECODER` (attributes instead of keys)."""
-        log = self.log
-        account, region, day = log.account_id, log.region, log.day
-        if account is None or region is None or day is None:
-            account, region, day = _fallback_partition(
-                {"recipientAccountId": event.recipientAccountId, "awsRegion": event.awsRegion,
-                 "eventTime": event.eventTime}, account, region, day)
-        event_id = event.eventID
-        if event_id is not None:
-            key = (account, region, day, event_id)
-            if key in self.seen:
-                return  # the same event twice in one file
-            self.seen.add(key)
-        params = event.requestParameters
-        if type(params) is str:
-            # a JSON string: the rare shape, read as plain JSON like the generic path does
-            self._add_fields(event, account, region, day, _loads_or_none(params), generic_points=True)
-            return
-        self._add_fields(event, account, region, day, params, generic_points=False)
-
-    def _add_fields(self, event: Any, account: Any, region: Any, day: Any, params: Any, *,
-                    generic_points: bool) -> None:
-        if params is None:
-            metric_data: Any = ()
-            component = None
-        elif generic_points:
-            if type(params) is dict:
-                metric_data = params.get("metricData")
-                component = params.get("trialComponentName")
-                if type(metric_data) is not list:
-                    metric_data = ()
-            else:
-                metric_data, component = (), None
-        else:
-            metric_data = params.metricData or ()
-            component = params.trialComponentName
-        identity = event.userIdentity
-        error_code = event.errorCode
-        (accounts, regions, days, times, ids, components, arns, counts, codes, messages, callers, agents,
-         ips) = self.columns
-        accounts.append(account)
-        regions.append(region)
-        days.append(day)
-        times.append(event.eventTime)
-        ids.append(event.eventID)
-        components.append(component)
-        arns.append(_typed_trial_component_arn(event.resources))
-        counts.append(len(metric_data))
-        codes.append(error_code)
-        messages.append(event.errorMessage)
-        callers.append(identity.arn if identity is not None else None)
-        agents.append(event.userAgent)
-        ips.append(event.sourceIPAddress)
-        if error_code is not None or not metric_data:
-            self.lists.call_points.append(0)  # a failed call stored nothing
-            return
-        if generic_points:
-            self._add_points(metric_data)
-            return
+        messages.append(field_text(get("errormessage")))
+        callers.append(field_text(identity.folded().get("arn")) if isinstance(identity, rules.JsonObject)
+                       else None)
+        agents.append(field_text(get("useragent")))
+        ips.append(field_text(get("sourceipaddress")))
         lists = self.lists
-        lists.call_points.append(len(metric_data))
-        lists.names.extend(map(_METRIC_NAME, metric_data))
-        lists.values.extend(map(_VALUE, metric_data))
-        lists.steps.extend(map(_STEP, metric_data))
-        lists.point_times.extend(map(_TIMESTAMP, metric_data))
-
-    def _add_points(self, metric_data: list[Any]) -> None:
-        """Points given as plain JSON; an element that is not an object is a point of NULLs, as in the view."""
-        lists = self.lists
-        lists.typed_points = False
+        if error_code is not None or not metric_data:
+            lists.call_points.append(0)  # a failed call stored nothing
+            return
         lists.call_points.append(len(metric_data))
         for point in metric_data:
-            if type(point) is not dict:
-                point = {}
-            lists.names.append(point.get("metricName"))
-            lists.values.append(point.get("value"))
-            lists.steps.append(point.get("step"))
-            lists.point_times.append(point.get("timestamp"))
-
-
-def _loads_or_none(text: str) -> Any:
-    try:
-        return json.loads(text)
-    except ValueError:
-        return None
-
-
-def _typed_trial_component_arn(resources: Any) -> str | None:
-    if not resources:
-        return None
-    for resource in resources:
-        if resource.type == TRIAL_COMPONENT_RESOURCE_TYPE:
-            arn = resource.ARN if resource.ARN is not None else resource.arn
-            return arn if isinstance(arn, str) else None
-    return None
-
-
-def _fallback_partition(event: dict[str, Any], account: str | None, region: str | None,
-                        day: str | None) -> tuple[Any, Any, Any]:
-    """Partition values for a file whose location gives none: the event's own account, region and date."""
-    if account is None:
-        account = event.get("recipientAccountId")
-    if region is None:
-        region = event.get("awsRegion")
-    if day is None:
-        moment = parse_event_time(event.get("eventTime"))
-        day = f"{moment:%Y/%m/%d}" if moment is not None else None
-    return account, region, day
+            # an element that is not an object is a point of NULLs, counted in point_count and point_index
+            inside = point.first() if isinstance(point, rules.JsonObject) else {}
+            lists.names.append(scalar_text(inside.get("metricName")))
+            lists.values.append(rules.value_of(scalar_text(inside.get("value"))))
+            lists.steps.append(rules.step_of(scalar_text(inside.get("step"))))
+            lists.point_times.append(scalar_text(inside.get("timestamp")))  # (the time rule in build_tables)
 
 
 def _trial_component_arn(resources: Any) -> str | None:
     if type(resources) is not list:
         return None
     for resource in resources:
-        if type(resource) is dict and resource.get("type") == TRIAL_COMPONENT_RESOURCE_TYPE:
-            arn = resource.get("ARN")
-            if arn is None:
-                arn = resource.get("arn")
-            return arn if isinstance(arn, str) else None
+        if isinstance(resource, rules.JsonObject):
+            fields = resource.folded()
+            if field_text(fields.get("type")) == TRIAL_COMPONENT_RESOURCE_TYPE:
+                return field_text(fields.get("arn"))
     return None
 
 
@@ -605,7 +491,6 @@ def build_tables(parts: Sequence[FileLists], *, lean: bool = False) -> tuple[pa.
     steps: list[Any] = []
     times: list[Any] = []
     kept_names = [name for name in _CALL_NAMES if not (lean and name in OPTIONAL_COLUMNS)]
-    typed = all(part.typed_points for part in parts)
     for part in parts:
         for name in kept_names:
             call_columns[name].extend(part.calls[name])
@@ -619,19 +504,25 @@ def build_tables(parts: Sequence[FileLists], *, lean: bool = False) -> tuple[pa.
         {name: pa.nulls(call_count, CALL_SCHEMA.field(name).type) if lean and name in OPTIONAL_COLUMNS
          else _call_column(name, call_columns[name]) for name in _CALL_NAMES}, schema=CALL_SCHEMA
     )
-    # each call's points follow one another, in call order: the owner of each point by run lengths
-    owners = np.repeat(np.arange(call_count, dtype=np.int32), call_points)
+    # each call's points follow one another, in call order: the owner of each point, and its position in the
+    # call's metricData, by run lengths
+    runs = np.asarray(call_points, dtype=np.int64)
+    owners = np.repeat(np.arange(call_count, dtype=np.int32), runs)
     indices = _from_numpy(owners, pa.int32())
     columns: dict[str, pa.Array] = {}
     for name in METRIC_POINT_COLUMNS:
-        if name == "metric_name":
+        if name == "point_index":
+            starts = np.cumsum(runs) - runs
+            columns[name] = _from_numpy(np.arange(len(owners), dtype=np.int64) - np.repeat(starts, runs) + 1,
+                                        pa.int64())
+        elif name == "metric_name":
             columns[name] = _strings(names, _DICTIONARY)
         elif name == "value":
-            columns[name] = _numbers(values, pa.float64(), _as_float, None if typed else _NUMBER_TYPES)
+            columns[name] = _numbers(values, pa.float64(), _float_or_none)
         elif name == "step":
-            columns[name] = _numbers(steps, pa.int64(), _as_step, None if typed else _INTEGER_TYPES)
+            columns[name] = _numbers(steps, pa.int64(), _step_in_range)
         elif name == "metric_time":
-            columns[name] = _point_times(times, typed)
+            columns[name] = _point_times(times)
         elif lean and name in OPTIONAL_COLUMNS:
             columns[name] = pa.nulls(len(indices), POINT_SCHEMA.field(name).type)
         else:
@@ -688,107 +579,124 @@ def _call_column(name: str, values: list[Any]) -> pa.Array:
 
 def _strings(values: list[Any], arrow_type: pa.DataType) -> pa.Array:
     """Strings (dictionary-encoded when asked, which Arrow does while converting: ten times cheaper than
-    encoding afterwards); a value that is not a string is NULL."""
+    encoding afterwards). Both paths give only text or None; anything else would be a bug: NULL, not a crash."""
     try:
         return pa.array(values, arrow_type)
-    except (pa.ArrowInvalid, pa.ArrowTypeError):  # a field that is not a string in an odd record
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
         return pa.array([v if isinstance(v, str) else None for v in values], arrow_type)
 
 
 def _event_times(values: list[Any]) -> pa.Array:
-    """``eventTime`` strings: ISO-8601 with a zone (CloudTrail's ``...Z``) cast in C; otherwise one by one.
+    """``eventTime`` texts by the time rule, to the millisecond."""
+    millis, valid = _text_millis(values)
+    return _from_numpy(millis * 1000, pa.timestamp("us"), ~valid)
 
-    (A cast, not ``pyarrow.compute.strptime``, whose first use costs 0.2 s of set-up in every process.)
-    """
-    texts = _strings(values, pa.string())
+
+def _numbers(values: list[Any], arrow_type: pa.DataType, convert: Any) -> pa.Array:
+    """Numbers both paths give as the rules want them (floats, finite; ints), converted by Arrow in C; a list
+    Arrow refuses (an int beyond a BIGINT, from the typed path) goes through ``convert``, value by value."""
     try:
-        return _cast(_cast(texts, pa.timestamp("us", tz="UTC")), pa.timestamp("us"))
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-        return pa.array([parse_event_time(v) for v in texts.to_pylist()], pa.timestamp("us"))
+        return pa.array(values, arrow_type)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
+        return pa.array([convert(v) for v in values], arrow_type)
 
 
-#: The Python types Arrow converts exactly as the view casts them (``bool`` is not one: Arrow would make it 1.0).
-_NUMBER_TYPES: frozenset[type] = frozenset({int, float, type(None)})
-_INTEGER_TYPES: frozenset[type] = frozenset({int, type(None)})
+def _float_or_none(value: Any) -> float | None:
+    return value if type(value) is float else None
 
 
-def _numbers(values: list[Any], arrow_type: pa.DataType, convert: Any, exact_types: frozenset[type] | None
-             ) -> pa.Array:
-    """Arrow converts a list of ``exact_types`` (None: known to be) in C; any other list (strings, booleans,
-    fractional steps, integers too large) goes through ``convert``, value by value."""
-    if exact_types is None or set(map(type, values)) <= exact_types:
-        try:
-            return pa.array(values, arrow_type)
-        except (pa.ArrowInvalid, OverflowError):
-            pass
-    return pa.array([convert(v) for v in values], arrow_type)
+def _step_in_range(step: Any) -> int | None:
+    return step if type(step) is int and -(2**63) <= step < 2**63 else None
 
 
-def _point_times(values: list[Any], typed: bool = False) -> pa.Array:
-    """Point timestamps (numbers, strings or anything; ``typed``: floats, strings or None), vectorised over
-    the numbers, strings parsed apart."""
-    texts: list[str] = []
-    positions: list[int] = []
-    array = None
-    if typed:
-        try:
-            array = pa.array(values, pa.float64())  # no string among them: the usual case, no look at each
-        except (pa.ArrowInvalid, pa.ArrowTypeError):
-            pass
-    if array is None:
-        kinds = {float, str, type(None)} if typed else set(map(type, values))
-        numbers = values
-        if str in kinds:
-            positions = list(compress(count(), map(isinstance, values, repeat(str))))
-            texts = [values[position] for position in positions]
-            numbers = values.copy()
-            for position in positions:
-                numbers[position] = None
-            kinds.discard(str)
-        if kinds <= _NUMBER_TYPES:
-            try:
-                array = pa.array(numbers, pa.float64())
-            except (pa.ArrowInvalid, OverflowError):
-                pass
-    if array is None:  # booleans, objects or integers too large: the rare slow path
-        return pa.array([point_time_micros(v) for v in values], pa.timestamp("us"))
+def _point_times(values: list[Any]) -> pa.Array:
+    """Point timestamps by the time rule: numbers (floats: the double of the number as written) vectorised,
+    texts apart (see :func:`_text_millis`)."""
     import numpy as np
 
+    try:
+        array = pa.array(values, pa.float64())  # no text among them: the usual case, no look at each
+        positions: list[int] = []
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        positions = list(compress(count(), map(isinstance, values, repeat(str))))
+        numbers = values.copy()
+        for position in positions:
+            numbers[position] = None
+        array = pa.array(numbers, pa.float64())
     numbers = array.to_numpy(zero_copy_only=False)  # (a NULL is NaN)
     with np.errstate(invalid="ignore", over="ignore"):
-        seconds = np.where(numbers >= EPOCH_MILLIS_THRESHOLD, numbers / 1000.0, numbers)
-        micros = np.rint(seconds * 1e6)  # half to even, as DuckDB's to_timestamp(double)
-        invalid = ~((micros >= _MIN_MICROS) & (micros < _MAX_MICROS))  # NaN and inf compare false: NULL
-    micros[invalid] = 0
-    result = micros.astype(np.int64)
-    if texts:
-        parsed, parsed_valid = _text_micros(texts)
-        result[positions] = parsed
-        invalid[positions] = ~parsed_valid
-    return _from_numpy(result, pa.timestamp("us"), invalid)
+        scaled = np.where(numbers >= EPOCH_MILLIS_THRESHOLD, numbers, numbers * 1000.0)
+        millis = _round_half_away(scaled)
+        valid = (millis >= rules.MIN_MILLIS) & (millis < rules.MAX_MILLIS)  # NaN and inf compare false: NULL
+    millis[~valid] = 0
+    result = millis.astype(np.int64)
+    if positions:
+        text_millis, text_valid = _text_millis([values[p] for p in positions])
+        result[positions] = text_millis
+        valid[positions] = text_valid
+    return _from_numpy(result * 1000, pa.timestamp("us"), ~valid)
 
 
-def _text_micros(texts: list[str]) -> tuple[Any, Any]:
-    """String point times as epoch microseconds and whether each is a time (two numpy arrays): zoned
-    ISO-8601 in C, anything else one by one."""
+def _round_half_away(numbers: Any) -> Any:
+    """:func:`rules.round_half_away` over a float array, exactly (``|x| - floor(|x|)`` is exact)."""
     import numpy as np
 
-    try:
-        zoned = _cast(pa.array(texts, pa.string()), pa.timestamp("us", tz="UTC"))
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-        micros = [point_time_micros(text) for text in texts]
-        valid = np.fromiter((m is not None for m in micros), bool, len(micros))
-        return np.fromiter((m or 0 for m in micros), np.int64, len(micros)), valid
-    # (strings give no NULL: every one was parsed)
-    return zoned.to_numpy().view(np.int64), np.ones(len(texts), dtype=bool)
+    magnitude = np.abs(numbers)
+    floor = np.floor(magnitude)
+    return np.copysign(np.where(magnitude - floor >= 0.5, floor + 1.0, floor), numbers)
 
 
-def _cast(array: pa.Array, target: pa.DataType) -> pa.Array:
-    """``array.cast(target)`` without importing :mod:`pyarrow.compute`, which only wraps the kernels of
-    ``pyarrow._compute`` in Python functions and costs 0.05 s in every process that imports it."""
-    try:
-        from pyarrow._compute import CastOptions, call_function
-    except ImportError:  # a pyarrow that moved them
-        return array.cast(target)
-    result: pa.Array = call_function("cast", [array], CastOptions.safe(target))
-    return result
+#: Positions of the digits in ``YYYY-MM-DDTHH:MM:SSZ``, CloudTrail's own form of a time.
+_DIGITS = [0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18]
+_MONTH_DAYS = (31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+
+
+def _text_millis(texts: list[Any]) -> tuple[Any, Any]:
+    """Texts (or None) by the time rule, as epoch milliseconds and whether each is a time (numpy arrays).
+
+    CloudTrail's own form, ``YYYY-MM-DDTHH:MM:SSZ``, is checked and computed over the bytes with numpy (no
+    Arrow cast: it takes forms the rule rejects); any other text goes through :func:`rules.time_millis`.
+    """
+    import numpy as np
+
+    size = len(texts)
+    millis = np.zeros(size, dtype=np.int64)
+    valid = np.zeros(size, dtype=bool)
+    if not size:
+        return millis, valid
+    array = _strings(texts, pa.string())
+    offsets = np.frombuffer(array.buffers()[1], np.int32, size + 1, array.offset * 4)
+    rows = np.flatnonzero(np.diff(offsets) == 20)
+    done = np.zeros(size, dtype=bool)
+    if rows.size:
+        data = np.frombuffer(array.buffers()[2], np.uint8)
+        chars = data[offsets[rows][:, None] + np.arange(20)]
+        digits = (chars[:, _DIGITS] - 48).astype(np.int64)  # (a byte below '0' wraps around, above 9)
+        ok = (digits <= 9).all(axis=1) & (chars[:, 4] == 45) & (chars[:, 7] == 45) & (chars[:, 13] == 58)
+        ok &= ((chars[:, 10] == 84) | (chars[:, 10] == 32)) & (chars[:, 16] == 58) & (chars[:, 19] == 90)
+        year = digits[:, 0] * 1000 + digits[:, 1] * 100 + digits[:, 2] * 10 + digits[:, 3]
+        month, day = digits[:, 4] * 10 + digits[:, 5], digits[:, 6] * 10 + digits[:, 7]
+        hour, minute = digits[:, 8] * 10 + digits[:, 9], digits[:, 10] * 10 + digits[:, 11]
+        second = digits[:, 12] * 10 + digits[:, 13]
+        leap = (year % 4 == 0) & ((year % 100 != 0) | (year % 400 == 0))
+        month_days = np.asarray(_MONTH_DAYS)[np.clip(month - 1, 0, 11)] + ((month == 2) & leap)
+        ok &= (month >= 1) & (month <= 12) & (day >= 1) & (day <= month_days)
+        ok &= (hour <= 23) & (minute <= 59) & (second <= 59)
+        # days from 1970-01-01 (H. Hinnant's days_from_civil, as rules.days_from_civil)
+        shifted = year - (month <= 2)
+        era = shifted // 400
+        year_of_era = shifted - era * 400
+        day_of_year = (153 * np.where(month > 2, month - 3, month + 9) + 2) // 5 + day - 1
+        days = era * 146097 + year_of_era * 365 + year_of_era // 4 - year_of_era // 100 + day_of_year - 719468
+        stamp = ((days * 86400 + hour * 3600 + minute * 60 + second) * 1000)
+        ok &= (stamp >= rules.MIN_MILLIS) & (stamp < rules.MAX_MILLIS)
+        good = rows[ok]
+        millis[good] = stamp[ok]
+        valid[good] = True
+        done[good] = True
+    for position in np.flatnonzero(~done).tolist():  # any other form (or None): the rule itself
+        moment = rules.time_millis(texts[position]) if isinstance(texts[position], str) else None
+        if moment is not None:
+            millis[position] = moment
+            valid[position] = True
+    return millis, valid

@@ -3,7 +3,8 @@
 The order of work: a snapshot of the whole selection (one memory-mapped file) answers an unchanged selection;
 otherwise each file's own cache entry; otherwise the file is read, by a pool of worker processes when there is
 enough to share (each hands its rows back as an Arrow IPC file in memory and writes its cache entry itself). Rows are
-then put in file order, an event delivered twice is kept once, and a new snapshot is written.
+then put in file order and a new snapshot is written. Nothing is deduplicated here: an event delivered twice is
+two rows, as in the views, and the rendered SQL keeps one of them on every engine.
 """
 
 from __future__ import annotations
@@ -50,7 +51,6 @@ class ReadResult:
     files_cached: int = 0
     skipped: Counter[str] = field(default_factory=Counter)
     skipped_paths: list[tuple[str, str]] = field(default_factory=list)
-    duplicate_events: int = 0
     snapshot_hit: bool = False
 
 
@@ -101,14 +101,13 @@ def _read(files: Sequence[LogFile], cache: ExtractCache | None, workers: int | N
                 _raise_if_bad(skipped_paths)
             return ReadResult(snapshot.points, snapshot.calls, files_cached=len(files),
                               skipped=Counter(r for _, r in skipped_paths), skipped_paths=skipped_paths,
-                              duplicate_events=int(snapshot.meta.get("duplicates", 0)), snapshot_hit=True)
+                              snapshot_hit=True)
 
     from smtrail_sql.reader.extract import OPTIONAL_COLUMNS, FileLists
 
     lean = cache is None and columns is not None and OPTIONAL_COLUMNS.isdisjoint(columns)
     lists: list[FileLists | None] = [None] * len(files)
     to_read: list[int] = []
-    event_ids = _DistinctEventIds()
     for index, log in enumerate(files):
         payload = cache.load_file(log) if cache is not None else None
         entry = _lists_or_none(payload)
@@ -116,15 +115,13 @@ def _read(files: Sequence[LogFile], cache: ExtractCache | None, workers: int | N
             to_read.append(index)
         else:
             lists[index] = entry
-            event_ids.add(event_id_hashes([entry]))
     cached = len(files) - len(to_read)
 
     if progress is not None:
         progress.start(len(to_read), sum(files[i].size for i in to_read))
     groups: dict[int, tuple[Any, Any]] = {}
     try:
-        for indices, reasons, hashes, tables in _extract_all(files, to_read, cache, workers, lean, task):
-            event_ids.add(hashes)
+        for indices, reasons, tables in _extract_all(files, to_read, cache, workers, lean, task):
             for index, reason in zip(indices, reasons, strict=True):
                 lists[index] = FileLists(reason)  # rows are in ``tables``; only the reason is needed
                 if strict and reason and reason != SKIP_DIGEST:
@@ -136,14 +133,13 @@ def _read(files: Sequence[LogFile], cache: ExtractCache | None, workers: int | N
         if progress is not None:
             progress.finish()
 
-    result = _assemble(files, lists, groups, event_ids.all_distinct())
+    result = _assemble(files, lists, groups)
     result.files_read, result.files_cached = len(to_read), cached
     if strict:
         _raise_if_bad(result.skipped_paths)
     if cache is not None:
         result.points = series_order(result.points)
-        cache.store_snapshot(key, result.points, result.calls,
-                             {"skipped": result.skipped_paths, "duplicates": result.duplicate_events})
+        cache.store_snapshot(key, result.points, result.calls, {"skipped": result.skipped_paths})
         # the rows as written, memory-mapped: the tables built here are freed, DuckDB scans the snapshot's
         # batches in parallel, and the next read of this selection gets these very tables back
         stored = cache.load_snapshot(key)
@@ -201,13 +197,12 @@ GROUP_SIZE = 16
 
 
 def _extract_group(tasks: list[tuple[int, LogFile]], cache_root: str | None, lean: bool = False,
-                   spool: str | None = None) -> tuple[list[int], list[Any], IdHashes, Any]:
+                   spool: str | None = None) -> tuple[list[int], list[Any], Any]:
     """Worker body: extract a run of consecutive files, cache each, return their rows.
 
     The rows come back as the two tables, or, given a ``spool`` folder (from a worker process), as the path of
-    an Arrow IPC file written there, which the parent memory-maps (see :func:`_extract_all`); with them, the
-    hashes of their event IDs (see :class:`_DistinctEventIds`). ``lean`` (never with a cache) leaves the
-    optional columns NULL (see :func:`read_log_files`).
+    an Arrow IPC file written there, which the parent memory-maps (see :func:`_extract_all`). ``lean`` (never
+    with a cache) leaves the optional columns NULL (see :func:`read_log_files`).
     """
     import gc
 
@@ -230,72 +225,17 @@ def _extract_group(tasks: list[tuple[int, LogFile]], cache_root: str | None, lea
         if gc_was_enabled:
             gc.enable()
     indices, reasons = [index for index, _ in tasks], [p.skip_reason for p in parts]
-    hashes = event_id_hashes(parts)
     if spool is None:
-        return indices, reasons, hashes, (points, calls)
+        return indices, reasons, (points, calls)
     path = os.path.join(spool, f"{indices[0]}.arrows")
     with open(path, "wb") as handle:
         handle.write(serialize_entry(points, calls, {}))
-    return indices, reasons, hashes, path
+    return indices, reasons, path
 
 
 def _run_group(args: tuple[list[tuple[int, LogFile]], str | None, bool, str | None]
-               ) -> tuple[list[int], list[Any], IdHashes, Any]:
+               ) -> tuple[list[int], list[Any], Any]:
     return _extract_group(*args)
-
-
-#: The hashes of a run of files' event IDs (packed int64), and the hash of :data:`_HASH_PROBE` in the process
-#: that made them.
-IdHashes = tuple[int, bytes]
-_HASH_PROBE = "smtrail-sql event ids"
-
-
-def event_id_hashes(parts: Sequence[Any]) -> IdHashes:
-    """Python's hash of every event ID that the calls table of ``parts`` (:class:`FileLists`) holds (a
-    string: anything else is NULL there), with the probe that tells whether another process hashes alike."""
-    from array import array
-
-    hashes = array("q")
-    for part in parts:
-        ids = part.calls["event_id"]
-        if set(map(type, ids)) <= {str}:
-            hashes.extend(map(hash, ids))
-        else:
-            hashes.extend(hash(i) for i in ids if type(i) is str)
-    return hash(_HASH_PROBE), hashes.tobytes()
-
-
-class _DistinctEventIds:
-    """Whether every event ID read is distinct, from the hashes the workers send with the rows.
-
-    Distinct hashes mean distinct IDs, and then no event can have been read twice: the check over the ID
-    strings at the end (0.03 to 0.1 s, alone on one core, for 250,000 calls) is skipped for a sort of their
-    hashes (3 ms). Workers are forked, so they hash strings as this process does; the probe says so, or the
-    check over the strings is made anyway.
-    """
-
-    def __init__(self) -> None:
-        self.parts: list[bytes] = []
-        self.usable = True
-
-    def add(self, hashes: IdHashes) -> None:
-        probe, packed = hashes
-        self.usable = self.usable and probe == hash(_HASH_PROBE)
-        self.parts.append(packed)
-
-    @property
-    def count(self) -> int:
-        """How many IDs were added."""
-        return sum(len(part) for part in self.parts) // 8
-
-    def all_distinct(self) -> bool:
-        """True when every ID added is known to be distinct (False means: not known)."""
-        import numpy as np
-
-        if not self.usable:
-            return False
-        values = np.sort(np.frombuffer(b"".join(self.parts), dtype=np.int64))
-        return not bool((values[1:] == values[:-1]).any())
 
 
 #: A tiny log of the usual kinds of value, extracted once by each worker as it starts (see :func:`_prime`).
@@ -320,8 +260,7 @@ def _prime(lean: bool) -> None:
 def _preload() -> None:
     """Import what a worker runs before forking, so that forked workers inherit the modules.
 
-    Not :mod:`pyarrow.compute` (0.05 s), which workers do without, as the parent does unless an event was
-    read twice.
+    Not :mod:`pyarrow.compute` (0.05 s), which workers do without.
     """
     import isal.igzip  # noqa: F401
     import msgspec  # noqa: F401
@@ -428,7 +367,7 @@ class _Alongside:
 
 def _extract_all(files: Sequence[LogFile], to_read: list[int], cache: ExtractCache | None,
                  workers: int | None, lean: bool, task: _Alongside | None = None
-                 ) -> Iterator[tuple[list[int], list[Any], IdHashes, tuple[Any, Any]]]:
+                 ) -> Iterator[tuple[list[int], list[Any], tuple[Any, Any]]]:
     """Extract ``files[i]`` for ``i`` in ``to_read`` by groups of consecutive files, in parallel if worth it.
 
     ``task`` is started in a thread once worker processes exist (see :class:`_Alongside`).
@@ -462,10 +401,10 @@ def _extract_all(files: Sequence[LogFile], to_read: list[int], cache: ExtractCac
         with context.Pool(count, initializer=_start_worker, initargs=(lean,)) as pool:
             if task is not None:
                 task.start()
-            for indices, reasons, hashes, path in _results(pool, pool.imap_unordered(_run_group, jobs)):
+            for indices, reasons, path in _results(pool, pool.imap_unordered(_run_group, jobs)):
                 entry = read_entry(path)
                 os.unlink(path)
-                yield indices, reasons, hashes, (entry.points, entry.calls)
+                yield indices, reasons, (entry.points, entry.calls)
 
 
 #: Seconds between two looks at the workers while waiting for a result (see :func:`_results`).
@@ -495,13 +434,11 @@ def _results(pool: Any, results: Any) -> Iterator[Any]:
                                    "or killed): run the query again") from None
 
 
-def _assemble(files: Sequence[LogFile], lists: list[Any], groups: dict[int, tuple[Any, Any]],
-              distinct_ids: bool = False) -> ReadResult:
-    """Put rows in file order, count skips, keep the first copy of each event.
+def _assemble(files: Sequence[LogFile], lists: list[Any], groups: dict[int, tuple[Any, Any]]) -> ReadResult:
+    """Put rows in file order and count skips (every copy of an event is kept: see the module docstring).
 
     ``groups`` holds the tables of files read now, by their first file's index; files answered by their
-    cache entry are built here, in runs of consecutive files. ``distinct_ids``: every event ID is known to
-    be distinct (see :class:`_DistinctEventIds`), so no event needs to be dropped.
+    cache entry are built here, in runs of consecutive files.
     """
     import pyarrow as pa
 
@@ -525,62 +462,5 @@ def _assemble(files: Sequence[LogFile], lists: list[Any], groups: dict[int, tupl
     if pending:
         parts.append(build_tables(pending))
     parts = [(p, c) for p, c in parts if c.num_rows] or [empty_tables()]
-    points_parts, calls_parts = [p for p, _ in parts], [c for _, c in parts]
-    if distinct_ids:
-        kept_calls, kept_points, duplicates = calls_parts, points_parts, 0
-    else:
-        kept_calls, kept_points, duplicates = _drop_duplicate_events(calls_parts, points_parts)
-    return ReadResult(pa.concat_tables(kept_points), pa.concat_tables(kept_calls), skipped=skipped,
-                      skipped_paths=skipped_paths, duplicate_events=duplicates)
-
-
-def _event_keys(table: pa.Table) -> pa.Array:
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    parts = [pc.cast(table.column(name), pa.string()) for name in ("account_id", "region", "day", "event_id")]
-    return pc.binary_join_element_wise(*parts, "\x1f", null_handling="replace", null_replacement="\x00")
-
-
-def _drop_duplicate_events(calls_parts: list[pa.Table], points_parts: list[pa.Table]
-                           ) -> tuple[list[pa.Table], list[pa.Table], int]:
-    """An event in two files (same account, region, day and eventID) keeps its first copy only.
-
-    Within a part, ``points.event_id`` is a dictionary array whose indices are the part's call rows
-    (see :func:`~smtrail_sql.reader.extract.build_tables`), which says which points a dropped call owned.
-    """
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    calls = pa.concat_tables(calls_parts)
-    if calls.num_rows == 0:
-        return calls_parts, points_parts, 0
-    event_ids = calls.column("event_id")
-    # (unique, which counts a NULL as one more value, hashes twice as fast as count_distinct)
-    distinct = len(pc.unique(event_ids)) - (1 if event_ids.null_count else 0)
-    if distinct == calls.num_rows - event_ids.null_count:
-        return calls_parts, points_parts, 0  # every eventID once: no key can repeat (the usual case)
-    keys = _event_keys(calls)
-    if isinstance(keys, pa.ChunkedArray):
-        keys = keys.combine_chunks()
-    first = pc.index_in(keys, value_set=keys)
-    is_first = pc.equal(first, pa.array(range(len(keys)), pa.int32()))
-    # events without an eventID cannot be told apart: all are kept
-    is_first = pc.or_(is_first, pc.is_null(calls.column("event_id").combine_chunks()))
-    duplicates = len(keys) - pc.sum(is_first.cast(pa.int64())).as_py()
-    if duplicates == 0:
-        return calls_parts, points_parts, 0
-    kept_calls, kept_points = [], []
-    offset = 0
-    for calls_part, points_part in zip(calls_parts, points_parts, strict=True):
-        mask = is_first.slice(offset, calls_part.num_rows)
-        offset += calls_part.num_rows
-        if pc.all(mask).as_py():
-            kept_calls.append(calls_part)
-            kept_points.append(points_part)
-            continue
-        dropped_rows = pc.indices_nonzero(pc.invert(mask)).cast(pa.int32())
-        owners = points_part.column("event_id").combine_chunks().indices
-        kept_calls.append(calls_part.filter(mask))
-        kept_points.append(points_part.filter(pc.invert(pc.is_in(owners, value_set=dropped_rows))))
-    return kept_calls, kept_points, duplicates
+    return ReadResult(pa.concat_tables([p for p, _ in parts]), pa.concat_tables([c for _, c in parts]),
+                      skipped=skipped, skipped_paths=skipped_paths)

@@ -448,7 +448,7 @@ class _ListBuilder:
         for point in metric_data:
             # an element that is not an object is a point of NULLs, counted in point_count and point_index
             inside = point.first() if isinstance(point, rules.JsonObject) else {}
-            lists.names.append(scalar_text(inside.get("metricName")))
+            lists.names.append(rules.point_scalar_text(inside.get("metricName")))
             lists.values.append(rules.value_of(scalar_text(inside.get("value"))))
             lists.steps.append(rules.step_of(scalar_text(inside.get("step"))))
             lists.point_times.append(scalar_text(inside.get("timestamp")))  # (the time rule in build_tables)

@@ -95,6 +95,47 @@ def scalar_text(value: Any) -> str | None:
     return None
 
 
+def point_scalar_text(value: Any) -> str | None:
+    """:func:`scalar_text` of a field of a metric point: the view reads points through a cast of ``metricData`` to
+    ``ARRAY(JSON)``, after which Trino writes a number with a fraction or an exponent as Java writes the double
+    (``1.50`` is ``'1.5'``, ``1e2`` is ``'100.0'``, ``1E400`` is the string ``'Infinity'``) and an integer as its
+    digits.
+
+    >>> point_scalar_text(JsonNumber("1.50")), point_scalar_text(JsonNumber("1.7146074e9")), point_scalar_text("x")
+    ('1.5', '1.7146074E9', 'x')
+    """
+    if isinstance(value, JsonNumber):
+        text = str.__str__(value)
+        return str(int(text)) if INTEGER.fullmatch(text) else java_double_text(float(text))
+    return scalar_text(value)
+
+
+def java_double_text(number: float) -> str:
+    """Java's ``Double.toString``: plain from 1e-3 to 1e7, else ``d.dddE±n``, with the shortest digits.
+
+    >>> java_double_text(100.0), java_double_text(1e-5), java_double_text(-0.0), java_double_text(4503599627370497.0)
+    ('100.0', '1.0E-5', '-0.0', '4.503599627370497E15')
+    """
+    from decimal import Decimal
+
+    if math.isinf(number):
+        return "Infinity" if number > 0 else "-Infinity"
+    sign = "-" if math.copysign(1.0, number) < 0 else ""
+    size = abs(number)
+    if size == 0:
+        return sign + "0.0"
+    shortest = Decimal(repr(size))
+    if 1e-3 <= size < 1e7:
+        plain = format(shortest, "f")
+        return sign + (plain if "." in plain else plain + ".0")
+    _, digits, exponent = shortest.as_tuple()
+    assert isinstance(exponent, int)
+    text = "".join(map(str, digits))
+    power = len(text) + exponent - 1
+    text = text.rstrip("0") or "0"
+    return f"{sign}{text[0]}.{text[1:] or '0'}E{power}"
+
+
 def field_text(value: Any) -> str | None:
     """A STRING column as Hive's JSON SerDe reads it: :func:`scalar_text`, and objects and arrays as their
     JSON text.

@@ -42,7 +42,8 @@ def bucket(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 EXPECTED = [
-    {"step": -1, "value": 2.5, "metric_time": "2024-05-01T10:00:00.250000Z", "event_time": "2024-05-01T10:00:00.250000Z"},
+    {"step": -1, "value": 2.5, "metric_time": "2024-05-01T10:00:00.250000Z",
+     "event_time": "2024-05-01T10:00:00.250000Z"},
     {"step": 0, "value": 1.5, "metric_time": "2024-05-01T12:00:00Z", "event_time": "2024-05-01T12:00:00Z"},
     {"step": 1, "value": 0.9, "metric_time": "2024-05-01T23:59:00Z", "event_time": "2024-05-01T23:59:30Z"},
     {"step": 2, "value": 0.8, "metric_time": "2024-05-01T23:59:10Z", "event_time": "2024-05-01T23:59:30Z"},

@@ -131,7 +131,9 @@ class LocalEngine:
         """A DuckDB connection with both relations registered for ``window``, and what reading cost.
 
         Use it to run your own SQL over the rows: ``con.execute("SELECT ... FROM smtrail.sagemaker_metrics")``.
-        ``columns`` promises that only these columns will be read (others may then be NULL).
+        Like the Athena views, the relations hold every copy of an event that was read: deduplicate on
+        ``(event_id, point_index)`` (or run a rendered query, which does). ``columns`` promises that only these
+        columns will be read (others may then be NULL).
         """
         con, _, stats = self._connect(window, naming, columns, None, reuse=False)
         return con, stats
@@ -169,10 +171,15 @@ class LocalEngine:
         """Run ``query`` (its DuckDB transpilation) over the files its window needs."""
         started = time.perf_counter()
         transpiled: list[str] = []
-        # the transpilation (its first use loads sqlglot's duckdb dialect) is done while the logs are read
-        con, read, stats = self._connect(query.window, query.naming, columns_named(query),
-                                         lambda: transpiled.append(query.to_sql("duckdb")), reuse=True)
-        sql = transpiled[0]
+
+        def transpile() -> None:
+            # both forms: the one without deduplication serves when the read found every event once (see
+            # RenderedQuery.to_sql); the transpilation (its first use loads sqlglot's duckdb dialect) is done
+            # while the logs are read
+            transpiled.extend((query.to_sql("duckdb"), query.to_sql("duckdb", copies=False)))
+
+        con, read, stats = self._connect(query.window, query.naming, columns_named(query), transpile, reuse=True)
+        sql = transpiled[1] if read.single_copy else transpiled[0]
         try:
             cursor = con.execute(sql)
             description = cursor.description or []

@@ -52,6 +52,9 @@ class ReadResult:
     skipped: Counter[str] = field(default_factory=Counter)
     skipped_paths: list[tuple[str, str]] = field(default_factory=list)
     snapshot_hit: bool = False
+    #: No event ID appears twice among the calls: every event was read once, so deduplicating copies would
+    #: change nothing (False when not known).
+    single_copy: bool = False
 
 
 def read_log_files(
@@ -101,7 +104,7 @@ def _read(files: Sequence[LogFile], cache: ExtractCache | None, workers: int | N
                 _raise_if_bad(skipped_paths)
             return ReadResult(snapshot.points, snapshot.calls, files_cached=len(files),
                               skipped=Counter(r for _, r in skipped_paths), skipped_paths=skipped_paths,
-                              snapshot_hit=True)
+                              snapshot_hit=True, single_copy=bool(snapshot.meta.get("single_copy", False)))
 
     from smtrail_sql.reader.extract import OPTIONAL_COLUMNS, FileLists
 
@@ -135,17 +138,34 @@ def _read(files: Sequence[LogFile], cache: ExtractCache | None, workers: int | N
 
     result = _assemble(files, lists, groups)
     result.files_read, result.files_cached = len(to_read), cached
+    result.single_copy = each_event_once(result.calls)
     if strict:
         _raise_if_bad(result.skipped_paths)
     if cache is not None:
         result.points = series_order(result.points)
-        cache.store_snapshot(key, result.points, result.calls, {"skipped": result.skipped_paths})
+        cache.store_snapshot(key, result.points, result.calls,
+                             {"skipped": result.skipped_paths, "single_copy": result.single_copy})
         # the rows as written, memory-mapped: the tables built here are freed, DuckDB scans the snapshot's
         # batches in parallel, and the next read of this selection gets these very tables back
         stored = cache.load_snapshot(key)
         if stored is not None and stored.points is not None and stored.calls is not None:
             result.points, result.calls = stored.points, stored.calls
     return result
+
+
+def each_event_once(calls: pa.Table) -> bool:
+    """Whether no event ID appears twice among the calls (IDs that are NULL are never copies of one another).
+
+    >>> import pyarrow as pa
+    >>> each_event_once(pa.table({"event_id": ["a", "b", None, None]}))
+    True
+    >>> each_event_once(pa.table({"event_id": ["a", "a"]}))
+    False
+    """
+    import pyarrow.compute as pc
+
+    ids = calls.column("event_id")
+    return bool(pc.count_distinct(ids, mode="only_valid").as_py() == len(ids) - ids.null_count)
 
 
 def series_order(points: pa.Table) -> pa.Table:

@@ -167,7 +167,8 @@ def test_keys_inside_request_parameters_match_exactly(tmp_path: Path) -> None:
     # a JSON string: read as its JSON, the first of two equal keys wins
     (json.dumps(json.dumps({"trialComponentName": "x"})[:-1] + ', "trialComponentName": "y", "metricData": '
                 f'[{POINT_TEXT}], "metricData": []}}'), "x", ["m"]),
-    (json.dumps('{"trialComponentName": "x", "metricData": [{"metricName": "a", "metricName": "b"}]}'), "x", ["a"]),
+    # inside a point the last wins: the view reads points after Trino's cast of metricData to ARRAY(JSON)
+    (json.dumps('{"trialComponentName": "x", "metricData": [{"metricName": "a", "metricName": "b"}]}'), "x", ["b"]),
     (json.dumps("{not json"), None, []),
     ("null", None, []), ("5", None, []), ('"5"', None, []), ("[1]", None, []),
 ])

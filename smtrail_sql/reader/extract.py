@@ -447,7 +447,9 @@ class _ListBuilder:
         lists.call_points.append(len(metric_data))
         for point in metric_data:
             # an element that is not an object is a point of NULLs, counted in point_count and point_index
-            inside = point.first() if isinstance(point, rules.JsonObject) else {}
+            # (keys matched exactly, the last of two equal keys wins: the view reads a point after the cast of
+            # metricData to ARRAY(JSON), which Trino writes anew from a map)
+            inside = dict(point) if isinstance(point, rules.JsonObject) else {}
             lists.names.append(rules.point_scalar_text(inside.get("metricName")))
             lists.values.append(rules.value_of(scalar_text(inside.get("value"))))
             lists.steps.append(rules.step_of(scalar_text(inside.get("step"))))

@@ -245,3 +245,32 @@ def test_the_usual_file_stays_on_the_typed_path_and_odd_ones_go_generic() -> Non
     # a cased name hidden in a file without the name spelt out, then spelt with an escape
     hidden = _record().replace('"eventName": "BatchPutMetrics"', '"EVENTNAME": "BatchPutMetric\\u0073"')
     assert _extracted([hidden]).call_count == 1
+
+
+def test_the_vectorised_time_forms_follow_the_rule_exactly() -> None:
+    """The numpy fast path of CloudTrail's forms (``...SSZ``, ``...SS.fffZ``) gives what the rule gives, for
+    thousands of right and wrong texts of those lengths."""
+    import random
+
+    from smtrail_sql.reader import rules
+    from smtrail_sql.reader.extract import _text_millis
+
+    rng = random.Random(11)
+    texts: list[str | None] = [None, "", "2024-02-29T23:59:59Z", "2023-02-29T00:00:00Z", "0000-12-31T23:59:59Z",
+                               "9999-12-31T23:59:59.999Z", "0001-01-01T00:00:00.000Z", "2024-05-01 12:00:00Z"]
+    for _ in range(4000):
+        year, month, day = rng.randint(0, 9999), rng.randint(0, 13), rng.randint(0, 32)
+        hour, minute, second = rng.randint(0, 25), rng.randint(0, 61), rng.randint(0, 61)
+        text = f"{year:04d}-{month:02d}-{day:02d}{rng.choice('T T')}{hour:02d}:{minute:02d}:{second:02d}"
+        if rng.random() < 0.5:
+            text += f".{rng.randint(0, 999):03d}"
+        text += rng.choice(["Z", "Z", "Z", "z", "+"])
+        if rng.random() < 0.05:  # a wrong byte anywhere
+            at = rng.randrange(len(text))
+            text = text[:at] + rng.choice("/:-.A9 ") + text[at + 1:]
+        texts.append(text)
+    millis, valid = _text_millis(texts)
+    expected = [rules.time_millis(text) if text is not None else None for text in texts]
+    got = [int(m) if v else None for m, v in zip(millis.tolist(), valid.tolist(), strict=True)]
+    assert got == expected
+    assert sum(value is not None for value in expected) > 1000  # most of the texts are times

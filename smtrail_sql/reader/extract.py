@@ -653,11 +653,37 @@ _DIGITS = [0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18]
 _MONTH_DAYS = (31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
 
 
+def _second_millis(chars: Any) -> tuple[Any, Any]:
+    """Rows of bytes that start ``YYYY-MM-DD[T ]HH:MM:SS``: whether each does (a real date and time), and its
+    epoch milliseconds."""
+    import numpy as np
+
+    digits = (chars[:, _DIGITS] - 48).astype(np.int64)  # (a byte below '0' wraps around, above 9)
+    ok = (digits <= 9).all(axis=1) & (chars[:, 4] == 45) & (chars[:, 7] == 45) & (chars[:, 13] == 58)
+    ok &= ((chars[:, 10] == 84) | (chars[:, 10] == 32)) & (chars[:, 16] == 58)
+    year = digits[:, 0] * 1000 + digits[:, 1] * 100 + digits[:, 2] * 10 + digits[:, 3]
+    month, day = digits[:, 4] * 10 + digits[:, 5], digits[:, 6] * 10 + digits[:, 7]
+    hour, minute = digits[:, 8] * 10 + digits[:, 9], digits[:, 10] * 10 + digits[:, 11]
+    second = digits[:, 12] * 10 + digits[:, 13]
+    leap = (year % 4 == 0) & ((year % 100 != 0) | (year % 400 == 0))
+    month_days = np.asarray(_MONTH_DAYS)[np.clip(month - 1, 0, 11)] + ((month == 2) & leap)
+    ok &= (month >= 1) & (month <= 12) & (day >= 1) & (day <= month_days)
+    ok &= (hour <= 23) & (minute <= 59) & (second <= 59)
+    # days from 1970-01-01 (H. Hinnant's days_from_civil, as rules.days_from_civil)
+    shifted = year - (month <= 2)
+    era = shifted // 400
+    year_of_era = shifted - era * 400
+    day_of_year = (153 * np.where(month > 2, month - 3, month + 9) + 2) // 5 + day - 1
+    days = era * 146097 + year_of_era * 365 + year_of_era // 4 - year_of_era // 100 + day_of_year - 719468
+    return ok, (days * 86400 + hour * 3600 + minute * 60 + second) * 1000
+
+
 def _text_millis(texts: list[Any]) -> tuple[Any, Any]:
     """Texts (or None) by the time rule, as epoch milliseconds and whether each is a time (numpy arrays).
 
-    CloudTrail's own form, ``YYYY-MM-DDTHH:MM:SSZ``, is checked and computed over the bytes with numpy (no
-    Arrow cast: it takes forms the rule rejects); any other text goes through :func:`rules.time_millis`.
+    CloudTrail's own form, ``YYYY-MM-DDTHH:MM:SSZ``, and the same with milliseconds (``...SS.fffZ``) are
+    checked and computed over the bytes with numpy (no Arrow cast: it takes forms the rule rejects; 0.17 s of
+    the rule's Python per 150 bench files otherwise); any other text goes through :func:`rules.time_millis`.
     """
     import numpy as np
 
@@ -668,29 +694,20 @@ def _text_millis(texts: list[Any]) -> tuple[Any, Any]:
         return millis, valid
     array = _strings(texts, pa.string())
     offsets = np.frombuffer(array.buffers()[1], np.int32, size + 1, array.offset * 4)
-    rows = np.flatnonzero(np.diff(offsets) == 20)
+    lengths = np.diff(offsets)
     done = np.zeros(size, dtype=bool)
-    if rows.size:
-        data = np.frombuffer(array.buffers()[2], np.uint8)
-        chars = data[offsets[rows][:, None] + np.arange(20)]
-        digits = (chars[:, _DIGITS] - 48).astype(np.int64)  # (a byte below '0' wraps around, above 9)
-        ok = (digits <= 9).all(axis=1) & (chars[:, 4] == 45) & (chars[:, 7] == 45) & (chars[:, 13] == 58)
-        ok &= ((chars[:, 10] == 84) | (chars[:, 10] == 32)) & (chars[:, 16] == 58) & (chars[:, 19] == 90)
-        year = digits[:, 0] * 1000 + digits[:, 1] * 100 + digits[:, 2] * 10 + digits[:, 3]
-        month, day = digits[:, 4] * 10 + digits[:, 5], digits[:, 6] * 10 + digits[:, 7]
-        hour, minute = digits[:, 8] * 10 + digits[:, 9], digits[:, 10] * 10 + digits[:, 11]
-        second = digits[:, 12] * 10 + digits[:, 13]
-        leap = (year % 4 == 0) & ((year % 100 != 0) | (year % 400 == 0))
-        month_days = np.asarray(_MONTH_DAYS)[np.clip(month - 1, 0, 11)] + ((month == 2) & leap)
-        ok &= (month >= 1) & (month <= 12) & (day >= 1) & (day <= month_days)
-        ok &= (hour <= 23) & (minute <= 59) & (second <= 59)
-        # days from 1970-01-01 (H. Hinnant's days_from_civil, as rules.days_from_civil)
-        shifted = year - (month <= 2)
-        era = shifted // 400
-        year_of_era = shifted - era * 400
-        day_of_year = (153 * np.where(month > 2, month - 3, month + 9) + 2) // 5 + day - 1
-        days = era * 146097 + year_of_era * 365 + year_of_era // 4 - year_of_era // 100 + day_of_year - 719468
-        stamp = ((days * 86400 + hour * 3600 + minute * 60 + second) * 1000)
+    data = np.frombuffer(array.buffers()[2], np.uint8) if array.buffers()[2] is not None else None
+    for length in (20, 24):  # ...SSZ and ...SS.fffZ (the SDKs' and the demo's form)
+        rows = np.flatnonzero(lengths == length)
+        if not rows.size or data is None:
+            continue
+        chars = data[offsets[rows][:, None] + np.arange(length)]
+        ok, stamp = _second_millis(chars)
+        ok &= chars[:, length - 1] == 90  # Z
+        if length == 24:
+            fraction = (chars[:, 20:23] - 48).astype(np.int64)  # (a byte below '0' wraps around, above 9)
+            ok &= (chars[:, 19] == 46) & (fraction <= 9).all(axis=1)
+            stamp = stamp + fraction[:, 0] * 100 + fraction[:, 1] * 10 + fraction[:, 2]
         ok &= (stamp >= rules.MIN_MILLIS) & (stamp < rules.MAX_MILLIS)
         good = rows[ok]
         millis[good] = stamp[ok]

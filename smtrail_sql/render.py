@@ -248,8 +248,7 @@ def apply_window(tree: exp.Expr, window: TimeWindow, naming: Naming | None = Non
     if not read:
         return tree
     names_read = _names_read(tree)
-    ctes = [_deduplicated(relation, window, naming, names_read) if deduplicate
-            else _windowed(relation, window, naming, names_read) for relation in read]
+    ctes = [_relation_cte(relation, window, naming, names_read, deduplicate=deduplicate) for relation in read]
     existing = tree.args.get("with_") or tree.args.get("with")
     if existing is not None:
         existing.set("expressions", ctes + list(existing.expressions))
@@ -279,38 +278,34 @@ def _names_read(tree: exp.Expr) -> frozenset[str] | None:
     return frozenset(identifier.name.lower() for identifier in tree.find_all(exp.Identifier))
 
 
-def _deduplicated(relation: str, window: TimeWindow, naming: Naming, names_read: frozenset[str] | None
-                  ) -> exp.CTE:
-    """``relation AS (SELECT <columns read> FROM (<copies in the window, numbered>) WHERE first copy)``."""
+def _relation_cte(relation: str, window: TimeWindow, naming: Naming, names_read: frozenset[str] | None, *,
+                  deduplicate: bool) -> exp.CTE:
+    """``relation AS (...)``: the view's columns the query reads, inside the window, and one copy of each row.
+
+    ``SELECT <read> FROM (SELECT <read>, <keys>, ROW_NUMBER() OVER (PARTITION BY <keys> ORDER BY day, account,
+    region, <read>) AS copy_number FROM view WHERE <window>) AS copies WHERE copy_number = 1 OR event_id IS
+    NULL``; without ``deduplicate``, ``SELECT <read> FROM view WHERE <window>``.
+    """
     keys = _DEDUP_KEYS[relation]
     shown = [c for c in RELATION_COLUMNS[relation] if names_read is None or c in names_read]
     order = [*_COPY_ORDER, *(c for c in shown if c not in _COPY_ORDER and c not in keys)]
-    numbered = exp.Window(
-        this=exp.RowNumber(),
-        partition_by=[exp.column(key) for key in keys],
-        order=exp.Order(expressions=[exp.Ordered(this=exp.column(c), nulls_first=False) for c in order]),
-    )
-    inner = (
-        exp.select(*dict.fromkeys([*shown, *order, *keys]))
-        .select(exp.alias_(numbered, _COPY_NUMBER), copy=False)
-        .from_(_view_table(relation, naming), copy=False)
-    )
+    inner = exp.select(*(dict.fromkeys([*shown, *order, *keys]) if deduplicate else shown))
+    if deduplicate:
+        numbered = exp.Window(
+            this=exp.RowNumber(),
+            partition_by=[exp.column(key) for key in keys],
+            order=exp.Order(expressions=[exp.Ordered(this=exp.column(c), nulls_first=False) for c in order]),
+        )
+        inner = inner.select(exp.alias_(numbered, _COPY_NUMBER), copy=False)
+    inner = inner.from_(_view_table(relation, naming), copy=False)
     predicates = _window_predicates(window)
     if predicates:
         inner = inner.where(exp.and_(*predicates), copy=False)
-    first_copy = exp.or_(exp.column(_COPY_NUMBER).eq(1), exp.column("event_id").is_(exp.null()))
-    outer = exp.select(*shown).from_(inner.subquery("copies"), copy=False).where(first_copy, copy=False)
-    return exp.CTE(this=outer, alias=exp.TableAlias(this=exp.to_identifier(relation)))
-
-
-def _windowed(relation: str, window: TimeWindow, naming: Naming, names_read: frozenset[str] | None) -> exp.CTE:
-    """``relation AS (SELECT <columns read> FROM view WHERE <window>)``: :func:`_deduplicated` without copies."""
-    shown = [c for c in RELATION_COLUMNS[relation] if names_read is None or c in names_read]
-    select = exp.select(*shown).from_(_view_table(relation, naming), copy=False)
-    predicates = _window_predicates(window)
-    if predicates:
-        select = select.where(exp.and_(*predicates), copy=False)
-    return exp.CTE(this=select, alias=exp.TableAlias(this=exp.to_identifier(relation)))
+    body = inner
+    if deduplicate:
+        first_copy = exp.or_(exp.column(_COPY_NUMBER).eq(1), exp.column("event_id").is_(exp.null()))
+        body = exp.select(*shown).from_(inner.subquery("copies"), copy=False).where(first_copy, copy=False)
+    return exp.CTE(this=body, alias=exp.TableAlias(this=exp.to_identifier(relation)))
 
 
 def _view_table(relation: str, naming: Naming) -> exp.Table:

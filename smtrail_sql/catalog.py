@@ -111,7 +111,7 @@ def parse_template(text: str, path: Path, *, source: str = "built-in") -> Templa
         raise TemplateError(f"a template holds exactly one statement, found {len(statements)}", str(path))
     statement = statements[0]
     _check_placeholders(statement, params, path, lines, body_start)
-    _check_relations(statement, path)
+    _check_read_only(statement, path, body_start)
     return Template(
         name=name,
         description="\n".join(description).strip(),
@@ -136,14 +136,45 @@ def is_cte_name(table: exp.Table) -> bool:
     return False
 
 
-def _check_relations(statement: exp.Expr, path: Path) -> None:
-    """Refuse a read of the raw trail table: the time window and the deduplication of copies apply to the views
-    (and the local engine has no such table)."""
-    for table in statement.find_all(exp.Table):
-        if not table.db and table.name == EVENTS_RELATION and not is_cte_name(table):
+#: What a template's statement may be: one query. Nodes of these kinds anywhere in it are refused.
+_WRITES = (exp.DML, exp.DDL, exp.Into, exp.Command, exp.Set, exp.Pragma, exp.Copy, exp.Describe, exp.Use,
+           exp.Transaction, exp.Commit, exp.Rollback)
+#: The relations a template reads (the raw trail table is left out: the window and the deduplication of copies
+#: apply to these views only, and the local engine has no such table).
+_RELATIONS = (METRIC_POINTS_RELATION, METRIC_CALLS_RELATION)
+
+
+def _check_read_only(statement: exp.Expr, path: Path, body_start: int) -> None:
+    """A template is one read-only query over the documented relations: a SELECT (with WITH, set operations,
+    VALUES, UNNEST); anything that could write, read a file or another relation is refused, naming the line."""
+    def line_of(node: exp.Expr) -> int:
+        for part in (node, *node.find_all(exp.Identifier, exp.Literal)):
+            line = part.meta.get("line") if part.meta else None
+            if line:
+                return body_start + int(line)
+        return body_start + 1
+
+    root = statement.unnest() if isinstance(statement, exp.Subquery) else statement
+    if not isinstance(root, exp.Query | exp.Values):
+        raise TemplateError(f"a template is one read-only query (SELECT, WITH, UNION, VALUES), not "
+                            f"{type(root).__name__.upper()}", str(path), body_start + 1)
+    for node in statement.walk():
+        if isinstance(node, _WRITES):
+            raise TemplateError(f"a template is one read-only query: {type(node).__name__.upper()} is refused",
+                                str(path), line_of(node))
+        if not isinstance(node, exp.Table) or is_cte_name(node):
+            continue
+        if not isinstance(node.this, exp.Identifier) or node.args.get("db") or node.args.get("catalog"):
+            raise TemplateError(f"a template reads only {' and '.join(_RELATIONS)}, not "
+                                f"{node.sql(dialect='athena')!r}", str(path), line_of(node))
+        if node.name == EVENTS_RELATION:
             raise TemplateError(
                 f"templates read {METRIC_POINTS_RELATION} and {METRIC_CALLS_RELATION}, not {EVENTS_RELATION}: "
-                "the time window and the deduplication of copies apply to those views only", str(path))
+                "the time window and the deduplication of copies apply to those views only", str(path),
+                line_of(node))
+        if node.name not in _RELATIONS:
+            raise TemplateError(f"a template reads only {' and '.join(_RELATIONS)} (and its own CTEs), not "
+                                f"{node.name!r}", str(path), line_of(node))
 
 
 def _parse_param(text: str, path: Path, line: int) -> ParamSpec:

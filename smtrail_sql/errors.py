@@ -31,6 +31,8 @@ class SettingError(SmtrailError, ValueError):
 class TemplateError(SmtrailError):
     """A SQL file (template or DDL) cannot be loaded: names the file and line."""
 
+    exit_code = 2  # (a user's template is input like any other)
+
     def __init__(self, message: str, path: str | None = None, line: int | None = None) -> None:
         self.path = path
         self.line = line

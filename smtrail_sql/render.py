@@ -287,7 +287,8 @@ def _relation_cte(relation: str, window: TimeWindow, naming: Naming, names_read:
     NULL``; without ``deduplicate``, ``SELECT <read> FROM view WHERE <window>``.
     """
     keys = _DEDUP_KEYS[relation]
-    shown = [c for c in RELATION_COLUMNS[relation] if names_read is None or c in names_read]
+    # (a query that names none of the view's columns, COUNT(*) say, still needs its rows: one column keeps them)
+    shown = [c for c in RELATION_COLUMNS[relation] if names_read is None or c in names_read] or [keys[0]]
     order = [*_COPY_ORDER, *(c for c in shown if c not in _COPY_ORDER and c not in keys)]
     inner = exp.select(*(dict.fromkeys([*shown, *order, *keys]) if deduplicate else shown))
     if deduplicate:
@@ -364,3 +365,5 @@ def _check_roundtrip(rendered: RenderedQuery) -> None:
         raise RenderError(f"{rendered.name}: rendered SQL does not parse: {error}") from None
     if len(statements) != 1:  # pragma: no cover - impossible by construction, asserted in tests
         raise RenderError(f"{rendered.name}: rendered SQL is not one statement")
+    if not isinstance(statements[0], exp.Query | exp.Values):  # (the catalog lets no other through)
+        raise RenderError(f"{rendered.name}: rendered SQL is not a query")

@@ -208,3 +208,12 @@ def test_the_single_copy_form_keeps_the_window_and_drops_only_the_deduplication(
     (read,) = [t.find_ancestor(exp.Select) for t in single.find_all(exp.Table) if t.db == "smtrail"]
     assert "day >= '2024/05/01'" in read.args["where"].sql("duckdb")
     assert sqlglot.parse_one(query.to_sql("duckdb"), read="duckdb").find(exp.Window) is not None
+
+
+def test_a_query_naming_no_column_of_a_view_still_counts_its_rows(tmp_path: Path) -> None:
+    path = tmp_path / "count.sql"
+    path.write_text("-- name: count\n-- description: rows\nSELECT COUNT(*) AS n FROM sagemaker_metrics\n")
+    query = render(parse_template(path.read_text(), path, source="test"), window=WINDOW)
+    for copies in (True, False):
+        cte = sqlglot.parse_one(query.to_sql("duckdb", copies=copies), read="duckdb").args["with_"].expressions[0]
+        assert [c.alias_or_name for c in cte.this.expressions] == ["event_id"]

@@ -240,8 +240,6 @@ def relations_connection(points: pa.Table, calls: pa.Table, naming: Naming, *, d
     base = database if database is not None else relations_database(naming)
     con = base.cursor() if database is not None else base
     try:
-        # TIMESTAMP WITH TIME ZONE values (ISO strings with an offset) must convert in UTC, as on Athena
-        con.execute("SET TimeZone = 'UTC'")
         # registered tables belong to this connection: the shared views read this connection's rows
         con.register("_smtrail_points", points)
         con.register("_smtrail_calls", calls)
@@ -258,6 +256,10 @@ def relations_database(naming: Naming) -> Any:
     (a view is bound anew in the connection that queries it), so connections on one database never see each
     other's rows. The casts are no-ops on the reader's tables (dictionary strings are VARCHAR to DuckDB);
     they pin the types so that an empty or all-NULL column is still typed as the view's.
+
+    A query runs in a locked sandbox: no file can be read or written, no extension loaded, no setting changed
+    (``enable_external_access`` off, then ``lock_configuration``), whatever a template says; the session's time
+    zone is UTC, as on Athena, for every connection on the database.
     """
     import duckdb
 
@@ -265,8 +267,10 @@ def relations_database(naming: Naming) -> Any:
     from smtrail_sql.settings import validate_identifier
 
     database = validate_identifier("database", naming.database)
-    con = duckdb.connect()
+    con = duckdb.connect(config={"enable_external_access": False})
     try:
+        con.execute("LOAD icu")  # (statically linked: nothing is read) time zones, for the one below
+        con.execute("SET GLOBAL TimeZone = 'UTC'")
         points, calls = empty_tables()  # (for the views to be created against)
         con.register("_smtrail_points", points)
         con.register("_smtrail_calls", calls)
@@ -278,6 +282,7 @@ def relations_database(naming: Naming) -> Any:
             select = ", ".join(f'CAST("{c}" AS {t}) AS "{c}"' for c, t in columns.items())
             con.execute(f'CREATE VIEW "{database}"."{validate_identifier("view", name)}" AS '
                         f"SELECT {select} FROM {source}")
+        con.execute("SET lock_configuration = true")
     except duckdb.Error as error:
         con.close()
         raise EngineError(f"cannot set up the local relations: {error}") from None

@@ -124,13 +124,14 @@ def parse_template(text: str, path: Path, *, source: str = "built-in") -> Templa
 
 
 def is_cte_name(table: exp.Table) -> bool:
-    """Whether a table reference names a CTE of an enclosing WITH clause rather than a relation."""
+    """Whether a table reference names a CTE of an enclosing WITH clause rather than a relation (names compare
+    regardless of case, as Trino and DuckDB compare them)."""
     if table.db:
         return False
     node = table.parent
     while node is not None:
         ctes = node.args.get("with_") or node.args.get("with")
-        if isinstance(ctes, exp.With) and any(cte.alias == table.name for cte in ctes.expressions):
+        if isinstance(ctes, exp.With) and any(cte.alias.lower() == table.name.lower() for cte in ctes.expressions):
             return True
         node = node.parent
     return False
@@ -167,12 +168,12 @@ def _check_read_only(statement: exp.Expr, path: Path, body_start: int) -> None:
         if not isinstance(node.this, exp.Identifier) or node.args.get("db") or node.args.get("catalog"):
             raise TemplateError(f"a template reads only {' and '.join(_RELATIONS)}, not "
                                 f"{node.sql(dialect='athena')!r}", str(path), line_of(node))
-        if node.name == EVENTS_RELATION:
+        if node.name.lower() == EVENTS_RELATION:
             raise TemplateError(
                 f"templates read {METRIC_POINTS_RELATION} and {METRIC_CALLS_RELATION}, not {EVENTS_RELATION}: "
                 "the time window and the deduplication of copies apply to those views only", str(path),
                 line_of(node))
-        if node.name not in _RELATIONS:
+        if node.name.lower() not in _RELATIONS:
             raise TemplateError(f"a template reads only {' and '.join(_RELATIONS)} (and its own CTEs), not "
                                 f"{node.name!r}", str(path), line_of(node))
 

@@ -259,11 +259,13 @@ def apply_window(tree: exp.Expr, window: TimeWindow, naming: Naming | None = Non
 
 
 def _relations_read(tree: exp.Expr) -> list[str]:
-    """The views a query reads (by their template-level names), in a fixed order."""
+    """The views a query reads (by their template-level names), in a fixed order. Names compare regardless of
+    case: Trino and DuckDB read ``SAGEMAKER_METRICS`` (quoted or not) as ``sagemaker_metrics``, which resolves
+    to the CTE of that name."""
     read = {
-        table.name
+        table.name.lower()
         for table in tree.find_all(exp.Table)
-        if not table.db and table.name in _DEDUP_KEYS and not is_cte_name(table)
+        if not table.db and table.name.lower() in _DEDUP_KEYS and not is_cte_name(table)
     }
     return [relation for relation in _DEDUP_KEYS if relation in read]
 

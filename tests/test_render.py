@@ -217,3 +217,43 @@ def test_a_query_naming_no_column_of_a_view_still_counts_its_rows(tmp_path: Path
     for copies in (True, False):
         cte = sqlglot.parse_one(query.to_sql("duckdb", copies=copies), read="duckdb").args["with_"].expressions[0]
         assert [c.alias_or_name for c in cte.this.expressions] == ["event_id"]
+
+
+def _user_template(tmp_path: Path, name: str, sql: str) -> Template:
+    path = tmp_path / f"{name}.sql"
+    path.write_text(f"-- name: {name}\n-- description: {name}\n{sql}\n")
+    return parse_template(path.read_text(), path, source="test")
+
+
+def test_a_query_that_names_no_column_still_reads_every_point(
+        tmp_path: Path, athena_duckdb: object, metric_logs: tuple[Path, list[Path]]) -> None:
+    # COUNT(*) reads no column: the view's CTE must still select something (SELECT FROM ... is not SQL)
+    from smtrail_sql.engines.local import LocalEngine
+
+    count_star = render(_user_template(tmp_path, "count-star", "SELECT COUNT(*) FROM sagemaker_metrics"),
+                        window=WINDOW)
+    named = render(_user_template(tmp_path, "count-named", "SELECT COUNT(point_index) FROM sagemaker_metrics"),
+                   window=WINDOW)
+    expected = athena_duckdb.execute(named.to_sql("duckdb")).fetchall()  # type: ignore[attr-defined]
+    assert expected[0][0] > 0
+    assert athena_duckdb.execute(count_star.to_sql("duckdb")).fetchall() == expected  # type: ignore[attr-defined]
+    assert LocalEngine(metric_logs[0], use_cache=False).execute(count_star).rows == expected
+
+
+def test_relation_names_are_case_insensitive_as_in_trino(tmp_path: Path, athena_duckdb: object) -> None:
+    # Trino (and DuckDB) fold unquoted names: SAGEMAKER_METRICS is the view, and must get the window and the
+    # deduplication like sagemaker_metrics (else Athena reads every day of the bucket, every copy)
+    upper = render(_user_template(tmp_path, "upper", "SELECT COUNT(point_index) FROM SageMaker_Metrics"),
+                   window=WINDOW)
+    lower = render(_user_template(tmp_path, "lower", "SELECT COUNT(point_index) FROM sagemaker_metrics"),
+                   window=WINDOW)
+    assert "day >= '2024/05/01'" in upper.sql and "copy_number = 1" in upper.sql
+    assert upper.relations() == {"sagemaker_metrics"}
+    run = athena_duckdb.execute  # type: ignore[attr-defined]
+    assert run(upper.to_sql("duckdb")).fetchall() == run(lower.to_sql("duckdb")).fetchall()
+    with pytest.raises(TemplateError, match="not cloudtrail_events"):
+        _user_template(tmp_path, "raw-upper", "SELECT eventname FROM CloudTrail_Events")
+    # a CTE of the template named in another case still shadows the view
+    shadow = render(_user_template(tmp_path, "shadow", "WITH Sagemaker_Metrics AS (SELECT 1 AS n) "
+                                   "SELECT n FROM sagemaker_metrics"), window=WINDOW)
+    assert "smtrail.sagemaker_metrics" not in shadow.sql

@@ -147,6 +147,10 @@ def cases() -> dict[str, list[tuple[str, dict[str, Any]]]]:
     found["params-json-string"] = [(DAY, _raw_points("params-json-string", json.dumps(
         {"trialComponentName": "tc-params-json-string", "metricData": [_point(step=3)]})))]
     found["params-not-json"] = [(DAY, _raw_points("params-not-json", "{not json"))]
+    whole = json.dumps({"trialComponentName": "tc-params-trailing-text", "metricData": [_point()]})
+    found["params-trailing-text"] = [(DAY, _raw_points("params-trailing-text", whole + " and more"))]
+    found["params-cut-short"] = [(DAY, _raw_points(
+        "params-cut-short", whole.replace("tc-params-trailing-text", "tc-params-cut-short")[:-1] + ', "other": '))]
     found["params-duplicate-keys"] = [(DAY, _raw_points(
         "params-duplicate-keys",
         '{"trialComponentName": "first", "trialComponentName": "second", "metricData": '

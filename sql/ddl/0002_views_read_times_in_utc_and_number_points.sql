@@ -22,7 +22,8 @@
 --   (no zone: UTC); rounded half away from zero to the millisecond; NULL outside the years 1 to 9999 and for
 --   anything else. The result is a TIMESTAMP in UTC.
 -- * a point that is not a JSON object keeps its position (point_index) with NULL fields.
--- * requestparameters that is not valid JSON gives no trial component and no points.
+-- * requestparameters that is not one whole JSON text (trailing text, cut short) gives no trial component and no
+--   points; inside it, the first of two equal keys wins (json_extract reads the text as it is written).
 CREATE OR REPLACE VIEW sagemaker_metrics AS
 SELECT
   account_id,
@@ -162,11 +163,18 @@ FROM (
         e.day,
         e.eventtime AS event_time_text,
         e.eventid AS event_id,
-        TRY(json_extract_scalar(e.requestparameters, '$.trialComponentName')) AS trial_component,
+        -- (json_extract stops at what it seeks: only a whole JSON text counts, as on every engine)
+        CASE
+          WHEN TRY(json_parse(e.requestparameters)) IS NOT NULL
+          THEN TRY(json_extract_scalar(e.requestparameters, '$.trialComponentName'))
+        END AS trial_component,
         element_at(
           filter(e.resources, r -> r.type = 'AWS::SageMaker::ExperimentTrialComponent'), 1
         ).arn AS trial_component_arn,
-        TRY_CAST(TRY(json_extract(e.requestparameters, '$.metricData')) AS ARRAY(JSON)) AS metric_data,
+        CASE
+          WHEN TRY(json_parse(e.requestparameters)) IS NOT NULL
+          THEN TRY_CAST(TRY(json_extract(e.requestparameters, '$.metricData')) AS ARRAY(JSON))
+        END AS metric_data,
         e.useridentity.arn AS caller_arn,
         e.useragent AS user_agent,
         e.sourceipaddress AS source_ip
@@ -250,13 +258,18 @@ FROM (
       e.day,
       e.eventtime AS event_time_text,
       e.eventid AS event_id,
-      TRY(json_extract_scalar(e.requestparameters, '$.trialComponentName')) AS trial_component,
+      CASE
+        WHEN TRY(json_parse(e.requestparameters)) IS NOT NULL
+        THEN TRY(json_extract_scalar(e.requestparameters, '$.trialComponentName'))
+      END AS trial_component,
       element_at(
         filter(e.resources, r -> r.type = 'AWS::SageMaker::ExperimentTrialComponent'), 1
       ).arn AS trial_component_arn,
-      COALESCE(
-        TRY_CAST(json_array_length(TRY(json_extract(e.requestparameters, '$.metricData'))) AS BIGINT), 0
-      ) AS point_count,
+      CASE
+        WHEN TRY(json_parse(e.requestparameters)) IS NOT NULL
+        THEN COALESCE(TRY_CAST(json_array_length(TRY(json_extract(e.requestparameters, '$.metricData'))) AS BIGINT), 0)
+        ELSE 0
+      END AS point_count,
       e.errorcode AS error_code,
       e.errormessage AS error_message,
       e.useridentity.arn AS caller_arn,

@@ -188,6 +188,8 @@ class LocalEngine:
             con.close()
             import duckdb
 
+            if is_interrupt(error):
+                raise KeyboardInterrupt from None
             if isinstance(error, duckdb.Error):  # (its errors share no useful base class across versions)
                 raise QueryFailedError(f"{query.name}: DuckDB could not run the query: {error}") from None
             raise
@@ -203,6 +205,22 @@ class LocalEngine:
                            skipped_reasons=stats.skipped_reasons)
         return QueryResult(columns=columns, column_types=types, rows=[tuple(r) for r in rows], stats=final,
                            sql=sql)
+
+
+def is_interrupt(error: BaseException) -> bool:
+    """Whether ``error`` is DuckDB's answer to Ctrl-C during a query, which is a ``KeyboardInterrupt`` to the
+    caller: DuckDB 2.0 raises a plain ``RuntimeError('Query interrupted')`` from ``execute``, though it also
+    has an ``InterruptException``.
+
+    >>> is_interrupt(RuntimeError("Query interrupted")), is_interrupt(RuntimeError("other"))
+    (True, False)
+    """
+    import duckdb
+
+    interrupt = getattr(duckdb, "InterruptException", None)
+    if isinstance(interrupt, type) and isinstance(error, interrupt):
+        return True
+    return type(error) is RuntimeError and str(error).strip() == "Query interrupted"
 
 
 def _naming_key(naming: Naming) -> tuple[str, str, str]:

@@ -330,6 +330,7 @@ def _start_worker(lean: bool = False) -> None:
     """
     import sys
 
+    _worker_signals()
     try:
         import pyarrow as pa
 
@@ -344,6 +345,73 @@ def _start_worker(lean: bool = False) -> None:
         _prime(lean)
     except Exception:  # noqa: BLE001,S110  (see above: raising would respawn workers forever)
         pass
+
+
+#: Signals that reached a process while its workers were being forked (see :class:`_HeldSignals`).
+_deferred: list[int] = []
+
+
+def _worker_signals() -> None:
+    """Signals in a worker: Ctrl-C is the parent's to handle, SIGTERM ends the worker at once.
+
+    A terminal sends Ctrl-C's SIGINT to the whole process group: a worker that took it would die with a
+    ``KeyboardInterrupt`` traceback of its own, beside the parent's one line. The parent stops the workers
+    instead (leaving the pool's ``with`` terminates it, by SIGTERM), so SIGTERM gets its default action back:
+    the parent's handler, inherited by the fork, would raise in the worker and print a traceback there too.
+    """
+    import signal
+
+    try:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    except (ValueError, OSError):  # (not the main thread of this process: nothing to set up)
+        return
+    if signal.SIGTERM in _deferred:  # the pool was told to stop before this worker could hear it
+        os.kill(os.getpid(), signal.SIGTERM)
+
+
+class _HeldSignals:
+    """Hold SIGINT and SIGTERM back while worker processes are forked, then act on them.
+
+    A worker inherits the parent's handlers, which raise, until its initializer replaces them: a signal that
+    came in between would print a traceback in the worker. While held, a signal is only noted, in either
+    process: a worker's initializer acts on its own note (:func:`_worker_signals`), and the parent on its own
+    with :meth:`deliver`, called once the pool's ``with`` has begun (so that leaving it stops every worker).
+    """
+
+    def __init__(self) -> None:
+        self.previous: dict[int, Any] = {}
+
+    def __enter__(self) -> _HeldSignals:
+        import signal
+
+        def note(signum: int, frame: object) -> None:
+            _deferred.append(signum)
+
+        _deferred.clear()
+        try:
+            for signum in (signal.SIGINT, signal.SIGTERM):
+                self.previous[signum] = signal.signal(signum, note)
+        except ValueError:  # not the main thread: signals are not delivered here anyway
+            pass
+        return self
+
+    def __exit__(self, kind: object, error: object, trace: object) -> None:
+        import signal
+
+        for signum, handler in self.previous.items():
+            signal.signal(signum, handler)
+        self.previous = {}
+        if error is not None:
+            self.deliver()
+
+    def deliver(self) -> None:
+        """Raise again, to the handlers now in place, each signal that came in while held."""
+        import signal
+
+        noted, _deferred[:] = list(dict.fromkeys(_deferred)), []
+        for signum in noted:
+            signal.raise_signal(signum)
 
 
 class _Alongside:
@@ -418,7 +486,11 @@ def _extract_all(files: Sequence[LogFile], to_read: list[int], cache: ExtractCac
         jobs = [(run, cache_root, lean, spool) for run in runs]
         # fork: workers start in milliseconds with the modules already imported; they touch no DuckDB state
         context = multiprocessing.get_context("fork")
-        with context.Pool(count, initializer=_start_worker, initargs=(lean,)) as pool:
+        held = _HeldSignals()
+        with held:
+            pool = context.Pool(count, initializer=_start_worker, initargs=(lean,))
+        with pool:
+            held.deliver()
             if task is not None:
                 task.start()
             for indices, reasons, path in _results(pool, pool.imap_unordered(_run_group, jobs)):

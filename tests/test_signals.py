@@ -68,9 +68,10 @@ def alive(pid: int) -> bool:
     return state != "Z"
 
 
-def stop_while_reading(logs: Path, signum: int, *, group: bool, delay: float) -> tuple[int, str, list[int]]:
-    """Run a query over ``logs``, send ``signum`` ``delay`` seconds after its workers appeared; return the
-    exit code, everything written to stderr, and the worker processes seen."""
+def stop_while_reading(logs: Path, signum: int, *, group: bool, delay: float, again: float | None = None
+                       ) -> tuple[int, str, list[int]]:
+    """Run a query over ``logs``, send ``signum`` ``delay`` seconds after its workers appeared (and once more
+    ``again`` seconds later); return the exit code, everything written to stderr, and the worker processes seen."""
     command = [sys.executable, "-m", "smtrail_sql", "run", "runs", "--logs", str(logs), "--all-time", "--no-cache"]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
                                start_new_session=True)
@@ -84,10 +85,12 @@ def stop_while_reading(logs: Path, signum: int, *, group: bool, delay: float) ->
         time.sleep(delay)
         workers = sorted(set(workers) | set(children(process.pid)))
         assert process.poll() is None, "the query ended before the signal: the bucket is too small to test with"
-        if group:
-            os.killpg(process.pid, signum)  # as a terminal sends Ctrl-C
-        else:
-            os.kill(process.pid, signum)
+        for wait in (0.0,) if again is None else (0.0, again):
+            time.sleep(wait)
+            if group:
+                os.killpg(process.pid, signum)  # as a terminal sends Ctrl-C
+            else:
+                os.kill(process.pid, signum)
         _, stderr = process.communicate(timeout=60)
     finally:
         if process.poll() is None:
@@ -120,4 +123,14 @@ def test_other_stops_print_one_line_and_leave_no_worker(
     assert "Traceback" not in stderr
     assert stderr == f"{line}\n"
     assert returncode == code
+    assert workers and not [pid for pid in workers if alive(pid)]
+
+
+@pytest.mark.parametrize("again", [0.01, 0.1])
+def test_ctrl_c_twice_still_prints_one_line(big_bucket: Path, again: float) -> None:
+    # the second one lands while the first is being handled: workers stopping, the line printed, Python exiting
+    code, stderr, workers = stop_while_reading(big_bucket, signal.SIGINT, group=True, delay=0.3, again=again)
+    assert "Traceback" not in stderr
+    assert stderr == "interrupted\n"
+    assert code == 130
     assert workers and not [pid for pid in workers if alive(pid)]

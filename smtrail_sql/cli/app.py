@@ -49,14 +49,15 @@ class StopSignals:
             signal.signal(signum, self._stop)
 
     def quiet(self) -> None:
-        """Only note further signals: the command is over, its exit line must not become a traceback."""
+        """Ignore further signals: the command is over, and its exit line and code are settled.
+
+        Ignored, not noted by a handler: Python resets a handler of its own to the default action as it shuts
+        down, and a second Ctrl-C then would end the process by the signal, whatever exit code it had chosen.
+        """
         import signal
 
         for signum in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(signum, self._note)
-
-    def _note(self, signum: int, frame: object) -> None:
-        self.received.append(signum)
+            signal.signal(signum, signal.SIG_IGN)
 
     def _stop(self, signum: int, frame: object) -> None:
         self.received.append(signum)

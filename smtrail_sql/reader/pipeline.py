@@ -388,12 +388,12 @@ class _HeldSignals:
         def note(signum: int, frame: object) -> None:
             _deferred.append(signum)
 
+        if threading.current_thread() is not threading.main_thread():
+            return self  # signal handlers run in the main thread only: nothing to hold back here
         _deferred.clear()
-        try:
-            for signum in (signal.SIGINT, signal.SIGTERM):
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            if signal.getsignal(signum) is not None:  # (None: a handler set outside Python, left alone)
                 self.previous[signum] = signal.signal(signum, note)
-        except ValueError:  # not the main thread: signals are not delivered here anyway
-            pass
         return self
 
     def __exit__(self, kind: object, error: object, trace: object) -> None:
@@ -401,7 +401,6 @@ class _HeldSignals:
 
         for signum, handler in self.previous.items():
             signal.signal(signum, handler)
-        self.previous = {}
         if error is not None:
             self.deliver()
 
@@ -409,6 +408,9 @@ class _HeldSignals:
         """Raise again, to the handlers now in place, each signal that came in while held."""
         import signal
 
+        if not self.previous:  # nothing was held
+            return
+        self.previous = {}
         noted, _deferred[:] = list(dict.fromkeys(_deferred)), []
         for signum in noted:
             signal.raise_signal(signum)

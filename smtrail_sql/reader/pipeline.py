@@ -84,7 +84,7 @@ def read_log_files(
     try:
         result = _read(files, cache, workers, progress, strict, columns, task)
     except BaseException:
-        task.wait()
+        task.wait(interruptible=False)  # (the error on its way out is raised in any case)
         raise
     task.finish()
     return result
@@ -425,6 +425,7 @@ class _Alongside:
         self.work = work
         self.thread: threading.Thread | None = None
         self.error: BaseException | None = None
+        self.done = threading.Event()
 
     def _run(self) -> None:
         try:
@@ -432,6 +433,8 @@ class _Alongside:
                 self.work()
         except BaseException as error:  # raised again by finish(), in the caller's thread
             self.error = error
+        finally:
+            self.done.set()
 
     def start(self) -> None:
         """Run the work in a thread (call only after the last fork)."""
@@ -439,10 +442,25 @@ class _Alongside:
             self.thread = threading.Thread(target=self._run, name="smtrail-alongside", daemon=True)
             self.thread.start()
 
-    def wait(self) -> None:
-        """Wait for the work if it runs in a thread."""
-        if self.thread is not None:
-            self.thread.join()
+    def wait(self, *, interruptible: bool = True) -> None:
+        """Wait for the work if it runs in a thread, even through Ctrl-C (raised once it is over, if
+        ``interruptible``).
+
+        The thread must not outlive the caller: a daemon thread still in DuckDB's C++ code when Python exits is
+        unwound by force there, and the process aborts ("FATAL: exception not rethrown") after its exit line.
+        Not ``Thread.join``: interrupted, Python 3.11's join can take the thread for ended while it still runs.
+        """
+        if self.thread is None:
+            return
+        interrupted = False
+        while True:
+            try:
+                self.done.wait()
+                break
+            except KeyboardInterrupt:
+                interrupted = True
+        if interrupted and interruptible:
+            raise KeyboardInterrupt
 
     def finish(self) -> None:
         """Run the work now unless it was started; wait for it; raise its error."""

@@ -109,13 +109,10 @@ class Toolkit:
 
         >>> tk = Toolkit.local("smtrail-demo")                                  # doctest: +SKIP
         """
-        directory = Path(logs_dir)
-        if not directory.is_dir():
-            raise SettingError("logs directory", str(directory), "an existing folder of CloudTrail log files "
-                               "(try `smtrail-sql demo` to write one)")
         from smtrail_sql.engines.local import LocalEngine
 
-        return cls(LocalEngine(directory, **engine_options), queries_dirs=queries_dirs)
+        # (a logs_dir that is not a folder is a SettingError from the engine, as on the command line)
+        return cls(LocalEngine(logs_dir, **engine_options), queries_dirs=queries_dirs)
 
     @classmethod
     def athena(

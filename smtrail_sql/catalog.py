@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -34,6 +35,28 @@ _PARAM = re.compile(
     r"^(?P<name>[a-z_][a-z0-9_]*)\s+(?P<type>\S+)\s*"
     r"(?:(?P<required>required)|(?P<optional>optional)|=\s*(?P<default>\S+))?\s*(?P<help>.*)$"
 )
+
+
+@contextmanager
+def nesting_checked(path: Path | str) -> Iterator[None]:
+    """Turn a ``RecursionError`` into a :class:`TemplateError` naming the file.
+
+    sqlglot parses, copies and writes SQL by recursion: some 50 nested parentheses or about 90 nested
+    subqueries exhaust Python's stack, in the parser or later in rendering or transpiling. That is the
+    template's doing, so the user is told which file, not shown an ``unexpected RecursionError``.
+
+    >>> try:
+    ...     with nesting_checked("mine.sql"):
+    ...         raise RecursionError
+    ... except TemplateError as error:
+    ...     print(error.path)
+    mine.sql
+    """
+    try:
+        yield
+    except RecursionError:
+        raise TemplateError("SQL nested too deeply (parentheses or subqueries) for the SQL parser; write it "
+                            "flatter, e.g. with WITH clauses", str(path)) from None
 
 
 @dataclass(frozen=True)
@@ -100,18 +123,19 @@ def parse_template(text: str, path: Path, *, source: str = "built-in") -> Templa
         raise TemplateError("missing '-- description:' header line", str(path), 1)
 
     body = "\n".join(lines[body_start:]).strip().rstrip(";").strip()
-    try:
-        statements = [s for s in sqlglot.parse(body, read="athena", error_level=ErrorLevel.RAISE) if s]
-    except ParseError as error:
-        first = error.errors[0] if error.errors else {}
-        at = body_start + int(first.get("line") or 1) if first else None
-        raise TemplateError(f"SQL does not parse as Athena SQL: {first.get('description', error)}",
-                            str(path), at) from None
-    if len(statements) != 1:
-        raise TemplateError(f"a template holds exactly one statement, found {len(statements)}", str(path))
-    statement = statements[0]
-    _check_placeholders(statement, params, path, lines, body_start)
-    _check_read_only(statement, path, body_start)
+    with nesting_checked(path):
+        try:
+            statements = [s for s in sqlglot.parse(body, read="athena", error_level=ErrorLevel.RAISE) if s]
+        except ParseError as error:
+            first = error.errors[0] if error.errors else {}
+            at = body_start + int(first.get("line") or 1) if first else None
+            raise TemplateError(f"SQL does not parse as Athena SQL: {first.get('description', error)}",
+                                str(path), at) from None
+        if len(statements) != 1:
+            raise TemplateError(f"a template holds exactly one statement, found {len(statements)}", str(path))
+        statement = statements[0]
+        _check_placeholders(statement, params, path, lines, body_start)
+        _check_read_only(statement, path, body_start)
     return Template(
         name=name,
         description="\n".join(description).strip(),

@@ -29,7 +29,12 @@ class SettingError(SmtrailError, ValueError):
 
 
 class TemplateError(SmtrailError):
-    """A SQL file (template or DDL) cannot be loaded: names the file and line."""
+    """A SQL file (template or DDL) cannot be loaded or rendered: names the file and line.
+
+    A usage error: the built-in files are tested, so the file at fault is one of the user's (``--queries-dir``).
+    """
+
+    exit_code = 2
 
     exit_code = 2  # (a user's template is input like any other)
 

@@ -30,6 +30,9 @@ _TYPE_WORDS = {
     "timestamp": "an ISO datetime or an age such as 7d",
     "date": "an ISO date such as 2024-05-01",
 }
+#: An int parameter is a BIGINT literal on every engine: Athena and DuckDB refuse a wider one, or read it as
+#: DECIMAL/INT128 and fail later, far from the ``-p`` that gave it.
+BIGINT_MIN, BIGINT_MAX = -(2**63), 2**63 - 1
 _TRUE = {"true", "t", "yes", "y", "1", "on"}
 _FALSE = {"false", "f", "no", "n", "0", "off"}
 _NAME = re.compile(r"^[a-z_][a-z0-9_]*$")
@@ -102,19 +105,26 @@ def _coerce_scalar(name: str, type_: str, value: Any) -> Any:
         if isinstance(value, bool):
             raise wrong()
         if isinstance(value, int):
-            return value
-        if isinstance(value, str) and re.fullmatch(r"\s*[-+]?\d+\s*", value):
-            return int(value)
-        raise wrong()
+            integer = value
+        elif isinstance(value, str) and re.fullmatch(r"\s*[-+]?\d+\s*", value):
+            integer = int(value)
+        else:
+            raise wrong()
+        if not BIGINT_MIN <= integer <= BIGINT_MAX:
+            raise ParameterError(f"parameter {name!r} expects an integer from {BIGINT_MIN} to {BIGINT_MAX} "
+                                 f"(BIGINT), got {value!r}")
+        return integer
     if type_ == "float":
         if isinstance(value, bool):
             raise wrong()
         try:
             number = float(value)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):  # (an int too large for a float)
             raise wrong() from None
         if not math.isfinite(number):
-            raise wrong()
+            # Athena (Trino) has no literal for them: only nan() and infinity(), which no template expects
+            raise ParameterError(f"parameter {name!r} expects a finite number (Athena SQL has no literal for "
+                                 f"NaN or infinity), got {value!r}")
         return number
     if type_ == "timestamp":
         if isinstance(value, datetime):

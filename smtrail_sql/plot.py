@@ -262,6 +262,11 @@ def build_figure(
     return figure
 
 
+#: The widest and tallest PNG drawn: matplotlib refuses 65,536 pixels a side, and a quarter of that is already
+#: a poster (a typo such as ``--width 120000`` is refused before the query runs, not after).
+MAX_PNG_SIDE: Final = 16384
+
+
 def save_png(
     curves: Curves, path: Path, *, width: int = 1200, height: int | None = None, dpi: int = 100,
     log_y: bool = False,
@@ -275,8 +280,8 @@ def save_png(
     >>> fig.get_size_inches() * fig.dpi
     array([400., 300.])
     """
-    if width < 100 or (height is not None and height < 100):
-        raise SettingError("plot size", f"{width}x{height}", "at least 100x100 pixels")
+    if not 100 <= width <= MAX_PNG_SIDE or (height is not None and not 100 <= height <= MAX_PNG_SIDE):
+        raise SettingError("plot size", f"{width}x{height}", f"from 100 to {MAX_PNG_SIDE} pixels a side")
     figure = build_figure(curves, width=width, height=height, dpi=dpi, log_y=log_y)
     # no bbox_inches="tight": it would change the pixel size the caller asked for
     figure.savefig(path, format="png", dpi=dpi)

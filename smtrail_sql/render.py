@@ -17,7 +17,7 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.errors import ErrorLevel, SqlglotError
 
-from smtrail_sql.catalog import Template, is_cte_name
+from smtrail_sql.catalog import Template, is_cte_name, nesting_checked
 from smtrail_sql.errors import ParameterError, RenderError
 from smtrail_sql.params import bind, timestamp_literal, to_literal
 from smtrail_sql.schema import (
@@ -123,9 +123,10 @@ class RenderedQuery:
         if generated is None:
             tree = self.expression if copies or self.single_copy_expression is None else self.single_copy_expression
             try:
-                if dialect != "athena":
-                    tree = with_trino_semantics(tree)
-                generated = tree.sql(dialect=dialect, pretty=pretty, unsupported_level=ErrorLevel.RAISE)
+                with nesting_checked(self.template.path):
+                    if dialect != "athena":
+                        tree = with_trino_semantics(tree)
+                    generated = tree.sql(dialect=dialect, pretty=pretty, unsupported_level=ErrorLevel.RAISE)
             except SqlglotError as error:
                 raise RenderError(f"{self.name}: cannot generate {dialect} SQL: {error}") from None
             self._generated[key] = generated
@@ -174,13 +175,14 @@ def render(
     window = window if window is not None else TimeWindow.parse()
     naming = naming or Naming()
     bound = bind(template.params, values or {}, query=template.name)
-    tree = template.statement.copy()
-    tree = substitute(tree, template, bound)
-    single_copy = apply_window(tree.copy(), window, naming, deduplicate=False)
-    tree = apply_window(tree, window, naming)
-    rendered = RenderedQuery(template=template, expression=tree, params=bound, window=window, naming=naming,
-                             single_copy_expression=single_copy)
-    _check_roundtrip(rendered)
+    with nesting_checked(template.path):
+        tree = template.statement.copy()
+        tree = substitute(tree, template, bound)
+        single_copy = apply_window(tree.copy(), window, naming, deduplicate=False)
+        tree = apply_window(tree, window, naming)
+        rendered = RenderedQuery(template=template, expression=tree, params=bound, window=window, naming=naming,
+                                 single_copy_expression=single_copy)
+        _check_roundtrip(rendered)
     return rendered
 
 

@@ -15,6 +15,7 @@ from typing import Final
 
 from smtrail_sql.errors import SettingError
 from smtrail_sql.schema import METRIC_CALLS_RELATION, METRIC_POINTS_RELATION, calls_view_for
+from smtrail_sql.window import EARLIEST_TIME
 
 _BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 _PREFIX = re.compile(r"^[A-Za-z0-9!_.*()/-]+$")
@@ -151,18 +152,28 @@ def validate_catalog(value: str) -> str:
 
 
 def validate_start_date(value: str | date | None) -> date:
-    """The first delivery day the table projects: an ISO date, not in the future."""
+    """The first delivery day the table projects: an ISO date from 1970-01-01 (a four-digit year, as the
+    projection's ``yyyy/MM/dd`` needs), not in the future.
+
+    >>> validate_start_date("2024-01-31")
+    datetime.date(2024, 1, 31)
+    """
     if value is None:
         return DEFAULT_START_DATE
+    if isinstance(value, datetime):
+        value = value.date()
     if isinstance(value, date):
         parsed = value
     else:
         try:
             parsed = date.fromisoformat(value.strip().replace("/", "-"))
         except ValueError:
-            raise SettingError("start date", value, "an ISO date such as 2024-01-31") from None
+            raise SettingError("start date", value, "an ISO date such as 2024-01-31, from 1970-01-01 to today"
+                               ) from None
+    if parsed < EARLIEST_TIME.date():
+        raise SettingError("start date", str(value), "a date from 1970-01-01 to today")
     if parsed > datetime.now(UTC).date():
-        raise SettingError("start date", value, "a date that is not in the future")
+        raise SettingError("start date", str(value), "a date that is not in the future")
     return parsed
 
 

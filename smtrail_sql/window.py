@@ -34,10 +34,20 @@ MAX_DELIVERY_LAG = timedelta(days=31)
 #: The window used when neither ``since`` nor ``until`` is given (and all time was not asked for).
 DEFAULT_LOOKBACK = timedelta(days=7)
 
+#: The instants a window (or a timestamp parameter) may name, the end excluded: from the Unix epoch (CloudTrail
+#: began in 2013) to the end of 9998. The room left below year 10000 keeps a window's delivery lag and its
+#: rounding to whole days inside Python's dates (and Athena's), and every delivery day keeps a four-digit year:
+#: the ``day`` partition is compared as text (``yyyy/MM/dd``), where year 999 would sort after 2024.
+EARLIEST_TIME = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST_TIME = datetime(9999, 1, 1, tzinfo=UTC)
+
 _RELATIVE = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$", re.IGNORECASE)
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 _VALID_TIME = "an ISO date (2024-05-01), an ISO datetime (2024-05-01T12:00:00Z) or a relative age (30m, 12h, 7d, 2w)"
 _VALID_LAG = "a duration such as 90m, 36h, 4d or 2w (units s, m, h, d, w), from 0 to 31d"
+_VALID_RANGE = "a time from 1970-01-01 to 9998-12-31 (UTC), or an age that reaches no further back"
+#: An ISO date whose year has five digits or is 0: a date, but outside every range (see :data:`EARLIEST_TIME`).
+_YEAR_OUT_OF_RANGE = re.compile(r"^\s*(?:\d{5,}|0000)-\d")
 
 
 def format_day(day: date) -> str:
@@ -52,26 +62,43 @@ def format_day(day: date) -> str:
 def parse_time(text: str, *, setting: str = "time", now: datetime | None = None) -> datetime:
     """Parse an ISO date/datetime or a relative age (``7d`` = seven days before ``now``) into aware UTC.
 
+    Times outside :data:`EARLIEST_TIME` .. :data:`LATEST_TIME` (``800000d``, year 0 or 10000) are a
+    :class:`SettingError` that says so.
+
     >>> parse_time("2024-05-01")
     datetime.datetime(2024, 5, 1, 0, 0, tzinfo=datetime.timezone.utc)
+    >>> try:
+    ...     parse_time("800000d", setting="--since")
+    ... except SettingError as error:
+    ...     print(error.valid)
+    out of range: a time from 1970-01-01 to 9998-12-31 (UTC), or an age that reaches no further back
     """
     now = now or datetime.now(UTC)
+    out_of_range = SettingError(setting, text, f"out of range: {_VALID_RANGE}")
     match = _RELATIVE.match(text)
-    if match:
-        return now - _duration(match)
-    candidate = text.strip()
-    if candidate.endswith(("Z", "z")):
-        candidate = candidate[:-1] + "+00:00"
     try:
-        parsed = datetime.fromisoformat(candidate)
-    except ValueError:
-        raise SettingError(setting, text, f"expected {_VALID_TIME}") from None
-    if parsed.tzinfo is None:
-        return parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
+        if match:
+            parsed = now - _duration(match)
+        else:
+            candidate = text.strip()
+            if candidate.endswith(("Z", "z")):
+                candidate = candidate[:-1] + "+00:00"
+            try:
+                parsed = datetime.fromisoformat(candidate)
+            except ValueError:
+                if _YEAR_OUT_OF_RANGE.match(candidate):
+                    raise out_of_range from None
+                raise SettingError(setting, text, f"expected {_VALID_TIME}") from None
+            parsed = parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    except OverflowError:  # an age or an offset that leaves Python's dates (years 1 to 9999)
+        raise out_of_range from None
+    if not EARLIEST_TIME <= parsed < LATEST_TIME:
+        raise out_of_range
+    return parsed
 
 
 def _duration(match: re.Match[str]) -> timedelta:
+    """The age or duration a match of :data:`_RELATIVE` says (OverflowError beyond a billion days)."""
     return timedelta(**{_UNITS[match.group(2).lower()]: int(match.group(1))})
 
 
@@ -94,7 +121,10 @@ def parse_delivery_lag(value: str | timedelta | None, *, setting: str = "--deliv
     else:
         match = _RELATIVE.match(value)
         if match:
-            lag = _duration(match)
+            try:
+                lag = _duration(match)
+            except OverflowError:  # (far beyond the cap, which is what the message says)
+                raise SettingError(setting, value, _VALID_LAG) from None
         elif value.strip() == "0":
             lag = timedelta(0)
         else:
@@ -127,6 +157,9 @@ class TimeWindow:
             value = getattr(self, name)
             if value is not None and value.tzinfo is None:
                 object.__setattr__(self, name, value.replace(tzinfo=UTC))
+                value = getattr(self, name)
+            if value is not None and not EARLIEST_TIME <= value < LATEST_TIME:
+                raise SettingError(f"window {name}", value.isoformat(), f"out of range: {_VALID_RANGE}")
         if self.start is not None and self.end is not None and self.start >= self.end:
             raise SettingError("window", f"{self.start.isoformat()} .. {self.end.isoformat()}",
                                "--since must be before --until")

@@ -105,7 +105,7 @@ def test_strict_exit_code_and_one_line_error(tmp_path: Path) -> None:
         (["--format", "csv", "--output", "{tmp}"], 2, "error: invalid output '{tmp}': a file name, not a folder"),
         (["-p", "limit=-5"], 2, "error: parameter 'limit' is a row count: expects an integer >= 0, got -5"),
         (["-p", "limt=5"], 2, "error: unknown parameter 'limt' for runs"),
-        (["--logs", "{tmp}/missing"], 1, "error: log folder '{tmp}/missing' does not exist"),
+        (["--logs", "{tmp}/missing"], 2, "error: invalid logs folder '{tmp}/missing': it does not exist"),
     ],
 )
 def test_bad_run_input_is_one_line_before_any_work(

@@ -94,9 +94,15 @@ def test_skips_are_reported_and_strict_raises(tmp_path: Path) -> None:
 
 
 def test_a_missing_folder_is_a_clear_error(tmp_path: Path) -> None:
-    query = render(CATALOG.get("runs"), window=TimeWindow.all_time())
+    with pytest.raises(SettingError, match="invalid logs folder .*nowhere': it does not exist"):
+        LocalEngine(tmp_path / "nowhere", use_cache=False)  # a usage error, before any query
+    # a folder removed once the engine exists fails the query that needs it, as a file that cannot be read does
+    gone = tmp_path / "gone"
+    gone.mkdir()
+    engine = LocalEngine(gone, use_cache=False)
+    gone.rmdir()
     with pytest.raises(LogReadError, match="does not exist"):
-        LocalEngine(tmp_path / "nowhere", use_cache=False).execute(query)
+        engine.execute(render(CATALOG.get("runs"), window=TimeWindow.all_time()))
 
 
 def _settled(rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:

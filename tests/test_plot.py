@@ -171,9 +171,10 @@ def test_png_of_nothing_says_so(tmp_path: Path) -> None:
     assert "no metric points" in figure.axes[0].texts[0].get_text()
 
 
-def test_png_size_is_checked(tmp_path: Path) -> None:
-    with pytest.raises(SettingError, match="at least 100x100"):
-        save_png(Curves("step", {}, []), tmp_path / "x.png", width=50)
+@pytest.mark.parametrize(("width", "height"), [(50, None), (20000, None), (400, 99), (400, 70000)])
+def test_png_size_is_checked(tmp_path: Path, width: int, height: int | None) -> None:
+    with pytest.raises(SettingError, match="from 100 to 16384 pixels a side"):
+        save_png(Curves("step", {}, []), tmp_path / "x.png", width=width, height=height)
 
 
 def test_log_scale_only_when_every_value_is_positive() -> None:

@@ -52,12 +52,16 @@ def format_bytes(size: int) -> str:
     raise AssertionError("unreachable")
 
 
-def parse_size(text: str) -> int:
+def parse_size(text: str, *, setting: str = "size") -> int:
     """Parse a size such as ``500MB``, ``2 GiB``, ``1TB`` or ``1048576`` into bytes (binary units).
+
+    A size that is negative, not a number, NaN or infinite is a :class:`SettingError` naming ``setting``.
 
     >>> parse_size("2GB") == 2 * 2**30
     True
     """
+    import math
+
     from smtrail_sql.errors import SettingError
 
     units = {"": 1, "B": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40, "P": 1 << 50}
@@ -67,7 +71,7 @@ def parse_size(text: str) -> int:
     try:
         value = float(number)
     except ValueError:
-        raise SettingError("size", text, "a size such as 500MB, 2GB or 1TB") from None
-    if value < 0 or unit not in units:
-        raise SettingError("size", text, "a size such as 500MB, 2GB or 1TB") from None
+        raise SettingError(setting, text, "a size such as 500MB, 2GB or 1TB") from None
+    if not math.isfinite(value) or value < 0 or unit not in units:
+        raise SettingError(setting, text, "a size such as 500MB, 2GB or 1TB") from None
     return int(value * units[unit])

@@ -18,8 +18,9 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
-#: Exit codes, as sqlfluff does: 0 success, 1 failure, 2 usage error, 130 interrupted.
-EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+#: Exit codes, as sqlfluff does: 0 success, 1 failure, 2 usage error, 130 interrupted (Ctrl-C: 128 + SIGINT);
+#: a run stopped by SIGTERM exits 143 (128 + SIGTERM), as a shell reports a process that signal ends.
+EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_INTERRUPTED, EXIT_TERMINATED = 0, 1, 2, 130, 143
 
 
 def fail(message: str, code: int = EXIT_FAILURE) -> typer.Exit:
@@ -28,8 +29,67 @@ def fail(message: str, code: int = EXIT_FAILURE) -> typer.Exit:
     return typer.Exit(code)
 
 
+class StopSignals:
+    """SIGINT (Ctrl-C) and SIGTERM both stop the command the way Ctrl-C does, and are remembered.
+
+    Each raises ``KeyboardInterrupt``, so that whatever cleans up after Ctrl-C (the reader's worker pool is
+    terminated, an Athena query is stopped) also runs for SIGTERM; what was received then decides the one
+    line and the exit code, even when a library turned the interrupt into an error of its own (DuckDB raises
+    ``RuntimeError('Query interrupted')``).
+    """
+
+    def __init__(self) -> None:
+        self.received: list[int] = []
+
+    def install(self) -> None:
+        """Raise ``KeyboardInterrupt`` on either signal from now on."""
+        import signal
+
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signum, self._stop)
+
+    def quiet(self) -> None:
+        """Ignore further signals: the command is over, and its exit line and code are settled.
+
+        Ignored, not noted by a handler: Python resets a handler of its own to the default action as it shuts
+        down, and a second Ctrl-C then would end the process by the signal, whatever exit code it had chosen.
+        """
+        import signal
+
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signum, signal.SIG_IGN)
+
+    def _stop(self, signum: int, frame: object) -> None:
+        self.received.append(signum)
+        raise KeyboardInterrupt
+
+    def outcome(self) -> tuple[str, int]:
+        """The line and the exit code of a stopped command: ``interrupted`` 130, or ``terminated`` 143."""
+        import signal
+
+        if signal.SIGTERM in self.received:
+            return "terminated", EXIT_TERMINATED
+        return "interrupted", EXIT_INTERRUPTED
+
+
 def main() -> None:
     """Console-script entry point: run the app, map library errors to one line and an exit code."""
+    signals = StopSignals()
+    signals.install()
+    try:
+        line, code = _run()
+    except KeyboardInterrupt:  # a second signal while the first error was being put into words
+        line, code = None, EXIT_INTERRUPTED
+    signals.quiet()
+    if signals.received or (code == EXIT_INTERRUPTED and line is None):
+        line, code = signals.outcome()
+    if line:
+        typer.echo(line, err=True)
+    sys.exit(code)
+
+
+def _run() -> tuple[str | None, int]:
+    """Run the app: the line to print on stderr (None: nothing) and the exit code."""
     import logging
 
     from smtrail_sql.errors import SmtrailError
@@ -40,29 +100,25 @@ def main() -> None:
         code = app(standalone_mode=False, prog_name="smtrail-sql")
     except SmtrailError as error:
         # one line, even when an engine's message spans several (DuckDB points at the SQL on later lines)
-        typer.echo(f"error: {' '.join(str(error).split())}", err=True)
-        sys.exit(error.exit_code)
+        return f"error: {' '.join(str(error).split())}", error.exit_code
     except OSError as error:  # a file that cannot be read or written
         where = f"{error.filename}: " if error.filename else ""
-        typer.echo(f"error: {where}{error.strerror or error}", err=True)
-        sys.exit(EXIT_FAILURE)
+        return f"error: {where}{error.strerror or error}", EXIT_FAILURE
     except KeyboardInterrupt:
-        typer.echo("interrupted", err=True)
-        sys.exit(EXIT_INTERRUPTED)
+        return None, EXIT_INTERRUPTED
     except typer.Exit as done:
-        sys.exit(done.exit_code)
-    except typer.Abort:
-        typer.echo("aborted", err=True)
-        sys.exit(EXIT_INTERRUPTED)
+        return None, done.exit_code
+    except typer.Abort as abort:
+        if isinstance(abort.__context__, KeyboardInterrupt):
+            return None, EXIT_INTERRUPTED
+        return "aborted", EXIT_INTERRUPTED
     except Exception as error:  # click usage errors and anything unexpected: one line, no traceback
         # typer may vendor its own click, so recognise click's exceptions by behaviour, not by class
         message, exit_code = getattr(error, "format_message", None), getattr(error, "exit_code", None)
         if callable(message) and isinstance(exit_code, int):
             context = getattr(error, "ctx", None)
             hint = f" (see '{context.command_path} --help')" if context is not None else ""
-            typer.echo(f"error: {message()}{hint}", err=True)
-            sys.exit(exit_code)
-        typer.echo(f"error: unexpected {type(error).__name__}: {error}", err=True)
-        sys.exit(EXIT_FAILURE)
-    # click returns the exit code instead of raising when standalone_mode is off
-    sys.exit(code if isinstance(code, int) else EXIT_OK)
+            return f"error: {message()}{hint}", exit_code
+        return f"error: unexpected {type(error).__name__}: {' '.join(str(error).split())}", EXIT_FAILURE
+    # click returns the exit code instead of raising when standalone_mode is off (typer turns Ctrl-C into 130)
+    return None, code if isinstance(code, int) else EXIT_OK

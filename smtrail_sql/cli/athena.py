@@ -92,7 +92,7 @@ def refuse_over_max_scan(
     from smtrail_sql.errors import SettingError
     from smtrail_sql.settings import LogLocation, validate_accounts, validate_regions
 
-    limit = parse_size(max_scan)
+    limit = parse_size(max_scan, setting="--max-scan")
     if not (bucket and accounts and regions):
         raise SettingError(
             "--max-scan",

@@ -21,6 +21,7 @@ from smtrail_sql.cli.options import (
     Until,
     Workgroup,
 )
+from smtrail_sql.plot import MAX_PNG_SIDE
 from smtrail_sql.settings import DEFAULT_DATABASE
 
 if TYPE_CHECKING:
@@ -39,9 +40,9 @@ Output = Annotated[Path | None, typer.Option("--output", "-o", dir_okay=False,
                                              help="Write a PNG file instead of drawing in the terminal.")]
 MaxSeries = Annotated[int, typer.Option("--max-series", min=1,
                                         help="Most trial components drawn; the others are left out, noted.")]
-Width = Annotated[int, typer.Option(help="PNG width in pixels.", min=100)]
+Width = Annotated[int, typer.Option(help="PNG width in pixels.", min=100, max=MAX_PNG_SIDE)]
 Height = Annotated[int | None, typer.Option(help="PNG height in pixels (default: 360 per row of subplots).",
-                                            min=100)]
+                                            min=100, max=MAX_PNG_SIDE)]
 LogY = Annotated[bool, typer.Option("--log-y", help="Logarithmic value axis (when every value is positive).")]
 
 @app.command("plot")

@@ -43,6 +43,8 @@ class LocalEngine:
     ``accounts``/``regions`` narrow what is read (with the query's window, before any file is opened).
     ``use_cache=False`` reads every file; ``cache`` chooses another cache folder; ``strict`` makes a bad file
     an error; ``progress`` is told about the files as they are read; ``workers`` caps the reader's processes.
+    A ``logs`` that is not an existing folder is a :class:`~smtrail_sql.errors.SettingError` (a usage error,
+    as every bad value of an option is), raised here, before any query.
     """
 
     name = "local"
@@ -60,7 +62,7 @@ class LocalEngine:
         progress: ReadProgress | None = None,
         workers: int | None = None,
     ) -> None:
-        self.logs = Path(logs)
+        self.logs = logs_folder(logs)
         self.accounts = validate_accounts(accounts) if accounts else None
         self.regions = validate_regions(regions) if regions else None
         self.strict = strict
@@ -188,6 +190,8 @@ class LocalEngine:
             con.close()
             import duckdb
 
+            if is_interrupt(error):
+                raise KeyboardInterrupt from None
             if isinstance(error, duckdb.Error):  # (its errors share no useful base class across versions)
                 raise QueryFailedError(f"{query.name}: DuckDB could not run the query: {error}") from None
             raise
@@ -203,6 +207,41 @@ class LocalEngine:
                            skipped_reasons=stats.skipped_reasons)
         return QueryResult(columns=columns, column_types=types, rows=[tuple(r) for r in rows], stats=final,
                            sql=sql)
+
+
+def logs_folder(logs: str | Path) -> Path:
+    """``logs`` as a path, checked to be an existing folder (the local engine's ``--logs``).
+
+    >>> logs_folder("/no/such/folder")
+    Traceback (most recent call last):
+    ...
+    smtrail_sql.errors.SettingError: invalid logs folder '/no/such/folder': it does not exist; give a folder \
+of CloudTrail files (a bucket copy, AWSLogs/..., or .json.gz files), e.g. one `smtrail-sql demo` writes
+    """
+    from smtrail_sql.errors import SettingError
+
+    path = Path(logs)
+    if not path.is_dir():
+        problem = "it is not a folder" if path.exists() else "it does not exist"
+        raise SettingError("logs folder", str(logs), f"{problem}; give a folder of CloudTrail files (a bucket "
+                           "copy, AWSLogs/..., or .json.gz files), e.g. one `smtrail-sql demo` writes")
+    return path
+
+
+def is_interrupt(error: BaseException) -> bool:
+    """Whether ``error`` is DuckDB's answer to Ctrl-C during a query, which is a ``KeyboardInterrupt`` to the
+    caller: DuckDB 2.0 raises a plain ``RuntimeError('Query interrupted')`` from ``execute``, though it also
+    has an ``InterruptException``.
+
+    >>> is_interrupt(RuntimeError("Query interrupted")), is_interrupt(RuntimeError("other"))
+    (True, False)
+    """
+    import duckdb
+
+    interrupt = getattr(duckdb, "InterruptException", None)
+    if isinstance(interrupt, type) and isinstance(error, interrupt):
+        return True
+    return type(error) is RuntimeError and str(error).strip() == "Query interrupted"
 
 
 def _naming_key(naming: Naming) -> tuple[str, str, str]:

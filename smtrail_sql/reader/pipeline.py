@@ -84,7 +84,7 @@ def read_log_files(
     try:
         result = _read(files, cache, workers, progress, strict, columns, task)
     except BaseException:
-        task.wait()
+        task.wait(interruptible=False)  # (the error on its way out is raised in any case)
         raise
     task.finish()
     return result
@@ -330,6 +330,7 @@ def _start_worker(lean: bool = False) -> None:
     """
     import sys
 
+    _worker_signals()
     try:
         import pyarrow as pa
 
@@ -346,6 +347,75 @@ def _start_worker(lean: bool = False) -> None:
         pass
 
 
+#: Signals that reached a process while its workers were being forked (see :class:`_HeldSignals`).
+_deferred: list[int] = []
+
+
+def _worker_signals() -> None:
+    """Signals in a worker: Ctrl-C is the parent's to handle, SIGTERM ends the worker at once.
+
+    A terminal sends Ctrl-C's SIGINT to the whole process group: a worker that took it would die with a
+    ``KeyboardInterrupt`` traceback of its own, beside the parent's one line. The parent stops the workers
+    instead (leaving the pool's ``with`` terminates it, by SIGTERM), so SIGTERM gets its default action back:
+    the parent's handler, inherited by the fork, would raise in the worker and print a traceback there too.
+    """
+    import signal
+
+    try:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    except (ValueError, OSError):  # (not the main thread of this process: nothing to set up)
+        return
+    if signal.SIGTERM in _deferred:  # the pool was told to stop before this worker could hear it
+        os.kill(os.getpid(), signal.SIGTERM)
+
+
+class _HeldSignals:
+    """Hold SIGINT and SIGTERM back while worker processes are forked, then act on them.
+
+    A worker inherits the parent's handlers, which raise, until its initializer replaces them: a signal that
+    came in between would print a traceback in the worker. While held, a signal is only noted, in either
+    process: a worker's initializer acts on its own note (:func:`_worker_signals`), and the parent on its own
+    with :meth:`deliver`, called once the pool's ``with`` has begun (so that leaving it stops every worker).
+    """
+
+    def __init__(self) -> None:
+        self.previous: dict[int, Any] = {}
+
+    def __enter__(self) -> _HeldSignals:
+        import signal
+
+        def note(signum: int, frame: object) -> None:
+            _deferred.append(signum)
+
+        if threading.current_thread() is not threading.main_thread():
+            return self  # signal handlers run in the main thread only: nothing to hold back here
+        _deferred.clear()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            if signal.getsignal(signum) is not None:  # (None: a handler set outside Python, left alone)
+                self.previous[signum] = signal.signal(signum, note)
+        return self
+
+    def __exit__(self, kind: object, error: object, trace: object) -> None:
+        import signal
+
+        for signum, handler in self.previous.items():
+            signal.signal(signum, handler)
+        if error is not None:
+            self.deliver()
+
+    def deliver(self) -> None:
+        """Raise again, to the handlers now in place, each signal that came in while held."""
+        import signal
+
+        if not self.previous:  # nothing was held
+            return
+        self.previous = {}
+        noted, _deferred[:] = list(dict.fromkeys(_deferred)), []
+        for signum in noted:
+            signal.raise_signal(signum)
+
+
 class _Alongside:
     """Work run beside the reading (see :func:`read_log_files`): in a thread started once the worker
     processes exist (forking while a thread runs can copy a lock it holds, forever locked in the child), or
@@ -355,6 +425,7 @@ class _Alongside:
         self.work = work
         self.thread: threading.Thread | None = None
         self.error: BaseException | None = None
+        self.done = threading.Event()
 
     def _run(self) -> None:
         try:
@@ -362,6 +433,8 @@ class _Alongside:
                 self.work()
         except BaseException as error:  # raised again by finish(), in the caller's thread
             self.error = error
+        finally:
+            self.done.set()
 
     def start(self) -> None:
         """Run the work in a thread (call only after the last fork)."""
@@ -369,10 +442,25 @@ class _Alongside:
             self.thread = threading.Thread(target=self._run, name="smtrail-alongside", daemon=True)
             self.thread.start()
 
-    def wait(self) -> None:
-        """Wait for the work if it runs in a thread."""
-        if self.thread is not None:
-            self.thread.join()
+    def wait(self, *, interruptible: bool = True) -> None:
+        """Wait for the work if it runs in a thread, even through Ctrl-C (raised once it is over, if
+        ``interruptible``).
+
+        The thread must not outlive the caller: a daemon thread still in DuckDB's C++ code when Python exits is
+        unwound by force there, and the process aborts ("FATAL: exception not rethrown") after its exit line.
+        Not ``Thread.join``: interrupted, Python 3.11's join can take the thread for ended while it still runs.
+        """
+        if self.thread is None:
+            return
+        interrupted = False
+        while True:
+            try:
+                self.done.wait()
+                break
+            except KeyboardInterrupt:
+                interrupted = True
+        if interrupted and interruptible:
+            raise KeyboardInterrupt
 
     def finish(self) -> None:
         """Run the work now unless it was started; wait for it; raise its error."""
@@ -418,7 +506,11 @@ def _extract_all(files: Sequence[LogFile], to_read: list[int], cache: ExtractCac
         jobs = [(run, cache_root, lean, spool) for run in runs]
         # fork: workers start in milliseconds with the modules already imported; they touch no DuckDB state
         context = multiprocessing.get_context("fork")
-        with context.Pool(count, initializer=_start_worker, initargs=(lean,)) as pool:
+        held = _HeldSignals()
+        with held:
+            pool = context.Pool(count, initializer=_start_worker, initargs=(lean,))
+        with pool:
+            held.deliver()
             if task is not None:
                 task.start()
             for indices, reasons, path in _results(pool, pool.imap_unordered(_run_group, jobs)):

@@ -267,3 +267,35 @@ class TableSettings:
             calls_view=validate_identifier("calls view", calls_view),
             catalog=validate_catalog(catalog),
         )
+
+
+#: The largest log file, once inflated, that the local reader reads (a larger one is skipped as ``too-large``).
+#: CloudTrail documents no largest file; it delivers one about every 5 minutes per account and region (more
+#: for a busy one), typically a few KB to tens of MB inflated. 1 GiB leaves room for the busiest trails (data
+#: events of busy buckets) while keeping what one file can take (a gzip bomb included) within a laptop's
+#: memory: a reader process holds at most one file's bytes at a time.
+DEFAULT_MAX_LOG_SIZE = 1 << 30
+#: The environment variable that sets it (a size such as ``256MB`` or ``2GiB``).
+MAX_LOG_SIZE_VARIABLE = "SMTRAIL_MAX_LOG_SIZE"
+
+
+def validate_max_log_size(value: str | int | None) -> int:
+    """The largest inflated size of a log file to read, in bytes: a size such as ``512MB``; None is the default.
+
+    >>> validate_max_log_size(None) == DEFAULT_MAX_LOG_SIZE, validate_max_log_size("64MB")
+    (True, 67108864)
+    """
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return DEFAULT_MAX_LOG_SIZE
+    if isinstance(value, int):
+        size = value
+    else:
+        from smtrail_sql.aws.pricing import parse_size
+
+        try:
+            size = parse_size(value)
+        except SettingError:
+            size = 0
+    if size < 1:
+        raise SettingError(MAX_LOG_SIZE_VARIABLE, str(value), "a size of at least one byte, such as 512MB or 2GB")
+    return size

@@ -16,6 +16,7 @@ The reader turns the files the window needs into Arrow tables (through the cache
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Callable, Collection, Iterable
@@ -25,7 +26,12 @@ from typing import TYPE_CHECKING, Any
 from smtrail_sql.errors import EngineError, QueryFailedError
 from smtrail_sql.result import QueryResult, QueryStats
 from smtrail_sql.schema import METRIC_CALL_COLUMNS, METRIC_POINT_COLUMNS
-from smtrail_sql.settings import validate_accounts, validate_regions
+from smtrail_sql.settings import (
+    MAX_LOG_SIZE_VARIABLE,
+    validate_accounts,
+    validate_max_log_size,
+    validate_regions,
+)
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -45,6 +51,9 @@ class LocalEngine:
     an error; ``progress`` is told about the files as they are read; ``workers`` caps the reader's processes.
     A ``logs`` that is not an existing folder is a :class:`~smtrail_sql.errors.SettingError` (a usage error,
     as every bad value of an option is), raised here, before any query.
+    ``max_log_size`` (bytes, or a size such as ``512MB``; default: ``SMTRAIL_MAX_LOG_SIZE``, else 1 GiB) is the
+    largest a file may be once inflated: a larger one is skipped as ``too-large``, which bounds the memory a
+    file can take, whatever it holds.
     """
 
     name = "local"
@@ -61,6 +70,7 @@ class LocalEngine:
         strict: bool = False,
         progress: ReadProgress | None = None,
         workers: int | None = None,
+        max_log_size: int | str | None = None,
     ) -> None:
         self.logs = logs_folder(logs)
         self.accounts = validate_accounts(accounts) if accounts else None
@@ -68,6 +78,8 @@ class LocalEngine:
         self.strict = strict
         self.progress = progress
         self.workers = workers
+        self.max_log_size = validate_max_log_size(
+            max_log_size if max_log_size is not None else os.environ.get(MAX_LOG_SIZE_VARIABLE))
         if use_cache and cache is None:
             from smtrail_sql.cache import ExtractCache
 
@@ -120,12 +132,15 @@ class LocalEngine:
         ``columns``: the only columns the caller reads, if known; ``alongside``: work to overlap with the
         reading (see :func:`~smtrail_sql.reader.pipeline.read_log_files` for both).
         """
-        from smtrail_sql.reader.layout import discover_log_files
+        from smtrail_sql.reader.layout import discover_log_files, raise_if_bad
         from smtrail_sql.reader.pipeline import read_log_files
 
         found = discover_log_files(self.logs, window, self.accounts, self.regions)
+        if self.strict:  # a folder that could not be listed, a FIFO...: before any file is read
+            raise_if_bad(found.skipped_paths)
         result = read_log_files(found.files, cache=self.cache, workers=self.workers, progress=self.progress,
-                                strict=self.strict, columns=columns, alongside=alongside)
+                                strict=self.strict, columns=columns, alongside=alongside,
+                                max_size=self.max_log_size)
         return result, len(found.files), dict(found.skipped)
 
     def connect(self, window: TimeWindow, naming: Naming, *,

@@ -19,12 +19,15 @@ lists of many files at once into Arrow tables, where every per-point conversion 
 
 from __future__ import annotations
 
+import errno
 import marshal
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from itertools import chain, compress, count, repeat
 from operator import attrgetter, is_not
+from stat import S_ISREG
 from typing import Any
 
 import pyarrow as pa
@@ -35,7 +38,12 @@ from smtrail_sql.reader.layout import (
     SKIP_DIGEST,
     SKIP_EMPTY,
     SKIP_FOREIGN_JSON,
+    SKIP_NOT_A_FILE,
+    SKIP_SYMLINK_LOOP,
+    SKIP_TOO_DEEP,
+    SKIP_TOO_LARGE,
     SKIP_TRUNCATED_JSON,
+    SKIP_UNDECODABLE,
     SKIP_UNREADABLE,
     LogFile,
 )
@@ -48,6 +56,7 @@ from smtrail_sql.schema import (
     METRICS_EVENT_SOURCE,
     TRIAL_COMPONENT_RESOURCE_TYPE,
 )
+from smtrail_sql.settings import DEFAULT_MAX_LOG_SIZE
 
 _ARROW_TYPES = {"VARCHAR": pa.string(), "BIGINT": pa.int64(), "DOUBLE": pa.float64(),
                 "TIMESTAMP": pa.timestamp("us")}
@@ -133,56 +142,118 @@ class FileLists:
                    steps, times, typed)
 
 
-def read_log_file(log: LogFile, *, lean: bool = False) -> FileLists:
+def read_log_file(log: LogFile, *, lean: bool = False, max_size: int = DEFAULT_MAX_LOG_SIZE) -> FileLists:
     """Read and extract one file; a bad file comes back with ``skip_reason`` set, never an exception.
 
     ``lean`` may leave the :data:`OPTIONAL_COLUMNS` None (never for a cache entry, which must be whole).
+    ``max_size``: a file larger than this once inflated is skipped as ``too-large`` (its bytes are never all
+    held: see :func:`inflate`).
 
     >>> from smtrail_sql.reader.layout import LogFile
     >>> read_log_file(LogFile("/nonexistent.json.gz", 0, 0)).skip_reason
     'unreadable'
+    >>> read_log_file(LogFile("/dev/zero", 0, 0)).skip_reason
+    'not-a-file'
     """
     try:
-        with open(log.path, "rb") as handle:
-            raw = handle.read()
+        # non-blocking: a FIFO put where a file was listed must not hang the open (the layout never lists one)
+        fd = os.open(log.path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError as error:
+        return FileLists(SKIP_SYMLINK_LOOP if error.errno == errno.ELOOP else SKIP_UNREADABLE)
+    try:
+        st = os.fstat(fd)
+        if not S_ISREG(st.st_mode):  # a device or a FIFO may never end
+            return FileLists(SKIP_NOT_A_FILE)
+        raw = _read_at_most(fd, st.st_size, max_size)
     except OSError:
         return FileLists(SKIP_UNREADABLE)
-    return extract_lists(raw, log, lean=lean)
+    finally:
+        os.close(fd)
+    if raw is None:
+        return FileLists(SKIP_TOO_LARGE)
+    try:
+        return extract_lists(raw, log, lean=lean, max_size=max_size)
+    except RecursionError:
+        return FileLists(SKIP_TOO_DEEP)
+    except MemoryError:
+        return FileLists(SKIP_TOO_LARGE)
+    except Exception:  # noqa: BLE001  (one file's bytes never fail a query: it is skipped, and counted)
+        return FileLists(SKIP_UNDECODABLE)
 
 
-def _decompress(raw: bytes) -> bytes | None:
-    from isal import igzip, isal_zlib
+def _read_at_most(fd: int, size: int, max_size: int) -> bytes | None:
+    """The file's bytes, or None as soon as there are more than ``max_size`` (a gzip file is never larger
+    than what it inflates to, give or take its header). The usual file comes whole from the first read."""
+    if size > max_size:
+        return None
+    chunks: list[bytes] = []
+    total = 0
+    want = size + 1  # (a file grown since, or one whose size says nothing, as in /proc, is read on)
+    while chunk := os.read(fd, min(want, max_size + 1 - total)):
+        chunks.append(chunk)
+        total += len(chunk)
+        if total > max_size:
+            return None
+        want = max(want, 1 << 20)
+    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+
+def inflate(raw: bytes, max_size: int = DEFAULT_MAX_LOG_SIZE) -> bytes | str:
+    """Gzip bytes inflated as :func:`gzip.decompress` does (every member, zero padding after one), or the
+    skip reason: ``corrupt-gzip``, or ``too-large`` as soon as the output would pass ``max_size``.
+
+    Inflating stops at the limit: a bomb (10 GB of spaces in 10 MB) never gets more memory than
+    ``max_size``, and the usual file, one member, is still inflated in one call.
+
+    >>> import gzip
+    >>> inflate(gzip.compress(b"{}") * 2), inflate(gzip.compress(b" " * 100), max_size=99), inflate(b"junk")
+    (b'{}{}', 'too-large', 'corrupt-gzip')
+    """
+    from isal import isal_zlib
 
     failures = (getattr(isal_zlib, "error", OSError), OSError, EOFError, ValueError)
+    members: list[bytes] = []
+    total = 0
+    rest = raw
     try:
-        # the usual file is one gzip member: inflated in one call (igzip.decompress reads it in chunks and
-        # joins them, 15% slower); anything else (several members, trailing bytes, a cut) goes to igzip below
-        inflater = isal_zlib.decompressobj(wbits=31)
-        data: bytes = inflater.decompress(raw)
-        if inflater.eof and not inflater.unused_data:
-            return data
-        data = igzip.decompress(raw)  # type: ignore[no-untyped-call]  # every member, as gzip does
-        return data
+        while True:
+            inflater = isal_zlib.decompressobj(wbits=31)  # (checks the header, the CRC and the length)
+            data: bytes = inflater.decompress(rest, max_size - total + 1)
+            total += len(data)
+            if total > max_size:
+                return SKIP_TOO_LARGE
+            if not inflater.eof:  # cut short
+                return SKIP_CORRUPT_GZIP
+            members.append(data)
+            rest = inflater.unused_data.lstrip(b"\0")
+            if not rest:
+                break
+            if rest[:2] != _GZIP_MAGIC:
+                return SKIP_CORRUPT_GZIP
     except failures:
-        return None
+        return SKIP_CORRUPT_GZIP
+    return members[0] if len(members) == 1 else b"".join(members)
 
 
-def extract_lists(raw: bytes, log: LogFile, *, lean: bool = False) -> FileLists:
+def extract_lists(raw: bytes, log: LogFile, *, lean: bool = False, max_size: int = DEFAULT_MAX_LOG_SIZE
+                  ) -> FileLists:
     """Extract the metric calls and points of a log file's bytes (gzipped or not); see the module docstring.
 
-    ``lean``: as in :func:`read_log_file`.
+    ``lean`` and ``max_size``: as in :func:`read_log_file`.
     """
-    if not raw.strip():
+    if raw.isspace() or not raw:  # (not ``strip()``, which copies a file that ends with a newline)
         return FileLists(SKIP_EMPTY)
     if raw[:2] == _GZIP_MAGIC:
-        data = _decompress(raw)
-        if data is None:
-            return FileLists(SKIP_CORRUPT_GZIP)
+        data = inflate(raw, max_size)
+        if isinstance(data, str):
+            return FileLists(data)
     elif log.path.endswith(".gz"):
         return FileLists(SKIP_CORRUPT_GZIP)
+    elif len(raw) > max_size:
+        return FileLists(SKIP_TOO_LARGE)
     else:
         data = raw
-    if not data.strip():
+    if data.isspace() or not data:
         return FileLists(SKIP_EMPTY)
     return _extract_json(data, log, lean)
 
@@ -356,8 +427,10 @@ def _extract_generic(data: bytes, log: LogFile) -> FileLists:
     typed schema does not fit."""
     try:
         document = rules.loads(data)
-    except (ValueError, RecursionError):
+    except ValueError:
         return FileLists(SKIP_TRUNCATED_JSON)
+    except RecursionError:
+        return FileLists(SKIP_TOO_DEEP)
     top = dict(document) if isinstance(document, rules.JsonObject) else {}
     records = top.get("Records")
     if type(records) is not list:

@@ -13,13 +13,16 @@ Two layouts are understood:
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 from collections import Counter
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+from stat import S_ISREG
 from typing import NamedTuple
 
 from smtrail_sql.errors import LogReadError
@@ -32,14 +35,27 @@ SKIP_TRUNCATED_JSON = "truncated-json"
 SKIP_FOREIGN_JSON = "foreign-json"
 SKIP_EMPTY = "empty"
 SKIP_UNREADABLE = "unreadable"
+SKIP_NOT_A_FILE = "not-a-file"
+SKIP_SYMLINK_LOOP = "symlink-loop"
+SKIP_TOO_LARGE = "too-large"
+SKIP_TOO_DEEP = "too-deep"
+SKIP_UNDECODABLE = "undecodable"
 SKIP_DESCRIPTIONS = {
     SKIP_DIGEST: "CloudTrail digest file",
     SKIP_CORRUPT_GZIP: "corrupt or truncated gzip",
     SKIP_TRUNCATED_JSON: "truncated or malformed JSON",
     SKIP_FOREIGN_JSON: "JSON that is not a CloudTrail log ({\"Records\": [...]})",
     SKIP_EMPTY: "empty file",
-    SKIP_UNREADABLE: "unreadable file",
+    SKIP_UNREADABLE: "unreadable file or folder",
+    SKIP_NOT_A_FILE: "not a regular file (a FIFO, socket or device)",
+    SKIP_SYMLINK_LOOP: "symbolic link loop",
+    SKIP_TOO_LARGE: "larger than the size limit once inflated (SMTRAIL_MAX_LOG_SIZE)",
+    SKIP_TOO_DEEP: "JSON nested too deep",
+    SKIP_UNDECODABLE: "a value the reader could not decode",
 }
+
+#: Reasons that depend on the moment or on the settings, not on the file's bytes: never cached.
+MOMENTARY_SKIPS = frozenset({SKIP_UNREADABLE, SKIP_NOT_A_FILE, SKIP_SYMLINK_LOOP, SKIP_TOO_LARGE})
 
 _ACCOUNT = re.compile(r"^\d{12}$")
 _ORG = re.compile(r"^o-[a-z0-9]{10,32}$")
@@ -73,6 +89,8 @@ class Discovery:
     files: list[LogFile] = field(default_factory=list)
     skipped: Counter[str] = field(default_factory=Counter)
     skipped_paths: list[tuple[str, str]] = field(default_factory=list)
+    #: (device, inode) of the folders being walked, from the top down to the current one.
+    walking: set[tuple[int, int]] = field(default_factory=set, repr=False)
 
     @property
     def total_bytes(self) -> int:
@@ -82,6 +100,17 @@ class Discovery:
     def skip(self, path: str, reason: str) -> None:
         self.skipped[reason] += 1
         self.skipped_paths.append((path, reason))
+
+
+def raise_if_bad(skipped: list[tuple[str, str]]) -> None:
+    """Raise :class:`~smtrail_sql.errors.LogReadError` naming the first file (or folder) skipped for
+    anything but being a digest (``--strict``)."""
+    bad = [(path, reason) for path, reason in skipped if reason != SKIP_DIGEST]
+    if bad:
+        path, reason = bad[0]
+        more = f" (and {len(bad) - 1} more bad files)" if len(bad) > 1 else ""
+        raise LogReadError(f"{path}: {SKIP_DESCRIPTIONS.get(reason, reason)}{more}; "
+                           "without --strict such files are skipped and counted")
 
 
 @dataclass(frozen=True)
@@ -138,12 +167,37 @@ def _state_of(base: Path) -> tuple[str, dict[str, str]]:
     return states[min(len(below), len(states) - 1)], context
 
 
-def _entries(path: str) -> Iterator[os.DirEntry[str]]:
+def _entries(path: str, found: Discovery) -> list[os.DirEntry[str]]:
+    """A folder's entries by name; a folder that cannot be listed (gone since it was seen, not permitted, a
+    loop of symbolic links) is skipped and counted like a file that cannot be read."""
     try:
         with os.scandir(path) as it:
-            yield from sorted(it, key=lambda e: e.name)
-    except OSError:
-        return
+            return sorted(it, key=lambda e: e.name)
+    except OSError as error:
+        found.skip(path, _reason(error))
+        return []
+
+
+def _reason(error: OSError) -> str:
+    return SKIP_SYMLINK_LOOP if error.errno == errno.ELOOP else SKIP_UNREADABLE
+
+
+_FILE, _DIR, _OTHER, _BAD = range(4)
+
+
+def _kind(entry: os.DirEntry[str], found: Discovery) -> int:
+    """What an entry is once symbolic links are followed: a regular file, a folder, something else (a FIFO,
+    socket or device, a dangling link), or bad (a link in a loop: counted here). From the folder listing's
+    own type for anything but a link: no system call."""
+    try:
+        if entry.is_dir():
+            return _DIR
+        if entry.is_file():
+            return _FILE
+    except OSError as error:
+        found.skip(entry.path, _reason(error))
+        return _BAD
+    return _OTHER
 
 
 def _walk(path: str, state: str, ctx: dict[str, str], filters: _Filters, found: Discovery) -> None:
@@ -161,18 +215,48 @@ def _walk(path: str, state: str, ctx: dict[str, str], filters: _Filters, found: 
     if state == "day":
         _walk_year(str(Path(path).parent), ctx, filters, found, only_month=ctx["month"])
         return
+    with _entering(path, found) as entries:
+        _walk_entries(entries, state, ctx, filters, found)
+
+
+@contextmanager
+def _entering(path: str, found: Discovery) -> Iterator[list[os.DirEntry[str]]]:
+    """The entries of a folder being walked, none if it is already being walked further up: a link to a
+    folder above it would otherwise list the same files again and again (counted as a loop)."""
+    try:
+        st = os.stat(path)
+    except OSError as error:
+        found.skip(path, _reason(error))
+        yield []
+        return
+    key = (st.st_dev, st.st_ino)
+    if key in found.walking:
+        found.skip(path, SKIP_SYMLINK_LOOP)
+        yield []
+        return
+    found.walking.add(key)
+    try:
+        yield _entries(path, found)
+    finally:
+        found.walking.discard(key)
+
+
+def _walk_entries(entries: list[os.DirEntry[str]], state: str, ctx: dict[str, str], filters: _Filters,
+                  found: Discovery) -> None:
     if state == "files":
         day = f"{ctx['year']}/{ctx['month']}/{ctx['day']}"
-        for entry in _entries(path):
-            if entry.is_file() and entry.name.endswith(_SUFFIXES):
-                _add(found, entry, ctx["account"], ctx["region"], day)
-            elif entry.is_dir():
+        for entry in entries:
+            kind = _kind(entry, found)
+            if kind == _DIR:
                 _walk(entry.path, "plain", {}, filters, found)
+            elif kind != _BAD and entry.name.endswith(_SUFFIXES):
+                _add(found, entry, ctx["account"], ctx["region"], day)
         return
-    for entry in _entries(path):
+    for entry in entries:
         name = entry.name
-        if not entry.is_dir():
-            if state == "plain" and name.endswith(_SUFFIXES):
+        kind = _kind(entry, found)
+        if kind != _DIR:
+            if kind != _BAD and state == "plain" and name.endswith(_SUFFIXES):
                 _add_plain(found, entry, filters)
             continue
         if state == "plain":
@@ -200,13 +284,13 @@ def _walk_year(path: str, ctx: dict[str, str], filters: _Filters, found: Discove
     year = int(ctx["year"])
     if (first and year < first.year) or (last and year > last.year):
         return
-    for month in _entries(path):
-        if not (month.is_dir() and _MONTH_OR_DAY.match(month.name)):
+    for month in _entries(path, found):
+        if not (_MONTH_OR_DAY.match(month.name) and _kind(month, found) == _DIR):
             continue
         if only_month is not None and month.name != only_month:
             continue
-        for day in _entries(month.path):
-            if not (day.is_dir() and _MONTH_OR_DAY.match(day.name)):
+        for day in _entries(month.path, found):
+            if not (_MONTH_OR_DAY.match(day.name) and _kind(day, found) == _DIR):
                 continue
             try:
                 folder_day = date(year, int(month.name), int(day.name))
@@ -218,11 +302,11 @@ def _walk_year(path: str, ctx: dict[str, str], filters: _Filters, found: Discove
 
 def _walk_digest_regions(path: str, ctx: dict[str, str], filters: _Filters, found: Discovery) -> None:
     """Digests are not events: count those of the selected regions and days, never open them."""
-    for region in _entries(path):
-        if region.is_dir() and filters.region(region.name):
-            for year in _entries(region.path):
-                for month in _entries(year.path) if year.is_dir() else ():
-                    for day in _entries(month.path) if month.is_dir() else ():
+    for region in _entries(path, found):
+        if filters.region(region.name) and _kind(region, found) == _DIR:
+            for year in _entries(region.path, found):
+                for month in _entries(year.path, found) if _kind(year, found) == _DIR else ():
+                    for day in _entries(month.path, found) if _kind(month, found) == _DIR else ():
                         try:
                             folder_day = date(int(year.name), int(month.name), int(day.name))
                         except ValueError:
@@ -232,11 +316,13 @@ def _walk_digest_regions(path: str, ctx: dict[str, str], filters: _Filters, foun
 
 
 def _count_digests(path: str, found: Discovery) -> None:
-    for entry in _entries(path):
-        if entry.is_dir():
-            _count_digests(entry.path, found)
-        elif entry.name.endswith(_SUFFIXES):
-            found.skip(entry.path, SKIP_DIGEST)
+    with _entering(path, found) as entries:
+        for entry in entries:
+            kind = _kind(entry, found)
+            if kind == _DIR:
+                _count_digests(entry.path, found)
+            elif kind != _BAD and entry.name.endswith(_SUFFIXES):
+                found.skip(entry.path, SKIP_DIGEST)
 
 
 def _add(found: Discovery, entry: os.DirEntry[str], account: str | None, region: str | None,
@@ -246,8 +332,11 @@ def _add(found: Discovery, entry: os.DirEntry[str], account: str | None, region:
         return
     try:
         st = entry.stat()
-    except OSError:
-        found.skip(entry.path, SKIP_UNREADABLE)
+    except OSError as error:  # a dangling link, a file gone since the listing
+        found.skip(entry.path, _reason(error))
+        return
+    if not S_ISREG(st.st_mode):  # a FIFO would never end, a device might not either: never opened
+        found.skip(entry.path, SKIP_NOT_A_FILE)
         return
     found.files.append(LogFile(entry.path, st.st_size, st.st_mtime_ns, account, region, day))
 

@@ -17,7 +17,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 from smtrail_sql.errors import LogReadError
-from smtrail_sql.reader.layout import SKIP_DESCRIPTIONS, SKIP_DIGEST, LogFile
+from smtrail_sql.reader.layout import MOMENTARY_SKIPS, SKIP_DIGEST, SKIP_UNDECODABLE, LogFile, raise_if_bad
+from smtrail_sql.settings import DEFAULT_MAX_LOG_SIZE
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -66,6 +67,7 @@ def read_log_files(
     strict: bool = False,
     columns: Collection[str] | None = None,
     alongside: Callable[[], object] | None = None,
+    max_size: int = DEFAULT_MAX_LOG_SIZE,
 ) -> ReadResult:
     """Extract the rows of ``files`` (in this order), using and filling ``cache`` when given.
 
@@ -75,14 +77,14 @@ def read_log_files(
     saves a fifth of the reading (with a cache, every column is read: its entries must be whole).
     ``alongside`` is other work to overlap with the reading (setting up the query engine, say): it runs in a
     thread while worker processes read, or first when the files are read in this process; its error, if any,
-    is raised here.
+    is raised here. ``max_size``: a file larger than this once inflated is skipped as ``too-large``.
 
     >>> read_log_files([]).points.num_rows
     0
     """
     task = _Alongside(alongside)
     try:
-        result = _read(files, cache, workers, progress, strict, columns, task)
+        result = _read(files, cache, workers, progress, strict, columns, task, max_size)
     except BaseException:
         task.wait(interruptible=False)  # (the error on its way out is raised in any case)
         raise
@@ -92,7 +94,7 @@ def read_log_files(
 
 def _read(files: Sequence[LogFile], cache: ExtractCache | None, workers: int | None,
           progress: ReadProgress | None, strict: bool, columns: Collection[str] | None,
-          task: _Alongside) -> ReadResult:
+          task: _Alongside, max_size: int) -> ReadResult:
     from smtrail_sql.cache import snapshot_key
 
     key = snapshot_key(files) if cache is not None else ""
@@ -101,7 +103,7 @@ def _read(files: Sequence[LogFile], cache: ExtractCache | None, workers: int | N
         if snapshot is not None and snapshot.points is not None and snapshot.calls is not None:
             skipped_paths = [(p, r) for p, r in snapshot.meta.get("skipped", [])]
             if strict:
-                _raise_if_bad(skipped_paths)
+                raise_if_bad(skipped_paths)
             return ReadResult(snapshot.points, snapshot.calls, files_cached=len(files),
                               skipped=Counter(r for _, r in skipped_paths), skipped_paths=skipped_paths,
                               snapshot_hit=True, single_copy=bool(snapshot.meta.get("single_copy", False)))
@@ -124,11 +126,11 @@ def _read(files: Sequence[LogFile], cache: ExtractCache | None, workers: int | N
         progress.start(len(to_read), sum(files[i].size for i in to_read))
     groups: dict[int, tuple[Any, Any]] = {}
     try:
-        for indices, reasons, tables in _extract_all(files, to_read, cache, workers, lean, task):
+        for indices, reasons, tables in _extract_all(files, to_read, cache, workers, lean, task, max_size):
             for index, reason in zip(indices, reasons, strict=True):
                 lists[index] = FileLists(reason)  # rows are in ``tables``; only the reason is needed
                 if strict and reason and reason != SKIP_DIGEST:
-                    _raise_if_bad([(files[index].path, reason)])
+                    raise_if_bad([(files[index].path, reason)])
             groups[indices[0]] = tables
             if progress is not None:
                 progress.advance(len(indices), sum(files[i].size for i in indices))
@@ -140,8 +142,10 @@ def _read(files: Sequence[LogFile], cache: ExtractCache | None, workers: int | N
     result.files_read, result.files_cached = len(to_read), cached
     result.single_copy = each_event_once(result.calls)
     if strict:
-        _raise_if_bad(result.skipped_paths)
-    if cache is not None:
+        raise_if_bad(result.skipped_paths)
+    # a snapshot is kept only if it holds for good: a file skipped for a reason of the moment (unreadable,
+    # too large for this limit...) must be tried again by the next query
+    if cache is not None and MOMENTARY_SKIPS.isdisjoint(result.skipped):
         result.points = series_order(result.points)
         cache.store_snapshot(key, result.points, result.calls,
                              {"skipped": result.skipped_paths, "single_copy": result.single_copy})
@@ -203,31 +207,23 @@ def _lists_or_none(payload: bytes | None) -> Any:
         return None
 
 
-def _raise_if_bad(skipped: list[tuple[str, str]]) -> None:
-    bad = [(path, reason) for path, reason in skipped if reason != SKIP_DIGEST]
-    if bad:
-        path, reason = bad[0]
-        more = f" (and {len(bad) - 1} more bad files)" if len(bad) > 1 else ""
-        raise LogReadError(f"{path}: {SKIP_DESCRIPTIONS.get(reason, reason)}{more}; "
-                           "without --strict such files are skipped and counted")
-
-
 #: Files per task: enough to amortise Arrow's per-call overhead, few enough to balance the workers.
 GROUP_SIZE = 16
 
 
 def _extract_group(tasks: list[tuple[int, LogFile]], cache_root: str | None, lean: bool = False,
-                   spool: str | None = None) -> tuple[list[int], list[Any], Any]:
+                   spool: str | None = None, max_size: int = DEFAULT_MAX_LOG_SIZE
+                   ) -> tuple[list[int], list[Any], Any]:
     """Worker body: extract a run of consecutive files, cache each, return their rows.
 
     The rows come back as the two tables, or, given a ``spool`` folder (from a worker process), as the path of
     an Arrow IPC file written there, which the parent memory-maps (see :func:`_extract_all`). ``lean`` (never
-    with a cache) leaves the optional columns NULL (see :func:`read_log_files`).
+    with a cache) leaves the optional columns NULL (see :func:`read_log_files`); ``max_size``: as there.
     """
     import gc
 
     from smtrail_sql.cache import ExtractCache, serialize_entry
-    from smtrail_sql.reader.extract import build_tables, read_log_file
+    from smtrail_sql.reader.extract import read_log_file
 
     cache = ExtractCache(cache_root) if cache_root is not None else None
     # the extracted lists hold no cycles: the cyclic collector would only rescan them again and again
@@ -236,11 +232,11 @@ def _extract_group(tasks: list[tuple[int, LogFile]], cache_root: str | None, lea
     try:
         parts = []
         for _, log in tasks:
-            lists = read_log_file(log, lean=lean)
-            if cache is not None and lists.skip_reason != "unreadable":
+            lists = read_log_file(log, lean=lean, max_size=max_size)
+            if cache is not None and lists.skip_reason not in MOMENTARY_SKIPS:
                 cache.store_file(log, lists.dumps())
             parts.append(lists)
-        points, calls = build_tables(parts, lean=lean)
+        points, calls = _build_each(parts, lean)
     finally:
         if gc_was_enabled:
             gc.enable()
@@ -253,7 +249,29 @@ def _extract_group(tasks: list[tuple[int, LogFile]], cache_root: str | None, lea
     return indices, reasons, path
 
 
-def _run_group(args: tuple[list[tuple[int, LogFile]], str | None, bool, str | None]
+def _build_each(parts: list[Any], lean: bool) -> tuple[Any, Any]:
+    """:func:`~smtrail_sql.reader.extract.build_tables` of a group of files; if a file's values make it
+    fail (none known: the rules give only what Arrow takes), the group again file by file, a file that
+    fails skipped as ``undecodable`` (``parts`` are marked): one file never fails the others."""
+    import pyarrow as pa
+
+    from smtrail_sql.reader.extract import FileLists, build_tables, empty_tables
+
+    try:
+        return build_tables(parts, lean=lean)
+    except Exception:  # noqa: BLE001
+        pass
+    built = []
+    for index, part in enumerate(parts):
+        try:
+            built.append(build_tables([part], lean=lean))
+        except Exception:  # noqa: BLE001
+            parts[index] = FileLists(SKIP_UNDECODABLE)
+    built = [(p, c) for p, c in built if c.num_rows] or [empty_tables()]
+    return pa.concat_tables([p for p, _ in built]), pa.concat_tables([c for _, c in built])
+
+
+def _run_group(args: tuple[list[tuple[int, LogFile]], str | None, bool, str | None, int]
                ) -> tuple[list[int], list[Any], Any]:
     return _extract_group(*args)
 
@@ -474,7 +492,8 @@ class _Alongside:
 
 
 def _extract_all(files: Sequence[LogFile], to_read: list[int], cache: ExtractCache | None,
-                 workers: int | None, lean: bool, task: _Alongside | None = None
+                 workers: int | None, lean: bool, task: _Alongside | None = None,
+                 max_size: int = DEFAULT_MAX_LOG_SIZE
                  ) -> Iterator[tuple[list[int], list[Any], tuple[Any, Any]]]:
     """Extract ``files[i]`` for ``i`` in ``to_read`` by groups of consecutive files, in parallel if worth it.
 
@@ -490,7 +509,7 @@ def _extract_all(files: Sequence[LogFile], to_read: list[int], cache: ExtractCac
     count = workers if workers is not None else (os.cpu_count() or 1)
     count = max(1, min(count, len(runs)))
     if count == 1 or sum(files[i].size for i in to_read) < PARALLEL_MIN_BYTES:
-        yield from map(_run_group, [(run, cache_root, lean, None) for run in runs])
+        yield from map(_run_group, [(run, cache_root, lean, None, max_size) for run in runs])
         return
     import multiprocessing
     import tempfile
@@ -503,7 +522,7 @@ def _extract_all(files: Sequence[LogFile], to_read: list[int], cache: ExtractCac
     # workers' time, on a core they needed. The mapping outlives the file, removed at once.
     shm = "/dev/shm"
     with tempfile.TemporaryDirectory(prefix="smtrail-rows-", dir=shm if os.path.isdir(shm) else None) as spool:
-        jobs = [(run, cache_root, lean, spool) for run in runs]
+        jobs = [(run, cache_root, lean, spool, max_size) for run in runs]
         # fork: workers start in milliseconds with the modules already imported; they touch no DuckDB state
         context = multiprocessing.get_context("fork")
         held = _HeldSignals()

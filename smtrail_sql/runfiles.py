@@ -102,7 +102,12 @@ def _alive(pid: int) -> bool:
         return True
     except OverflowError:
         return False
-    return True
+    # a zombie (dead, not yet waited for: orphaned workers in a container whose init reaps nothing) holds nothing
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            return stat.read().rpartition(b")")[2].split()[0] != b"Z"
+    except (OSError, IndexError):
+        return True
 
 
 def _untouched_for(entry: os.DirEntry[str], seconds: float) -> bool:

@@ -70,8 +70,9 @@ _SUFFIXES = (".json.gz", ".json")
 class LogFile(NamedTuple):
     """A log file to read, with the partition values its location gives (``None`` when it gives none).
 
-    ``day`` is the delivery day as the partition spells it, ``yyyy/MM/dd``. (A named tuple: a warm query
-    makes one per file before anything else, at a third of a frozen dataclass's cost.)
+    ``day`` is the delivery day as the partition spells it, ``yyyy/MM/dd``. ``inode`` and ``ctime_ns`` complete
+    the file's identity for the cache (0 when not known: the cache then stats the file itself). (A named tuple: a
+    warm query makes one per file before anything else, at a third of a frozen dataclass's cost.)
     """
 
     path: str
@@ -80,6 +81,8 @@ class LogFile(NamedTuple):
     account_id: str | None = None
     region: str | None = None
     day: str | None = None
+    inode: int = 0
+    ctime_ns: int = 0
 
 
 @dataclass
@@ -338,7 +341,8 @@ def _add(found: Discovery, entry: os.DirEntry[str], account: str | None, region:
     if not S_ISREG(st.st_mode):  # a FIFO would never end, a device might not either: never opened
         found.skip(entry.path, SKIP_NOT_A_FILE)
         return
-    found.files.append(LogFile(entry.path, st.st_size, st.st_mtime_ns, account, region, day))
+    found.files.append(LogFile(entry.path, st.st_size, st.st_mtime_ns, account, region, day, st.st_ino,
+                               st.st_ctime_ns))
 
 
 def _add_plain(found: Discovery, entry: os.DirEntry[str], filters: _Filters) -> None:

@@ -4,7 +4,8 @@ The order of work: a snapshot of the whole selection (one memory-mapped file) an
 otherwise each file's own cache entry; otherwise the file is read, by a pool of worker processes when there is
 enough to share (each hands its rows back as an Arrow IPC file in memory and writes its cache entry itself). Rows are
 then put in file order and a new snapshot is written. Nothing is deduplicated here: an event delivered twice is
-two rows, as in the views, and the rendered SQL keeps one of them on every engine.
+two rows, as in the views, and the rendered SQL keeps one of them on every engine. Every read starts by removing
+what killed runs left (cache temporaries, row spools in ``/dev/shm``: see :mod:`smtrail_sql.runfiles`).
 """
 
 from __future__ import annotations
@@ -27,6 +28,10 @@ if TYPE_CHECKING:
 
 #: Below this many bytes to read, forking workers costs more than it saves.
 PARALLEL_MIN_BYTES = 8 * 1024 * 1024
+#: Where worker processes spool their rows (memory, where there is a ``/dev/shm``), in a folder named
+#: ``smtrail-rows-{pid}-...`` after the run (see :func:`_extract_all`).
+SPOOL_PARENT = "/dev/shm"
+SPOOL_PREFIX = "smtrail-rows-"
 
 
 class ReadProgress(Protocol):
@@ -95,8 +100,13 @@ def read_log_files(
 def _read(files: Sequence[LogFile], cache: ExtractCache | None, workers: int | None,
           progress: ReadProgress | None, strict: bool, columns: Collection[str] | None,
           task: _Alongside, max_size: int) -> ReadResult:
-    from smtrail_sql.cache import snapshot_key
+    from smtrail_sql.cache import snapshot_key, with_identity
+    from smtrail_sql.runfiles import remove_dead
 
+    remove_dead(_spool_parent(), SPOOL_PREFIX)  # a killed run's rows (one directory listing, usually nothing)
+    if cache is not None:
+        cache.remove_leftovers()
+        files = with_identity(files)
     key = snapshot_key(files) if cache is not None else ""
     if cache is not None:
         snapshot = cache.load_snapshot(key)
@@ -512,30 +522,42 @@ def _extract_all(files: Sequence[LogFile], to_read: list[int], cache: ExtractCac
         yield from map(_run_group, [(run, cache_root, lean, None, max_size) for run in runs])
         return
     import multiprocessing
-    import tempfile
 
     from smtrail_sql.cache import read_entry
+    from smtrail_sql.runfiles import scratch_folder
 
     _preload()
     # Rows come back through files in memory (/dev/shm), memory-mapped here: through the pool's pipe every
     # payload was pickled, copied in 64 KB reads and unpickled, which kept the parent busy for a fifth of the
-    # workers' time, on a core they needed. The mapping outlives the file, removed at once.
-    shm = "/dev/shm"
-    with tempfile.TemporaryDirectory(prefix="smtrail-rows-", dir=shm if os.path.isdir(shm) else None) as spool:
+    # workers' time, on a core they needed. The mapping outlives the file, removed at once. The folder is
+    # named after this process and held by it and its workers: if they are killed, the next run removes it.
+    with scratch_folder(_spool_parent(), SPOOL_PREFIX) as spool:
         jobs = [(run, cache_root, lean, spool, max_size) for run in runs]
         # fork: workers start in milliseconds with the modules already imported; they touch no DuckDB state
         context = multiprocessing.get_context("fork")
         held = _HeldSignals()
-        with held:
-            pool = context.Pool(count, initializer=_start_worker, initargs=(lean,))
-        with pool:
-            held.deliver()
-            if task is not None:
-                task.start()
-            for indices, reasons, path in _results(pool, pool.imap_unordered(_run_group, jobs)):
-                entry = read_entry(path)
-                os.unlink(path)
-                yield indices, reasons, (entry.points, entry.calls)
+        try:
+            with held:
+                pool = context.Pool(count, initializer=_start_worker, initargs=(lean,))
+            with pool:
+                held.deliver()
+                if task is not None:
+                    task.start()
+                for indices, reasons, path in _results(pool, pool.imap_unordered(_run_group, jobs)):
+                    entry = read_entry(path)
+                    os.unlink(path)
+                    yield indices, reasons, (entry.points, entry.calls)
+        finally:
+            # the pool is gone (stopped workers are waited for): a temporary one was writing when it was
+            # stopped (Ctrl-C, an error) is removed now rather than by the next run
+            if cache is not None:
+                cache.remove_leftovers()
+
+
+def _spool_parent() -> str:
+    import tempfile
+
+    return SPOOL_PARENT if os.path.isdir(SPOOL_PARENT) else tempfile.gettempdir()
 
 
 #: Seconds between two looks at the workers while waiting for a result (see :func:`_results`).

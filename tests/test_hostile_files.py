@@ -7,7 +7,6 @@ the good file's rows are unchanged; ``--strict`` fails naming the bad file.
 
 from __future__ import annotations
 
-import contextlib
 import gzip
 import json
 import os
@@ -155,6 +154,16 @@ def test_a_fifo_put_where_a_file_was_listed_does_not_hang(tmp_path: Path) -> Non
 
 # -- folders that cannot be read -----------------------------------------------------------------------------
 
+class _Listing(list[Any]):
+    """What ``os.scandir`` gives: the entries, usable in a ``with`` (the patched function serves every caller)."""
+
+    def __enter__(self) -> _Listing:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
 @pytest.fixture()
 def vanishing_day(bucket: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """A second day folder, replaced by a file right after its month folder is listed (a sync removing it,
@@ -177,7 +186,7 @@ def vanishing_day(bucket: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Pat
                 child.unlink()
             day.rmdir()
             day.write_text("not a folder any more")
-        return contextlib.nullcontext(entries)
+        return _Listing(entries)
 
     monkeypatch.setattr(layout.os, "scandir", scandir)
     yield day

@@ -50,8 +50,9 @@ Format = Annotated[
                  "(default: from --output's extension, else table)."),
 ]
 Output = Annotated[Path | None, typer.Option("--output", "-o", help="Write the rows to this file.")]
-Strict = Annotated[bool, typer.Option("--strict", help="A bad log file (corrupt gzip, truncated or foreign "
-                                      "JSON, empty) is an error instead of being skipped and counted.")]
+Strict = Annotated[bool, typer.Option("--strict", help="A bad log file (corrupt gzip, truncated, foreign or too "
+                                      "deep JSON, empty, too large, not a regular file, a link loop) or a folder "
+                                      "that cannot be read is an error instead of being skipped and counted.")]
 NoCache = Annotated[bool, typer.Option("--no-cache", help="Read every log file again; neither use nor fill "
                                        "the extraction cache.")]
 

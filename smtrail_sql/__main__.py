@@ -1,3 +1,3 @@
-from smtrail_sql.cli import main
+from smtrail_sql.entry import main
 
 main()

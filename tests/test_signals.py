@@ -170,3 +170,20 @@ def test_workers_read_from_a_thread_that_is_not_the_main_one(big_bucket: Path) -
     thread.join(120)
     assert results == [len(files)]
     assert signal.getsignal(signal.SIGINT) is handler  # left as it was
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+@pytest.mark.parametrize("delay", [0.05, 0.1, 0.2])
+def test_a_stop_while_the_command_starts_prints_one_line(tmp_path: Path, signum: int, delay: float) -> None:
+    """Early on, the console script is importing the CLI (typer, click, rich): a signal then is one line too."""
+    script = Path(sys.executable).parent / "smtrail-sql"
+    process = subprocess.Popen([str(script), "queries"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                               text=True, cwd=tmp_path)
+    time.sleep(delay)
+    process.send_signal(signum)
+    _, err = process.communicate(timeout=60)
+    assert "Traceback" not in err
+    if process.returncode == 0:  # (it had finished already: a fast machine)
+        return
+    expected = ("interrupted", 130) if signum == signal.SIGINT else ("terminated", 143)
+    assert (err.strip().splitlines()[-1:], process.returncode) == ([expected[0]], expected[1])

@@ -23,7 +23,7 @@ def test_wheel_ships_every_sql_file(tmp_path: Path) -> None:
     assert shipped <= names, f"missing from the wheel: {sorted(shipped - names)}"
     assert "smtrail_sql/cli/__init__.py" in names
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
-    assert "smtrail-sql = smtrail_sql.cli:main" in zipfile.ZipFile(wheel).read(entry_points).decode()
+    assert "smtrail-sql = smtrail_sql.entry:main" in zipfile.ZipFile(wheel).read(entry_points).decode()
 
 
 def test_installed_package_finds_the_sql_folder() -> None:

@@ -68,10 +68,11 @@ def alive(pid: int) -> bool:
     return state != "Z"
 
 
-def stop_while_reading(logs: Path, signum: int, *, group: bool, delay: float, again: float | None = None
-                       ) -> tuple[int, str, list[int]]:
+def stop_while_reading(logs: Path, signum: int, *, group: bool, delay: float, again: float | None = None,
+                       times: int = 2) -> tuple[int, str, list[int]]:
     """Run a query over ``logs``, send ``signum`` ``delay`` seconds after its workers appeared (and once more
-    ``again`` seconds later); return the exit code, everything written to stderr, and the worker processes seen."""
+    ``again`` seconds later, ``times`` in all); return the exit code, everything written to stderr, and the
+    worker processes seen."""
     command = [sys.executable, "-m", "smtrail_sql", "run", "runs", "--logs", str(logs), "--all-time", "--no-cache"]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
                                start_new_session=True)
@@ -85,7 +86,7 @@ def stop_while_reading(logs: Path, signum: int, *, group: bool, delay: float, ag
         time.sleep(delay)
         workers = sorted(set(workers) | set(children(process.pid)))
         assert process.poll() is None, "the query ended before the signal: the bucket is too small to test with"
-        for wait in (0.0,) if again is None else (0.0, again):
+        for wait in (0.0,) if again is None else (0.0,) + (again,) * (times - 1):
             time.sleep(wait)
             if group:
                 os.killpg(process.pid, signum)  # as a terminal sends Ctrl-C
@@ -133,6 +134,19 @@ def test_ctrl_c_twice_still_prints_one_line(big_bucket: Path, again: float) -> N
     assert "Traceback" not in stderr
     assert stderr == "interrupted\n"
     assert code == 130
+    assert workers and not [pid for pid in workers if alive(pid)]
+
+
+def test_a_third_ctrl_c_ends_a_stuck_stop_at_once(big_bucket: Path) -> None:
+    # the first raises, the second is only noted (it would land inside the clean-up), the third ends the process
+    code, stderr, workers = stop_while_reading(big_bucket, signal.SIGINT, group=False, delay=0.3, again=0.02,
+                                               times=3)
+    assert "Traceback" not in stderr
+    assert stderr == "interrupted\n"
+    assert code == 130
+    deadline = time.monotonic() + 5
+    while [pid for pid in workers if alive(pid)] and time.monotonic() < deadline:
+        time.sleep(0.05)
     assert workers and not [pid for pid in workers if alive(pid)]
 
 

@@ -60,8 +60,25 @@ class StopSignals:
             signal.signal(signum, signal.SIG_IGN)
 
     def _stop(self, signum: int, frame: object) -> None:
+        """The first signal raises; a second one, while the command stops, is only noted.
+
+        Raised again, it would land wherever Python stands in the clean-up (a ``finally``, a weakref callback,
+        the pool's shutdown) and print an "Exception ignored" traceback or leave a worker behind. A third one
+        means the clean-up itself is stuck: the line is printed and the process ends at once.
+        """
         self.received.append(signum)
-        raise KeyboardInterrupt
+        if len(self.received) == 1:
+            raise KeyboardInterrupt
+        if len(self.received) >= 3:
+            import os
+
+            if "multiprocessing" in sys.modules:  # the reader's workers ignore Ctrl-C: end them first
+                for worker in sys.modules["multiprocessing"].active_children():
+                    worker.terminate()
+            line, code = self.outcome()
+            sys.stderr.write(f"{line}\n")
+            sys.stderr.flush()
+            os._exit(code)
 
     def outcome(self) -> tuple[str, int]:
         """The line and the exit code of a stopped command: ``interrupted`` 130, or ``terminated`` 143."""

@@ -1,13 +1,18 @@
-"""Benchmark of the local engine over a bucket with a gzip bomb in it, against the same bucket without it.
+"""Benchmark of the local engine over a bucket with a hostile file in it, against the same bucket without it.
 
-The bucket is bench_local's (``bench/.data``, generated on its first run: about 1,000 files, 730 MB of JSON);
-the bomb is ``{"Records":[`` + 10 GiB of spaces + ``]}``, 10 MB gzipped, written at run time beside it (never
-committed). Each round runs the CLI end to end, ``run metric-summary --all-time --no-cache``, over each folder in
-a new process, and measures its time and its peak memory: the resident set of the largest of its processes (the
-CLI or one of its reader workers), as ``getrusage(RUSAGE_CHILDREN).ru_maxrss`` of a parent that only waits for it.
-The bomb is skipped as ``too-large`` once its first ``SMTRAIL_MAX_LOG_SIZE`` bytes are inflated (1 GiB by
-default; ``--limit`` sets another), so a run with it costs at most about that limit more.
-Prints the median of ``--repeat`` rounds with the spread (lowest to highest).
+The bucket is bench_local's (``bench/.data``, generated on its first run: about 1,000 files, 730 MB of JSON).
+Beside it, written at run time (never committed), one of:
+
+* the **bomb**: ``{"Records":[`` + 10 GiB of spaces + ``]}``, 10 MB gzipped. It is skipped as ``too-large`` once
+  its first ``SMTRAIL_MAX_LOG_SIZE`` bytes are inflated (1 GiB by default; ``--limit`` sets another);
+* the **dense** file: ``{"Records":[{},{},...]}``, 90% of the limit once inflated (about 1 MB gzipped), whose
+  decoding takes twenty times its size: the reader's memory budget (``smtrail_sql.reader.memory``: four times
+  the limit and 256 MB) stops it, and it is skipped as ``too-large`` too.
+
+Each round runs the CLI end to end, ``run metric-summary --all-time --no-cache``, over each folder in a new
+process, and measures its time and its peak memory: the resident set of the largest of its processes (the CLI
+or one of its reader workers), as ``getrusage(RUSAGE_CHILDREN).ru_maxrss`` of a parent that only waits for it.
+Prints the median of ``--repeat`` rounds with the spread (lowest to highest), and the budget they stay under.
 Usage: ``python bench/bench_hostile.py [--repeat 3] [--limit 1GiB] [--bomb-gib 10]``.
 """
 
@@ -43,18 +48,24 @@ def ensure_bucket() -> Path:
     return Path(BUCKET)
 
 
-def folders(bucket: Path, work: Path, bomb_gib: float) -> tuple[Path, Path]:
-    """Two folders over the same files (links to the bucket's AWSLogs/), the second with the bomb."""
+def folders(bucket: Path, work: Path, bomb_gib: float, limit: int) -> dict[str, Path]:
+    """Three folders over the same files (links to the bucket's AWSLogs/): as they are, with the bomb, with
+    the dense file."""
     sys.path.insert(0, str(ROOT))
-    from tests.hostile_files import write_gzip_bomb
+    from tests.hostile_files import DENSE, write_gzip_bomb
 
-    plain, hostile = work / "without-bomb", work / "with-bomb"
-    for folder in (plain, hostile):
+    found = {name: work / name for name in ("without", "bomb", "dense")}
+    for folder in found.values():
         folder.mkdir()
         (folder / "AWSLogs").symlink_to(bucket / "AWSLogs")
-    bomb = write_gzip_bomb(hostile / "bomb.json.gz", int(bomb_gib * (1 << 30)))
+    bomb = write_gzip_bomb(found["bomb"] / "bomb.json.gz", int(bomb_gib * (1 << 30)))
     print(f"bomb: {bomb.stat().st_size / 1e6:.1f} MB gzipped, {bomb_gib:g} GiB inflated", flush=True)
-    return plain, hostile
+    head, filler, tail = DENSE["records"]
+    dense_size = int(limit * 0.9)
+    dense = write_gzip_bomb(found["dense"] / "dense.json.gz", dense_size, filler=filler, head=head, tail=tail)
+    print(f"dense: {dense.stat().st_size / 1e6:.1f} MB gzipped, {dense_size / 2**20:.0f} MiB inflated, "
+          f"{dense_size // 3:,} empty records", flush=True)
+    return found
 
 
 def run_once(folder: Path, limit: str | None, cache: Path) -> tuple[float, float, str]:
@@ -85,27 +96,31 @@ def main() -> None:
     parser.add_argument("--bomb-gib", type=float, default=10.0, help="inflated size of the bomb, in GiB")
     args = parser.parse_args()
 
+    sys.path.insert(0, str(ROOT))
+    from smtrail_sql.reader.memory import reader_budget
+    from smtrail_sql.settings import validate_max_log_size
+
+    limit = validate_max_log_size(args.limit)
     bucket = ensure_bucket()
     with tempfile.TemporaryDirectory(prefix="smtrail-hostile-") as work_dir:
         work = Path(work_dir)
-        plain, hostile = folders(bucket, work, args.bomb_gib)
-        for path in bucket.rglob("*.json.gz"):  # both runs start with the files in the page cache
+        cases = folders(bucket, work, args.bomb_gib, limit)
+        for path in bucket.rglob("*.json.gz"):  # every run starts with the files in the page cache
             path.read_bytes()
-        runs: dict[str, list[tuple[float, float, str]]] = {"without": [], "with": []}
+        runs: dict[str, list[tuple[float, float, str]]] = {name: [] for name in cases}
         for round_number in range(args.repeat):
-            for name, folder in (("without", plain), ("with", hostile)):
+            for name, folder in cases.items():
                 runs[name].append(run_once(folder, args.limit, work / "cache"))
             print(f"round {round_number + 1}: " + ", ".join(
-                f"{name} the bomb {runs[name][-1][0]:.2f} s {runs[name][-1][1]:.0f} MB" for name in runs),
-                flush=True)
+                f"{name} {runs[name][-1][0]:.2f} s {runs[name][-1][1]:.0f} MB" for name in runs), flush=True)
     print()
-    limit = args.limit or "1GiB (default)"
-    print(f"SMTRAIL_MAX_LOG_SIZE={limit}; median of {args.repeat} rounds (lowest to highest)")
-    for name in ("without", "with"):
+    print(f"SMTRAIL_MAX_LOG_SIZE={args.limit or '1GiB (default)'}; a reader's budget "
+          f"{reader_budget(limit) / 2**20:,.0f} MiB; median of {args.repeat} rounds (lowest to highest)")
+    for name in runs:
         seconds = [r[0] for r in runs[name]]
         peaks = [r[1] for r in runs[name]]
-        print(f"{name + ' the bomb':<18} time {_median(seconds, 's', 2):<28} peak {_median(peaks, 'MB', 0)}")
-    print(f"{'':<18} {runs['with'][-1][2]}")
+        print(f"{name:<8} time {_median(seconds, 's', 2):<28} peak {_median(peaks, 'MB', 0):<26} "
+              f"{runs[name][-1][2]}")
 
 
 if __name__ == "__main__":

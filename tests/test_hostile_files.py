@@ -21,11 +21,11 @@ from typer.testing import CliRunner
 
 from smtrail_sql.cli import app
 from smtrail_sql.errors import LogReadError, SettingError
-from smtrail_sql.reader import discover_log_files, extract, layout, pipeline, read_log_files
+from smtrail_sql.reader import discover_log_files, extract, layout, memory, pipeline, read_log_files
 from smtrail_sql.reader.layout import LogFile
 from smtrail_sql.settings import DEFAULT_MAX_LOG_SIZE, validate_max_log_size
 from tests.events import ACCOUNT, REGION, batch_put_metrics, log_key, write_log_file
-from tests.hostile_files import write_gzip_bomb
+from tests.hostile_files import DENSE, write_gzip_bomb
 
 POINT = {"metricName": "train:loss", "timestamp": 1714564790000, "step": 1, "value": 0.5}
 GOOD_ROW = ("e-good", "train:loss", 0.5, 1)
@@ -274,6 +274,61 @@ def test_a_gzip_bomb_is_skipped_within_bounded_memory(bucket: Path) -> None:
     peak_mb = int(peak.stdout) / 1024
     # the interpreter, Arrow and DuckDB take about 200 MB; the bomb read in full took over 1,000 more
     assert 64 < peak_mb < 64 + 400, peak_mb
+
+
+# -- dense files: small once inflated, huge once decoded -----------------------------------------------------
+
+def _dense(folder: Path, kind: str, size: int, *, level: int = 9) -> Path:
+    head, filler, tail = DENSE[kind]
+    return write_gzip_bomb(folder / f"{ACCOUNT}_CloudTrail_{REGION}_20240501T1210Z_{kind}.json.gz", size,
+                           filler=filler, head=head, tail=tail, level=level)
+
+
+@pytest.mark.parametrize("kind", sorted(DENSE))
+def test_a_dense_file_is_skipped_within_the_reader_budget(bucket: Path, kind: str) -> None:
+    """60 MB of ``{},``, under a 64 MB limit: decoding it would take over a gigabyte (records) or four
+    (points, 21 million of them); the reader's budget (4 x 64 MB + 256 MB) stops it, the file is too large."""
+    dense = _dense(bucket, kind, 60 << 20)
+    _assert_cli(_root(bucket), "skipped 1 files: 1 too-large", dense, "larger than the size limit",
+                env={"SMTRAIL_MAX_LOG_SIZE": "64MB"}, timeout=120)
+    env = {**os.environ, "SMTRAIL_MAX_LOG_SIZE": "64MB", "SMTRAIL_CACHE_DIR": str(_root(bucket).parent / "c")}
+    peak = subprocess.run([sys.executable, "-c", _PEAK, sys.executable, "-m", "smtrail_sql", "run", "runs",
+                           "--logs", str(_root(bucket)), "--all-time", "--no-cache"],
+                          capture_output=True, text=True, env=env, timeout=150, check=True)
+    peak_mb = int(peak.stdout) / 1024
+    # the interpreter, Arrow and DuckDB take about 250 MB: the budget's 512 MB beside them, never the 1.3-3.8 GB
+    # these files took before it
+    assert peak_mb < 250 + memory.reader_budget(64 << 20) / 2**20 + 100, peak_mb
+
+
+def test_the_budget_holds_in_worker_processes_and_in_this_one(bucket: Path) -> None:
+    """Read in this process (a small selection), the budget is set for the reading only and then given back;
+    read by worker processes (the dense file stored uncompressed makes the selection large), each has it."""
+    import resource
+
+    _dense(bucket, "records", 60 << 20, level=0)
+    before = resource.getrlimit(resource.RLIMIT_DATA)
+    assert _read(_root(bucket), max_size=64 << 20, workers=1) == ({"too-large": 1}, [GOOD_ROW])
+    assert resource.getrlimit(resource.RLIMIT_DATA) == before
+    for index in range(pipeline.GROUP_SIZE + 1):  # files enough for two groups, and so two workers
+        write_log_file(bucket / log_key(ACCOUNT, REGION, "2024/05/01", f"20240501T13{index:02d}Z"),
+                       [batch_put_metrics(f"e-{index:02d}", "2024-05-01T12:00:00Z", [POINT])])
+    skipped, points = _read(_root(bucket), max_size=64 << 20, workers=2)
+    assert skipped == {"too-large": 1} and len(points) == pipeline.GROUP_SIZE + 2
+    skipped, points = _read(_root(bucket), max_size=512 << 20, workers=2)  # a budget of 2.25 GB holds it
+    assert skipped == {} and len(points) == pipeline.GROUP_SIZE + 2
+
+
+def test_limiting_memory_never_raises_a_lower_limit() -> None:
+    import resource
+
+    before = resource.getrlimit(resource.RLIMIT_DATA)
+    with memory.data_budget(64 << 20):
+        soft, _ = resource.getrlimit(resource.RLIMIT_DATA)
+        assert soft - (memory.data_size() or 0) <= 64 << 20
+        with memory.data_budget(1 << 30):  # a lower limit already set stays
+            assert resource.getrlimit(resource.RLIMIT_DATA)[0] == soft
+    assert resource.getrlimit(resource.RLIMIT_DATA) == before
 
 
 def test_the_limit_setting() -> None:

@@ -252,6 +252,24 @@ def test_parallel_workers_give_the_same_rows(tmp_path: Path, monkeypatch: pytest
     assert parallel.calls.num_rows == serial.calls.num_rows == 200
 
 
+def test_rows_built_as_they_are_read_are_the_rows_built_at_once(tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    # a reader turns its plain lists into Arrow rows every FLUSH_VALUES values (a big file's lists take several
+    # times its rows); the rows, their order and the skip reasons are the same however often it does
+    (tmp_path / "bad.json.gz").write_bytes(b"not gzip")
+    for index in range(6):
+        write_log_file(tmp_path / log_key(ACCOUNT, REGION, "2024/05/01", f"20240501T12{index:02d}Z", f"f{index}"), [
+            batch_put_metrics(f"e-{index}-{n}", "2024-05-01T12:00:00Z", [{**POINT, "step": n}] * (n + 1))
+            for n in range(4)])
+    files = discover_log_files(tmp_path).files
+    at_once = read_log_files(files, workers=1)
+    monkeypatch.setattr(pipeline, "FLUSH_VALUES", 3)
+    flushed = read_log_files(files, workers=1)
+    assert flushed.points.to_pylist() == at_once.points.to_pylist()
+    assert flushed.calls.to_pylist() == at_once.calls.to_pylist()
+    assert flushed.skipped_paths == at_once.skipped_paths and at_once.skipped == {"corrupt-gzip": 1}
+
+
 def test_point_times_round_like_duckdb_round_to_the_millisecond() -> None:
     rng = random.Random(5)
     values = [rng.uniform(0, 4e9) for _ in range(3000)] + [rng.uniform(1e11, 4e12) for _ in range(3000)]

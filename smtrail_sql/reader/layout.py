@@ -49,7 +49,8 @@ SKIP_DESCRIPTIONS = {
     SKIP_UNREADABLE: "unreadable file or folder",
     SKIP_NOT_A_FILE: "not a regular file (a FIFO, socket or device)",
     SKIP_SYMLINK_LOOP: "symbolic link loop",
-    SKIP_TOO_LARGE: "larger than the size limit once inflated (SMTRAIL_MAX_LOG_SIZE)",
+    SKIP_TOO_LARGE: "larger than the size limit once inflated, or than the reader's memory budget once decoded "
+                    "(both set by SMTRAIL_MAX_LOG_SIZE)",
     SKIP_TOO_DEEP: "JSON nested too deep",
     SKIP_UNDECODABLE: "a value the reader could not decode",
 }

@@ -18,7 +18,15 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 from smtrail_sql.errors import LogReadError
-from smtrail_sql.reader.layout import MOMENTARY_SKIPS, SKIP_DIGEST, SKIP_UNDECODABLE, LogFile, raise_if_bad
+from smtrail_sql.reader.layout import (
+    MOMENTARY_SKIPS,
+    SKIP_DIGEST,
+    SKIP_TOO_LARGE,
+    SKIP_UNDECODABLE,
+    LogFile,
+    raise_if_bad,
+)
+from smtrail_sql.reader.memory import count_arrow_memory, data_budget, limit_data, reader_budget
 from smtrail_sql.settings import DEFAULT_MAX_LOG_SIZE
 
 if TYPE_CHECKING:
@@ -233,24 +241,37 @@ def _extract_group(tasks: list[tuple[int, LogFile]], cache_root: str | None, lea
     import gc
 
     from smtrail_sql.cache import ExtractCache, serialize_entry
-    from smtrail_sql.reader.extract import read_log_file
+    from smtrail_sql.reader.extract import FileLists, read_log_file
 
     cache = ExtractCache(cache_root) if cache_root is not None else None
     # the extracted lists hold no cycles: the cyclic collector would only rescan them again and again
     gc_was_enabled = gc.isenabled()
     gc.disable()
+    reasons: list[str | None] = []
+    built: list[tuple[Any, Any]] = []
     try:
-        parts = []
+        pending: list[Any] = []
+        held = 0
         for _, log in tasks:
             lists = read_log_file(log, lean=lean, max_size=max_size)
-            if cache is not None and lists.skip_reason not in MOMENTARY_SKIPS:
-                cache.store_file(log, lists.dumps())
-            parts.append(lists)
-        points, calls = _build_each(parts, lean)
+            try:
+                if cache is not None and lists.skip_reason not in MOMENTARY_SKIPS:
+                    cache.store_file(log, lists.dumps())
+            except MemoryError:  # (past the reader's budget: see smtrail_sql.reader.memory)
+                lists = FileLists(SKIP_TOO_LARGE)
+            reasons.append(lists.skip_reason)
+            pending.append(lists)
+            held += len(lists.names) + lists.call_count
+            if held >= FLUSH_VALUES:  # plain lists take several times what their Arrow rows do
+                built.append(_build_each(pending, lean, reasons, len(reasons) - len(pending)))
+                pending, held = [], 0
+        if pending or not built:
+            built.append(_build_each(pending, lean, reasons, len(reasons) - len(pending)))
+        points, calls = _concat(built)
     finally:
         if gc_was_enabled:
             gc.enable()
-    indices, reasons = [index for index, _ in tasks], [p.skip_reason for p in parts]
+    indices = [index for index, _ in tasks]
     if spool is None:
         return indices, reasons, (points, calls)
     path = os.path.join(spool, f"{indices[0]}.arrows")
@@ -259,24 +280,39 @@ def _extract_group(tasks: list[tuple[int, LogFile]], cache_root: str | None, lea
     return indices, reasons, path
 
 
-def _build_each(parts: list[Any], lean: bool) -> tuple[Any, Any]:
-    """:func:`~smtrail_sql.reader.extract.build_tables` of a group of files; if a file's values make it
-    fail (none known: the rules give only what Arrow takes), the group again file by file, a file that
-    fails skipped as ``undecodable`` (``parts`` are marked): one file never fails the others."""
-    import pyarrow as pa
+#: Extracted values (points and calls) a reader holds as plain lists before building their Arrow rows.
+FLUSH_VALUES = 1 << 20
 
-    from smtrail_sql.reader.extract import FileLists, build_tables, empty_tables
+
+def _build_each(parts: list[Any], lean: bool, reasons: list[str | None], first: int) -> tuple[Any, Any]:
+    """:func:`~smtrail_sql.reader.extract.build_tables` of consecutive files; if a file's values make it fail
+    (none known: the rules give only what Arrow takes; or memory past the reader's budget), the files again
+    one by one, a file that fails skipped as ``undecodable`` (``too-large`` for memory), its reason set in
+    ``reasons[first + i]``: one file never fails the others."""
+    from smtrail_sql.reader.extract import build_tables
 
     try:
         return build_tables(parts, lean=lean)
-    except Exception:  # noqa: BLE001
+    except Exception:  # noqa: BLE001  (MemoryError included)
         pass
     built = []
     for index, part in enumerate(parts):
         try:
             built.append(build_tables([part], lean=lean))
+        except MemoryError:
+            reasons[first + index] = SKIP_TOO_LARGE
         except Exception:  # noqa: BLE001
-            parts[index] = FileLists(SKIP_UNDECODABLE)
+            reasons[first + index] = SKIP_UNDECODABLE
+    return _concat(built)
+
+
+def _concat(built: list[tuple[Any, Any]]) -> tuple[Any, Any]:
+    import pyarrow as pa
+
+    from smtrail_sql.reader.extract import empty_tables
+
+    if len(built) == 1:
+        return built[0]
     built = [(p, c) for p, c in built if c.num_rows] or [empty_tables()]
     return pa.concat_tables([p for p, _ in built]), pa.concat_tables([c for _, c in built])
 
@@ -345,8 +381,9 @@ def _keep_freed_memory() -> None:
     mallopt(m_trim_threshold, 1024 * 1024 * 1024)  # and freed heap memory stays for the next file
 
 
-def _start_worker(lean: bool = False) -> None:
-    """Pool initializer: keep freed memory (see :func:`_keep_freed_memory`), warm up without pandas.
+def _start_worker(lean: bool = False, budget: int | None = None) -> None:
+    """Pool initializer: a memory budget (see :mod:`smtrail_sql.reader.memory`), keep freed memory (see
+    :func:`_keep_freed_memory`), warm up without pandas.
 
     pyarrow imports pandas (about 0.2 s) on the first ``pyarrow.array`` call of a process, only to check
     whether the list given is a pandas object; a worker never holds one. Hiding pandas during that first call
@@ -359,6 +396,9 @@ def _start_worker(lean: bool = False) -> None:
     import sys
 
     _worker_signals()
+    if budget is not None:
+        count_arrow_memory()
+        limit_data(budget)
     try:
         import pyarrow as pa
 
@@ -518,8 +558,15 @@ def _extract_all(files: Sequence[LogFile], to_read: list[int], cache: ExtractCac
             runs.append([(index, files[index])])
     count = workers if workers is not None else (os.cpu_count() or 1)
     count = max(1, min(count, len(runs)))
+    budget = reader_budget(max_size)
     if count == 1 or sum(files[i].size for i in to_read) < PARALLEL_MIN_BYTES:
-        yield from map(_run_group, [(run, cache_root, lean, None, max_size) for run in runs])
+        for run in runs:
+            try:
+                with data_budget(budget):  # (only while this process reads: see smtrail_sql.reader.memory)
+                    done = _run_group((run, cache_root, lean, None, max_size))
+            except MemoryError:
+                raise _out_of_budget(max_size) from None
+            yield done
         return
     import multiprocessing
 
@@ -538,12 +585,12 @@ def _extract_all(files: Sequence[LogFile], to_read: list[int], cache: ExtractCac
         held = _HeldSignals()
         try:
             with held:
-                pool = context.Pool(count, initializer=_start_worker, initargs=(lean,))
+                pool = context.Pool(count, initializer=_start_worker, initargs=(lean, budget))
             with pool:
                 held.deliver()
                 if task is not None:
                     task.start()
-                for indices, reasons, path in _results(pool, pool.imap_unordered(_run_group, jobs)):
+                for indices, reasons, path in _results(pool, pool.imap_unordered(_run_group, jobs), max_size):
                     entry = read_entry(path)
                     os.unlink(path)
                     yield indices, reasons, (entry.points, entry.calls)
@@ -564,7 +611,15 @@ def _spool_parent() -> str:
 WORKER_CHECK_SECONDS = 0.5
 
 
-def _results(pool: Any, results: Any) -> Iterator[Any]:
+def _out_of_budget(max_size: int) -> LogReadError:
+    """The error of a group of files whose rows, not one file, went past the reader's memory budget."""
+    from smtrail_sql.reader.memory import reader_budget
+
+    return LogReadError(f"the rows of a group of log files took more than the reader's memory budget "
+                        f"({reader_budget(max_size) >> 20} MiB, from SMTRAIL_MAX_LOG_SIZE): raise the limit")
+
+
+def _results(pool: Any, results: Any, max_size: int = DEFAULT_MAX_LOG_SIZE) -> Iterator[Any]:
     """The results of ``pool.imap_unordered``, or :class:`LogReadError` if a worker process dies.
 
     A pool replaces a worker that dies (killed for memory, say), but the work it held is never done: waiting
@@ -581,6 +636,8 @@ def _results(pool: Any, results: Any) -> Iterator[Any]:
             yield results.next(timeout=WORKER_CHECK_SECONDS)
         except StopIteration:
             return
+        except MemoryError:
+            raise _out_of_budget(max_size) from None
         except multiprocessing.TimeoutError:
             if workers() != started:
                 raise LogReadError("a log reader process died before it finished its files (out of memory, "

@@ -90,19 +90,11 @@ if TYPE_CHECKING:
     from smtrail_sql.window import TimeWindow
 
 
-def _version() -> str:
-    """The installed distribution's version (``importlib.metadata`` costs 0.04 s to import: only on use)."""
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version("smtrail-sql")
-    except PackageNotFoundError:  # running from a source tree that was not installed
-        return "0.0.0"
-
-
 def __getattr__(name: str) -> Any:
     if name == "__version__":
-        globals()[name] = _version()
+        from smtrail_sql.version import package_version
+
+        globals()[name] = package_version()
         return globals()[name]
     module = _EXPORTS.get(name)
     if module is None:

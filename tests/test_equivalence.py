@@ -25,16 +25,16 @@ from typing import Any
 
 import pytest
 
-from smtrail_sql.catalog import Catalog, Template
 from smtrail_sql.engines.local import LocalEngine
 from smtrail_sql.render import Naming, RenderedQuery, render
+from smtrail_sql.templates import Template, TemplateLibrary
 from smtrail_sql.window import TimeWindow
 from tests.athena_shape import athena_shaped_duckdb
 from tests.events import ACCOUNT, REGION, batch_put_metrics, log_key, metric_bucket, write_log_file
 from tests.hostile import DUCKDB_STAND_IN_DIFFERS, EXPECTED_POINTS, cases, hostile_bucket
 from tests.sample_params import all_params, required_params
 
-CATALOG = Catalog.load()
+TEMPLATES = TemplateLibrary.load()
 WINDOW = TimeWindow.parse(since="2024-04-30", until="2024-05-03")
 ENGINES = ("local", "duckdb", "trino")
 BUCKETS = ("lead", "hostile", "stand-in-limits")
@@ -207,7 +207,7 @@ def test_relation_rows_are_equal(runners: dict[tuple[str, str], Runner], bucket:
 
 @pytest.mark.trino
 @pytest.mark.parametrize("bucket", BUCKETS)
-@pytest.mark.parametrize("template", list(CATALOG), ids=lambda t: t.name)
+@pytest.mark.parametrize("template", list(TEMPLATES), ids=lambda t: t.name)
 @pytest.mark.parametrize("params", [required_params, all_params], ids=["required", "all"])
 def test_every_template_gives_the_same_rows(runners: dict[tuple[str, str], Runner], bucket: str,
                                             template: Template, params: Any) -> None:
@@ -218,15 +218,15 @@ def test_the_templates_answer_on_the_lead_bucket(bucket_files: dict[str, tuple[P
     """The comparison above is not between empty results: most templates answer on the lead's bucket."""
     root, _ = bucket_files["lead"]
     engine = LocalEngine(root, use_cache=False)
-    answered = {t.name for t in CATALOG if engine.execute(render(t, all_params(t), window=WINDOW)).rows}
+    answered = {t.name for t in TEMPLATES if engine.execute(render(t, all_params(t), window=WINDOW)).rows}
     engine.close()
-    assert len(answered) >= len(CATALOG.names()) - 2, sorted(set(CATALOG.names()) - answered)
+    assert len(answered) >= len(TEMPLATES.names()) - 2, sorted(set(TEMPLATES.names()) - answered)
 
 
 @pytest.fixture(scope="module")
 def hostile_rows(runners: dict[tuple[str, str], Runner]) -> dict[str, dict[str, list[tuple[Any, ...]]]]:
     """engine -> case -> the case's points and calls, through one rendered query per engine."""
-    from smtrail_sql.catalog import parse_template
+    from smtrail_sql.templates import parse_template
 
     text = (
         "-- name: hostile-cases\n-- description: every case's points and calls\n"

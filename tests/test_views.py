@@ -57,11 +57,11 @@ def test_the_views_keep_every_copy_and_number_the_points(athena_duckdb: Any) -> 
 
 
 def test_a_rendered_query_counts_an_event_read_twice_once(athena_duckdb: Any) -> None:
-    from smtrail_sql.catalog import Catalog
     from smtrail_sql.render import render
+    from smtrail_sql.templates import TemplateLibrary
     from smtrail_sql.window import TimeWindow
 
-    rows = _rows(athena_duckdb, render(Catalog.load().get("ingest-volume"), {},
+    rows = _rows(athena_duckdb, render(TemplateLibrary.load().get("ingest-volume"), {},
                                        window=TimeWindow.all_time()).to_sql("duckdb"))
     assert sum(row[3] for row in rows) == 9  # calls: e-ms once
     assert sum(row[4] for row in rows) == 9  # points

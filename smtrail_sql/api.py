@@ -107,11 +107,7 @@ class Toolkit:
         cls, settings: EngineSettings, *, queries_dirs: Sequence[Path | str] | None = None, view: str | None = None
     ) -> Toolkit:
         """A toolkit whose engine the settings describe, opened on the first query (so that rendering needs
-        none, and a missing ``logs`` folder is told only when a query runs).
-
-        >>> from smtrail_sql.engines import EngineSettings
-        >>> Toolkit.open(EngineSettings(logs=Path("smtrail-demo"))).run("runs", all_time=True)  # doctest: +SKIP
-        """
+        none, and a missing ``logs`` folder is told only when a query runs), as every command opens it."""
         return cls(settings=settings, queries_dirs=queries_dirs, view=view)
 
     @property

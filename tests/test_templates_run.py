@@ -24,7 +24,7 @@ def run(con: Any, name: str, values: dict[str, Any], window: TimeWindow = WINDOW
 @pytest.mark.parametrize("template", list(TEMPLATES), ids=lambda t: t.name)
 @pytest.mark.parametrize("params", [required_params, all_params], ids=["required", "all"])
 def test_every_template_executes_on_duckdb(athena_duckdb: Any, template: Template, params: Any) -> None:
-    run(athena_duckdb, template.name, params(template))
+    assert run(athena_duckdb, template.name, params(template)), f"{template.name} answers nothing on the fixture"
 
 
 def test_metric_history_in_step_order(athena_duckdb: Any) -> None:

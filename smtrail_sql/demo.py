@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from smtrail_sql.demo_events import ALNUM, EventWriter
+from smtrail_sql.window import aware_utc
 
 #: The file that marks a folder as written by :func:`write_sample_bucket` (so it may be rewritten).
 DEMO_MARKER = ".smtrail-demo"
@@ -98,9 +99,7 @@ def write_sample_bucket(
     """
     root = Path(root)
     _claim(root)
-    now = (now or datetime.now(UTC)).replace(second=0, microsecond=0)
-    if now.tzinfo is None:
-        now = now.replace(tzinfo=UTC)
+    now = aware_utc(now or datetime.now(UTC)).replace(second=0, microsecond=0)
     summary = DemoSummary(root=root)
     first_day = (now - timedelta(days=days - 1)).replace(hour=0, minute=0)
     for account_index, account in enumerate(accounts):

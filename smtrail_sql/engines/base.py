@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from smtrail_sql.render import RenderedQuery
     from smtrail_sql.result import QueryResult
 
+
 @dataclass(frozen=True)
 class QueryStatus:
     """One poll of a running query: what a status line shows."""

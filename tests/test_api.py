@@ -72,6 +72,11 @@ def test_describe_and_its_text() -> None:
     text = str(info)
     assert text.startswith("metric-history: ") and "trial_component (str, required)" in text
 
+    assert "limit (int, default 10000)" in text
+    runs = str(Toolkit().describe("runs"))  # an optional parameter reads as `show` prints it
+    assert "trial_component_like (str, optional)" in runs and "default None" not in runs
+    assert Toolkit().describe("runs").sql.lstrip().upper().startswith(("SELECT", "WITH", "--"))
+
 
 def test_unknown_query_suggests_the_closest() -> None:
     with pytest.raises(UnknownQueryError, match="did you mean 'metric-history'"):

@@ -113,7 +113,8 @@ class LocalEngine:
         """The idle connection if its tables were read from this selection, else a new one with ``read``'s."""
         with self._idle_lock:
             idle = self._idle.get(_naming_key(naming))
-            if idle is not None and idle[0] == selection:
+            # (a file whose inode is not known could have been rewritten unseen: no reuse then)
+            if idle is not None and idle[0] == selection and all(f.inode for f in selection[1]):
                 del self._idle[_naming_key(naming)]
                 return idle[1]
         return relations_connection(read.points, read.calls, naming, database=self._database(naming))

@@ -70,11 +70,11 @@ def ensure_data() -> dict[str, Any]:
 # -- measurements, each run in its own process --------------------------------------------------------------
 
 def _metric_summary_query() -> Any:
-    from smtrail_sql.catalog import Catalog
     from smtrail_sql.render import render
+    from smtrail_sql.templates import TemplateLibrary
     from smtrail_sql.window import TimeWindow
 
-    return render(Catalog.load().get("metric-summary"), {}, window=TimeWindow.all_time())
+    return render(TemplateLibrary.load().get("metric-summary"), {}, window=TimeWindow.all_time())
 
 
 def _peak_mb() -> tuple[float, float]:

@@ -18,6 +18,7 @@ _EXPORTS = {
     "Toolkit": "smtrail_sql.api",
     "QueryInfo": "smtrail_sql.api",
     "ParamInfo": "smtrail_sql.api",
+    "EngineSettings": "smtrail_sql.engines.base",
     "QueryResult": "smtrail_sql.result",
     "QueryStats": "smtrail_sql.result",
     "TimeWindow": "smtrail_sql.window",
@@ -31,6 +32,8 @@ _EXPORTS = {
     "render_text": "smtrail_sql.textplot",
     "SmtrailError": "smtrail_sql.errors",
     "SettingError": "smtrail_sql.errors",
+    "MissingSettingError": "smtrail_sql.errors",
+    "MissingDependencyError": "smtrail_sql.errors",
     "ParameterError": "smtrail_sql.errors",
     "UnknownQueryError": "smtrail_sql.errors",
     "TemplateError": "smtrail_sql.errors",
@@ -43,7 +46,10 @@ _EXPORTS = {
 __all__ = [
     "FORMATS",
     "EngineError",
+    "EngineSettings",
     "LogReadError",
+    "MissingDependencyError",
+    "MissingSettingError",
     "ParamInfo",
     "ParameterError",
     "QueryFailedError",
@@ -71,9 +77,12 @@ if TYPE_CHECKING:
     __version__: str
 
     from smtrail_sql.api import ParamInfo, QueryInfo, Toolkit
+    from smtrail_sql.engines.base import EngineSettings
     from smtrail_sql.errors import (
         EngineError,
         LogReadError,
+        MissingDependencyError,
+        MissingSettingError,
         ParameterError,
         QueryFailedError,
         RenderError,
@@ -90,19 +99,11 @@ if TYPE_CHECKING:
     from smtrail_sql.window import TimeWindow
 
 
-def _version() -> str:
-    """The installed distribution's version (``importlib.metadata`` costs 0.04 s to import: only on use)."""
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version("smtrail-sql")
-    except PackageNotFoundError:  # running from a source tree that was not installed
-        return "0.0.0"
-
-
 def __getattr__(name: str) -> Any:
     if name == "__version__":
-        globals()[name] = _version()
+        from smtrail_sql.version import package_version
+
+        globals()[name] = package_version()
         return globals()[name]
     module = _EXPORTS.get(name)
     if module is None:

@@ -15,7 +15,7 @@ Every error is a :class:`smtrail_sql.errors.SmtrailError` (``ParameterError``, `
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -26,11 +26,12 @@ from smtrail_sql.errors import EngineError, SettingError
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-    from smtrail_sql.catalog import Catalog, Template
-    from smtrail_sql.engines import Engine
+    from smtrail_sql.aws.estimate import ScanEstimate
+    from smtrail_sql.engines.base import Engine, EngineSettings, RunProgress
     from smtrail_sql.plot import Curves
     from smtrail_sql.render import Naming, RenderedQuery
     from smtrail_sql.result import QueryResult
+    from smtrail_sql.templates import Template, TemplateLibrary
     from smtrail_sql.window import TimeWindow
 
 #: The canned template :meth:`Toolkit.curves` and :meth:`Toolkit.plot` run.
@@ -39,13 +40,15 @@ CURVES_QUERY = "metric-curves"
 
 @dataclass(frozen=True)
 class ParamInfo:
-    """One declared parameter of a query."""
+    """One declared parameter of a query; ``summary`` says its type and whether it is required, optional or
+    has a default (``int, default 10000``), as ``smtrail-sql show`` prints it."""
 
     name: str
     type: str
     required: bool
     default: Any
     help: str
+    summary: str
 
 
 @dataclass(frozen=True)
@@ -58,20 +61,22 @@ class QueryInfo:
     params: list[ParamInfo]
     source: str
     path: Path
+    #: The template's SQL, as written.
+    sql: str
 
     def __str__(self) -> str:
         lines = [f"{self.name}: {self.description}"]
-        for p in self.params:
-            need = "required" if p.required else f"default {p.default!r}"
-            lines.append(f"  {p.name} ({p.type}, {need}): {p.help}")
+        lines += [f"  {p.name} ({p.summary}): {p.help}" for p in self.params]
         return "\n".join(lines)
 
 
 class Toolkit:
     """Queries bound to an engine: local DuckDB over CloudTrail files, or Athena.
 
-    Build one with :meth:`local` or :meth:`athena` (or pass any object that follows the
-    :class:`~smtrail_sql.engines.Engine` protocol); ``Toolkit()`` alone lists, describes and renders.
+    Build one with :meth:`local`, :meth:`athena` or :meth:`open` (from :class:`~smtrail_sql.engines.EngineSettings`,
+    as the CLI does), or pass any object that follows the :class:`~smtrail_sql.engines.Engine` protocol;
+    ``Toolkit()`` alone lists, describes and renders. Every query is built by :meth:`query` and run by
+    :meth:`execute`, which applies the settings' scan limit (``max_scan``) on an engine that bills scans.
     Time windows default to the last 7 days, like the CLI; pass ``since``/``until`` (ISO dates, datetimes
     or ages such as ``"30d"``) or ``all_time=True``, and ``delivery_lag`` (``"4d"`` or a ``timedelta``;
     default ``SMTRAIL_DELIVERY_LAG``, else one day) for files delivered late.
@@ -85,15 +90,42 @@ class Toolkit:
         self,
         engine: Engine | None = None,
         *,
+        settings: EngineSettings | None = None,
         queries_dirs: Sequence[Path | str] | None = None,
         database: str | None = None,
         view: str | None = None,
     ) -> None:
-        self.engine = engine
+        self._engine = engine
+        self.settings = settings
         self._queries_dirs = [Path(d) for d in queries_dirs or ()]
-        self._database = database
+        self._database = database or (settings.database if settings else None)
         self._view = view
-        self._catalog: Catalog | None = None
+        self._templates: TemplateLibrary | None = None
+
+    @classmethod
+    def open(
+        cls, settings: EngineSettings, *, queries_dirs: Sequence[Path | str] | None = None, view: str | None = None
+    ) -> Toolkit:
+        """A toolkit whose engine the settings describe, opened on the first query (so that rendering needs
+        none, and a missing ``logs`` folder is told only when a query runs), as every command opens it."""
+        return cls(settings=settings, queries_dirs=queries_dirs, view=view)
+
+    @property
+    def engine(self) -> Engine:
+        """The engine queries run on (opened from the settings on first use)."""
+        if self._engine is None:
+            if self.settings is None:
+                raise EngineError("this toolkit has no engine: open it with Toolkit.local(logs_dir) or "
+                                  "Toolkit.athena(database=..., workgroup=...)")
+            from smtrail_sql.engines import open_engine
+
+            self._engine = open_engine(self.settings)
+        return self._engine
+
+    def close(self) -> None:
+        """Close the engine's connections, if it was opened."""
+        if self._engine is not None:
+            self._engine.close()
 
     @classmethod
     def local(
@@ -126,28 +158,31 @@ class Toolkit:
     ) -> Toolkit:
         """A toolkit on Athena, through boto3's standard credentials (profile, region, environment).
 
-        Settings not given come from ``SMTRAIL_*`` variables (see the README). ``engine_options``
-        (``region``, ``profile``, ``output_location``, ``catalog``, ``status``...) go to
-        :meth:`smtrail_sql.engines.athena.AthenaEngine.from_settings`.
+        Settings not given come from ``SMTRAIL_*`` variables (see the README). ``engine_options`` are the other
+        fields of :class:`~smtrail_sql.engines.EngineSettings` (``region``, ``profile``, ``output_location``,
+        ``catalog``, and ``max_scan`` with ``bucket``, ``accounts`` and ``regions`` for the scan limit).
 
         >>> tk = Toolkit.athena(database="smtrail", workgroup="primary", region="us-east-1")  # doctest: +SKIP
         """
+        from smtrail_sql.engines import EngineSettings
         from smtrail_sql.engines.athena import AthenaEngine
 
-        engine = AthenaEngine.from_settings(database=database, workgroup=workgroup, **engine_options)
+        settings = EngineSettings(engine="athena", database=database, workgroup=workgroup, **engine_options)
+        engine = AthenaEngine.from_settings(settings)
         # the views live in the engine's database, which may have come from SMTRAIL_DATABASE
-        return cls(engine, queries_dirs=queries_dirs, database=engine.settings.database, view=view)
+        return cls(engine, settings=settings, queries_dirs=queries_dirs, database=engine.settings.database,
+                   view=view)
 
-    # -- the catalog ---------------------------------------------------------------------------------------
+    # -- the templates -------------------------------------------------------------------------------------
 
     @property
-    def catalog(self) -> Catalog:
+    def templates(self) -> TemplateLibrary:
         """The templates: built-in ones, then those of ``queries_dirs`` (loaded once)."""
-        if self._catalog is None:
-            from smtrail_sql.catalog import Catalog
+        if self._templates is None:
+            from smtrail_sql.templates import TemplateLibrary
 
-            self._catalog = Catalog.load(self._queries_dirs)
-        return self._catalog
+            self._templates = TemplateLibrary.load(self._queries_dirs)
+        return self._templates
 
     def queries(self) -> list[QueryInfo]:
         """Every query, sorted by name.
@@ -155,7 +190,7 @@ class Toolkit:
         >>> [q.name for q in Toolkit().queries()][:2]
         ['callers', 'compare-runs']
         """
-        return [_info(t) for t in self.catalog.templates.values()]
+        return [_info(t) for t in self.templates.templates.values()]
 
     def describe(self, name: str) -> QueryInfo:
         """What one query answers and its parameters; :class:`UnknownQueryError` suggests the closest name.
@@ -163,9 +198,60 @@ class Toolkit:
         >>> [p.name for p in Toolkit().describe("metric-history").params]
         ['trial_component', 'metric', 'limit']
         """
-        return _info(self.catalog.get(name))
+        return _info(self.templates.get(name))
 
     # -- rendering and running -----------------------------------------------------------------------------
+
+    def query(
+        self,
+        name: str,
+        params: Mapping[str, Any] | None = None,
+        *,
+        since: str | None = None,
+        until: str | None = None,
+        all_time: bool = False,
+        delivery_lag: str | timedelta | None = None,
+    ) -> RenderedQuery:
+        """The one place a query is built: the template, its parameters (Python values or the CLI's strings),
+        the time window and the names of the views, rendered through sqlglot.
+
+        >>> Toolkit().query("runs", {}, since="2024-05-01", until="2024-05-02").name
+        'runs'
+        """
+        from smtrail_sql.render import render
+
+        return render(self.templates.get(name), params or {}, window=_window(since, until, all_time, delivery_lag),
+                      naming=self._naming())
+
+    def execute(self, query: RenderedQuery, *, progress: RunProgress | None = None) -> QueryResult:
+        """Run a built query on the engine, after the scan limit (``max_scan``) where the engine bills scans.
+
+        ``progress`` hears what the engine reports while it runs; ``result.stats`` says what the run cost.
+        """
+        engine = self.engine
+        if self.settings is not None and engine.bills_scans:
+            from smtrail_sql.scan import refuse_over_max_scan
+
+            refuse_over_max_scan(query, self.settings)
+        return engine.execute(query, progress=progress)
+
+    def estimate(self, query: RenderedQuery) -> ScanEstimate:
+        """The log files ``query`` would read on Athena, and the cost, listed in S3 before paying (the settings
+        give the bucket, accounts and regions)."""
+        from smtrail_sql.engines import EngineSettings
+        from smtrail_sql.scan import estimate_scan
+
+        return estimate_scan(query, self.settings or EngineSettings())
+
+    def console_sql(self, query: RenderedQuery, dialect: str = "athena") -> str:
+        """The query's SQL for a console: a comment header (name, description, values, window), then the
+        pretty SQL and ``;``. It parses as one statement: paste it into the Athena console."""
+        from smtrail_sql.annotate import commented_sql
+        from smtrail_sql.render import DIALECTS
+
+        if dialect not in DIALECTS:  # (a usage error here: the value is the user's)
+            raise SettingError("dialect", dialect, f"one of {', '.join(DIALECTS)}")
+        return commented_sql(query, dialect)
 
     def rendered(
         self,
@@ -178,10 +264,7 @@ class Toolkit:
         **params: Any,
     ) -> RenderedQuery:
         """The rendered query object (its SQL for either dialect, window, bound parameters)."""
-        from smtrail_sql.render import render
-
-        return render(self.catalog.get(name), params, window=_window(since, until, all_time, delivery_lag),
-                      naming=self._naming())
+        return self.query(name, params, since=since, until=until, all_time=all_time, delivery_lag=delivery_lag)
 
     def render(
         self,
@@ -219,12 +302,8 @@ class Toolkit:
         ``result.as_dicts()`` gives dicts, :func:`smtrail_sql.records` named tuples,
         :func:`smtrail_sql.to_pandas` / :func:`smtrail_sql.to_arrow` frames.
         """
-        query = self.rendered(name, since=since, until=until, all_time=all_time, delivery_lag=delivery_lag,
-                              **params)
-        if self.engine is None:
-            raise EngineError("this toolkit has no engine: open it with Toolkit.local(logs_dir) or "
-                              "Toolkit.athena(database=..., workgroup=...)")
-        return self.engine.execute(query)
+        return self.execute(self.query(name, params, since=since, until=until, all_time=all_time,
+                                       delivery_lag=delivery_lag))
 
     # -- curves --------------------------------------------------------------------------------------------
 
@@ -240,16 +319,19 @@ class Toolkit:
         delivery_lag: str | timedelta | None = None,
         max_series: int | None = None,
         max_points: int | None = None,
+        progress: RunProgress | None = None,
     ) -> Curves:
-        """The metric curves of some trial components, grouped for plotting (see :mod:`smtrail_sql.plot`)."""
+        """The metric curves of some trial components, grouped for plotting (see :mod:`smtrail_sql.plot`);
+        ``curves.stats`` says what the query cost."""
         from smtrail_sql.plot import DEFAULT_MAX_SERIES, curves_from_result
 
         components, names = _names(trial_components), _names(metrics)
         params: dict[str, Any] = {"trial_components": components, "metrics": names}
         if max_points is not None:
             params["max_points"] = max_points
-        result = self.run(CURVES_QUERY, since=since, until=until, all_time=all_time, delivery_lag=delivery_lag,
-                          **params)
+        query = self.query(CURVES_QUERY, params, since=since, until=until, all_time=all_time,
+                           delivery_lag=delivery_lag)
+        result = self.execute(query, progress=progress)
         return curves_from_result(result, x, trial_components=components, metrics=names,
                                   max_series=max_series or DEFAULT_MAX_SERIES)
 
@@ -293,9 +375,10 @@ class Toolkit:
 
 
 def _info(template: Template) -> QueryInfo:
-    params = [ParamInfo(s.name, s.type, s.required, s.default, s.help) for s in template.params.values()]
+    params = [ParamInfo(s.name, s.type, s.required, s.default, s.help, s.describe())
+              for s in template.params.values()]
     return QueryInfo(template.name, template.summary, template.description, params, template.source,
-                     template.path)
+                     template.path, template.sql)
 
 
 def _window(since: str | None, until: str | None, all_time: bool, delivery_lag: str | timedelta | None) -> TimeWindow:
@@ -307,8 +390,9 @@ def _window(since: str | None, until: str | None, all_time: bool, delivery_lag: 
 
 
 def _names(values: Sequence[str] | str) -> list[str]:
-    items = [values] if isinstance(values, str) else list(values)
-    names = [part.strip() for item in items for part in item.split(",") if part.strip()]
+    from smtrail_sql.settings import split_commas
+
+    names = split_commas(values)
     if not names:
         raise SettingError("names", values, "at least one name")
     return names

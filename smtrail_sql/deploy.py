@@ -19,6 +19,7 @@ from smtrail_sql.settings import DEFAULT_CATALOG, TableSettings
 if TYPE_CHECKING:
     from smtrail_sql.ddl import DdlVersion
     from smtrail_sql.engines.athena import AthenaEngine
+    from smtrail_sql.engines.base import RunProgress
 
 #: Called before each statement runs: the version it belongs to (``None`` for CREATE DATABASE) and its SQL.
 StatementCallback = Callable[["DdlVersion | None", str], None]
@@ -174,16 +175,17 @@ def create_table(
     *,
     versions: Sequence[DdlVersion] | None = None,
     on_statement: StatementCallback | None = None,
+    progress: RunProgress | None = None,
 ) -> DeployResult:
     """Create the database if missing and apply every DDL version not yet deployed, recording each.
 
     Safe to re-run: when the table already records the newest version, nothing is sent to Athena.
 
     >>> # settings = TableSettings.create(bucket="trail-logs", accounts="123456789012", regions="us-east-1")
-    >>> # create_table(AthenaEngine.from_settings(), settings).describe()
+    >>> # create_table(AthenaEngine.from_settings(EngineSettings()), settings).describe()
     """
     current = status(engine.session, settings, versions)
-    return _apply(engine, settings, current, on_statement)
+    return _apply(engine, settings, current, on_statement, progress)
 
 
 def migrate(
@@ -192,6 +194,7 @@ def migrate(
     *,
     versions: Sequence[DdlVersion] | None = None,
     on_statement: StatementCallback | None = None,
+    progress: RunProgress | None = None,
 ) -> DeployResult:
     """Apply the DDL versions newer than the deployed one; the table must exist (else: create-table)."""
     current = status(engine.session, settings, versions)
@@ -199,7 +202,7 @@ def migrate(
         raise EngineError(
             f"table {current.table} does not exist in catalog {settings.catalog}: run create-table first"
         )
-    return _apply(engine, settings, current, on_statement)
+    return _apply(engine, settings, current, on_statement, progress)
 
 
 def _apply(
@@ -207,6 +210,7 @@ def _apply(
     settings: TableSettings,
     current: DeployStatus,
     on_statement: StatementCallback | None,
+    progress: RunProgress | None,
 ) -> DeployResult:
     if current.deployed is not None and current.deployed > current.latest:
         raise EngineError(current.describe()[0])
@@ -223,7 +227,7 @@ def _apply(
         if on_statement is not None:
             on_statement(version, sql)
         try:
-            engine.run_sql(sql)
+            engine.run_sql(sql, progress=progress)
         except EngineError as error:
             where = f"DDL version {version.number} ({version.name})" if version else "CREATE DATABASE"
             state = "no table" if recorded is None else f"version {recorded}"

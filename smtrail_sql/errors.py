@@ -28,13 +28,21 @@ class SettingError(SmtrailError, ValueError):
         super().__init__(f"invalid {setting} {value!r}: {valid}")
 
 
+class MissingSettingError(SettingError):
+    """A setting that is needed was not given: names it and says what it is for."""
+
+    def __init__(self, setting: str, needed: str) -> None:
+        self.setting = setting
+        self.value = None
+        self.valid = needed
+        Exception.__init__(self, f"{setting} is required {needed}")
+
+
 class TemplateError(SmtrailError):
     """A SQL file (template or DDL) cannot be loaded or rendered: names the file and line.
 
     A usage error: the built-in files are tested, so the file at fault is one of the user's (``--queries-dir``).
     """
-
-    exit_code = 2
 
     exit_code = 2  # (a user's template is input like any other)
 
@@ -76,6 +84,18 @@ class EngineError(SmtrailError):
 
 class LogReadError(SmtrailError):
     """A CloudTrail log file could not be read (raised only in strict mode)."""
+
+
+class SelectorConversionError(EngineError):
+    """A trail's existing selectors cannot be combined with the one smtrail-sql needs; nothing was changed."""
+
+
+class MissingDependencyError(SmtrailError, ImportError):
+    """An optional library the call needs is not installed."""
+
+    def __init__(self, module: str, extra: str) -> None:
+        self.module = module
+        super().__init__(f"{module} is not installed: pip install 'smtrail-sql[{extra}]'")
 
 
 class QueryFailedError(EngineError):

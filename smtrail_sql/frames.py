@@ -17,19 +17,13 @@ from collections import namedtuple
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from smtrail_sql.errors import SmtrailError
+from smtrail_sql.errors import MissingDependencyError
 from smtrail_sql.sqltypes import decimal_precision, type_family
+from smtrail_sql.values import text_value
+from smtrail_sql.window import naive_utc
 
 if TYPE_CHECKING:
     from smtrail_sql.result import QueryResult
-
-
-class MissingDependencyError(SmtrailError, ImportError):
-    """An optional library the call needs is not installed."""
-
-    def __init__(self, module: str, extra: str) -> None:
-        self.module = module
-        super().__init__(f"{module} is not installed: pip install 'smtrail-sql[{extra}]'")
 
 
 def require(module: str, extra: str | None = None) -> ModuleType:
@@ -88,12 +82,10 @@ def to_arrow(result: QueryResult) -> Any:
 def _arrow_value(value: Any, target: Any, pa: ModuleType) -> Any:
     if value is None:
         return None
-    if pa.types.is_timestamp(target) and isinstance(value, dt.datetime) and value.tzinfo is not None:
-        return value.astimezone(dt.UTC).replace(tzinfo=None)
+    if pa.types.is_timestamp(target) and isinstance(value, dt.datetime):
+        return naive_utc(value)
     if pa.types.is_string(target) and not isinstance(value, str):
         # arrays, maps and the like from a user's query: keep them readable rather than fail
-        from smtrail_sql.output import text_value
-
         return text_value(value)
     return value
 

@@ -16,7 +16,6 @@ DuckDB read a plain timestamp. JSON has no NaN or infinity: those values become 
 from __future__ import annotations
 
 import datetime as dt
-import decimal
 import json
 import math
 import os
@@ -27,6 +26,8 @@ from typing import IO, TYPE_CHECKING, Any, Final, TextIO
 
 from smtrail_sql.errors import SettingError
 from smtrail_sql.sqltypes import TypeFamily, type_family
+from smtrail_sql.values import json_value, text_value
+from smtrail_sql.window import naive_utc
 
 if TYPE_CHECKING:
     from smtrail_sql.result import QueryResult
@@ -130,56 +131,6 @@ def _is_terminal(stream: IO[str]) -> bool:
     return bool(isatty and isatty())
 
 
-# -- values ------------------------------------------------------------------------------------------------
-
-
-def _utc_naive(value: dt.datetime) -> dt.datetime:
-    """Engines return naive UTC; an aware value is converted so every writer sees the same clock."""
-    if value.tzinfo is not None:
-        return value.astimezone(dt.UTC).replace(tzinfo=None)
-    return value
-
-
-def _json_value(value: Any) -> Any:
-    """A value as JSON: timestamps ISO-8601 with ``Z``; NaN and infinities ``null`` (JSON has none)."""
-    if value is None or isinstance(value, bool | int | str):
-        return value
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, dt.datetime):
-        return _utc_naive(value).isoformat() + "Z"
-    if isinstance(value, dt.date | dt.time):
-        return value.isoformat()
-    if isinstance(value, decimal.Decimal):
-        return float(value) if value.is_finite() else None
-    if isinstance(value, list | tuple):
-        return [_json_value(item) for item in value]
-    if isinstance(value, dict):
-        return {str(key): _json_value(item) for key, item in value.items()}
-    if isinstance(value, bytes):
-        return value.hex()
-    return str(value)
-
-
-def text_value(value: Any) -> str:
-    """A value as lossless text for CSV/TSV/Markdown: NULL is empty, floats keep every digit (``repr``)."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float):
-        return repr(value)
-    if isinstance(value, dt.datetime):
-        return _utc_naive(value).isoformat()
-    if isinstance(value, dt.date | dt.time):
-        return value.isoformat()
-    if isinstance(value, list | tuple | dict):
-        return json.dumps(_json_value(value), ensure_ascii=False)
-    if isinstance(value, bytes):
-        return value.hex()
-    return str(value)
-
-
 # -- text formats ------------------------------------------------------------------------------------------
 
 
@@ -227,7 +178,7 @@ def _write_jsonl(result: QueryResult, stream: IO[str], _terminal: bool) -> None:
 
 
 def _json_object(columns: Sequence[str], row: Sequence[Any]) -> str:
-    obj = {column: _json_value(value) for column, value in zip(columns, row, strict=True)}
+    obj = {column: json_value(value) for column, value in zip(columns, row, strict=True)}
     return json.dumps(obj, ensure_ascii=False, allow_nan=False)
 
 
@@ -320,7 +271,7 @@ def _timestamp_text(value: Any) -> str:
     """ISO-8601 with a space, milliseconds only when present (metric timestamps are at most ms-precise)."""
     if not isinstance(value, dt.datetime):
         return str(value)
-    moment = _utc_naive(value)
+    moment = naive_utc(value)
     if not moment.microsecond:
         return moment.isoformat(sep=" ")
     precision = "milliseconds" if moment.microsecond % 1000 == 0 else "microseconds"

@@ -10,13 +10,14 @@ import math
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlglot import exp
 
 from smtrail_sql.errors import ParameterError
-from smtrail_sql.window import parse_time
+from smtrail_sql.settings import split_commas
+from smtrail_sql.window import aware_utc, naive_utc, parse_time
 
 #: Scalar types a parameter may declare; ``list[T]`` of any of them is a list parameter.
 SCALAR_TYPES = ("str", "int", "float", "bool", "timestamp", "date")
@@ -73,7 +74,7 @@ class ParamSpec:
         if self.is_list:
             items: Iterable[Any]
             if isinstance(value, str):
-                items = [part.strip() for part in value.split(",") if part.strip()]
+                items = split_commas(value)
             elif isinstance(value, Iterable) and not isinstance(value, bytes | Mapping):
                 items = list(value)
             else:
@@ -128,7 +129,7 @@ def _coerce_scalar(name: str, type_: str, value: Any) -> Any:
         return number
     if type_ == "timestamp":
         if isinstance(value, datetime):
-            return value if value.tzinfo else value.replace(tzinfo=UTC)
+            return aware_utc(value)
         if isinstance(value, str):
             return parse_time(value, setting=f"parameter {name!r}")
         raise wrong()
@@ -159,9 +160,7 @@ def format_value(value: Any) -> str:
 
 def timestamp_literal(moment: datetime) -> exp.Expr:
     """A ``TIMESTAMP`` literal of a UTC instant (naive in SQL: Athena's session zone is UTC)."""
-    if moment.tzinfo is not None:
-        moment = moment.astimezone(UTC).replace(tzinfo=None)
-    text = moment.isoformat(sep=" ", timespec="milliseconds")
+    text = naive_utc(moment).isoformat(sep=" ", timespec="milliseconds")
     return exp.cast(exp.Literal.string(text), exp.DataType.build("TIMESTAMP"))
 
 

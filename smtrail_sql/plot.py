@@ -29,7 +29,7 @@ from smtrail_sql.errors import SettingError
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-    from smtrail_sql.result import QueryResult
+    from smtrail_sql.result import QueryResult, QueryStats
 
 XAxis = Literal["step", "time"]
 X_AXES: Final = ("step", "time")
@@ -70,6 +70,8 @@ class Curves:
     #: Trial components drawn, in order (each keeps one colour across every metric).
     trial_components: list[str]
     notes: list[str] = field(default_factory=list)
+    #: What the query behind the curves cost (``None`` when not known).
+    stats: QueryStats | None = None
 
     @property
     def metrics(self) -> list[str]:
@@ -154,7 +156,7 @@ def curves_from_result(
         notes += [f"{s.trial_component}/{s.metric_name} has no steps: drawn in time order"
                   for s in lines if s.by_time_order]
     return Curves(x_axis="time" if x == "time" else "step", series=series,
-                  trial_components=found_components, notes=notes)
+                  trial_components=found_components, notes=notes, stats=result.stats)
 
 
 def _ordered(found: set[str], wanted: list[str] | None) -> list[str]:

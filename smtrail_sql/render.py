@@ -17,7 +17,6 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.errors import ErrorLevel, SqlglotError
 
-from smtrail_sql.catalog import Template, is_cte_name, nesting_checked
 from smtrail_sql.errors import ParameterError, RenderError
 from smtrail_sql.params import bind, timestamp_literal, to_literal
 from smtrail_sql.schema import (
@@ -33,6 +32,7 @@ from smtrail_sql.settings import (
     needs_quotes,
     validate_identifier,
 )
+from smtrail_sql.templates import Template, is_cte_name, nesting_checked
 from smtrail_sql.window import TimeWindow, format_day
 
 #: The dialects a query can be rendered for.
@@ -51,8 +51,8 @@ _COPY_NUMBER = "copy_number"
 class Naming:
     """The names the relations have where the query runs: ``database.view``.
 
-    >>> Naming(database="analytics").qualified(METRIC_POINTS_RELATION)
-    'analytics.sagemaker_metrics'
+    >>> Naming(database="analytics").name_of(METRIC_POINTS_RELATION)
+    'sagemaker_metrics'
     """
 
     database: str = DEFAULT_DATABASE
@@ -73,10 +73,6 @@ class Naming:
             METRIC_CALLS_RELATION: self.calls_view,
             EVENTS_RELATION: self.table,
         }[relation]
-
-    def qualified(self, relation: str) -> str:
-        """``database.name`` of a template-level relation name."""
-        return f"{self.database}.{self.name_of(relation)}"
 
 
 @dataclass(frozen=True)
@@ -132,12 +128,6 @@ class RenderedQuery:
             self._generated[key] = generated
         return generated
 
-    def relations(self) -> set[str]:
-        """The template-level relation names the query reads."""
-        names = {METRIC_POINTS_RELATION: self.naming.view, METRIC_CALLS_RELATION: self.naming.calls_view}
-        found = {t.name for t in self.expression.find_all(exp.Table) if t.db == self.naming.database}
-        return {relation for relation, name in names.items() if name in found}
-
 
 def with_trino_semantics(tree: exp.Expr) -> exp.Expr:
     """A copy of an Athena (Trino) tree whose functions keep Trino's meaning once sqlglot writes it for DuckDB.
@@ -166,8 +156,8 @@ def render(
     ``window`` defaults to :meth:`TimeWindow.parse` with no bounds (the last 7 days); pass
     :meth:`TimeWindow.all_time` for no window.
 
-    >>> from smtrail_sql.catalog import Catalog
-    >>> q = render(Catalog.load().get("metric-history"), {"trial_component": "run-1", "metric": "loss"},
+    >>> from smtrail_sql.templates import TemplateLibrary
+    >>> q = render(TemplateLibrary.load().get("metric-history"), {"trial_component": "run-1", "metric": "loss"},
     ...            window=TimeWindow.parse(since="2024-05-01", until="2024-05-02"))
     >>> "day >= '2024/05/01'" in q.sql
     True

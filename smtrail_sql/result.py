@@ -14,6 +14,8 @@ class QueryStats:
     engine: str
     elapsed_seconds: float
     query_id: str | None = None
+    #: How the engine ended the query (Athena: ``SUCCEEDED``).
+    state: str | None = None
     bytes_scanned: int | None = None
     cost_usd: float | None = None
     engine_seconds: float | None = None
@@ -21,6 +23,28 @@ class QueryStats:
     files_cached: int | None = None
     files_skipped: int | None = None
     skipped_reasons: dict[str, int] = field(default_factory=dict)
+
+    def describe(self) -> list[str]:
+        """What a user is told after a run: the scan and its cost (an engine that bills scans), the files
+        skipped and why (the local engine); nothing when there is nothing to say.
+
+        >>> QueryStats("local", 0.1, files_skipped=3, skipped_reasons={"digest": 2, "corrupt-gzip": 1}).describe()
+        ['skipped 3 files: 2 digest, 1 corrupt-gzip']
+        >>> QueryStats("athena", 1.5, query_id="q-1", bytes_scanned=0, cost_usd=4.8e-05, engine_seconds=0.5).describe()
+        ['scanned 0 B, cost $0.000048 (10 MB minimum), engine time 0.50s, wall 1.50s, query id q-1']
+        """
+        lines = []
+        if self.bytes_scanned is not None and self.cost_usd is not None:
+            from smtrail_sql.aws.pricing import format_bytes
+
+            lines.append(f"scanned {format_bytes(self.bytes_scanned)}, cost ${self.cost_usd:.6f} (10 MB minimum), "
+                         f"engine time {self.engine_seconds or 0:.2f}s, wall {self.elapsed_seconds:.2f}s, "
+                         f"query id {self.query_id}")
+        if self.files_skipped:
+            reasons = ", ".join(f"{count} {reason}" for reason, count in
+                                sorted(self.skipped_reasons.items(), key=lambda item: (-item[1], item[0])))
+            lines.append(f"skipped {self.files_skipped} files: {reasons}")
+        return lines
 
 
 @dataclass(frozen=True)

@@ -63,9 +63,6 @@ def calls_view_for(view: str) -> str:
 #: Name the DDL uses for the raw CloudTrail table.
 EVENTS_RELATION: Final = "cloudtrail_events"
 
-#: Partition columns, in the order of the storage location template.
-PARTITION_COLUMNS: Final = ("account_id", "region", "day")
-
 #: The only events that carry metric points.
 METRICS_EVENT_SOURCE: Final = "metrics-sagemaker.amazonaws.com"
 METRICS_EVENT_NAME: Final = "BatchPutMetrics"

@@ -14,13 +14,15 @@ from datetime import UTC, date, datetime
 from typing import Final
 
 from smtrail_sql.errors import SettingError
-from smtrail_sql.schema import METRIC_CALLS_RELATION, METRIC_POINTS_RELATION, calls_view_for
+from smtrail_sql.schema import EVENTS_RELATION, METRIC_CALLS_RELATION, METRIC_POINTS_RELATION, calls_view_for
 from smtrail_sql.window import EARLIEST_TIME
 
-_BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+#: The one home of the S3, AWS Organizations and account name rules (the Athena engine's output location and
+#: the reader's layout use them too).
+BUCKET_PATTERN: Final = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 _PREFIX = re.compile(r"^[A-Za-z0-9!_.*()/-]+$")
-_ORG_ID = re.compile(r"^o-[a-z0-9]{10,32}$")
-_ACCOUNT = re.compile(r"^\d{12}$")
+ORG_ID_PATTERN: Final = re.compile(r"^o-[a-z0-9]{10,32}$")
+ACCOUNT_PATTERN: Final = re.compile(r"^\d{12}$")
 _REGION = re.compile(r"^[a-z]{2,5}(-[a-z]+)+-\d{1,2}[a-z]?$")
 _IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]{0,254}$")
 _CATALOG = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]{0,127}$")
@@ -47,7 +49,7 @@ ATHENA_SELECT_RESERVED: Final = frozenset("""
 """.split())
 
 DEFAULT_DATABASE = "smtrail"
-DEFAULT_TABLE = "cloudtrail_events"
+DEFAULT_TABLE = EVENTS_RELATION
 DEFAULT_CATALOG = "AwsDataCatalog"
 DEFAULT_START_DATE = date(2022, 1, 1)
 
@@ -58,7 +60,7 @@ def validate_bucket(value: str) -> str:
     if name.startswith("s3://"):
         name = name[5:].rstrip("/")
     valid = "3-63 lowercase letters, digits, '.' or '-', starting and ending with a letter or digit"
-    if not _BUCKET.match(name) or ".." in name or name.startswith("xn--"):
+    if not BUCKET_PATTERN.match(name) or ".." in name or name.startswith("xn--"):
         raise SettingError("bucket", value, valid)
     try:
         ipaddress.ip_address(name)
@@ -86,12 +88,17 @@ def validate_org_id(value: str | None) -> str | None:
     """An AWS Organizations id, ``o-`` and 10-32 lowercase letters or digits; ``None`` for an account trail."""
     if value is None or not value.strip():
         return None
-    if not _ORG_ID.match(value.strip()):
+    if not ORG_ID_PATTERN.match(value.strip()):
         raise SettingError("org id", value, "'o-' followed by 10 to 32 lowercase letters or digits")
     return value.strip()
 
 
-def _split(values: str | Iterable[str]) -> list[str]:
+def split_commas(values: str | Iterable[str]) -> list[str]:
+    """Comma-separated values (in one string or several) as a list, stripped, empty ones and repeats left out.
+
+    >>> split_commas(["a, b", "b,,c"])
+    ['a', 'b', 'c']
+    """
     items = [values] if isinstance(values, str) else list(values)
     out: list[str] = []
     for item in items:
@@ -104,18 +111,18 @@ def _split(values: str | Iterable[str]) -> list[str]:
 
 def validate_accounts(values: str | Iterable[str]) -> tuple[str, ...]:
     """One or more 12-digit account ids, as a list or comma-separated."""
-    accounts = _split(values)
+    accounts = split_commas(values)
     if not accounts:
         raise SettingError("accounts", "", "at least one 12-digit AWS account id")
     for account in accounts:
-        if not _ACCOUNT.match(account):
+        if not ACCOUNT_PATTERN.match(account):
             raise SettingError("account", account, "a 12-digit AWS account id such as 123456789012")
     return tuple(accounts)
 
 
 def validate_regions(values: str | Iterable[str]) -> tuple[str, ...]:
     """One or more region names such as ``us-east-1``, as a list or comma-separated."""
-    regions = _split(values)
+    regions = split_commas(values)
     if not regions:
         raise SettingError("regions", "", "at least one AWS region name such as us-east-1")
     for region in regions:

@@ -50,6 +50,24 @@ _VALID_RANGE = "a time from 1970-01-01 to 9998-12-31 (UTC), or an age that reach
 _YEAR_OUT_OF_RANGE = re.compile(r"^\s*(?:\d{5,}|0000)-\d")
 
 
+def aware_utc(moment: datetime) -> datetime:
+    """A moment as an aware UTC datetime; a naive one is read as UTC (the one rule for naive times).
+
+    >>> aware_utc(datetime(2024, 5, 1, 12)).isoformat()
+    '2024-05-01T12:00:00+00:00'
+    """
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def naive_utc(moment: datetime) -> datetime:
+    """A moment as a naive UTC datetime, as engines return times and as SQL literals write them.
+
+    >>> naive_utc(datetime.fromisoformat("2024-05-01T14:00:00+02:00")).isoformat()
+    '2024-05-01T12:00:00'
+    """
+    return moment if moment.tzinfo is None else moment.astimezone(UTC).replace(tzinfo=None)
+
+
 def format_day(day: date) -> str:
     """The delivery-day partition value of ``day``: ``yyyy/MM/dd``.
 
@@ -89,7 +107,7 @@ def parse_time(text: str, *, setting: str = "time", now: datetime | None = None)
                 if _YEAR_OUT_OF_RANGE.match(candidate):
                     raise out_of_range from None
                 raise SettingError(setting, text, f"expected {_VALID_TIME}") from None
-            parsed = parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+            parsed = aware_utc(parsed)
     except OverflowError:  # an age or an offset that leaves Python's dates (years 1 to 9999)
         raise out_of_range from None
     if not EARLIEST_TIME <= parsed < LATEST_TIME:
@@ -156,8 +174,8 @@ class TimeWindow:
         for name in ("start", "end"):
             value = getattr(self, name)
             if value is not None and value.tzinfo is None:
-                object.__setattr__(self, name, value.replace(tzinfo=UTC))
-                value = getattr(self, name)
+                value = aware_utc(value)
+                object.__setattr__(self, name, value)
             if value is not None and not EARLIEST_TIME <= value < LATEST_TIME:
                 raise SettingError(f"window {name}", value.isoformat(), f"out of range: {_VALID_RANGE}")
         if self.start is not None and self.end is not None and self.start >= self.end:
@@ -222,9 +240,3 @@ class TimeWindow:
         if first is None or last is None:
             raise SettingError("window", "unbounded", "listing delivery days needs both --since and --until")
         return [first + timedelta(days=i) for i in range((last - first).days + 1)]
-
-    def contains(self, moment: datetime) -> bool:
-        """Whether an event time (aware, or naive UTC) falls in the window."""
-        if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=UTC)
-        return (self.start is None or moment >= self.start) and (self.end is None or moment < self.end)

@@ -9,9 +9,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from smtrail_sql import ddl
-from smtrail_sql.catalog import Catalog
 from smtrail_sql.render import render
 from smtrail_sql.settings import TableSettings
+from smtrail_sql.templates import TemplateLibrary
 from smtrail_sql.window import TimeWindow
 from tests.sample_params import all_params
 
@@ -25,7 +25,7 @@ SETTINGS = TableSettings.create(bucket="example-trail-bucket", prefix="audit", o
 def expected_files() -> dict[str, str]:
     """File name -> content of every golden file."""
     files: dict[str, str] = {}
-    for template in Catalog.load():
+    for template in TemplateLibrary.load():
         rendered = render(template, all_params(template), window=WINDOW)
         files[f"{template.name}.athena.sql"] = rendered.to_sql("athena") + ";\n"
         files[f"{template.name}.duckdb.sql"] = rendered.to_sql("duckdb") + ";\n"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from smtrail_sql.catalog import Template
 from smtrail_sql.params import ParamSpec
+from smtrail_sql.templates import Template
 from tests.events import TRIAL_COMPONENT
 
 #: Values that make the fixture data answer (by parameter name).

@@ -15,9 +15,9 @@ import pytest
 
 import smtrail_sql
 from smtrail_sql.api import Toolkit
-from smtrail_sql.catalog import Catalog
 from smtrail_sql.errors import EngineError, ParameterError, SettingError, SmtrailError, UnknownQueryError
 from smtrail_sql.result import QueryResult, QueryStats
+from smtrail_sql.templates import TemplateLibrary
 from tests.events import TRIAL_COMPONENT
 
 
@@ -26,11 +26,15 @@ class ViewsOnDuckDB:
 
     name = "duckdb-views"
     dialect = "duckdb"
+    bills_scans = False
 
     def __init__(self, connection: Any) -> None:
         self.connection = connection
 
-    def execute(self, query: Any) -> QueryResult:
+    def close(self) -> None:
+        self.connection.close()
+
+    def execute(self, query: Any, *, progress: Any = None) -> QueryResult:
         relation = self.connection.sql(query.to_sql("duckdb"))
         return QueryResult(columns=list(relation.columns), column_types=[str(t) for t in relation.types],
                            rows=relation.fetchall(), stats=QueryStats(engine=self.name, elapsed_seconds=0.0),
@@ -55,7 +59,7 @@ def toolkit(request: pytest.FixtureRequest, metric_logs: tuple[Path, list[Path]]
 
 def test_queries_lists_the_catalog() -> None:
     infos = Toolkit().queries()
-    assert [q.name for q in infos] == Catalog.load().names()
+    assert [q.name for q in infos] == TemplateLibrary.load().names()
     curves = next(q for q in infos if q.name == "metric-curves")
     assert [(p.name, p.type, p.required) for p in curves.params] == [
         ("trial_components", "list[str]", True), ("metrics", "list[str]", True), ("max_points", "int", False)]
@@ -67,6 +71,11 @@ def test_describe_and_its_text() -> None:
     assert info.name == "metric-history"
     text = str(info)
     assert text.startswith("metric-history: ") and "trial_component (str, required)" in text
+
+    assert "limit (int, default 10000)" in text
+    runs = str(Toolkit().describe("runs"))  # an optional parameter reads as `show` prints it
+    assert "trial_component_like (str, optional)" in runs and "default None" not in runs
+    assert Toolkit().describe("runs").sql.lstrip().upper().startswith(("SELECT", "WITH", "--"))
 
 
 def test_unknown_query_suggests_the_closest() -> None:

@@ -14,7 +14,7 @@ import pytest
 from typer.testing import CliRunner
 
 from smtrail_sql.cli import app
-from smtrail_sql.cli.local import choose_engine
+from smtrail_sql.engines import EngineSettings, choose_engine
 from smtrail_sql.errors import LogReadError, SettingError
 
 WINDOW = ["--since", "2024-04-30", "--until", "2024-05-03"]
@@ -80,10 +80,10 @@ def test_bad_options_are_setting_errors(runner: CliRunner, tmp_path: Path) -> No
 
 
 def test_engine_default_follows_athena_settings() -> None:
-    assert choose_engine(None, None, {}) == "local"
-    assert choose_engine(None, None, {"AWS_ATHENA_S3_STAGING_DIR": "s3://r/"}) == "athena"
-    assert choose_engine(None, Path("logs"), {"SMTRAIL_WORKGROUP": "primary"}) == "local"
-    assert choose_engine("ATHENA", Path("logs"), {}) == "athena"
+    assert choose_engine(EngineSettings(), {}) == "local"
+    assert choose_engine(EngineSettings(), {"AWS_ATHENA_S3_STAGING_DIR": "s3://r/"}) == "athena"
+    assert choose_engine(EngineSettings(logs=Path("logs")), {"SMTRAIL_WORKGROUP": "primary"}) == "local"
+    assert choose_engine(EngineSettings(engine="ATHENA", logs=Path("logs")), {}) == "athena"
 
 
 def test_strict_exit_code_and_one_line_error(tmp_path: Path) -> None:
@@ -197,28 +197,28 @@ def test_progress_is_told_about_every_file_read(metric_logs: tuple[Path, list[Pa
     from smtrail_sql.window import TimeWindow
 
     recorder = _Recorder()
-    engine = LocalEngine(metric_logs[0], cache=ExtractCache(tmp_path / "c"), progress=recorder)
-    engine.read(TimeWindow.all_time())
+    engine = LocalEngine(metric_logs[0], cache=ExtractCache(tmp_path / "c"))
+    engine.read(TimeWindow.all_time(), progress=recorder)
     sizes = sum(p.stat().st_size for p in metric_logs[1])
     assert recorder.calls[0] == ("start", 3, sizes) and recorder.calls[-1][0] == "finish"
     assert sum(n for kind, n, _ in recorder.calls if kind == "advance") == 3
     assert sum(b for kind, _, b in recorder.calls if kind == "advance") == sizes
     recorder.calls.clear()
-    engine.read(TimeWindow.all_time())  # answered by the cache: nothing to show
+    engine.read(TimeWindow.all_time(), progress=recorder)  # answered by the cache: nothing to show
     assert recorder.calls == []
 
 
 def test_progress_bar_draws_on_a_terminal_only(metric_logs: tuple[Path, list[Path]], tmp_path: Path) -> None:
     from rich.console import Console
 
-    from smtrail_sql.cli.local import FileProgress, progress_for_terminal
+    from smtrail_sql.cli.console import ConsoleProgress, progress_for_terminal
     from smtrail_sql.engines.local import LocalEngine
     from smtrail_sql.window import TimeWindow
 
     assert progress_for_terminal() is None  # pytest's stderr is not a terminal
     screen = io.StringIO()
-    bar = FileProgress(Console(file=screen, force_terminal=True, width=120))
-    LocalEngine(metric_logs[0], use_cache=False, progress=bar).read(TimeWindow.all_time())
+    bar = ConsoleProgress(Console(file=screen, force_terminal=True, width=120))
+    LocalEngine(metric_logs[0], use_cache=False).read(TimeWindow.all_time(), progress=bar)
     assert "reading logs" in screen.getvalue() and "3/3 files" in screen.getvalue()
 
 

@@ -12,11 +12,11 @@ from typing import Any
 import pytest
 
 from smtrail_sql.api import Toolkit
-from smtrail_sql.catalog import Catalog
 from smtrail_sql.engines.local import LocalEngine
 from smtrail_sql.errors import SettingError
 from smtrail_sql.reader.layout import discover_log_files
 from smtrail_sql.render import Naming, render
+from smtrail_sql.templates import TemplateLibrary
 from smtrail_sql.window import DEFAULT_DELIVERY_LAG, TimeWindow, parse_delivery_lag
 from tests.events import ACCOUNT, OTHER_ACCOUNT, REGION, batch_put_metrics, log_key, write_log_file
 
@@ -71,7 +71,7 @@ def test_window_carries_the_lag_into_its_delivery_days() -> None:
 
 
 def test_render_day_predicate_follows_the_lag() -> None:
-    template = Catalog.load().get("runs")
+    template = TemplateLibrary.load().get("runs")
     sql = render(template, window=TimeWindow.parse(**WINDOW, delivery_lag="4d")).sql
     assert "day <= '2024/05/06'" in sql and "day >= '2024/05/01'" in sql
     assert "day <= '2024/05/03'" in render(template, window=TimeWindow.parse(**WINDOW)).sql
@@ -166,7 +166,7 @@ def _tuples(cursor: Any) -> list[tuple[Any, ...]]:
 def test_delivery_lag_query_on_the_athena_views(late_logs: tuple[Path, list[Path]]) -> None:
     from tests.athena_shape import athena_shaped_duckdb
 
-    sql = render(Catalog.load().get("delivery-lag"), window=TimeWindow.all_time()).to_sql("duckdb")
+    sql = render(TemplateLibrary.load().get("delivery-lag"), window=TimeWindow.all_time()).to_sql("duckdb")
     con = athena_shaped_duckdb(late_logs[1])
     try:
         assert _tuples(con.execute(sql)) == ALL_TIME_ROWS

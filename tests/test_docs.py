@@ -169,6 +169,19 @@ def test_a_command_starts_without_pydantic() -> None:
     assert done.stderr.strip().splitlines()[-1] == "False"
 
 
+@pytest.mark.parametrize("argv", [["queries"], ["show", "runs"], ["render", "runs", "--all-time"]],
+                         ids=["queries", "show", "render"])
+def test_the_template_commands_load_no_engine_library(argv: list[str]) -> None:
+    """Listing, describing and rendering go through the Toolkit without loading an engine's libraries."""
+    engines = ("duckdb", "pyarrow", "boto3", "botocore", "pyathena", "matplotlib", "pandas")
+    code = (f"import sys\nfrom smtrail_sql.cli import main\nsys.argv = ['smtrail-sql', *{argv!r}]\n"
+            "try:\n    main()\nexcept SystemExit:\n    pass\n"
+            f"print(' '.join(m for m in {engines!r} if m in sys.modules) or '-', file=sys.stderr)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0 and "runs" in done.stdout, done.stderr
+    assert done.stderr.strip().splitlines()[-1] == "-"
+
+
 def test_public_api_resolves_lazily() -> None:
     import smtrail_sql
 

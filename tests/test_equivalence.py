@@ -25,16 +25,16 @@ from typing import Any
 
 import pytest
 
-from smtrail_sql.catalog import Catalog, Template
 from smtrail_sql.engines.local import LocalEngine
 from smtrail_sql.render import Naming, RenderedQuery, render
+from smtrail_sql.templates import Template, TemplateLibrary
 from smtrail_sql.window import TimeWindow
 from tests.athena_shape import athena_shaped_duckdb
 from tests.events import ACCOUNT, REGION, batch_put_metrics, log_key, metric_bucket, write_log_file
 from tests.hostile import DUCKDB_STAND_IN_DIFFERS, EXPECTED_POINTS, cases, hostile_bucket
 from tests.sample_params import all_params, required_params
 
-CATALOG = Catalog.load()
+TEMPLATES = TemplateLibrary.load()
 WINDOW = TimeWindow.parse(since="2024-04-30", until="2024-05-03")
 ENGINES = ("local", "duckdb", "trino")
 BUCKETS = ("lead", "hostile", "stand-in-limits")
@@ -205,28 +205,52 @@ def test_relation_rows_are_equal(runners: dict[tuple[str, str], Runner], bucket:
     assert _same_everywhere(runners, bucket, relation)  # the buckets hold rows of both kinds
 
 
+#: The names the hostile bucket's events carry, in place of the lead's sample values (tests/sample_params.py).
+HOSTILE_NAMES: dict[str, Any] = {
+    "trial_component": "tc-copy-two-days", "metric": "loss", "metrics": ["loss"], "trial_component_like": "tc-%",
+    "trial_components": ["tc-copy-two-days", "tc-copy-values-differ", "tc-ten-thousand-points"],
+}
+#: Templates the hostile bucket has no rows for (what they look for is not among its cases): the lead bucket
+#: compares them, with rows.
+HOSTILE_HAS_NONE = {"duplicate-points": "no trial component writes one step twice from two calls"}
+
+
+def template_params(template: Template, params: Callable[[Template], dict[str, Any]], bucket: str) -> dict[str, Any]:
+    """The sample values, with the hostile bucket's own names where it has them."""
+    values = params(template)
+    return {k: HOSTILE_NAMES.get(k, v) for k, v in values.items()} if bucket == "hostile" else values
+
+
 @pytest.mark.trino
-@pytest.mark.parametrize("bucket", BUCKETS)
-@pytest.mark.parametrize("template", list(CATALOG), ids=lambda t: t.name)
+@pytest.mark.parametrize("bucket", ["lead", "hostile"])  # (the stand-in-limits bucket holds one point)
+@pytest.mark.parametrize("template", list(TEMPLATES), ids=lambda t: t.name)
 @pytest.mark.parametrize("params", [required_params, all_params], ids=["required", "all"])
 def test_every_template_gives_the_same_rows(runners: dict[tuple[str, str], Runner], bucket: str,
                                             template: Template, params: Any) -> None:
-    _same_everywhere(runners, bucket, render(template, params(template), window=WINDOW))
+    if bucket == "hostile" and template.name in HOSTILE_HAS_NONE:
+        pytest.skip(f"the hostile bucket has no rows for {template.name}: {HOSTILE_HAS_NONE[template.name]}")
+    rows = _same_everywhere(runners, bucket, render(template, template_params(template, params, bucket),
+                                                     window=WINDOW))
+    assert rows, f"{template.name} answers nothing on the {bucket} bucket: the comparison would be of two empties"
 
 
-def test_the_templates_answer_on_the_lead_bucket(bucket_files: dict[str, tuple[Path, list[Path]]]) -> None:
-    """The comparison above is not between empty results: most templates answer on the lead's bucket."""
-    root, _ = bucket_files["lead"]
+@pytest.mark.parametrize("bucket", ["lead", "hostile"])
+def test_every_template_answers_on_the_local_engine(bucket_files: dict[str, tuple[Path, list[Path]]],
+                                                    bucket: str) -> None:
+    """What the comparison above asserts, without Trino: each template, with either set of values, has rows."""
+    root, _ = bucket_files[bucket]
     engine = LocalEngine(root, use_cache=False)
-    answered = {t.name for t in CATALOG if engine.execute(render(t, all_params(t), window=WINDOW)).rows}
+    silent = sorted(f"{t.name} ({params.__name__})" for t in TEMPLATES for params in (required_params, all_params)
+                    if not (bucket == "hostile" and t.name in HOSTILE_HAS_NONE)
+                    and not engine.execute(render(t, template_params(t, params, bucket), window=WINDOW)).rows)
     engine.close()
-    assert len(answered) >= len(CATALOG.names()) - 2, sorted(set(CATALOG.names()) - answered)
+    assert silent == []
 
 
 @pytest.fixture(scope="module")
 def hostile_rows(runners: dict[tuple[str, str], Runner]) -> dict[str, dict[str, list[tuple[Any, ...]]]]:
     """engine -> case -> the case's points and calls, through one rendered query per engine."""
-    from smtrail_sql.catalog import parse_template
+    from smtrail_sql.templates import parse_template
 
     text = (
         "-- name: hostile-cases\n-- description: every case's points and calls\n"

@@ -213,8 +213,8 @@ def test_a_template_nested_too_deeply_is_a_template_error_naming_the_file(
 
 
 def test_nesting_the_parser_follows_still_renders_and_transpiles(tmp_path: Path) -> None:
-    from smtrail_sql.catalog import parse_template
     from smtrail_sql.render import render
+    from smtrail_sql.templates import parse_template
 
     path = tmp_path / "nested.sql"
     template = parse_template(f"-- name: nested\n-- description: Nested.\n{_nested_subqueries(40)}\n", path)

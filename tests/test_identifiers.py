@@ -12,10 +12,10 @@ from sqlglot import exp
 from sqlglot.errors import ErrorLevel
 
 from smtrail_sql import ddl
-from smtrail_sql.catalog import Catalog, Template
 from smtrail_sql.engines.local import LocalEngine
 from smtrail_sql.render import Naming, render
 from smtrail_sql.settings import TableSettings, needs_quotes
+from smtrail_sql.templates import Template, TemplateLibrary
 from smtrail_sql.window import TimeWindow
 from tests.sample_params import required_params
 
@@ -61,10 +61,11 @@ def test_usual_names_stay_bare() -> None:
     statements = ddl.render_all(settings)
     assert statements[0] == "CREATE DATABASE IF NOT EXISTS smtrail"
     assert "`smtrail`" not in "".join(statements) and '"smtrail"' not in "".join(statements)
-    assert "FROM smtrail.sagemaker_metrics" in render(Catalog.load().get("runs"), window=TimeWindow.all_time()).sql
+    runs = TemplateLibrary.load().get("runs")
+    assert "FROM smtrail.sagemaker_metrics" in render(runs, window=TimeWindow.all_time()).sql
 
 
-@pytest.mark.parametrize("template", list(Catalog.load()), ids=lambda t: t.name)
+@pytest.mark.parametrize("template", list(TemplateLibrary.load()), ids=lambda t: t.name)
 def test_every_query_quotes_the_names_and_parses(template: Template) -> None:
     query = render(template, required_params(template), window=TimeWindow.parse(since="2024-05-01",
                                                                                  until="2024-05-02"),
@@ -78,7 +79,7 @@ def test_every_query_quotes_the_names_and_parses(template: Template) -> None:
 
 def test_quoted_names_run_on_the_local_engine(metric_logs: tuple[Path, list[Path]]) -> None:
     engine = LocalEngine(metric_logs[0], use_cache=False)
-    catalog = Catalog.load()
+    catalog = TemplateLibrary.load()
     runs = engine.execute(render(catalog.get("runs"), window=TimeWindow.all_time(), naming=ODD_NAMING))
     calls = engine.execute(render(catalog.get("ingest-volume"), window=TimeWindow.all_time(), naming=ODD_NAMING))
     assert len(runs.rows) == 3 and sum(r[3] for r in calls.rows) == 9

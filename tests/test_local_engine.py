@@ -9,16 +9,16 @@ from typing import Any
 import pytest
 
 from smtrail_sql.cache import ExtractCache
-from smtrail_sql.catalog import Catalog
 from smtrail_sql.engines import Engine
 from smtrail_sql.engines.local import LocalEngine
 from smtrail_sql.errors import LogReadError, QueryFailedError, SettingError
 from smtrail_sql.render import Naming, render
 from smtrail_sql.schema import METRIC_CALL_COLUMNS, METRIC_POINT_COLUMNS
+from smtrail_sql.templates import TemplateLibrary
 from smtrail_sql.window import TimeWindow
 from tests.events import ACCOUNT, OTHER_ACCOUNT, REGION, batch_put_metrics, log_key, write_log_file
 
-CATALOG = Catalog.load()
+TEMPLATES = TemplateLibrary.load()
 WINDOW = TimeWindow.parse(since="2024-04-30", until="2024-05-03")
 
 
@@ -43,7 +43,7 @@ def test_relations_have_exactly_the_view_columns(metric_logs: tuple[Path, list[P
 
 def test_configured_view_names_are_used(metric_logs: tuple[Path, list[Path]], tmp_path: Path) -> None:
     naming = Naming(database="analytics", view="points", calls_view="calls")
-    query = render(CATALOG.get("runs"), window=WINDOW, naming=naming)
+    query = render(TEMPLATES.get("runs"), window=WINDOW, naming=naming)
     result = _engine(metric_logs, tmp_path).execute(query)
     assert "analytics.points" in (result.sql or "")
     assert {row[0] for row in result.rows} >= {"resnet-training-job-aws-training-job"}
@@ -51,7 +51,7 @@ def test_configured_view_names_are_used(metric_logs: tuple[Path, list[Path]], tm
 
 def test_execute_returns_python_values_and_stats(metric_logs: tuple[Path, list[Path]], tmp_path: Path) -> None:
     engine = _engine(metric_logs, tmp_path)
-    query = render(CATALOG.get("metric-history"),
+    query = render(TEMPLATES.get("metric-history"),
                    {"trial_component": "resnet-training-job-aws-training-job", "metric": "train:loss"},
                    window=WINDOW)
     cold = engine.execute(query)
@@ -66,7 +66,7 @@ def test_execute_returns_python_values_and_stats(metric_logs: tuple[Path, list[P
 
 
 def test_accounts_and_regions_narrow_the_files(metric_logs: tuple[Path, list[Path]], tmp_path: Path) -> None:
-    query = render(CATALOG.get("runs"), window=WINDOW)
+    query = render(TEMPLATES.get("runs"), window=WINDOW)
     only_other = _engine(metric_logs, tmp_path, accounts=OTHER_ACCOUNT).execute(query)
     assert only_other.stats is not None and only_other.stats.files_read == 1
     assert [row[0] for row in only_other.rows] == ["xgboost-aws-training-job"]
@@ -77,7 +77,7 @@ def test_accounts_and_regions_narrow_the_files(metric_logs: tuple[Path, list[Pat
 
 
 def test_the_window_prunes_delivery_days(metric_logs: tuple[Path, list[Path]], tmp_path: Path) -> None:
-    query = render(CATALOG.get("runs"), window=TimeWindow.parse(since="2024-05-02T01:00:00Z",
+    query = render(TEMPLATES.get("runs"), window=TimeWindow.parse(since="2024-05-02T01:00:00Z",
                                                                until="2024-05-02T02:00:00Z"))
     result = _engine(metric_logs, tmp_path).execute(query)
     assert result.stats is not None and result.stats.files_read == 1  # only the 05/02 folder
@@ -86,7 +86,7 @@ def test_the_window_prunes_delivery_days(metric_logs: tuple[Path, list[Path]], t
 def test_skips_are_reported_and_strict_raises(tmp_path: Path) -> None:
     (tmp_path / "logs").mkdir()
     (tmp_path / "logs" / "broken.json.gz").write_bytes(b"\x1f\x8bnope")
-    query = render(CATALOG.get("runs"), window=TimeWindow.all_time())
+    query = render(TEMPLATES.get("runs"), window=TimeWindow.all_time())
     result = LocalEngine(tmp_path / "logs", use_cache=False).execute(query)
     assert result.stats is not None and result.stats.skipped_reasons == {"corrupt-gzip": 1}
     with pytest.raises(LogReadError, match="broken.json.gz: corrupt"):
@@ -102,7 +102,7 @@ def test_a_missing_folder_is_a_clear_error(tmp_path: Path) -> None:
     engine = LocalEngine(gone, use_cache=False)
     gone.rmdir()
     with pytest.raises(LogReadError, match="does not exist"):
-        engine.execute(render(CATALOG.get("runs"), window=TimeWindow.all_time()))
+        engine.execute(render(TEMPLATES.get("runs"), window=TimeWindow.all_time()))
 
 
 def _settled(rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
@@ -111,13 +111,13 @@ def _settled(rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
     return [tuple(float(f"{v:.12g}") if isinstance(v, float) else v for v in row) for row in rows]
 
 
-@pytest.mark.parametrize("name", sorted(CATALOG.templates))
+@pytest.mark.parametrize("name", sorted(TEMPLATES.templates))
 def test_every_template_gives_the_same_rows_without_a_cache(metric_logs: tuple[Path, list[Path]], tmp_path: Path,
                                                             name: str) -> None:
     """Without a cache the reader may leave columns the query never names NULL: the rows must not change."""
     from tests.sample_params import all_params
 
-    template = CATALOG.get(name)
+    template = TEMPLATES.get(name)
     query = render(template, all_params(template), window=WINDOW)
     whole = _engine(metric_logs, tmp_path).execute(query)
     lean = LocalEngine(metric_logs[0], use_cache=False).execute(query)
@@ -135,7 +135,7 @@ def test_columns_named_is_all_a_query_can_read(sql: str, reads: set[str] | None)
 
     from smtrail_sql.engines.local import columns_named
 
-    query = render(CATALOG.get("runs"), window=WINDOW)
+    query = render(TEMPLATES.get("runs"), window=WINDOW)
     query = type(query)(query.template, sqlglot.parse_one(sql, read="trino"), {}, WINDOW, query.naming)
     named = columns_named(query)
     assert named == reads if reads is None else named is not None and reads <= named
@@ -171,7 +171,7 @@ def test_a_query_again_over_unchanged_logs_keeps_its_connection(metric_logs: tup
     logs = tmp_path / "logs"
     shutil.copytree(metric_logs[0], logs)
     engine = LocalEngine(logs, cache=ExtractCache(tmp_path / "cache"))
-    query = render(CATALOG.get("metric-summary"), window=WINDOW)
+    query = render(TEMPLATES.get("metric-summary"), window=WINDOW)
     first, second = engine.execute(query), engine.execute(query)
     assert len(made) == 1 and _settled(second.rows) == _settled(first.rows) and second.stats is not None
     assert second.stats.files_read == 0
@@ -190,7 +190,7 @@ def test_a_query_duckdb_cannot_run_is_a_clear_error_and_the_next_one_runs(metric
     import sqlglot
 
     engine = _engine(metric_logs, tmp_path)
-    good = render(CATALOG.get("runs"), window=WINDOW)
+    good = render(TEMPLATES.get("runs"), window=WINDOW)
     sql = "SELECT CAST(metric_name AS BIGINT) AS n FROM smtrail.sagemaker_metrics"
     bad = type(good)(good.template, sqlglot.parse_one(sql, read="trino"), {}, WINDOW, good.naming)
     before = engine.execute(good).rows
@@ -204,7 +204,7 @@ def test_threads_can_share_an_engine(metric_logs: tuple[Path, list[Path]], tmp_p
     from concurrent.futures import ThreadPoolExecutor
 
     engine = _engine(metric_logs, tmp_path)
-    queries = [render(CATALOG.get(name), window=WINDOW) for name in ("metric-summary", "runs", "failed-calls")]
+    queries = [render(TEMPLATES.get(name), window=WINDOW) for name in ("metric-summary", "runs", "failed-calls")]
     expected = [engine.execute(query).rows for query in queries]
     with ThreadPoolExecutor(4) as pool:
         results = list(pool.map(lambda i: (i % 3, engine.execute(queries[i % 3]).rows), range(24)))

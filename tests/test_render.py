@@ -10,15 +10,15 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.errors import ErrorLevel
 
-from smtrail_sql.catalog import Catalog, Template, parse_template
 from smtrail_sql.errors import ParameterError, TemplateError
 from smtrail_sql.render import Naming, render
 from smtrail_sql.schema import METRIC_POINT_COLUMNS
+from smtrail_sql.templates import Template, TemplateLibrary, parse_template
 from smtrail_sql.window import TimeWindow
 from tests.sample_params import all_params, required_params
 
-CATALOG = Catalog.load()
-TEMPLATES = list(CATALOG)
+LIBRARY = TemplateLibrary.load()
+TEMPLATES = list(LIBRARY)
 WINDOW = TimeWindow.parse(since="2024-05-01", until="2024-05-03")
 
 INJECTIONS = [
@@ -68,7 +68,7 @@ def test_string_parameters_cannot_inject(template: Template) -> None:
 
 
 def test_injection_attempt_is_inert_when_executed(athena_duckdb: object) -> None:
-    rendered = render(CATALOG.get("metric-history"),
+    rendered = render(LIBRARY.get("metric-history"),
                       {"trial_component": "x'; DROP TABLE smtrail.cloudtrail_events; --", "metric": "train:loss"},
                       window=TimeWindow.all_time())
     assert athena_duckdb.execute(rendered.to_sql("duckdb")).fetchall() == []  # type: ignore[attr-defined]
@@ -77,7 +77,7 @@ def test_injection_attempt_is_inert_when_executed(athena_duckdb: object) -> None
 
 
 def test_unset_optional_filter_disappears_and_set_one_is_a_typed_literal() -> None:
-    template = CATALOG.get("metric-summary")
+    template = LIBRARY.get("metric-summary")
     without = render(template, {}, window=WINDOW).sql
     assert "trial_component IN" not in without and "metric_name IN" not in without
     with_ = render(template, {"metrics": "a,b", "limit": "5"}, window=WINDOW)
@@ -96,7 +96,7 @@ def _view_reads(sql: str) -> list[exp.Select]:
 
 
 def test_window_becomes_event_time_and_widened_partition_predicates() -> None:
-    (read,) = _view_reads(render(CATALOG.get("runs"), {}, window=WINDOW).sql)
+    (read,) = _view_reads(render(LIBRARY.get("runs"), {}, window=WINDOW).sql)
     where = read.args["where"].sql("athena")
     assert "day >= '2024/05/01'" in where
     assert "day <= '2024/05/04'" in where  # widened by a day for delivery lag
@@ -105,14 +105,14 @@ def test_window_becomes_event_time_and_widened_partition_predicates() -> None:
 
 
 def test_all_time_adds_no_window_but_still_deduplicates() -> None:
-    sql = render(CATALOG.get("runs"), {}, window=TimeWindow.all_time()).sql
+    sql = render(LIBRARY.get("runs"), {}, window=TimeWindow.all_time()).sql
     (read,) = _view_reads(sql)
     assert read.args.get("where") is None
     assert "PARTITION BY event_id, point_index" in sql and "copy_number = 1 OR event_id IS NULL" in sql
 
 
 def test_each_view_read_becomes_one_deduplicating_cte_of_its_name() -> None:
-    sql = render(CATALOG.get("compare-runs"), {"trial_components": "a,b", "metric": "loss"}, window=WINDOW).sql
+    sql = render(LIBRARY.get("compare-runs"), {"trial_components": "a,b", "metric": "loss"}, window=WINDOW).sql
     tree = sqlglot.parse_one(sql, read="athena")
     ctes = {cte.alias: cte for cte in tree.args["with_"].expressions}
     assert "sagemaker_metrics" in ctes
@@ -120,12 +120,12 @@ def test_each_view_read_becomes_one_deduplicating_cte_of_its_name() -> None:
     assert [c.name for c in window.args["partition_by"]] == ["event_id", "point_index"]
     order = [o.this.name for o in window.args["order"].expressions]
     assert order[:3] == ["day", "account_id", "region"]  # the earliest delivery day's copy is kept
-    calls = sqlglot.parse_one(render(CATALOG.get("failed-calls"), {}, window=WINDOW).sql, read="athena")
+    calls = sqlglot.parse_one(render(LIBRARY.get("failed-calls"), {}, window=WINDOW).sql, read="athena")
     assert [c.name for c in calls.find(exp.Window).args["partition_by"]] == ["event_id"]
 
 
 def test_a_query_computes_only_the_columns_it_reads() -> None:
-    tree = sqlglot.parse_one(render(CATALOG.get("metric-summary"), {}, window=WINDOW).sql, read="athena")
+    tree = sqlglot.parse_one(render(LIBRARY.get("metric-summary"), {}, window=WINDOW).sql, read="athena")
     cte = tree.args["with_"].expressions[0]
     assert [c.alias_or_name for c in cte.this.expressions] == [
         "trial_component", "metric_name", "step", "value", "metric_time"]
@@ -149,20 +149,20 @@ def test_a_template_reading_the_raw_trail_table_is_refused(tmp_path: Path) -> No
 
 
 def test_max_by_keeps_trinos_meaning_on_duckdb() -> None:
-    duckdb_sql = render(CATALOG.get("metric-summary"), {}, window=WINDOW).to_sql("duckdb")
+    duckdb_sql = render(LIBRARY.get("metric-summary"), {}, window=WINDOW).to_sql("duckdb")
     assert "ARG_MAX_NULL(" in duckdb_sql and "ARG_MIN_NULL(" in duckdb_sql
 
 
 def test_default_window_is_the_last_seven_days() -> None:
     now = datetime(2024, 5, 10, 12, tzinfo=UTC)
     window = TimeWindow.parse(now=now)
-    sql = render(CATALOG.get("runs"), {}, window=window).sql
+    sql = render(LIBRARY.get("runs"), {}, window=window).sql
     assert "day >= '2024/05/03'" in sql and "day <= '2024/05/11'" in sql
 
 
 def test_naming_qualifies_views() -> None:
     naming = Naming(database="analytics", view="sm_points", calls_view="sm_calls")
-    sql = render(CATALOG.get("failed-calls"), {}, window=WINDOW, naming=naming).sql
+    sql = render(LIBRARY.get("failed-calls"), {}, window=WINDOW, naming=naming).sql
     assert "FROM analytics.sm_calls" in sql and "WITH sagemaker_metric_calls AS (" in sql
 
 
@@ -178,7 +178,7 @@ def test_naming_qualifies_views() -> None:
 )
 def test_bad_parameters_are_clear_errors(values: dict[str, object], message: str) -> None:
     with pytest.raises(ParameterError, match=message) as error:
-        render(CATALOG.get("metric-history"), values, window=WINDOW)
+        render(LIBRARY.get("metric-history"), values, window=WINDOW)
     if "unknown" in message:
         assert "valid parameters: trial_component (str, required)" in str(error.value)
 
@@ -202,7 +202,7 @@ def test_typed_literals_for_every_type(tmp_path: Path) -> None:
 
 
 def test_the_single_copy_form_keeps_the_window_and_drops_only_the_deduplication() -> None:
-    query = render(CATALOG.get("metric-summary"), {}, window=WINDOW)
+    query = render(LIBRARY.get("metric-summary"), {}, window=WINDOW)
     single = sqlglot.parse_one(query.to_sql("duckdb", copies=False), read="duckdb")
     assert single.find(exp.Window) is None and "copy_number" not in single.sql()
     (read,) = [t.find_ancestor(exp.Select) for t in single.find_all(exp.Table) if t.db == "smtrail"]
@@ -248,7 +248,7 @@ def test_relation_names_are_case_insensitive_as_in_trino(tmp_path: Path, athena_
     lower = render(_user_template(tmp_path, "lower", "SELECT COUNT(point_index) FROM sagemaker_metrics"),
                    window=WINDOW)
     assert "day >= '2024/05/01'" in upper.sql and "copy_number = 1" in upper.sql
-    assert upper.relations() == {"sagemaker_metrics"}
+    assert {t.name for t in upper.expression.find_all(exp.Table) if t.db == "smtrail"} == {"sagemaker_metrics"}
     run = athena_duckdb.execute  # type: ignore[attr-defined]
     assert run(upper.to_sql("duckdb")).fetchall() == run(lower.to_sql("duckdb")).fetchall()
     with pytest.raises(TemplateError, match="not cloudtrail_events"):

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 import sqlglot
 
-from smtrail_sql.catalog import Catalog, parse_template
 from smtrail_sql.engines.local import LocalEngine
 from smtrail_sql.errors import QueryFailedError, TemplateError
 from smtrail_sql.render import render
+from smtrail_sql.templates import TemplateLibrary, parse_template
 from smtrail_sql.window import TimeWindow
 
 HEADER = "-- name: t\n-- description: a user's template\n"
@@ -67,7 +67,7 @@ def test_queries_over_the_views_load_render_and_run(tmp_path: Path, body: str) -
 
 
 def test_every_shipped_template_is_a_read_only_query() -> None:
-    assert len(Catalog.load().names()) >= 12  # (each was checked at load)
+    assert len(TemplateLibrary.load().names()) >= 12  # (each was checked at load)
 
 
 @pytest.mark.parametrize("sql", [
@@ -83,7 +83,7 @@ def test_every_shipped_template_is_a_read_only_query() -> None:
 def test_the_local_engine_cannot_touch_files_or_settings(tmp_path: Path, sql: str) -> None:
     """Even SQL that never came through the catalog (a bug, a future path) is stopped by DuckDB itself."""
     target = tmp_path / "written.out"
-    good = render(Catalog.load().get("runs"), window=TimeWindow.all_time())
+    good = render(TemplateLibrary.load().get("runs"), window=TimeWindow.all_time())
     query = type(good)(good.template, sqlglot.parse_one(sql.format(target=target), read="duckdb"), {},
                        good.window, good.naming)
     engine = LocalEngine(tmp_path, use_cache=False)

@@ -6,25 +6,25 @@ from typing import Any
 
 import pytest
 
-from smtrail_sql.catalog import Catalog, Template
 from smtrail_sql.render import render
+from smtrail_sql.templates import Template, TemplateLibrary
 from smtrail_sql.window import TimeWindow
 from tests.sample_params import all_params, required_params
 
-CATALOG = Catalog.load()
+TEMPLATES = TemplateLibrary.load()
 WINDOW = TimeWindow.parse(since="2024-04-30", until="2024-05-03")
 
 
 def run(con: Any, name: str, values: dict[str, Any], window: TimeWindow = WINDOW) -> list[dict[str, Any]]:
-    cursor = con.execute(render(CATALOG.get(name), values, window=window).to_sql("duckdb"))
+    cursor = con.execute(render(TEMPLATES.get(name), values, window=window).to_sql("duckdb"))
     columns = [d[0] for d in cursor.description]
     return [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
 
 
-@pytest.mark.parametrize("template", list(CATALOG), ids=lambda t: t.name)
+@pytest.mark.parametrize("template", list(TEMPLATES), ids=lambda t: t.name)
 @pytest.mark.parametrize("params", [required_params, all_params], ids=["required", "all"])
 def test_every_template_executes_on_duckdb(athena_duckdb: Any, template: Template, params: Any) -> None:
-    run(athena_duckdb, template.name, params(template))
+    assert run(athena_duckdb, template.name, params(template)), f"{template.name} answers nothing on the fixture"
 
 
 def test_metric_history_in_step_order(athena_duckdb: Any) -> None:

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from smtrail_sql.catalog import Catalog, Template
 from smtrail_sql.render import Naming, render
+from smtrail_sql.templates import Template, TemplateLibrary
 from smtrail_sql.window import TimeWindow
 from tests.athena_shape import athena_shaped_duckdb
 from tests.sample_params import required_params
@@ -82,7 +82,7 @@ def test_a_day_predicate_reaches_the_table_scan(trino_views: TrinoShape) -> None
     assert days == [("2024/05/02", 1)]
 
 
-@pytest.mark.parametrize("template", list(Catalog.load()), ids=lambda t: t.name)
+@pytest.mark.parametrize("template", list(TemplateLibrary.load()), ids=lambda t: t.name)
 def test_every_rendered_template_prunes_delivery_days_at_the_scan(trino_views: TrinoShape, template: Template
                                                                  ) -> None:
     """The window's day predicate, put before the deduplication of copies, reaches the table scan."""

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from smtrail_sql.schema import METRIC_CALL_COLUMNS, METRIC_POINT_COLUMNS
 from tests.athena_shape import athena_shaped_duckdb
-from tests.events import REGION, sample_files
+from tests.events import ACCOUNT, REGION, batch_put_metrics, log_key, sample_files, write_log_file
 
 
 def _rows(con: Any, sql: str) -> list[tuple[Any, ...]]:
@@ -57,11 +58,11 @@ def test_the_views_keep_every_copy_and_number_the_points(athena_duckdb: Any) -> 
 
 
 def test_a_rendered_query_counts_an_event_read_twice_once(athena_duckdb: Any) -> None:
-    from smtrail_sql.catalog import Catalog
     from smtrail_sql.render import render
+    from smtrail_sql.templates import TemplateLibrary
     from smtrail_sql.window import TimeWindow
 
-    rows = _rows(athena_duckdb, render(Catalog.load().get("ingest-volume"), {},
+    rows = _rows(athena_duckdb, render(TemplateLibrary.load().get("ingest-volume"), {},
                                        window=TimeWindow.all_time()).to_sql("duckdb"))
     assert sum(row[3] for row in rows) == 9  # calls: e-ms once
     assert sum(row[4] for row in rows) == 9  # points
@@ -81,9 +82,19 @@ def test_partition_columns_and_identity_pass_through(athena_duckdb: Any) -> None
     )]
 
 
-def test_a_call_without_metric_data_has_no_points() -> None:
-    con = athena_shaped_duckdb([])
-    assert _rows(con, "SELECT COUNT(*) FROM smtrail.sagemaker_metrics") == [(0,)]
+def test_a_call_without_metric_data_has_no_points(tmp_path: Path) -> None:
+    no_data = batch_put_metrics("e-no-data", "2024-05-01T12:00:00Z", [])
+    del no_data["requestParameters"]["metricData"]
+    empty = batch_put_metrics("e-empty", "2024-05-01T12:01:00Z", [])
+    with_point = batch_put_metrics("e-one", "2024-05-01T12:02:00Z", [
+        {"metricName": "loss", "timestamp": 1714564920, "step": 1, "value": 0.5}])
+    path = write_log_file(tmp_path / log_key(ACCOUNT, REGION, "2024/05/01", "20240501T1205Z"),
+                          [no_data, empty, with_point])
+    con = athena_shaped_duckdb([(path, ACCOUNT, REGION, "2024/05/01")])
+    calls = _rows(con, "SELECT event_id, point_count FROM smtrail.sagemaker_metric_calls ORDER BY event_id")
+    assert [event_id for event_id, _ in calls] == ["e-empty", "e-no-data", "e-one"]  # every call is a call
+    assert dict(calls)["e-one"] == 1 and not dict(calls)["e-empty"] and not dict(calls)["e-no-data"]
+    assert _rows(con, "SELECT event_id FROM smtrail.sagemaker_metrics") == [("e-one",)]  # points of e-one only
 
 
 def test_real_cloudtrail_records_of_other_services_give_no_rows() -> None:

@@ -45,9 +45,9 @@ def client_config(**overrides: Any) -> Any:
     """The botocore ``Config`` every client of ours uses (retries with backoff, a user agent suffix)."""
     from botocore.config import Config
 
-    from smtrail_sql import __version__
+    from smtrail_sql.version import package_version
 
-    options: dict[str, Any] = {"retries": dict(RETRIES), "user_agent_extra": f"smtrail-sql/{__version__}"}
+    options: dict[str, Any] = {"retries": dict(RETRIES), "user_agent_extra": f"smtrail-sql/{package_version()}"}
     options.update(overrides)
     return Config(**options)
 

@@ -17,7 +17,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from smtrail_sql.errors import EngineError
+from smtrail_sql.errors import EngineError, SelectorConversionError
 
 TRIAL_COMPONENT_TYPE = "AWS::SageMaker::ExperimentTrialComponent"
 METRICS_EVENT_NAME = "BatchPutMetrics"
@@ -46,10 +46,6 @@ _BASIC_TYPES: Mapping[str, tuple[re.Pattern[str], str]] = {
 }
 
 Coverage = Literal["all", "some", "none"]
-
-
-class SelectorConversionError(EngineError):
-    """A trail's existing selectors cannot be combined with the one smtrail-sql needs; nothing was changed."""
 
 
 def metrics_selector(only_batch_put_metrics: bool = True) -> dict[str, Any]:

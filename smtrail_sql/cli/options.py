@@ -7,6 +7,13 @@ from typing import Annotated
 
 import typer
 
+from smtrail_sql.schema import METRIC_POINTS_RELATION
+
+#: The metric-point view's name unless --view says otherwise (the calls view's follows it).
+DEFAULT_VIEW = METRIC_POINTS_RELATION
+
+QueryName = Annotated[str, typer.Argument(help="The query's name, as `smtrail-sql queries` lists it.")]
+
 Params = Annotated[
     list[str] | None,
     typer.Option("--param", "-p", help="A template parameter as key=value; repeat for more (lists: a,b,c)."),
@@ -55,7 +62,7 @@ StartDate = Annotated[str | None, typer.Option(help="First delivery day the tabl
 Database = Annotated[str, typer.Option(help="Athena database.", envvar="SMTRAIL_DATABASE")]
 Table = Annotated[str, typer.Option(help="Name of the CloudTrail table.", envvar="SMTRAIL_TABLE")]
 View = Annotated[str, typer.Option(help="Name of the metric-point view.", envvar="SMTRAIL_VIEW")]
-Catalog = Annotated[str, typer.Option(help="Athena data catalog.", envvar="SMTRAIL_CATALOG")]
+DataCatalog = Annotated[str, typer.Option("--catalog", help="Athena data catalog.", envvar="SMTRAIL_CATALOG")]
 
 # Engines
 Engine = Annotated[
@@ -99,3 +106,16 @@ MaxScan = Annotated[
         envvar="SMTRAIL_MAX_SCAN",
     ),
 ]
+
+# Output of the rows, and the local engine's reading
+Format = Annotated[
+    str | None,
+    typer.Option("--format", "-f", help="table, csv, tsv, json, jsonl, markdown or parquet "
+                 "(default: from --output's extension, else table)."),
+]
+RowsOutput = Annotated[Path | None, typer.Option("--output", "-o", help="Write the rows to this file.")]
+Strict = Annotated[bool, typer.Option("--strict", help="A bad log file (corrupt gzip, truncated, foreign or too "
+                                      "deep JSON, empty, too large, not a regular file, a link loop) or a folder "
+                                      "that cannot be read is an error instead of being skipped and counted.")]
+NoCache = Annotated[bool, typer.Option("--no-cache", help="Read every log file again; neither use nor fill "
+                                       "the extraction cache.")]

@@ -3,29 +3,38 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
 from smtrail_sql.cli.app import app
 from smtrail_sql.cli.options import (
+    DEFAULT_VIEW,
     AllTime,
     Database,
+    DataCatalog,
     DeliveryLag,
     Engine,
     Logs,
+    MaxScan,
+    NoCache,
+    OptionalAccounts,
+    OptionalBucket,
+    OptionalRegions,
+    OrgId,
+    OutputLocation,
+    Prefix,
     Profile,
     QueriesDir,
     Region,
     Since,
+    Strict,
     Until,
+    View,
     Workgroup,
 )
 from smtrail_sql.plot import MAX_PNG_SIDE
-from smtrail_sql.settings import DEFAULT_DATABASE
-
-if TYPE_CHECKING:
-    from smtrail_sql.api import Toolkit
+from smtrail_sql.settings import DEFAULT_CATALOG, DEFAULT_DATABASE
 
 TrialComponents = Annotated[
     list[str],
@@ -61,11 +70,22 @@ def plot_curves(
     log_y: LogY = False,
     engine: Engine = None,
     logs: Logs = None,
+    accounts: OptionalAccounts = None,
+    regions: OptionalRegions = None,
+    strict: Strict = False,
+    no_cache: NoCache = False,
+    queries_dir: QueriesDir = None,
     database: Database = DEFAULT_DATABASE,
+    view: View = DEFAULT_VIEW,
     workgroup: Workgroup = None,
+    output_location: OutputLocation = None,
     region: Region = None,
     profile: Profile = None,
-    queries_dir: QueriesDir = None,
+    catalog: DataCatalog = DEFAULT_CATALOG,
+    max_scan: MaxScan = None,
+    bucket: OptionalBucket = None,
+    prefix: Prefix = None,
+    org_id: OrgId = None,
 ) -> None:
     """Draw metric curves (value by step or by time) for trial components: a PNG, or text in the terminal.
 
@@ -75,6 +95,9 @@ def plot_curves(
     import shutil
     import sys
 
+    from smtrail_sql.api import Toolkit
+    from smtrail_sql.cli.console import live_progress, report
+    from smtrail_sql.engines import EngineSettings
     from smtrail_sql.errors import SettingError
     from smtrail_sql.plot import X_AXES, save_png
     from smtrail_sql.textplot import render_text
@@ -88,10 +111,15 @@ def plot_curves(
         check_output_path(output)
     if x not in X_AXES:
         raise SettingError("--x", x, "step or time")
-    toolkit = _toolkit(engine, logs, queries_dir, database=database, workgroup=workgroup, region=region,
-                       profile=profile)
-    curves = toolkit.curves(trial_component, metric, x=x, since=since, until=until, all_time=all_time,
-                            delivery_lag=delivery_lag, max_series=max_series)
+    settings = EngineSettings(
+        engine=engine, database=database, logs=logs, strict=strict, use_cache=not no_cache, workgroup=workgroup,
+        output_location=output_location, region=region, profile=profile, catalog=catalog, bucket=bucket,
+        prefix=prefix, org_id=org_id, accounts=accounts, regions=regions, max_scan=max_scan)
+    kit = Toolkit.open(settings, queries_dirs=queries_dir, view=view)
+    with live_progress() as progress:
+        curves = kit.curves(trial_component, metric, x=x, since=since, until=until, all_time=all_time,
+                            delivery_lag=delivery_lag, max_series=max_series, progress=progress)
+    report(curves.stats)
     for note in curves.notes:
         typer.echo(f"note: {note}", err=True)
     if output is not None:
@@ -103,17 +131,4 @@ def plot_curves(
     terminal = sys.stdout.isatty()
     columns = shutil.get_terminal_size((100, 40)).columns
     typer.echo(render_text(curves, width=min(columns, 160), height=12, color=terminal))
-
-
-def _toolkit(engine: str | None, logs: Path | None, queries_dir: list[Path] | None, **athena: str | None) -> Toolkit:
-    from smtrail_sql.api import Toolkit
-    from smtrail_sql.cli.app import EXIT_USAGE, fail
-    from smtrail_sql.cli.local import choose_engine
-
-    if choose_engine(engine, logs, athena_options=bool(athena.get("workgroup"))) == "local":
-        if logs is None:
-            raise fail("--logs is required with --engine local: the folder of CloudTrail log files to read "
-                       "(or set SMTRAIL_LOGS; `smtrail-sql demo` writes one)", EXIT_USAGE)
-        return Toolkit.local(logs, queries_dirs=queries_dir)
-    return Toolkit.athena(queries_dirs=queries_dir, **athena)
 

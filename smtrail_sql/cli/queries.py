@@ -1,4 +1,4 @@
-"""Commands over the template catalog: queries, show, render."""
+"""Commands over the templates: queries, show, render (no engine needed)."""
 
 from __future__ import annotations
 
@@ -8,11 +8,13 @@ import typer
 
 from smtrail_sql.cli.app import app
 from smtrail_sql.cli.options import (
+    DEFAULT_VIEW,
     AllTime,
     Database,
     DeliveryLag,
     Params,
     QueriesDir,
+    QueryName,
     Since,
     Until,
     View,
@@ -29,39 +31,36 @@ def list_queries(queries_dir: QueriesDir = None) -> None:
     \b
     Example: smtrail-sql queries
     """
-    from smtrail_sql.catalog import Catalog as TemplateCatalog
+    from smtrail_sql.api import Toolkit
 
-    for template in TemplateCatalog.load(queries_dir):
-        origin = "" if template.source == "built-in" else f"  [{template.source}]"
-        typer.echo(f"{template.name:<18} {template.summary}{origin}")
+    for info in Toolkit(queries_dirs=queries_dir).queries():
+        origin = "" if info.source == "built-in" else f"  [{info.source}]"
+        typer.echo(f"{info.name:<18} {info.summary}{origin}")
 
 
 @app.command("show")
-def show_query(
-    name: Annotated[str, typer.Argument(help="The query's name, as `smtrail-sql queries` lists it.")],
-    queries_dir: QueriesDir = None,
-) -> None:
+def show_query(name: QueryName, queries_dir: QueriesDir = None) -> None:
     """Describe one query: what it answers, its parameters, and its SQL template.
 
     \b
     Example: smtrail-sql show metric-history
     """
-    from smtrail_sql.catalog import Catalog as TemplateCatalog
+    from smtrail_sql.api import Toolkit
 
-    template = TemplateCatalog.load(queries_dir).get(name)
-    typer.echo(f"{template.name}: {template.description}\n")
-    typer.echo("Parameters:" if template.params else "Parameters: none")
-    for spec in template.params.values():
-        typer.echo(f"  {spec.name:<20} {spec.describe():<28} {spec.help}")
+    info = Toolkit(queries_dirs=queries_dir).describe(name)
+    typer.echo(f"{info.name}: {info.description}\n")
+    typer.echo("Parameters:" if info.params else "Parameters: none")
+    for param in info.params:
+        typer.echo(f"  {param.name:<20} {param.summary:<28} {param.help}")
     typer.echo("\nEvery query also takes --since/--until (default: the last 7 days) or --all-time, "
                "and --delivery-lag (default 1d).")
-    typer.echo(f"\nTemplate ({template.path}):\n")
-    typer.echo(template.sql)
+    typer.echo(f"\nTemplate ({info.path}):\n")
+    typer.echo(info.sql)
 
 
 @app.command("render")
 def render_query(
-    name: Annotated[str, typer.Argument(help="The query's name, as `smtrail-sql queries` lists it.")],
+    name: QueryName,
     param: Params = None,
     since: Since = None,
     until: Until = None,
@@ -69,25 +68,21 @@ def render_query(
     delivery_lag: DeliveryLag = None,
     dialect: Dialect = "athena",
     database: Database = DEFAULT_DATABASE,
-    view: View = "sagemaker_metrics",
+    view: View = DEFAULT_VIEW,
     queries_dir: QueriesDir = None,
 ) -> None:
     """Print a query's SQL with its parameters filled in, ready to paste into the Athena console.
 
+    A comment header says which query it is, what it answers, the values it was given and the time window
+    that was added.
+
     \b
     Example: smtrail-sql render metric-history -p trial_component=my-job -p metric=train:loss --since 3d
     """
-    from smtrail_sql.catalog import Catalog as TemplateCatalog
-    from smtrail_sql.errors import SettingError
+    from smtrail_sql.api import Toolkit
     from smtrail_sql.params import parse_assignments
-    from smtrail_sql.render import DIALECTS, Naming, render
-    from smtrail_sql.schema import calls_view_for
-    from smtrail_sql.window import TimeWindow
 
-    if dialect not in DIALECTS:
-        raise SettingError("dialect", dialect, f"one of {', '.join(DIALECTS)}")
-    template = TemplateCatalog.load(queries_dir).get(name)
-    window = TimeWindow.parse(since, until, all_time=all_time, delivery_lag=delivery_lag)
-    rendered = render(template, parse_assignments(param), window=window,
-                      naming=Naming(database=database, view=view, calls_view=calls_view_for(view)))
-    typer.echo(rendered.to_sql(dialect) + ";")
+    kit = Toolkit(queries_dirs=queries_dir, database=database, view=view)
+    query = kit.query(name, parse_assignments(param), since=since, until=until, all_time=all_time,
+                      delivery_lag=delivery_lag)
+    typer.echo(kit.console_sql(query, dialect))

@@ -1,25 +1,56 @@
-"""Engines run rendered queries: ``local`` (DuckDB over log files) and ``athena`` (pyathena)."""
+"""Engines run rendered queries: a registry from name to class, as aiosql keeps its adapters.
+
+>>> sorted(ENGINES)
+['athena', 'local']
+>>> open_engine(EngineSettings(engine="spark"))
+Traceback (most recent call last):
+...
+smtrail_sql.errors.SettingError: invalid engine 'spark': one of local, athena
+
+Every engine follows :class:`Engine`; a new one is a module here with a class and a line in :data:`ENGINES`.
+The engine modules import their heavy libraries (DuckDB, pyathena, boto3) only when they run.
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Protocol
+import os
+from collections.abc import Mapping
 
-if TYPE_CHECKING:
-    from smtrail_sql.render import RenderedQuery
-    from smtrail_sql.result import QueryResult
+from smtrail_sql.engines.athena import AthenaEngine
+from smtrail_sql.engines.base import Engine, EngineSettings, QueryStatus, RunProgress
+from smtrail_sql.engines.local import LocalEngine
+from smtrail_sql.errors import SettingError
 
-
-class Engine(Protocol):
-    """An adapter that runs a rendered query and returns typed rows."""
-
-    #: The engine's registry name (``local``, ``athena``).
-    name: str
-    #: The sqlglot dialect the engine executes; the Athena SQL is transpiled to it.
-    dialect: str
-
-    def execute(self, query: RenderedQuery) -> QueryResult:
-        """Run the query and return every row."""
-        ...
+#: Engine name -> class.
+ENGINES: dict[str, type[Engine]] = {"local": LocalEngine, "athena": AthenaEngine}
 
 
-ENGINE_NAMES = ("local", "athena")
+#: Settings that mean the user set up Athena: with any of them and no logs folder, queries go to Athena.
+ATHENA_SETTINGS_VARIABLES = ("SMTRAIL_WORKGROUP", "SMTRAIL_OUTPUT_LOCATION", "AWS_ATHENA_S3_STAGING_DIR",
+                             "AWS_ATHENA_WORK_GROUP")
+
+
+def choose_engine(settings: EngineSettings, environ: Mapping[str, str] | None = None) -> str:
+    """The engine asked for; else ``athena`` when Athena is configured (an Athena setting or variable) and no
+    logs folder is given; else ``local``.
+
+    >>> choose_engine(EngineSettings(), {}), choose_engine(EngineSettings(), {"SMTRAIL_WORKGROUP": "primary"})
+    ('local', 'athena')
+    """
+    if settings.engine is not None:
+        name = settings.engine.strip().lower()
+        if name not in ENGINES:
+            raise SettingError("engine", settings.engine, f"one of {', '.join(ENGINES)}")
+        return name
+    env = os.environ if environ is None else environ
+    athena = settings.workgroup or settings.output_location or any(env.get(n) for n in ATHENA_SETTINGS_VARIABLES)
+    return "athena" if settings.logs is None and athena else "local"
+
+
+def open_engine(settings: EngineSettings) -> Engine:
+    """The engine the settings name (or :func:`choose_engine` picks), built from them."""
+    return ENGINES[choose_engine(settings)].from_settings(settings)
+
+
+__all__ = ["ATHENA_SETTINGS_VARIABLES", "ENGINES", "Engine", "EngineSettings", "QueryStatus", "RunProgress",
+           "choose_engine", "open_engine"]

@@ -1,7 +1,7 @@
 """The Athena engine: runs the rendered Athena SQL unchanged with pyathena, over boto3's credential chain.
 
-While a query runs, an optional status callback receives the state, the elapsed time and the data scanned
-on every poll (the CLI turns it into a live line on a terminal; the library never prints). A FAILED or
+While a query runs, an optional progress (``RunProgress.status``) receives the state, the elapsed time and the
+data scanned on every poll (the CLI turns it into a live line on a terminal; the library never prints). A FAILED or
 CANCELLED query raises :class:`~smtrail_sql.errors.QueryFailedError` with Athena's own reason; Ctrl-C stops
 the query in Athena (``StopQueryExecution``, pyathena's ``kill_on_interrupt``) before the
 ``KeyboardInterrupt`` goes on; throttled API calls are retried with exponential backoff (pyathena's retry
@@ -13,14 +13,20 @@ from __future__ import annotations
 import os
 import re
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from smtrail_sql.aws.pricing import scan_cost_usd
+from smtrail_sql.engines.base import EngineSettings, QueryStatus, RunProgress
 from smtrail_sql.errors import EngineError, QueryFailedError, SettingError
 from smtrail_sql.result import QueryResult, QueryStats
-from smtrail_sql.settings import DEFAULT_CATALOG, DEFAULT_DATABASE, validate_catalog, validate_identifier
+from smtrail_sql.settings import (
+    BUCKET_PATTERN,
+    DEFAULT_CATALOG,
+    DEFAULT_DATABASE,
+    validate_catalog,
+    validate_identifier,
+)
 
 if TYPE_CHECKING:
     from smtrail_sql.render import RenderedQuery
@@ -85,8 +91,9 @@ class AthenaSettings:
             return next((env[n] for n in names if env.get(n)), None)
 
         resolved_output = pick(output_location, "SMTRAIL_OUTPUT_LOCATION", "AWS_ATHENA_S3_STAGING_DIR")
-        if resolved_output is not None and not re.match(
-            r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/.*)?$", resolved_output
+        if resolved_output is not None and not (
+            resolved_output.startswith("s3://")
+            and BUCKET_PATTERN.match(resolved_output[len("s3://"):].partition("/")[0])
         ):
             raise SettingError("output location", resolved_output, "an S3 URI such as s3://my-bucket/athena/")
         resolved_workgroup = pick(workgroup, "SMTRAIL_WORKGROUP", "AWS_ATHENA_WORK_GROUP")
@@ -106,99 +113,34 @@ class AthenaSettings:
         )
 
 
-@dataclass(frozen=True)
-class QueryStatus:
-    """One poll of a running query: what the status line shows."""
-
-    query_id: str
-    state: str
-    elapsed_seconds: float
-    bytes_scanned: int
-
-    def describe(self) -> str:
-        """``RUNNING  3.2s  12.0 MiB scanned  (query id)``."""
-        from smtrail_sql.aws.pricing import format_bytes
-
-        return (
-            f"{self.state:<9} {self.elapsed_seconds:6.1f}s  {format_bytes(self.bytes_scanned)} scanned  "
-            f"({self.query_id})"
-        )
-
-
-#: Receives every poll of a running query (called in the calling thread).
-StatusCallback = Callable[[QueryStatus], None]
-
-
-@dataclass(frozen=True)
-class AthenaRun:
-    """What Athena said about a finished query, beyond the rows."""
-
-    query_id: str
-    state: str
-    bytes_scanned: int
-    engine_seconds: float
-    elapsed_seconds: float
-
-    @property
-    def cost_usd(self) -> float:
-        """The query's cost at $5 per TB with Athena's 10 MB minimum."""
-        return scan_cost_usd(self.bytes_scanned)
-
-    def describe(self) -> str:
-        """One line: data scanned, cost, engine time, query id."""
-        from smtrail_sql.aws.pricing import format_bytes
-
-        return (
-            f"scanned {format_bytes(self.bytes_scanned)}, cost ${self.cost_usd:.6f} (10 MB minimum), "
-            f"engine time {self.engine_seconds:.2f}s, wall {self.elapsed_seconds:.2f}s, "
-            f"query id {self.query_id}"
-        )
-
-
 class AthenaEngine:
     """Runs rendered queries on Athena with pyathena and returns typed rows.
 
-    >>> # engine = AthenaEngine.from_settings(database="smtrail", workgroup="primary")
-    >>> # engine.execute(render(catalog.get("runs"), window=TimeWindow.parse(since="7d"))).rows
+    >>> # engine = AthenaEngine.from_settings(EngineSettings(database="smtrail", workgroup="primary"))
+    >>> # engine.execute(query, progress=...).stats.describe_cost()
     """
 
-    name = "athena"
-    dialect = "athena"
+    name: ClassVar[str] = "athena"
+    dialect: ClassVar[str] = "athena"
+    bills_scans: ClassVar[bool] = True
 
-    def __init__(
-        self, settings: AthenaSettings, *, status: StatusCallback | None = None, session: Any | None = None
-    ) -> None:
+    def __init__(self, settings: AthenaSettings, *, session: Any | None = None) -> None:
         self.settings = settings
-        self.status = status
         self._session = session
         self._connection: Any | None = None
-        #: Athena's account of the last query run (``None`` before the first).
-        self.last_run: AthenaRun | None = None
 
     @classmethod
-    def from_settings(
-        cls,
-        *,
-        database: str | None = None,
-        workgroup: str | None = None,
-        output_location: str | None = None,
-        region: str | None = None,
-        profile: str | None = None,
-        catalog: str | None = None,
-        status: StatusCallback | None = None,
-        poll_interval: float | None = None,
-    ) -> AthenaEngine:
-        """An engine from option values (``None``: from ``SMTRAIL_*`` / pyathena's variables / defaults)."""
-        settings = AthenaSettings.resolve(
-            database=database,
-            workgroup=workgroup,
-            output_location=output_location,
-            region=region,
-            profile=profile,
-            catalog=catalog,
-            poll_interval=poll_interval,
-        )
-        return cls(settings, status=status)
+    def from_settings(cls, settings: EngineSettings) -> AthenaEngine:
+        """An engine from the settings (``None``: from ``SMTRAIL_*`` / pyathena's variables / defaults)."""
+        return cls(AthenaSettings.resolve(
+            database=settings.database,
+            workgroup=settings.workgroup,
+            output_location=settings.output_location,
+            region=settings.region,
+            profile=settings.profile,
+            catalog=settings.catalog,
+            poll_interval=settings.poll_interval,
+        ))
 
     @property
     def session(self) -> Any:
@@ -239,12 +181,12 @@ class AthenaEngine:
             )
         return self._connection
 
-    def execute(self, query: RenderedQuery) -> QueryResult:
+    def execute(self, query: RenderedQuery, *, progress: RunProgress | None = None) -> QueryResult:
         """Run a rendered query (its Athena SQL, exactly as ``render`` prints it)."""
-        return self.run_sql(query.sql)
+        return self.run_sql(query.sql, progress=progress)
 
-    def run_sql(self, sql: str) -> QueryResult:
-        """Run one SQL statement (a query or DDL) and return every row, typed.
+    def run_sql(self, sql: str, *, progress: RunProgress | None = None) -> QueryResult:
+        """Run one SQL statement (a query or DDL) and return every row, typed; ``progress`` hears every poll.
 
         Raises :class:`QueryFailedError` when Athena ends it FAILED or CANCELLED, :class:`EngineError` when
         the request itself is refused; Ctrl-C stops the query in Athena and re-raises ``KeyboardInterrupt``.
@@ -257,8 +199,8 @@ class AthenaEngine:
 
         def on_poll(execution: Any) -> None:
             last[:] = [execution]
-            if self.status is not None and isinstance(execution, AthenaQueryExecution):
-                self.status(
+            if progress is not None and isinstance(execution, AthenaQueryExecution):
+                progress.status(
                     QueryStatus(
                         query_id=execution.query_id or "",
                         state=execution.state or "",
@@ -282,20 +224,14 @@ class AthenaEngine:
         finally:
             cursor.close()
         elapsed = time.monotonic() - started
-        self.last_run = AthenaRun(
-            query_id=query_id,
-            state=state,
-            bytes_scanned=scanned,
-            engine_seconds=engine_millis / 1000,
-            elapsed_seconds=elapsed,
-        )
         stats = QueryStats(
             engine=self.name,
             elapsed_seconds=elapsed,
-            query_id=self.last_run.query_id,
+            query_id=query_id,
+            state=state,
             bytes_scanned=scanned,
-            cost_usd=self.last_run.cost_usd,
-            engine_seconds=self.last_run.engine_seconds,
+            cost_usd=scan_cost_usd(scanned),
+            engine_seconds=engine_millis / 1000,
         )
         return QueryResult(
             columns=[str(d[0]) for d in description],
@@ -332,12 +268,6 @@ class AthenaEngine:
         if "output location" in text.lower() or "s3_staging_dir" in text:
             text += " (pass --output-location s3://..., or use a workgroup that sets a result location)"
         return EngineError(f"Athena refused the query: {text}")
-
-    def with_status(self, status: StatusCallback | None) -> AthenaEngine:
-        """The same engine reporting to another status callback."""
-        engine = AthenaEngine(replace(self.settings), status=status, session=self._session)
-        engine._connection = self._connection
-        return engine
 
     def close(self) -> None:
         """Close the pyathena connection."""

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
 import pytest
 import sqlglot
 
-from smtrail_sql.catalog import Catalog
-from smtrail_sql.engines.athena import AthenaEngine, AthenaSettings, QueryStatus
+from smtrail_sql.engines import EngineSettings, QueryStatus
+from smtrail_sql.engines.athena import AthenaEngine, AthenaSettings
 from smtrail_sql.errors import EngineError, QueryFailedError, SettingError
 from smtrail_sql.render import Naming, RenderedQuery, render
+from smtrail_sql.templates import TemplateLibrary
 from smtrail_sql.window import TimeWindow
 from tests.aws.conftest import MotoAws
 
@@ -33,7 +35,7 @@ SUMMARY_COLUMNS = [
 
 def rendered(name: str = "metric-summary", **params: Any) -> RenderedQuery:
     window = TimeWindow.parse(since="2024-05-01", until="2024-05-03")
-    return render(Catalog.load().get(name), params, window=window, naming=Naming(database="smtrail"))
+    return render(TemplateLibrary.load().get(name), params, window=window, naming=Naming(database="smtrail"))
 
 
 def result_set(columns: list[tuple[str, str]], rows: list[list[str | None]]) -> dict[str, Any]:
@@ -64,7 +66,21 @@ def result_set(columns: list[tuple[str, str]], rows: list[list[str | None]]) -> 
 
 
 def engine(**kwargs: Any) -> AthenaEngine:
-    return AthenaEngine.from_settings(poll_interval=0.01, **kwargs)
+    return AthenaEngine.from_settings(EngineSettings(poll_interval=0.01, **kwargs))
+
+
+class Polls:
+    """A run's progress that hands every poll of the query to ``on_status``."""
+
+    def __init__(self, on_status: Callable[[QueryStatus], object]) -> None:
+        self.on_status = on_status
+
+    def start(self, files: int, total_bytes: int) -> None: ...
+    def advance(self, files: int, nbytes: int) -> None: ...
+    def finish(self) -> None: ...
+
+    def status(self, status: QueryStatus) -> None:
+        self.on_status(status)
 
 
 def test_runs_the_rendered_sql_unchanged_and_returns_typed_rows(moto: MotoAws) -> None:
@@ -103,8 +119,8 @@ def test_runs_the_rendered_sql_unchanged_and_returns_typed_rows(moto: MotoAws) -
         )
     )
     seen: list[QueryStatus] = []
-    athena = AthenaEngine.from_settings(poll_interval=0.01, status=seen.append)
-    result = athena.execute(query)
+    athena = engine()
+    result = athena.execute(query, progress=Polls(seen.append))
 
     assert moto.athena_queries() == [query.sql]
     sqlglot.parse_one(moto.athena_queries()[0], read="athena")  # what reached Athena parses as Athena SQL
@@ -129,7 +145,7 @@ def test_runs_the_rendered_sql_unchanged_and_returns_typed_rows(moto: MotoAws) -
     assert result.stats.query_id and result.stats.bytes_scanned == 0
     assert result.stats.cost_usd == pytest.approx(10 * 2**20 / 2**40 * 5)  # the 10 MB minimum
     assert seen and seen[-1].state == "SUCCEEDED" and seen[-1].query_id == result.stats.query_id
-    assert athena.last_run is not None and "10 MB minimum" in athena.last_run.describe()
+    assert "10 MB minimum" in result.stats.describe()[0]
 
 
 def test_query_context_and_workgroup_reach_athena(moto: MotoAws) -> None:
@@ -163,7 +179,7 @@ def test_a_query_cancelled_elsewhere_is_an_error(moto: MotoAws) -> None:
         moto.client("athena").stop_query_execution(QueryExecutionId=status.query_id)
 
     with pytest.raises(QueryFailedError) as cancelled:
-        AthenaEngine.from_settings(poll_interval=0.01, status=cancel_it).execute(rendered())
+        engine().execute(rendered(), progress=Polls(cancel_it))
     assert cancelled.value.state == "CANCELLED"
     assert "CANCELLED" in str(cancelled.value)
 
@@ -178,7 +194,7 @@ def test_ctrl_c_stops_the_query_in_athena(moto: MotoAws) -> None:
             raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        AthenaEngine.from_settings(poll_interval=0.01, status=interrupt).execute(rendered())
+        engine().execute(rendered(), progress=Polls(interrupt))
     assert polls[0].state == "QUEUED"
     assert moto.athena_state(polls[0].query_id) == "CANCELLED"
 
@@ -186,7 +202,7 @@ def test_ctrl_c_stops_the_query_in_athena(moto: MotoAws) -> None:
 def test_live_status_follows_the_states(moto: MotoAws) -> None:
     moto.hold_athena_queries(polls=2)
     seen: list[str] = []
-    AthenaEngine.from_settings(poll_interval=0.01, status=lambda s: seen.append(s.state)).run_sql("SELECT 1")
+    engine().run_sql("SELECT 1", progress=Polls(lambda s: seen.append(s.state)))
     assert seen[0] == "QUEUED" and "RUNNING" in seen and seen[-1] == "SUCCEEDED"
 
 

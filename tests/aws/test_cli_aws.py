@@ -165,64 +165,81 @@ def test_bad_input_is_one_line_and_exit_2(
 
 
 def test_max_scan_refuses_a_query_over_the_limit(moto: MotoAws) -> None:
-    from smtrail_sql.catalog import Catalog
-    from smtrail_sql.cli.athena import refuse_over_max_scan
+    from smtrail_sql.engines import EngineSettings
     from smtrail_sql.errors import EngineError, SettingError
     from smtrail_sql.render import render
+    from smtrail_sql.scan import refuse_over_max_scan
+    from smtrail_sql.templates import TemplateLibrary
     from smtrail_sql.window import TimeWindow
 
     expected = fill_bucket(moto)
     size = sum(len(f.body) for f in expected)
     query = render(
-        Catalog.load().get("metric-summary"),
+        TemplateLibrary.load().get("metric-summary"),
         {},
         window=TimeWindow.parse(since="2024-05-02", until="2024-05-03T06:00:00Z"),
     )
-    where = {"bucket": BUCKET, "prefix": None, "org_id": None, "accounts": A, "regions": "us-east-1"}
-    refuse_over_max_scan(query, str(size), **where)  # exactly at the limit: allowed
-    refuse_over_max_scan(query, None, **where)  # no limit: nothing listed
+
+    def limit(max_scan: str | None, bucket: str | None = BUCKET) -> EngineSettings:
+        return EngineSettings(max_scan=max_scan, bucket=bucket, accounts=A, regions="us-east-1")
+
+    refuse_over_max_scan(query, limit(str(size)))  # exactly at the limit: allowed
+    refuse_over_max_scan(query, limit(None))  # no limit: nothing listed
     with pytest.raises(EngineError, match=r"refusing to run metric-summary: it would scan about .* \(6 files\)"):
-        refuse_over_max_scan(query, str(size - 1), **where)
+        refuse_over_max_scan(query, limit(str(size - 1)))
     with pytest.raises(SettingError, match="give --bucket, --accounts and --regions"):
-        refuse_over_max_scan(query, "1GB", bucket=None, prefix=None, org_id=None, accounts=A, regions="us-east-1")
+        refuse_over_max_scan(query, limit("1GB", bucket=None))
 
 
-def test_the_run_factory_and_status_line(moto: MotoAws, monkeypatch: pytest.MonkeyPatch) -> None:
-    from smtrail_sql.cli.athena import status_line
+def test_the_console_progress_shows_athenas_status_line(moto: MotoAws, monkeypatch: pytest.MonkeyPatch) -> None:
+    import io
+
+    from rich.console import Console
+
+    from smtrail_sql.cli.console import ConsoleProgress, live_progress
+    from smtrail_sql.engines import EngineSettings
     from smtrail_sql.engines.athena import AthenaEngine
 
     monkeypatch.setenv("SMTRAIL_DATABASE", "metrics")
     monkeypatch.setenv("AWS_ATHENA_WORK_GROUP", "primary")
-    with status_line(enabled=False) as callback:
-        assert callback is None
-    with status_line(enabled=True) as callback:
-        assert callback is not None
-        engine = AthenaEngine.from_settings(status=callback)
-        assert (engine.settings.database, engine.settings.workgroup) == ("metrics", "primary")
-        assert engine.run_sql("SELECT 1").stats is not None
+    with live_progress() as progress:
+        assert progress is None  # pytest's stderr is not a terminal
+    screen = io.StringIO()
+    progress = ConsoleProgress(Console(file=screen, force_terminal=True, width=120))
+    engine = AthenaEngine.from_settings(EngineSettings(poll_interval=0.01))
+    assert (engine.settings.database, engine.settings.workgroup) == ("metrics", "primary")
+    result = engine.run_sql("SELECT 1", progress=progress)
+    progress.close()
+    assert result.stats is not None and result.stats.query_id in screen.getvalue()
+    assert "scanned" in screen.getvalue()
 
 
-def test_run_on_athena_sends_the_rendered_sql(moto: MotoAws, capsys: pytest.CaptureFixture[str]) -> None:
-    from smtrail_sql.catalog import Catalog
-    from smtrail_sql.cli.athena import run_on_athena
-    from smtrail_sql.errors import EngineError
-    from smtrail_sql.render import Naming, render
-    from smtrail_sql.window import TimeWindow
+@pytest.mark.parametrize("command", [
+    ["run", "runs", "--database", "metrics"],
+    ["plot", "-t", "tc-1", "-m", "loss", "--database", "metrics", "--output", "curves.png"],
+], ids=["run", "plot"])
+def test_every_command_that_runs_on_athena_checks_max_scan_and_reports_the_cost(
+    moto: MotoAws, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+    command: list[str],
+) -> None:
+    from tests.aws.test_athena_engine import result_set
 
+    monkeypatch.chdir(tmp_path)
     expected = fill_bucket(moto)
-    query = render(
-        Catalog.load().get("runs"),
-        {},
-        naming=Naming(database="metrics"),
-        window=TimeWindow.parse(since="2024-05-02", until="2024-05-03T06:00:00Z"),
-    )
-    where = {"bucket": BUCKET, "accounts": A, "regions": "us-east-1"}
-    with pytest.raises(EngineError, match="over --max-scan"):
-        run_on_athena(query, database="metrics", max_scan="1KB", **where)
+    curve = [("trial_component", "varchar"), ("metric_name", "varchar"), ("step", "bigint"), ("value", "double"),
+             ("metric_time", "timestamp")]
+    moto.seed_athena_results(result_set(curve, [["tc-1", "loss", "1", "0.5", "2024-05-02 10:00:00.000"]]))
+    athena = [*command, "--engine", "athena", "--output-location", "s3://athena-results/q/", *LOCATION, *WINDOW]
+    moto.client("s3").create_bucket(Bucket="athena-results")
+    code, _, err = smtrail(capsys, *athena, "--max-scan", "1KB")
+    assert code == 1 and "over --max-scan" in err
     assert moto.athena_queries() == []  # refused before anything reached Athena
-    result = run_on_athena(query, database="metrics", max_scan=str(sum(len(f.body) for f in expected)), **where)
-    assert moto.athena_queries() == [query.sql] and result.sql == query.sql
-    assert "scanned 0 B, cost $0.000048 (10 MB minimum)" in capsys.readouterr().err
+    code, _, err = smtrail(capsys, *athena, "--max-scan", str(sum(len(f.body) for f in expected)))
+    assert len(moto.athena_queries()) == 1 and "FROM metrics.sagemaker_metrics" in moto.athena_queries()[0]
+    assert "scanned 0 B, cost $0.000048 (10 MB minimum)" in err
+    assert code == 0, err
+    execution = moto.client("athena").get_query_execution(QueryExecutionId=err.split("query id ")[-1].split()[0])
+    assert execution["QueryExecution"]["ResultConfiguration"]["OutputLocation"].startswith("s3://athena-results/q/")
 
 
 @pytest.mark.parametrize("command", [["estimate", "runs", *LOCATION, *WINDOW], ["sync", *LOCATION, *WINDOW, "logs"]])

@@ -9,6 +9,7 @@ import sqlglot
 
 from smtrail_sql import ddl
 from smtrail_sql.deploy import create_table, migrate, read_deployed_version, status
+from smtrail_sql.engines import EngineSettings
 from smtrail_sql.engines.athena import AthenaEngine
 from smtrail_sql.errors import EngineError, QueryFailedError
 from smtrail_sql.settings import TableSettings
@@ -24,7 +25,7 @@ SETTINGS = TableSettings.create(
 
 
 def engine() -> AthenaEngine:
-    return AthenaEngine.from_settings(poll_interval=0.01)
+    return AthenaEngine.from_settings(EngineSettings(poll_interval=0.01))
 
 
 def next_version(tmp_path: Path) -> ddl.DdlVersion:

@@ -12,13 +12,14 @@ import pytest
 
 from smtrail_sql.aws.session import make_session
 from smtrail_sql.aws.trail import read_trails
+from smtrail_sql.engines import EngineSettings
 from smtrail_sql.engines.athena import AthenaEngine
 
 pytestmark = pytest.mark.aws
 
 
 def test_athena_returns_typed_rows() -> None:
-    engine = AthenaEngine.from_settings()
+    engine = AthenaEngine.from_settings(EngineSettings())
     result = engine.run_sql(
         "SELECT 1 AS one, 2.5E0 AS half, CAST(NULL AS VARCHAR) AS nothing, TIMESTAMP '2024-05-01 12:00:00' AS at"
     )

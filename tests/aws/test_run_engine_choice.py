@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from smtrail_sql.catalog import Catalog
 from smtrail_sql.cli import app
 from smtrail_sql.render import Naming, render
+from smtrail_sql.templates import TemplateLibrary
 from smtrail_sql.window import TimeWindow
 from tests.aws.conftest import MotoAws
 
@@ -18,7 +18,7 @@ SINCE, UNTIL = "2024-05-02", "2024-05-03T06:00:00Z"
 
 def _expected_sql() -> str:
     window = TimeWindow.parse(since=SINCE, until=UNTIL)
-    return render(Catalog.load().get("runs"), {}, window=window, naming=Naming(database="metrics")).sql
+    return render(TemplateLibrary.load().get("runs"), {}, window=window, naming=Naming(database="metrics")).sql
 
 
 @pytest.mark.parametrize("how", [["--engine", "athena"], ["--workgroup", "primary"]])

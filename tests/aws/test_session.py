@@ -8,6 +8,7 @@ import pytest
 
 from smtrail_sql.aws.estimate import estimate_scan
 from smtrail_sql.aws.session import make_client, make_session
+from smtrail_sql.engines import EngineSettings
 from smtrail_sql.engines.athena import AthenaEngine
 from smtrail_sql.errors import EngineError
 from smtrail_sql.settings import LogLocation
@@ -24,7 +25,7 @@ def test_per_service_endpoints_are_honoured(moto: MotoAws, monkeypatch: pytest.M
     s3 = make_client(make_session(), "s3")
     assert s3.meta.endpoint_url == moto.endpoint
     assert estimate_scan(s3, LogLocation.create("trail-logs"), ["111111111111"], ["us-east-1"], window).files == 0
-    result = AthenaEngine.from_settings(poll_interval=0.01).run_sql("SELECT 1")
+    result = AthenaEngine.from_settings(EngineSettings(poll_interval=0.01)).run_sql("SELECT 1")
     assert result.stats is not None and moto.athena_queries() == ["SELECT 1"]
 
 

@@ -8,14 +8,13 @@ import pytest
 
 from smtrail_sql.aws.session import make_session
 from smtrail_sql.aws.trail import (
-    SelectorConversionError,
     apply_metrics_selector,
     convert_basic_selectors,
     metrics_selector,
     read_trails,
     selector_coverage,
 )
-from smtrail_sql.errors import EngineError
+from smtrail_sql.errors import EngineError, SelectorConversionError
 from tests.aws.conftest import MotoAws
 
 S3_DATA = {

@@ -268,16 +268,16 @@ def load_dir(directory: Path, *, source: str) -> dict[str, Template]:
 
 
 @dataclass(frozen=True)
-class Catalog:
+class TemplateLibrary:
     """The templates available: the built-in ones, then user folders (a user template may replace a built-in)."""
 
     templates: dict[str, Template]
 
     @classmethod
-    def load(cls, extra_dirs: Iterable[Path] | None = None) -> Catalog:
+    def load(cls, extra_dirs: Iterable[Path] | None = None) -> TemplateLibrary:
         """Load the built-in templates and those of ``extra_dirs``.
 
-        >>> Catalog.load().get("metric-summary").name
+        >>> TemplateLibrary.load().get("metric-summary").name
         'metric-summary'
         """
         templates = load_dir(queries_dir(), source="built-in")

@@ -1,27 +1,22 @@
-"""Commands that talk to AWS: create-table, status, migrate, estimate, sync, check-trail.
-
-Also what ``run --engine athena`` and ``plot --engine athena`` need: :func:`run_on_athena` (or its pieces
-:func:`status_line`, :func:`refuse_over_max_scan`, :func:`report_run`).
-"""
+"""Commands that talk to AWS: create-table, status, migrate, estimate, sync, check-trail."""
 
 from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 import typer
 
 from smtrail_sql.cli.app import app, fail
 from smtrail_sql.cli.options import (
+    DEFAULT_VIEW,
     Accounts,
     AllTime,
     Bucket,
-    Catalog,
     Database,
+    DataCatalog,
     DeliveryLag,
     OrgId,
     OutputLocation,
@@ -40,126 +35,9 @@ from smtrail_sql.cli.options import (
 )
 from smtrail_sql.settings import DEFAULT_CATALOG, DEFAULT_DATABASE, DEFAULT_TABLE
 
-if TYPE_CHECKING:
-    from smtrail_sql.engines.athena import AthenaEngine, QueryStatus
-    from smtrail_sql.render import RenderedQuery
-    from smtrail_sql.result import QueryResult
 
 def _stderr_is_tty() -> bool:
     return sys.stderr.isatty()
-
-
-@contextmanager
-def status_line(enabled: bool | None = None) -> Iterator[Callable[[QueryStatus], None] | None]:
-    """A live ``STATE elapsed scanned (query id)`` line on stderr while a query runs, on a terminal only.
-
-    Yields the callback to give :class:`AthenaEngine` (``None`` when stderr is not a terminal).
-    """
-    if not (_stderr_is_tty() if enabled is None else enabled):
-        yield None
-        return
-    from rich.console import Console
-    from rich.status import Status
-
-    with Status("starting Athena query", console=Console(stderr=True)) as live:
-        yield lambda status: live.update(status.describe())
-
-
-def report_run(engine: AthenaEngine) -> None:
-    """The end-of-run line on stderr: data scanned, cost, engine time, query id."""
-    if engine.last_run is not None:
-        typer.echo(engine.last_run.describe(), err=True)
-
-
-def refuse_over_max_scan(
-    query: RenderedQuery,
-    max_scan: str | None,
-    *,
-    bucket: str | None,
-    prefix: str | None,
-    org_id: str | None,
-    accounts: str | None,
-    regions: str | None,
-    region: str | None = None,
-    profile: str | None = None,
-) -> None:
-    """With ``--max-scan``, estimate the query's scan from S3 and refuse it (an error) when over the limit."""
-    if not max_scan:
-        return
-    from smtrail_sql.aws.estimate import estimate_scan
-    from smtrail_sql.aws.pricing import format_bytes, parse_size
-    from smtrail_sql.aws.session import make_client, make_session
-    from smtrail_sql.errors import SettingError
-    from smtrail_sql.settings import LogLocation, validate_accounts, validate_regions
-
-    limit = parse_size(max_scan, setting="--max-scan")
-    if not (bucket and accounts and regions):
-        raise SettingError(
-            "--max-scan",
-            max_scan,
-            "give --bucket, --accounts and --regions too (the estimate lists the query's partitions in S3)",
-        )
-    s3 = make_client(make_session(profile, region), "s3")
-    estimate = estimate_scan(
-        s3,
-        LogLocation.create(bucket, prefix, org_id),
-        validate_accounts(accounts),
-        validate_regions(regions),
-        query.window,
-    )
-    if estimate.bytes > limit:
-        from smtrail_sql.errors import EngineError
-
-        raise EngineError(
-            f"refusing to run {query.name}: it would scan about {format_bytes(estimate.bytes)} "
-            f"({estimate.files} files), over --max-scan {format_bytes(limit)}; narrow --since/--until, "
-            "--accounts or --regions, or raise --max-scan"
-        )
-
-
-def run_on_athena(
-    query: RenderedQuery,
-    *,
-    database: str | None = None,
-    workgroup: str | None = None,
-    output_location: str | None = None,
-    region: str | None = None,
-    profile: str | None = None,
-    catalog: str | None = None,
-    max_scan: str | None = None,
-    bucket: str | None = None,
-    prefix: str | None = None,
-    org_id: str | None = None,
-    accounts: str | None = None,
-    regions: str | None = None,
-) -> QueryResult:
-    """What ``run --engine athena`` does: check ``--max-scan``, run with a live status line, report the cost."""
-    refuse_over_max_scan(
-        query,
-        max_scan,
-        bucket=bucket,
-        prefix=prefix,
-        org_id=org_id,
-        accounts=accounts,
-        regions=regions,
-        region=region,
-        profile=profile,
-    )
-    from smtrail_sql.engines.athena import AthenaEngine
-
-    with status_line() as status:
-        engine = AthenaEngine.from_settings(
-            database=database,
-            workgroup=workgroup,
-            output_location=output_location,
-            region=region,
-            profile=profile,
-            catalog=catalog,
-            status=status,
-        )
-        result = engine.execute(query)
-    report_run(engine)
-    return result
 
 
 def _print_statement(version: Any, sql: str) -> None:
@@ -186,19 +64,16 @@ def _deploy(
     if print_only:
         typer.echo(ddl.script(ddl.render_all(settings, comments=True)), nl=False)
         return
+    from smtrail_sql.cli.console import live_progress
+    from smtrail_sql.engines import EngineSettings
     from smtrail_sql.engines.athena import AthenaEngine
 
-    engine = AthenaEngine.from_settings(
-        database=settings.database,
-        workgroup=workgroup,
-        output_location=output_location,
-        region=region,
-        profile=profile,
-        catalog=settings.catalog,
-    )
+    engine = AthenaEngine.from_settings(EngineSettings(
+        database=settings.database, workgroup=workgroup, output_location=output_location, region=region,
+        profile=profile, catalog=settings.catalog))
     action = deploy.migrate if migrate_only else deploy.create_table
-    with status_line() as status:
-        result = action(engine.with_status(status), settings, on_statement=_print_statement)
+    with live_progress() as progress:
+        result = action(engine, settings, on_statement=_print_statement, progress=progress)
     typer.echo(result.describe())
 
 
@@ -212,8 +87,8 @@ def create_table(
     start_date: StartDate = None,
     database: Database = DEFAULT_DATABASE,
     table: Table = DEFAULT_TABLE,
-    view: View = "sagemaker_metrics",
-    catalog: Catalog = DEFAULT_CATALOG,
+    view: View = DEFAULT_VIEW,
+    catalog: DataCatalog = DEFAULT_CATALOG,
     print_only: Annotated[bool, typer.Option("--print", help="Print the DDL of every version instead of "
                                                              "running it.")] = False,
     workgroup: Workgroup = None,
@@ -239,7 +114,7 @@ def create_table(
 def status_command(
     database: Database = DEFAULT_DATABASE,
     table: Table = DEFAULT_TABLE,
-    catalog: Catalog = DEFAULT_CATALOG,
+    catalog: DataCatalog = DEFAULT_CATALOG,
     region: Region = None,
     profile: Profile = None,
 ) -> None:
@@ -271,8 +146,8 @@ def migrate_command(
     start_date: StartDate = None,
     database: Database = DEFAULT_DATABASE,
     table: Table = DEFAULT_TABLE,
-    view: View = "sagemaker_metrics",
-    catalog: Catalog = DEFAULT_CATALOG,
+    view: View = DEFAULT_VIEW,
+    catalog: DataCatalog = DEFAULT_CATALOG,
     workgroup: Workgroup = None,
     output_location: OutputLocation = None,
     region: Region = None,
@@ -312,21 +187,16 @@ def estimate_command(
     \b
     Example: smtrail-sql estimate metric-summary --bucket trails --accounts 123456789012 --regions us-east-1
     """
-    from smtrail_sql.aws.estimate import estimate_scan
-    from smtrail_sql.aws.session import make_client, make_session
-    from smtrail_sql.catalog import Catalog as TemplateCatalog
+    from smtrail_sql.api import Toolkit
+    from smtrail_sql.engines import EngineSettings
     from smtrail_sql.params import parse_assignments
-    from smtrail_sql.render import render
-    from smtrail_sql.settings import LogLocation, validate_accounts, validate_regions
-    from smtrail_sql.window import TimeWindow
 
-    location = LogLocation.create(bucket, prefix, org_id)
-    account_ids, region_names = validate_accounts(accounts), validate_regions(regions)
-    template = TemplateCatalog.load(queries_dir).get(name)
-    query = render(template, parse_assignments(param), window=TimeWindow.parse(since, until, all_time=all_time,
-                                                                             delivery_lag=delivery_lag))
-    s3 = make_client(make_session(profile, region), "s3")
-    estimate = estimate_scan(s3, location, account_ids, region_names, query.window)
+    settings = EngineSettings(engine="athena", bucket=bucket, prefix=prefix, org_id=org_id, accounts=accounts,
+                              regions=regions, region=region, profile=profile)
+    kit = Toolkit.open(settings, queries_dirs=queries_dir)
+    query = kit.query(name, parse_assignments(param), since=since, until=until, all_time=all_time,
+                      delivery_lag=delivery_lag)
+    estimate = kit.estimate(query)
     typer.echo(f"{estimate.files} files")
     typer.echo(f"{estimate.bytes} bytes")
     typer.echo(f"{estimate.partitions_with_data} of {estimate.partitions} partitions hold data")
@@ -334,20 +204,23 @@ def estimate_command(
 
 
 class _SyncBar:
-    """A rich progress bar (bytes) fed by the sync's progress callbacks."""
+    """A rich progress bar (bytes, and files done of files planned) fed by the sync's progress callbacks."""
 
     def __init__(self, progress: Any) -> None:
         self.progress = progress
         self.task = progress.add_task("listing", total=None)
+        self.files = self.done = 0
 
     def planned(self, files: int, total_bytes: int) -> None:
-        self.progress.update(self.task, total=total_bytes, description=f"{files} files")
+        self.files = files
+        self.progress.update(self.task, total=total_bytes, description=f"0/{files} files")
 
     def advanced(self, nbytes: int) -> None:
         self.progress.advance(self.task, nbytes)
 
     def file_done(self, obj: Any, skipped: bool) -> None:
-        pass
+        self.done += 1
+        self.progress.update(self.task, description=f"{self.done}/{self.files} files")
 
 
 @app.command("sync")

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from smtrail_sql.catalog import Catalog
 from smtrail_sql.errors import TemplateError, UnknownQueryError
 from smtrail_sql.resources import queries_dir
+from smtrail_sql.templates import TemplateLibrary
 
 REQUIRED = {"metric-history", "metric-summary", "latest-metrics", "runs", "compare-runs", "ingest-volume",
             "callers", "failed-calls", "duplicate-points", "late-points"}
@@ -18,7 +18,7 @@ HEAD = "-- name: q\n-- description: d\n"
 
 
 def test_builtin_catalog_has_every_canned_query_documented() -> None:
-    catalog = Catalog.load()
+    catalog = TemplateLibrary.load()
     assert REQUIRED <= set(catalog.names())
     assert len(catalog.names()) == len(list(queries_dir().glob("*.sql")))
     for template in catalog:
@@ -28,14 +28,14 @@ def test_builtin_catalog_has_every_canned_query_documented() -> None:
 def test_user_folder_adds_and_replaces_templates(tmp_path: Path) -> None:
     (tmp_path / "my-query.sql").write_text(GOOD.format(name="my-query"))
     (tmp_path / "runs.sql").write_text(GOOD.format(name="runs"))
-    catalog = Catalog.load([tmp_path])
+    catalog = TemplateLibrary.load([tmp_path])
     assert catalog.get("my-query").source == str(tmp_path)
     assert catalog.get("runs").source == str(tmp_path)
 
 
 def test_unknown_query_suggests_the_closest() -> None:
     with pytest.raises(UnknownQueryError, match="did you mean 'metric-summary'"):
-        Catalog.load().get("metric-sumary")
+        TemplateLibrary.load().get("metric-sumary")
 
 
 @pytest.mark.parametrize(
@@ -59,7 +59,7 @@ def test_unknown_query_suggests_the_closest() -> None:
 def test_bad_template_errors_name_file_and_line(tmp_path: Path, text: str, message: str, line: int | None) -> None:
     (tmp_path / "q.sql").write_text(text)
     with pytest.raises(TemplateError, match=message) as error:
-        Catalog.load([tmp_path])
+        TemplateLibrary.load([tmp_path])
     assert str(tmp_path / "q.sql") in str(error.value)
     if line is not None:
         assert error.value.line == line
@@ -67,4 +67,4 @@ def test_bad_template_errors_name_file_and_line(tmp_path: Path, text: str, messa
 
 def test_missing_user_folder_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(TemplateError, match="not a folder"):
-        Catalog.load([tmp_path / "nope"])
+        TemplateLibrary.load([tmp_path / "nope"])

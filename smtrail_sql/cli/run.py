@@ -1,0 +1,129 @@
+"""Commands that run a query and print its rows: ``run`` (on either engine) and ``demo``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from smtrail_sql.cli.app import app
+from smtrail_sql.cli.options import (
+    DEFAULT_VIEW,
+    AllTime,
+    Database,
+    DataCatalog,
+    DeliveryLag,
+    Engine,
+    Format,
+    Logs,
+    MaxScan,
+    NoCache,
+    OptionalAccounts,
+    OptionalBucket,
+    OptionalRegions,
+    OrgId,
+    OutputLocation,
+    Params,
+    Prefix,
+    Profile,
+    QueriesDir,
+    QueryName,
+    Region,
+    RowsOutput,
+    Since,
+    Strict,
+    Until,
+    View,
+    Workgroup,
+)
+from smtrail_sql.settings import DEFAULT_CATALOG, DEFAULT_DATABASE
+
+#: Where ``demo`` writes when no folder is given (README's quick start uses it).
+DEFAULT_DEMO_DIR = Path("smtrail-demo")
+
+
+@app.command("run")
+def run_query(
+    name: QueryName,
+    param: Params = None,
+    since: Since = None,
+    until: Until = None,
+    all_time: AllTime = False,
+    delivery_lag: DeliveryLag = None,
+    engine: Engine = None,
+    logs: Logs = None,
+    accounts: OptionalAccounts = None,
+    regions: OptionalRegions = None,
+    fmt: Format = None,
+    output: RowsOutput = None,
+    strict: Strict = False,
+    no_cache: NoCache = False,
+    queries_dir: QueriesDir = None,
+    database: Database = DEFAULT_DATABASE,
+    view: View = DEFAULT_VIEW,
+    workgroup: Workgroup = None,
+    output_location: OutputLocation = None,
+    region: Region = None,
+    profile: Profile = None,
+    catalog: DataCatalog = DEFAULT_CATALOG,
+    max_scan: MaxScan = None,
+    bucket: OptionalBucket = None,
+    prefix: Prefix = None,
+    org_id: OrgId = None,
+) -> None:
+    """Run a canned (or your own) query and print its rows: locally with DuckDB over --logs, or on Athena.
+
+    \b
+    Example: smtrail-sql run metric-summary --logs smtrail-demo -p metrics=train:loss --since 3d
+    """
+    from smtrail_sql.api import Toolkit
+    from smtrail_sql.cli.console import live_progress, report
+    from smtrail_sql.engines import EngineSettings
+    from smtrail_sql.output import resolve_format, write_result
+    from smtrail_sql.params import parse_assignments
+
+    resolve_format(fmt, output)  # a bad --format fails before any file is read
+    settings = EngineSettings(
+        engine=engine, database=database, logs=logs, strict=strict, use_cache=not no_cache, workgroup=workgroup,
+        output_location=output_location, region=region, profile=profile, catalog=catalog, bucket=bucket,
+        prefix=prefix, org_id=org_id, accounts=accounts, regions=regions, max_scan=max_scan)
+    kit = Toolkit.open(settings, queries_dirs=queries_dir, view=view)
+    query = kit.query(name, parse_assignments(param), since=since, until=until, all_time=all_time,
+                      delivery_lag=delivery_lag)
+    with live_progress() as progress:
+        result = kit.execute(query, progress=progress)
+    write_result(result, fmt, output)
+    report(result.stats)
+
+
+@app.command("demo")
+def demo(
+    directory: Annotated[Path, typer.Argument(help="Where to write the sample bucket copy.")] = DEFAULT_DEMO_DIR,
+    seed: Annotated[int, typer.Option(help="Seed of the generator: the same seed, the same sample.")] = 7,
+) -> None:
+    """Write a realistic sample CloudTrail bucket copy and run a first query on it.
+
+    \b
+    Example: smtrail-sql demo ./smtrail-demo
+    """
+    from smtrail_sql.api import Toolkit
+    from smtrail_sql.cli.console import live_progress, report
+    from smtrail_sql.demo import write_sample_bucket
+    from smtrail_sql.engines import EngineSettings
+    from smtrail_sql.output import write_result
+
+    summary = write_sample_bucket(directory, seed=seed)
+    typer.echo(
+        f"wrote {summary.log_files} CloudTrail files ({summary.uncompressed_bytes / 1e6:.1f} MB of JSON, "
+        f"{summary.metric_calls} BatchPutMetrics calls, {summary.points} metric points, "
+        f"{summary.failed_calls} failed calls, {summary.digest_files} digests) to {directory}/", err=True)
+    typer.echo(f"$ smtrail-sql run runs --logs {directory}", err=True)
+    kit = Toolkit.open(EngineSettings(engine="local", logs=directory))
+    with live_progress() as progress:
+        result = kit.execute(kit.query("runs"), progress=progress)
+    write_result(result)
+    report(result.stats)
+    typer.echo(
+        "\nNext: smtrail-sql queries   |   smtrail-sql run metric-summary --logs "
+        f"{directory} -p metrics=train:loss   |   smtrail-sql run failed-calls --logs {directory}", err=True)

@@ -1,0 +1,46 @@
+"""What a query would scan on Athena, and the limit that refuses a larger one (``max_scan``).
+
+The library applies the limit before any query reaches an engine that bills scans, whichever command or call
+runs it: the estimate lists, with S3, the objects under the partitions the query's window reads.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from smtrail_sql.errors import EngineError, SettingError
+
+if TYPE_CHECKING:
+    from smtrail_sql.aws.estimate import ScanEstimate
+    from smtrail_sql.engines.base import EngineSettings
+    from smtrail_sql.render import RenderedQuery
+
+
+def estimate_scan(query: RenderedQuery, settings: EngineSettings, *, setting: str = "estimate") -> ScanEstimate:
+    """List the log files ``query`` would read on Athena (the bucket, accounts and regions are required)."""
+    if not (settings.bucket and settings.accounts and settings.regions):
+        raise SettingError(setting, settings.max_scan, "give --bucket, --accounts and --regions too (the "
+                           "estimate lists the query's partitions in S3)")
+    from smtrail_sql.aws import estimate
+    from smtrail_sql.aws.session import make_client, make_session
+    from smtrail_sql.settings import LogLocation, validate_accounts, validate_regions
+
+    location = LogLocation.create(settings.bucket, settings.prefix, settings.org_id)
+    accounts, regions = validate_accounts(settings.accounts), validate_regions(settings.regions)
+    s3 = make_client(make_session(settings.profile, settings.region), "s3")
+    return estimate.estimate_scan(s3, location, accounts, regions, query.window)
+
+
+def refuse_over_max_scan(query: RenderedQuery, settings: EngineSettings) -> None:
+    """With ``settings.max_scan``, estimate the query's scan and refuse it (an error) when over the limit."""
+    if not settings.max_scan:
+        return
+    from smtrail_sql.aws.pricing import format_bytes, parse_size
+
+    limit = parse_size(settings.max_scan, setting="--max-scan")
+    found = estimate_scan(query, settings, setting="--max-scan")
+    if found.bytes > limit:
+        raise EngineError(
+            f"refusing to run {query.name}: it would scan about {format_bytes(found.bytes)} ({found.files} files), "
+            f"over --max-scan {format_bytes(limit)}; narrow --since/--until, --accounts or --regions, or raise "
+            "--max-scan")

@@ -16,8 +16,8 @@ from typing import Any
 
 import pytest
 
-from smtrail_sql.cache import ExtractCache
 from smtrail_sql.reader import pipeline
+from smtrail_sql.reader.cache import ExtractCache
 from smtrail_sql.reader.layout import discover_log_files
 from smtrail_sql.reader.pipeline import ReadResult, read_log_files
 from tests.events import batch_put_metrics, write_log_file

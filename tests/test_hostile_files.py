@@ -246,7 +246,7 @@ def test_files_past_the_limit_are_too_large(bucket: Path, tmp_path: Path) -> Non
 
 
 def test_a_file_too_large_is_read_again_under_a_larger_limit(bucket: Path, tmp_path: Path) -> None:
-    from smtrail_sql.cache import ExtractCache
+    from smtrail_sql.reader.cache import ExtractCache
 
     cache = ExtractCache(tmp_path / "cache")
     big = bucket / f"{ACCOUNT}_CloudTrail_{REGION}_20240501T1210Z_big.json.gz"

@@ -184,7 +184,7 @@ def test_an_event_in_two_files_gives_both_copies(tmp_path: Path) -> None:
 @pytest.mark.parametrize("cached", [False, True])
 def test_an_event_read_twice_by_two_workers_or_from_the_cache_gives_both_copies(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cached: bool) -> None:
-    from smtrail_sql.cache import ExtractCache
+    from smtrail_sql.reader.cache import ExtractCache
 
     event = batch_put_metrics("e-dup", "2024-05-01T12:00:00Z", [POINT, {**POINT, "step": 2}])
     for index in range(6):
@@ -329,7 +329,7 @@ def test_lean_reading_keeps_every_read_column_and_leaves_the_optional_ones_null(
 
 
 def test_a_cache_gets_whole_rows_even_when_few_columns_are_read(tmp_path: Path) -> None:
-    from smtrail_sql.cache import ExtractCache
+    from smtrail_sql.reader.cache import ExtractCache
 
     _bucket(tmp_path / "logs")
     files = discover_log_files(tmp_path / "logs").files

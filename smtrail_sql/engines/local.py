@@ -36,7 +36,7 @@ from smtrail_sql.settings import (
 if TYPE_CHECKING:
     import pyarrow as pa
 
-    from smtrail_sql.cache import ExtractCache
+    from smtrail_sql.reader.cache import ExtractCache
     from smtrail_sql.reader.pipeline import ReadProgress, ReadResult
     from smtrail_sql.render import Naming, RenderedQuery
     from smtrail_sql.window import TimeWindow
@@ -81,7 +81,7 @@ class LocalEngine:
         self.max_log_size = validate_max_log_size(
             max_log_size if max_log_size is not None else os.environ.get(MAX_LOG_SIZE_VARIABLE))
         if use_cache and cache is None:
-            from smtrail_sql.cache import ExtractCache
+            from smtrail_sql.reader.cache import ExtractCache
 
             cache = ExtractCache()
         self.cache = cache if use_cache else None

@@ -32,7 +32,7 @@ from smtrail_sql.settings import DEFAULT_MAX_LOG_SIZE
 if TYPE_CHECKING:
     import pyarrow as pa
 
-    from smtrail_sql.cache import ExtractCache
+    from smtrail_sql.reader.cache import ExtractCache
 
 #: Below this many bytes to read, forking workers costs more than it saves.
 PARALLEL_MIN_BYTES = 8 * 1024 * 1024
@@ -108,7 +108,7 @@ def read_log_files(
 def _read(files: Sequence[LogFile], cache: ExtractCache | None, workers: int | None,
           progress: ReadProgress | None, strict: bool, columns: Collection[str] | None,
           task: _Alongside, max_size: int) -> ReadResult:
-    from smtrail_sql.cache import snapshot_key, with_identity
+    from smtrail_sql.reader.cache import snapshot_key, with_identity
     from smtrail_sql.runfiles import remove_dead
 
     remove_dead(_spool_parent(), SPOOL_PREFIX)  # a killed run's rows (one directory listing, usually nothing)
@@ -118,7 +118,7 @@ def _read(files: Sequence[LogFile], cache: ExtractCache | None, workers: int | N
     key = snapshot_key(files) if cache is not None else ""
     if cache is not None:
         snapshot = cache.load_snapshot(key)
-        if snapshot is not None and snapshot.points is not None and snapshot.calls is not None:
+        if snapshot is not None:
             skipped_paths = [(p, r) for p, r in snapshot.meta.get("skipped", [])]
             if strict:
                 raise_if_bad(skipped_paths)
@@ -170,7 +170,7 @@ def _read(files: Sequence[LogFile], cache: ExtractCache | None, workers: int | N
         # the rows as written, memory-mapped: the tables built here are freed, DuckDB scans the snapshot's
         # batches in parallel, and the next read of this selection gets these very tables back
         stored = cache.load_snapshot(key)
-        if stored is not None and stored.points is not None and stored.calls is not None:
+        if stored is not None:
             result.points, result.calls = stored.points, stored.calls
     return result
 
@@ -240,7 +240,8 @@ def _extract_group(tasks: list[tuple[int, LogFile]], cache_root: str | None, lea
     """
     import gc
 
-    from smtrail_sql.cache import ExtractCache, serialize_entry
+    from smtrail_sql.reader.cache import ExtractCache
+    from smtrail_sql.reader.entries import serialize_entry
     from smtrail_sql.reader.extract import FileLists, read_log_file
 
     cache = ExtractCache(cache_root) if cache_root is not None else None
@@ -333,7 +334,7 @@ def _prime(lean: bool) -> None:
     """Run the whole extraction once on a tiny log (the first extraction in a process pays for set-up)."""
     from isal import igzip
 
-    from smtrail_sql.cache import serialize_entry
+    from smtrail_sql.reader.entries import serialize_entry
     from smtrail_sql.reader.extract import build_tables, extract_lists
 
     primer = LogFile("primer.json.gz", len(_PRIMER), 0, "000000000000", "us-east-1", "2024/05/01")
@@ -349,7 +350,8 @@ def _preload() -> None:
     import isal.igzip  # noqa: F401
     import msgspec  # noqa: F401
 
-    import smtrail_sql.cache  # noqa: F401
+    import smtrail_sql.reader.cache  # noqa: F401
+    import smtrail_sql.reader.entries  # noqa: F401
     import smtrail_sql.reader.extract  # noqa: F401
     import smtrail_sql.reader.shapes  # noqa: F401
 
@@ -570,7 +572,7 @@ def _extract_all(files: Sequence[LogFile], to_read: list[int], cache: ExtractCac
         return
     import multiprocessing
 
-    from smtrail_sql.cache import read_entry
+    from smtrail_sql.reader.entries import read_entry
     from smtrail_sql.runfiles import scratch_folder
 
     _preload()

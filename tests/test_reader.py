@@ -18,7 +18,7 @@ import pyarrow as pa
 import pytest
 
 from smtrail_sql.errors import LogReadError
-from smtrail_sql.reader import extract, pipeline, rules
+from smtrail_sql.reader import decode, generic, lists, pipeline, rules, tables
 from smtrail_sql.reader.layout import LogFile, discover_log_files
 from smtrail_sql.reader.pipeline import read_log_files
 from smtrail_sql.window import TimeWindow
@@ -294,9 +294,9 @@ def test_typed_and_generic_paths_agree(tmp_path: Path) -> None:
     for path in files:
         data = gzip.decompress(path.read_bytes())
         log = LogFile(str(path), 0, 0, ACCOUNT, REGION, "2024/05/01")
-        typed, generic = extract._extract_json(data, log), extract._extract_generic(data, log)
+        typed, loose = decode._extract_json(data, log), generic.extract_generic(data, log)
         typed_files += typed.typed
-        for left, right in zip(extract.build_tables([typed]), extract.build_tables([generic]), strict=True):
+        for left, right in zip(tables.build_tables([typed]), tables.build_tables([loose]), strict=True):
             assert left.equals(right), path.name
     # all but the two edge-case files of odd types and the one with a null requestParameters (which could be a
     # key in another case: the typed path cannot tell)
@@ -313,13 +313,13 @@ def test_lean_reading_keeps_every_read_column_and_leaves_the_optional_ones_null(
     monkeypatch.setattr(pipeline, "GROUP_SIZE", 2)  # several groups, so that two workers share them
     assert len(files) > 4
     full = read_log_files(files, workers=workers)
-    reads = set(extract.POINT_SCHEMA.names) - extract.OPTIONAL_COLUMNS
+    reads = set(tables.POINT_SCHEMA.names) - lists.OPTIONAL_COLUMNS
     lean = read_log_files(files, workers=workers, columns=reads)
     for table in ("points", "calls"):
         expected, got = getattr(full, table), getattr(lean, table)
         assert got.schema == expected.schema and got.num_rows == expected.num_rows > 0
         for name in expected.column_names:
-            if name in extract.OPTIONAL_COLUMNS:
+            if name in lists.OPTIONAL_COLUMNS:
                 assert got.column(name).null_count == got.num_rows
                 if name != "error_message":  # (never set on the points that were stored)
                     assert expected.column(name).null_count < expected.num_rows  # the sample has values
@@ -353,7 +353,7 @@ def test_gzip_is_read_as_the_gzip_module_reads_it() -> None:
             expected: bytes | str = gzip.decompress(raw)
         except (OSError, EOFError):
             expected = "corrupt-gzip"
-        assert extract.inflate(raw) == expected
+        assert decode.inflate(raw) == expected
 
 
 @pytest.mark.parametrize("texts", [False, True])
@@ -365,24 +365,24 @@ def test_vectorised_point_times_follow_the_scalar_rule(texts: bool) -> None:
     if texts:
         values += ["2024-05-01T00:00:00Z", "2024-05-01T00:00:00z", "2024-02-30T00:00:00Z", "0000-12-31T23:00:00Z",
                    "9999-12-31 23:59:59Z", "2024-05-01T00:00:00+02:00", "1714521600000", "soon", "", None]
-    got = extract._point_times(values).cast(pa.int64()).to_pylist()
+    got = tables._point_times(values).cast(pa.int64()).to_pylist()
     expected = [rules.time_millis(v if isinstance(v, str) or v is None else repr(v)) for v in values]
     assert got == [m * 1000 if m is not None else None for m in expected]
-    event_times = extract._event_times([v for v in values if isinstance(v, str) or v is None])
+    event_times = tables._event_times([v for v in values if isinstance(v, str) or v is None])
     assert event_times.cast(pa.int64()).to_pylist() == [
         m * 1000 if m is not None else None
         for m, v in zip(expected, values, strict=True) if isinstance(v, str) or v is None]
 
 
 @pytest.mark.parametrize("column", [
-    pa.array(["a", None, "b", None, "a", "c"], extract._DICTIONARY).slice(1),
+    pa.array(["a", None, "b", None, "a", "c"], tables._DICTIONARY).slice(1),
     pa.array([None, datetime(2024, 5, 1), None, datetime(1, 1, 1), datetime(9999, 12, 31), None],
              pa.timestamp("us")).slice(1),
-    pa.array(["a", "b", "c", "d", "e", "f"], extract._DICTIONARY).slice(1),
+    pa.array(["a", "b", "c", "d", "e", "f"], tables._DICTIONARY).slice(1),
 ])
 def test_call_values_spread_over_points_keep_nulls_and_offsets(column: pa.Array) -> None:
     owners = np.array([0, 0, 1, 2, 3, 3, 4, 2], dtype=np.int32)
-    spread = extract._spread(column, owners)
+    spread = tables._spread(column, owners)
     assert spread.type == column.type
     assert spread.to_pylist() == [column[i].as_py() for i in owners]
 

@@ -317,7 +317,7 @@ def relations_database(naming: Naming) -> Any:
     """
     import duckdb
 
-    from smtrail_sql.reader.extract import empty_tables
+    from smtrail_sql.reader.tables import empty_tables
     from smtrail_sql.settings import validate_identifier
 
     database = validate_identifier("database", naming.database)

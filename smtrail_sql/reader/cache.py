@@ -3,8 +3,8 @@
 Two kinds of entry (their bytes: :mod:`smtrail_sql.reader.entries`):
 
 * **per file**, ``files/KE/KEY.entry``: the file's lists as the reader marshals them (see
-  :class:`smtrail_sql.reader.extract.FileLists`), in a frame with their length and a CRC-32; keyed by the
-  file's identity (see :func:`file_key`): a changed or new file misses, the others hit;
+  :mod:`smtrail_sql.reader.lists`), in a frame with their length and a CRC-32; keyed by the file's identity
+  (see :func:`file_key`): a changed or new file misses, the others hit;
 * **per file set** (a *snapshot*), ``snapshots/KEY.arrows``: a header (lengths and a CRC-32), JSON metadata (the
   skipped files and their reasons, whether each event was read once), then the two relations' rows as two
   Arrow IPC streams, points then calls, memory-mapped when read back; keyed by every selected file's identity:

@@ -3,12 +3,12 @@
 Two layouts, both checked by a CRC-32 before anything in them is parsed (see :func:`_crc32`):
 
 * a **framed payload** (a per-file cache entry, whose payload is the file's marshalled lists: see
-  :class:`smtrail_sql.reader.extract.FileLists`): ``_FRAME`` (magic ``SMTRAIL2``, payload length, CRC-32 of
-  the payload and then of the key), then the payload;
+  :mod:`smtrail_sql.reader.lists`): ``_FRAME`` (magic ``SMTRAIL2``, payload length, CRC-32 of the payload and
+  then of the key), then the payload;
 * a **table entry** (a snapshot of a whole selection; a worker's rows in ``/dev/shm``, under the key ``""``):
   ``_HEADER`` (magic ``SMTRAIL2``, length of the metadata, length of the points stream, CRC-32 of everything
   after the header, then of the two lengths and the key), the metadata as JSON, then two Arrow IPC streams:
-  the points, then the calls (see :mod:`smtrail_sql.reader.extract`). Read back memory-mapped, the tables are
+  the points, then the calls (see :mod:`smtrail_sql.reader.tables`). Read back memory-mapped, the tables are
   zero-copy views of the file.
 
 An entry's key is part of its checksum: an entry moved under another name fails the check.

@@ -86,7 +86,7 @@ def read_log_files(
 
     ``strict`` raises :class:`~smtrail_sql.errors.LogReadError` on the first bad file instead of skipping it.
     ``columns``, when given, are the only columns the caller reads: if it reads none of
-    :data:`~smtrail_sql.reader.extract.OPTIONAL_COLUMNS` and there is no cache, they are left NULL, which
+    :data:`~smtrail_sql.reader.lists.OPTIONAL_COLUMNS` and there is no cache, they are left NULL, which
     saves a fifth of the reading (with a cache, every column is read: its entries must be whole).
     ``alongside`` is other work to overlap with the reading (setting up the query engine, say): it runs in a
     thread while worker processes read, or first when the files are read in this process; its error, if any,
@@ -126,7 +126,7 @@ def _read(files: Sequence[LogFile], cache: ExtractCache | None, workers: int | N
                               skipped=Counter(r for _, r in skipped_paths), skipped_paths=skipped_paths,
                               snapshot_hit=True, single_copy=bool(snapshot.meta.get("single_copy", False)))
 
-    from smtrail_sql.reader.extract import OPTIONAL_COLUMNS, FileLists
+    from smtrail_sql.reader.lists import OPTIONAL_COLUMNS, FileLists
 
     lean = cache is None and columns is not None and OPTIONAL_COLUMNS.isdisjoint(columns)
     lists: list[FileLists | None] = [None] * len(files)
@@ -215,7 +215,7 @@ def series_order(points: pa.Table) -> pa.Table:
 
 
 def _lists_or_none(payload: bytes | None) -> Any:
-    from smtrail_sql.reader.extract import FileLists
+    from smtrail_sql.reader.lists import FileLists
 
     if payload is None:
         return None
@@ -241,8 +241,9 @@ def _extract_group(tasks: list[tuple[int, LogFile]], cache_root: str | None, lea
     import gc
 
     from smtrail_sql.reader.cache import ExtractCache
+    from smtrail_sql.reader.decode import read_log_file
     from smtrail_sql.reader.entries import serialize_entry
-    from smtrail_sql.reader.extract import FileLists, read_log_file
+    from smtrail_sql.reader.lists import FileLists
 
     cache = ExtractCache(cache_root) if cache_root is not None else None
     # the extracted lists hold no cycles: the cyclic collector would only rescan them again and again
@@ -286,11 +287,11 @@ FLUSH_VALUES = 1 << 20
 
 
 def _build_each(parts: list[Any], lean: bool, reasons: list[str | None], first: int) -> tuple[Any, Any]:
-    """:func:`~smtrail_sql.reader.extract.build_tables` of consecutive files; if a file's values make it fail
+    """:func:`~smtrail_sql.reader.tables.build_tables` of consecutive files; if a file's values make it fail
     (none known: the rules give only what Arrow takes; or memory past the reader's budget), the files again
     one by one, a file that fails skipped as ``undecodable`` (``too-large`` for memory), its reason set in
     ``reasons[first + i]``: one file never fails the others."""
-    from smtrail_sql.reader.extract import build_tables
+    from smtrail_sql.reader.tables import build_tables
 
     try:
         return build_tables(parts, lean=lean)
@@ -310,7 +311,7 @@ def _build_each(parts: list[Any], lean: bool, reasons: list[str | None], first: 
 def _concat(built: list[tuple[Any, Any]]) -> tuple[Any, Any]:
     import pyarrow as pa
 
-    from smtrail_sql.reader.extract import empty_tables
+    from smtrail_sql.reader.tables import empty_tables
 
     if len(built) == 1:
         return built[0]
@@ -334,8 +335,9 @@ def _prime(lean: bool) -> None:
     """Run the whole extraction once on a tiny log (the first extraction in a process pays for set-up)."""
     from isal import igzip
 
+    from smtrail_sql.reader.decode import extract_lists
     from smtrail_sql.reader.entries import serialize_entry
-    from smtrail_sql.reader.extract import build_tables, extract_lists
+    from smtrail_sql.reader.tables import build_tables
 
     primer = LogFile("primer.json.gz", len(_PRIMER), 0, "000000000000", "us-east-1", "2024/05/01")
     points, calls = build_tables([extract_lists(igzip.compress(_PRIMER), primer, lean=lean)], lean=lean)
@@ -351,9 +353,10 @@ def _preload() -> None:
     import msgspec  # noqa: F401
 
     import smtrail_sql.reader.cache  # noqa: F401
+    import smtrail_sql.reader.decode  # noqa: F401
     import smtrail_sql.reader.entries  # noqa: F401
-    import smtrail_sql.reader.extract  # noqa: F401
     import smtrail_sql.reader.shapes  # noqa: F401
+    import smtrail_sql.reader.tables  # noqa: F401
 
 
 class _NoPandas:
@@ -654,7 +657,7 @@ def _assemble(files: Sequence[LogFile], lists: list[Any], groups: dict[int, tupl
     """
     import pyarrow as pa
 
-    from smtrail_sql.reader.extract import build_tables, empty_tables
+    from smtrail_sql.reader.tables import build_tables, empty_tables
 
     skipped: Counter[str] = Counter()
     skipped_paths: list[tuple[str, str]] = []

@@ -21,7 +21,7 @@ from typer.testing import CliRunner
 
 from smtrail_sql.cli import app
 from smtrail_sql.errors import LogReadError, SettingError
-from smtrail_sql.reader import decode, discover_log_files, layout, memory, pipeline, read_log_files, tables
+from smtrail_sql.reader import batch, decode, discover_log_files, layout, memory, read_log_files, workers
 from smtrail_sql.reader.layout import LogFile
 from smtrail_sql.settings import DEFAULT_MAX_LOG_SIZE, validate_max_log_size
 from tests.events import ACCOUNT, REGION, batch_put_metrics, log_key, write_log_file
@@ -310,13 +310,13 @@ def test_the_budget_holds_in_worker_processes_and_in_this_one(bucket: Path) -> N
     before = resource.getrlimit(resource.RLIMIT_DATA)
     assert _read(_root(bucket), max_size=64 << 20, workers=1) == ({"too-large": 1}, [GOOD_ROW])
     assert resource.getrlimit(resource.RLIMIT_DATA) == before
-    for index in range(pipeline.GROUP_SIZE + 1):  # files enough for two groups, and so two workers
+    for index in range(workers.GROUP_SIZE + 1):  # files enough for two groups, and so two workers
         write_log_file(bucket / log_key(ACCOUNT, REGION, "2024/05/01", f"20240501T13{index:02d}Z"),
                        [batch_put_metrics(f"e-{index:02d}", "2024-05-01T12:00:00Z", [POINT])])
     skipped, points = _read(_root(bucket), max_size=64 << 20, workers=2)
-    assert skipped == {"too-large": 1} and len(points) == pipeline.GROUP_SIZE + 2
+    assert skipped == {"too-large": 1} and len(points) == workers.GROUP_SIZE + 2
     skipped, points = _read(_root(bucket), max_size=512 << 20, workers=2)  # a budget of 2.25 GB holds it
-    assert skipped == {} and len(points) == pipeline.GROUP_SIZE + 2
+    assert skipped == {} and len(points) == workers.GROUP_SIZE + 2
 
 
 def test_limiting_memory_never_raises_a_lower_limit() -> None:
@@ -371,15 +371,15 @@ def test_any_error_of_one_file_skips_that_file(bucket: Path, monkeypatch: pytest
 
 def test_a_file_whose_rows_arrow_refuses_is_skipped_alone(bucket: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     write_log_file(bucket / "other.json.gz", [batch_put_metrics("e-other", "2024-05-01T12:00:00Z", [POINT])])
-    real = tables.build_tables
+    real = batch.build_tables
 
     def build_tables(parts: Any, *, lean: bool = False) -> Any:
         if any("e-other" in part.calls["event_id"] for part in parts):
             raise OverflowError("a value Arrow refuses")
         return real(parts, lean=lean)
 
-    monkeypatch.setattr(tables, "build_tables", build_tables)
+    monkeypatch.setattr(batch, "build_tables", build_tables)
     found = discover_log_files(_root(bucket))
-    indices, reasons, (points, _) = pipeline._extract_group(list(enumerate(found.files)), None)
+    reasons, (points, _) = batch.extract_group(list(enumerate(found.files)), None)
     assert reasons.count("undecodable") == 1 and reasons.count(None) == 1
     assert points.column("event_id").to_pylist() == ["e-good"]

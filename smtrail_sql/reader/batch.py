@@ -33,35 +33,26 @@ def extract_group(tasks: list[tuple[int, LogFile]], cache: ExtractCache | None, 
     :func:`~smtrail_sql.reader.pipeline.read_log_files`); ``max_size``: a file larger than this once inflated is
     skipped as ``too-large``.
     """
-    import gc
-
-    # the extracted lists hold no cycles: the cyclic collector would only rescan them again and again
-    gc_was_enabled = gc.isenabled()
-    gc.disable()
     reasons: list[str | None] = []
     built: list[tuple[pa.Table, pa.Table]] = []
-    try:
-        pending: list[FileLists] = []
-        held = 0
-        for _, log in tasks:
-            lists = read_log_file(log, lean=lean, max_size=max_size)
-            try:
-                if cache is not None and lists.skip_reason not in MOMENTARY_SKIPS:
-                    cache.store_file(log, lists.dumps())
-            except MemoryError:  # (past the reader's budget: see smtrail_sql.reader.memory)
-                lists = FileLists(SKIP_TOO_LARGE)
-            reasons.append(lists.skip_reason)
-            pending.append(lists)
-            held += len(lists.names) + lists.call_count
-            if held >= FLUSH_VALUES:  # plain lists take several times what their Arrow rows do
-                built.append(_build_each(pending, lean, reasons, len(reasons) - len(pending)))
-                pending, held = [], 0
-        if pending or not built:
+    pending: list[FileLists] = []
+    held = 0
+    for _, log in tasks:
+        lists = read_log_file(log, lean=lean, max_size=max_size)
+        try:
+            if cache is not None and lists.skip_reason not in MOMENTARY_SKIPS:
+                cache.store_file(log, lists.dumps())
+        except MemoryError:  # (past the reader's budget: see smtrail_sql.reader.memory)
+            lists = FileLists(SKIP_TOO_LARGE)
+        reasons.append(lists.skip_reason)
+        pending.append(lists)
+        held += len(lists.names) + lists.call_count
+        if held >= FLUSH_VALUES:  # plain lists take several times what their Arrow rows do
             built.append(_build_each(pending, lean, reasons, len(reasons) - len(pending)))
-        return reasons, concat(built)
-    finally:
-        if gc_was_enabled:
-            gc.enable()
+            pending, held = [], 0
+    if pending or not built:
+        built.append(_build_each(pending, lean, reasons, len(reasons) - len(pending)))
+    return reasons, concat(built)
 
 
 def _build_each(parts: list[FileLists], lean: bool, reasons: list[str | None], first: int

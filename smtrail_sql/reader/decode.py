@@ -178,7 +178,7 @@ def _extract_json(data: bytes, log: LogFile, lean: bool = False) -> FileLists:
     """
     import msgspec
 
-    from smtrail_sql.reader import shapes
+    import smtrail_sql.reader.shapes as shapes
 
     quoted = data.count(_QUOTED_EVENT_NAME)
     if not quoted:
@@ -220,7 +220,7 @@ def _extract_lean(data: bytes, log: LogFile, quoted: int) -> FileLists | None:
     None for any other file, which the full decoder then reads."""
     import msgspec
 
-    from smtrail_sql.reader import shapes
+    import smtrail_sql.reader.shapes as shapes
 
     try:
         document = shapes.LEAN_LOG_DECODER.decode(data)

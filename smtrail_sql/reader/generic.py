@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from smtrail_sql.reader import rules
+import smtrail_sql.reader.rules as rules
 from smtrail_sql.reader.layout import SKIP_DIGEST, SKIP_FOREIGN_JSON, SKIP_TOO_DEEP, SKIP_TRUNCATED_JSON, LogFile
 from smtrail_sql.reader.lists import FileLists
 from smtrail_sql.reader.rules import field_text, scalar_text

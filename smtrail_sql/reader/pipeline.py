@@ -21,7 +21,7 @@ from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
-from smtrail_sql.reader import workers as pool
+import smtrail_sql.reader.workers as pool
 from smtrail_sql.reader.layout import MOMENTARY_SKIPS, SKIP_DIGEST, LogFile, raise_if_bad
 from smtrail_sql.settings import DEFAULT_MAX_LOG_SIZE
 

@@ -102,8 +102,8 @@ def measure_cold() -> dict[str, Any]:
 
 
 def measure_warm(cache_dir: str) -> dict[str, Any]:
-    from smtrail_sql.cache import ExtractCache
     from smtrail_sql.engines.local import LocalEngine
+    from smtrail_sql.reader.cache import ExtractCache
 
     query = _metric_summary_query()
     engine = LocalEngine(BUCKET, cache=ExtractCache(cache_dir))

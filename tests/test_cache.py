@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from smtrail_sql import cache as cache_module
-from smtrail_sql.cache import ExtractCache, default_cache_dir, file_key, snapshot_key
+from smtrail_sql.reader import cache as cache_module
+from smtrail_sql.reader.cache import ExtractCache, default_cache_dir, file_key, snapshot_key
 from smtrail_sql.reader.layout import discover_log_files
 from smtrail_sql.reader.pipeline import ReadResult, read_log_files
 from tests.events import ACCOUNT, REGION, batch_put_metrics, log_key, write_log_file

@@ -16,8 +16,8 @@ from typing import Any
 
 import pytest
 
-from smtrail_sql.cache import ExtractCache
-from smtrail_sql.reader import pipeline
+from smtrail_sql.reader import workers
+from smtrail_sql.reader.cache import ExtractCache
 from smtrail_sql.reader.layout import discover_log_files
 from smtrail_sql.reader.pipeline import ReadResult, read_log_files
 from tests.events import batch_put_metrics, write_log_file
@@ -179,7 +179,7 @@ def test_a_dead_runs_temporaries_and_spools_are_removed_a_live_runs_are_not(
     logs = tmp_path / "logs"
     _plain_log(logs / "metrics.json", "0.25")
     shm = tmp_path / "shm"
-    monkeypatch.setattr(pipeline, "SPOOL_PARENT", str(shm))
+    monkeypatch.setattr(workers, "SPOOL_PARENT", str(shm))
     temps = tmp_path / "cache" / "tmp"
     dead = _dead_pid()
     made = {
@@ -248,12 +248,12 @@ def _session_alive(sid: int) -> bool:
 
 def _cli(logs: Path, cache: Path, *extra: str) -> list[str]:
     return [sys.executable, "-c", (
-        "import sys; from smtrail_sql.reader import pipeline; pipeline.PARALLEL_MIN_BYTES = 0; "
+        "import sys; from smtrail_sql.reader import workers; workers.PARALLEL_MIN_BYTES = 0; "
         "from smtrail_sql.cli import main; sys.argv[0] = 'smtrail-sql'; main()"),
         "run", "metric-summary", "--logs", str(logs), "--all-time", "--format", "csv", *extra]
 
 
-@pytest.mark.skipif(not Path("/proc").is_dir() or not Path(pipeline.SPOOL_PARENT).is_dir(),
+@pytest.mark.skipif(not Path("/proc").is_dir() or not Path(workers.SPOOL_PARENT).is_dir(),
                     reason="needs /proc and /dev/shm")
 @pytest.mark.parametrize("how", ["SIGKILL", "SIGINT"])
 def test_a_run_killed_mid_read_leaves_nothing_the_next_run_does_not_remove(how: str, tmp_path: Path) -> None:
@@ -262,7 +262,7 @@ def test_a_run_killed_mid_read_leaves_nothing_the_next_run_does_not_remove(how: 
     env = {**os.environ, "SMTRAIL_CACHE_DIR": str(cache)}
     run = subprocess.Popen(_cli(logs, cache), cwd=ROOT, env=env, start_new_session=True,
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    spool_parent = Path(pipeline.SPOOL_PARENT)
+    spool_parent = Path(workers.SPOOL_PARENT)
     deadline = time.monotonic() + 120
 
     def spools() -> list[Path]:

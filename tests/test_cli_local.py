@@ -192,8 +192,8 @@ class _Recorder:
 
 
 def test_progress_is_told_about_every_file_read(metric_logs: tuple[Path, list[Path]], tmp_path: Path) -> None:
-    from smtrail_sql.cache import ExtractCache
     from smtrail_sql.engines.local import LocalEngine
+    from smtrail_sql.reader.cache import ExtractCache
     from smtrail_sql.window import TimeWindow
 
     recorder = _Recorder()

@@ -105,7 +105,7 @@ def test_an_earlier_sample_is_replaced_and_other_folders_are_refused(tmp_path: P
 
 
 def test_an_unwritable_cache_only_costs_speed(tmp_path: Path, demo: DemoSummary) -> None:
-    from smtrail_sql.cache import ExtractCache
+    from smtrail_sql.reader.cache import ExtractCache
 
     blocker = tmp_path / "not-a-folder"
     blocker.write_text("a file where the cache folder should be")

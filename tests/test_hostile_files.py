@@ -21,7 +21,7 @@ from typer.testing import CliRunner
 
 from smtrail_sql.cli import app
 from smtrail_sql.errors import LogReadError, SettingError
-from smtrail_sql.reader import discover_log_files, extract, layout, memory, pipeline, read_log_files
+from smtrail_sql.reader import batch, decode, discover_log_files, layout, memory, read_log_files, workers
 from smtrail_sql.reader.layout import LogFile
 from smtrail_sql.settings import DEFAULT_MAX_LOG_SIZE, validate_max_log_size
 from tests.events import ACCOUNT, REGION, batch_put_metrics, log_key, write_log_file
@@ -145,11 +145,11 @@ def test_fifo_and_device_are_never_opened(tmp_path: Path) -> None:
 def test_a_fifo_put_where_a_file_was_listed_does_not_hang(tmp_path: Path) -> None:
     fifo = tmp_path / "swapped.json.gz"
     os.mkfifo(fifo)
-    assert extract.read_log_file(LogFile(str(fifo), 100, 0)).skip_reason == "not-a-file"
-    assert extract.read_log_file(LogFile("/dev/zero", 0, 0)).skip_reason == "not-a-file"
+    assert decode.read_log_file(LogFile(str(fifo), 100, 0)).skip_reason == "not-a-file"
+    assert decode.read_log_file(LogFile("/dev/zero", 0, 0)).skip_reason == "not-a-file"
     loop = tmp_path / "loop.json"
     os.symlink(loop.name, loop)
-    assert extract.read_log_file(LogFile(str(loop), 0, 0)).skip_reason == "symlink-loop"
+    assert decode.read_log_file(LogFile(str(loop), 0, 0)).skip_reason == "symlink-loop"
 
 
 # -- folders that cannot be read -----------------------------------------------------------------------------
@@ -227,10 +227,10 @@ def test_listing_a_folder_gone_or_replaced_counts_it(tmp_path: Path) -> None:
 def test_inflating_stops_at_the_limit() -> None:
     document = b'{"Records":[' + b" " * 1000 + b"]}"
     member = gzip.compress(document)
-    assert extract.inflate(member, max_size=len(document)) == document
-    assert extract.inflate(member, max_size=len(document) - 1) == "too-large"
-    assert extract.inflate(member * 2, max_size=len(document) * 2) == document * 2
-    assert extract.inflate(member * 2, max_size=len(document) * 2 - 1) == "too-large"  # the members together
+    assert decode.inflate(member, max_size=len(document)) == document
+    assert decode.inflate(member, max_size=len(document) - 1) == "too-large"
+    assert decode.inflate(member * 2, max_size=len(document) * 2) == document * 2
+    assert decode.inflate(member * 2, max_size=len(document) * 2 - 1) == "too-large"  # the members together
 
 
 def test_files_past_the_limit_are_too_large(bucket: Path, tmp_path: Path) -> None:
@@ -242,11 +242,11 @@ def test_files_past_the_limit_are_too_large(bucket: Path, tmp_path: Path) -> Non
     assert _read(_root(bucket), max_size=limit) == ({"too-large": 2}, [GOOD_ROW])
     skipped, points = _read(_root(bucket), max_size=32 * limit)  # within a larger limit, both are read
     assert skipped == {} and points == [GOOD_ROW, ("e-plain", *GOOD_ROW[1:])]
-    assert extract.read_log_file(LogFile(str(plain), 0, 0), max_size=limit).skip_reason == "too-large"
+    assert decode.read_log_file(LogFile(str(plain), 0, 0), max_size=limit).skip_reason == "too-large"
 
 
 def test_a_file_too_large_is_read_again_under_a_larger_limit(bucket: Path, tmp_path: Path) -> None:
-    from smtrail_sql.cache import ExtractCache
+    from smtrail_sql.reader.cache import ExtractCache
 
     cache = ExtractCache(tmp_path / "cache")
     big = bucket / f"{ACCOUNT}_CloudTrail_{REGION}_20240501T1210Z_big.json.gz"
@@ -310,13 +310,13 @@ def test_the_budget_holds_in_worker_processes_and_in_this_one(bucket: Path) -> N
     before = resource.getrlimit(resource.RLIMIT_DATA)
     assert _read(_root(bucket), max_size=64 << 20, workers=1) == ({"too-large": 1}, [GOOD_ROW])
     assert resource.getrlimit(resource.RLIMIT_DATA) == before
-    for index in range(pipeline.GROUP_SIZE + 1):  # files enough for two groups, and so two workers
+    for index in range(workers.GROUP_SIZE + 1):  # files enough for two groups, and so two workers
         write_log_file(bucket / log_key(ACCOUNT, REGION, "2024/05/01", f"20240501T13{index:02d}Z"),
                        [batch_put_metrics(f"e-{index:02d}", "2024-05-01T12:00:00Z", [POINT])])
     skipped, points = _read(_root(bucket), max_size=64 << 20, workers=2)
-    assert skipped == {"too-large": 1} and len(points) == pipeline.GROUP_SIZE + 2
+    assert skipped == {"too-large": 1} and len(points) == workers.GROUP_SIZE + 2
     skipped, points = _read(_root(bucket), max_size=512 << 20, workers=2)  # a budget of 2.25 GB holds it
-    assert skipped == {} and len(points) == pipeline.GROUP_SIZE + 2
+    assert skipped == {} and len(points) == workers.GROUP_SIZE + 2
 
 
 def test_limiting_memory_never_raises_a_lower_limit() -> None:
@@ -358,28 +358,28 @@ def test_any_error_of_one_file_skips_that_file(bucket: Path, monkeypatch: pytest
     """Errors no known file raises any more (they once did), in the file's extraction: the file is skipped."""
     bad = bucket / "bad.json.gz"
     bad.write_bytes(gzip.compress(_record("e-bad").encode()))
-    real = extract._extract_json
+    real = decode._extract_json
 
     def extract_json(data: bytes, log: LogFile, lean: bool = False) -> Any:
         if log.path == str(bad):
             raise error
         return real(data, log, lean)
 
-    monkeypatch.setattr(extract, "_extract_json", extract_json)
+    monkeypatch.setattr(decode, "_extract_json", extract_json)
     assert _read(_root(bucket)) == ({reason: 1}, [GOOD_ROW])
 
 
 def test_a_file_whose_rows_arrow_refuses_is_skipped_alone(bucket: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     write_log_file(bucket / "other.json.gz", [batch_put_metrics("e-other", "2024-05-01T12:00:00Z", [POINT])])
-    real = extract.build_tables
+    real = batch.build_tables
 
     def build_tables(parts: Any, *, lean: bool = False) -> Any:
         if any("e-other" in part.calls["event_id"] for part in parts):
             raise OverflowError("a value Arrow refuses")
         return real(parts, lean=lean)
 
-    monkeypatch.setattr(extract, "build_tables", build_tables)
+    monkeypatch.setattr(batch, "build_tables", build_tables)
     found = discover_log_files(_root(bucket))
-    indices, reasons, (points, _) = pipeline._extract_group(list(enumerate(found.files)), None)
+    reasons, (points, _) = batch.extract_group(list(enumerate(found.files)), None)
     assert reasons.count("undecodable") == 1 and reasons.count(None) == 1
     assert points.column("event_id").to_pylist() == ["e-good"]

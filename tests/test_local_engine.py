@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
-from smtrail_sql.cache import ExtractCache
 from smtrail_sql.engines import Engine
 from smtrail_sql.engines.local import LocalEngine
 from smtrail_sql.errors import LogReadError, QueryFailedError, SettingError
+from smtrail_sql.reader.cache import ExtractCache
 from smtrail_sql.render import Naming, render
 from smtrail_sql.schema import METRIC_CALL_COLUMNS, METRIC_POINT_COLUMNS
 from smtrail_sql.templates import TemplateLibrary

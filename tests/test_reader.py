@@ -18,7 +18,8 @@ import pyarrow as pa
 import pytest
 
 from smtrail_sql.errors import LogReadError
-from smtrail_sql.reader import extract, pipeline, rules
+from smtrail_sql.reader import batch, decode, generic, lists, rules, tables
+from smtrail_sql.reader import workers as pool
 from smtrail_sql.reader.layout import LogFile, discover_log_files
 from smtrail_sql.reader.pipeline import read_log_files
 from smtrail_sql.window import TimeWindow
@@ -184,7 +185,7 @@ def test_an_event_in_two_files_gives_both_copies(tmp_path: Path) -> None:
 @pytest.mark.parametrize("cached", [False, True])
 def test_an_event_read_twice_by_two_workers_or_from_the_cache_gives_both_copies(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cached: bool) -> None:
-    from smtrail_sql.cache import ExtractCache
+    from smtrail_sql.reader.cache import ExtractCache
 
     event = batch_put_metrics("e-dup", "2024-05-01T12:00:00Z", [POINT, {**POINT, "step": 2}])
     for index in range(6):
@@ -192,8 +193,8 @@ def test_an_event_read_twice_by_two_workers_or_from_the_cache_gives_both_copies(
         write_log_file(tmp_path / "logs" / log_key(ACCOUNT, REGION, "2024/05/01", f"20240501T12{index:02d}Z",
                                                    f"s{index}"), [event, *extra] if index in (0, 5) else extra)
     files = discover_log_files(tmp_path / "logs").files
-    monkeypatch.setattr(pipeline, "PARALLEL_MIN_BYTES", 0)
-    monkeypatch.setattr(pipeline, "GROUP_SIZE", 1)  # the two copies in two groups, on two workers
+    monkeypatch.setattr(pool, "PARALLEL_MIN_BYTES", 0)
+    monkeypatch.setattr(pool, "GROUP_SIZE", 1)  # the two copies in two groups, on two workers
     cache = ExtractCache(tmp_path / "cache") if cached else None
     if cache is not None:
         read_log_files(files[:1], cache=cache)  # the first copy comes from its cache entry, the other is read
@@ -223,8 +224,8 @@ def test_work_alongside_runs_once_and_its_error_is_raised(tmp_path: Path, monkey
         write_log_file(tmp_path / log_key(ACCOUNT, REGION, "2024/05/01", f"20240501T12{index:02d}Z", f"s{index}"),
                        [batch_put_metrics(f"e-{index}", "2024-05-01T12:00:00Z", [POINT])])
     files = discover_log_files(tmp_path).files
-    monkeypatch.setattr(pipeline, "PARALLEL_MIN_BYTES", 0)
-    monkeypatch.setattr(pipeline, "GROUP_SIZE", 1)  # four groups: two workers when asked
+    monkeypatch.setattr(pool, "PARALLEL_MIN_BYTES", 0)
+    monkeypatch.setattr(pool, "GROUP_SIZE", 1)  # four groups: two workers when asked
     started = threading.Thread.start
     threads: list[str] = []
     monkeypatch.setattr(threading.Thread, "start", lambda self: (threads.append(self.name), started(self))[1])
@@ -246,7 +247,7 @@ def test_parallel_workers_give_the_same_rows(tmp_path: Path, monkeypatch: pytest
             batch_put_metrics(f"e-{index}-{n}", "2024-05-01T12:00:00Z", [{**POINT, "step": n}]) for n in range(5)])
     files = discover_log_files(tmp_path).files
     serial = read_log_files(files, workers=1)
-    monkeypatch.setattr(pipeline, "PARALLEL_MIN_BYTES", 0)  # a small sample is worth forking for here
+    monkeypatch.setattr(pool, "PARALLEL_MIN_BYTES", 0)  # a small sample is worth forking for here
     parallel = read_log_files(files, workers=2)
     assert parallel.points.to_pylist() == serial.points.to_pylist()
     assert parallel.calls.num_rows == serial.calls.num_rows == 200
@@ -263,7 +264,7 @@ def test_rows_built_as_they_are_read_are_the_rows_built_at_once(tmp_path: Path,
             for n in range(4)])
     files = discover_log_files(tmp_path).files
     at_once = read_log_files(files, workers=1)
-    monkeypatch.setattr(pipeline, "FLUSH_VALUES", 3)
+    monkeypatch.setattr(batch, "FLUSH_VALUES", 3)
     flushed = read_log_files(files, workers=1)
     assert flushed.points.to_pylist() == at_once.points.to_pylist()
     assert flushed.calls.to_pylist() == at_once.calls.to_pylist()
@@ -294,9 +295,9 @@ def test_typed_and_generic_paths_agree(tmp_path: Path) -> None:
     for path in files:
         data = gzip.decompress(path.read_bytes())
         log = LogFile(str(path), 0, 0, ACCOUNT, REGION, "2024/05/01")
-        typed, generic = extract._extract_json(data, log), extract._extract_generic(data, log)
+        typed, loose = decode._extract_json(data, log), generic.extract_generic(data, log)
         typed_files += typed.typed
-        for left, right in zip(extract.build_tables([typed]), extract.build_tables([generic]), strict=True):
+        for left, right in zip(tables.build_tables([typed]), tables.build_tables([loose]), strict=True):
             assert left.equals(right), path.name
     # all but the two edge-case files of odd types and the one with a null requestParameters (which could be a
     # key in another case: the typed path cannot tell)
@@ -309,17 +310,17 @@ def test_lean_reading_keeps_every_read_column_and_leaves_the_optional_ones_null(
     edge_cases(tmp_path / "edge")
     metric_bucket(tmp_path / "bucket")
     files = discover_log_files(tmp_path).files
-    monkeypatch.setattr(pipeline, "PARALLEL_MIN_BYTES", 0)
-    monkeypatch.setattr(pipeline, "GROUP_SIZE", 2)  # several groups, so that two workers share them
+    monkeypatch.setattr(pool, "PARALLEL_MIN_BYTES", 0)
+    monkeypatch.setattr(pool, "GROUP_SIZE", 2)  # several groups, so that two workers share them
     assert len(files) > 4
     full = read_log_files(files, workers=workers)
-    reads = set(extract.POINT_SCHEMA.names) - extract.OPTIONAL_COLUMNS
+    reads = set(tables.POINT_SCHEMA.names) - lists.OPTIONAL_COLUMNS
     lean = read_log_files(files, workers=workers, columns=reads)
     for table in ("points", "calls"):
         expected, got = getattr(full, table), getattr(lean, table)
         assert got.schema == expected.schema and got.num_rows == expected.num_rows > 0
         for name in expected.column_names:
-            if name in extract.OPTIONAL_COLUMNS:
+            if name in lists.OPTIONAL_COLUMNS:
                 assert got.column(name).null_count == got.num_rows
                 if name != "error_message":  # (never set on the points that were stored)
                     assert expected.column(name).null_count < expected.num_rows  # the sample has values
@@ -329,7 +330,7 @@ def test_lean_reading_keeps_every_read_column_and_leaves_the_optional_ones_null(
 
 
 def test_a_cache_gets_whole_rows_even_when_few_columns_are_read(tmp_path: Path) -> None:
-    from smtrail_sql.cache import ExtractCache
+    from smtrail_sql.reader.cache import ExtractCache
 
     _bucket(tmp_path / "logs")
     files = discover_log_files(tmp_path / "logs").files
@@ -353,7 +354,7 @@ def test_gzip_is_read_as_the_gzip_module_reads_it() -> None:
             expected: bytes | str = gzip.decompress(raw)
         except (OSError, EOFError):
             expected = "corrupt-gzip"
-        assert extract.inflate(raw) == expected
+        assert decode.inflate(raw) == expected
 
 
 @pytest.mark.parametrize("texts", [False, True])
@@ -365,24 +366,24 @@ def test_vectorised_point_times_follow_the_scalar_rule(texts: bool) -> None:
     if texts:
         values += ["2024-05-01T00:00:00Z", "2024-05-01T00:00:00z", "2024-02-30T00:00:00Z", "0000-12-31T23:00:00Z",
                    "9999-12-31 23:59:59Z", "2024-05-01T00:00:00+02:00", "1714521600000", "soon", "", None]
-    got = extract._point_times(values).cast(pa.int64()).to_pylist()
+    got = tables._point_times(values).cast(pa.int64()).to_pylist()
     expected = [rules.time_millis(v if isinstance(v, str) or v is None else repr(v)) for v in values]
     assert got == [m * 1000 if m is not None else None for m in expected]
-    event_times = extract._event_times([v for v in values if isinstance(v, str) or v is None])
+    event_times = tables._event_times([v for v in values if isinstance(v, str) or v is None])
     assert event_times.cast(pa.int64()).to_pylist() == [
         m * 1000 if m is not None else None
         for m, v in zip(expected, values, strict=True) if isinstance(v, str) or v is None]
 
 
 @pytest.mark.parametrize("column", [
-    pa.array(["a", None, "b", None, "a", "c"], extract._DICTIONARY).slice(1),
+    pa.array(["a", None, "b", None, "a", "c"], tables._DICTIONARY).slice(1),
     pa.array([None, datetime(2024, 5, 1), None, datetime(1, 1, 1), datetime(9999, 12, 31), None],
              pa.timestamp("us")).slice(1),
-    pa.array(["a", "b", "c", "d", "e", "f"], extract._DICTIONARY).slice(1),
+    pa.array(["a", "b", "c", "d", "e", "f"], tables._DICTIONARY).slice(1),
 ])
 def test_call_values_spread_over_points_keep_nulls_and_offsets(column: pa.Array) -> None:
     owners = np.array([0, 0, 1, 2, 3, 3, 4, 2], dtype=np.int32)
-    spread = extract._spread(column, owners)
+    spread = tables._spread(column, owners)
     assert spread.type == column.type
     assert spread.to_pylist() == [column[i].as_py() for i in owners]
 
@@ -396,8 +397,8 @@ def _one_point_files(root: Path, count: int = 8) -> list[LogFile]:
 
 def _in_worker_processes(monkeypatch: pytest.MonkeyPatch) -> None:
     """Small reads go to two worker processes, two files a task (patches here are inherited by the fork)."""
-    monkeypatch.setattr(pipeline, "PARALLEL_MIN_BYTES", 0)
-    monkeypatch.setattr(pipeline, "GROUP_SIZE", 2)
+    monkeypatch.setattr(pool, "PARALLEL_MIN_BYTES", 0)
+    monkeypatch.setattr(pool, "GROUP_SIZE", 2)
 
 
 @contextmanager
@@ -423,7 +424,7 @@ def test_a_worker_whose_warm_up_fails_still_reads(tmp_path: Path, monkeypatch: p
     def broken(lean: bool) -> None:
         raise RuntimeError("warm-up failed")
 
-    monkeypatch.setattr(pipeline, "_prime", broken)
+    monkeypatch.setattr(pool, "_prime", broken)
     _in_worker_processes(monkeypatch)
     with _hang_fails_after(60, "the pool kept replacing workers whose initializer failed"):
         result = read_log_files(files, workers=2)
@@ -436,18 +437,18 @@ def test_a_worker_that_dies_is_a_clear_error_not_a_hang(tmp_path: Path, monkeypa
     import signal
 
     files = _one_point_files(tmp_path)
-    real = pipeline._extract_group
+    real = batch.extract_group
 
     def killed_on_the_fifth_file(tasks: Any, *args: Any) -> Any:
         if any(index == 4 for index, _ in tasks):
             os.kill(os.getpid(), signal.SIGKILL)  # as the kernel's out-of-memory killer does
         return real(tasks, *args)
 
-    monkeypatch.setattr(pipeline, "_extract_group", killed_on_the_fifth_file)
-    monkeypatch.setattr(pipeline, "WORKER_CHECK_SECONDS", 0.05)
+    monkeypatch.setattr(batch, "extract_group", killed_on_the_fifth_file)
+    monkeypatch.setattr(pool, "WORKER_CHECK_SECONDS", 0.05)
     _in_worker_processes(monkeypatch)
     with _hang_fails_after(60, "the read waited forever for the dead worker's files"), \
             pytest.raises(LogReadError, match="log reader process died"):
         read_log_files(files, workers=2)
-    monkeypatch.setattr(pipeline, "_extract_group", real)
+    monkeypatch.setattr(batch, "extract_group", real)
     assert read_log_files(files, workers=2).calls.num_rows == 8  # and the next read is whole

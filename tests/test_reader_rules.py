@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from smtrail_sql.reader import extract
+from smtrail_sql.reader import decode, lists
 from smtrail_sql.reader.layout import LogFile, discover_log_files
 from smtrail_sql.reader.pipeline import ReadResult, read_log_files
 from tests.events import ACCOUNT, REGION, TRIAL_COMPONENT, batch_put_metrics, log_key
@@ -228,9 +228,9 @@ def test_the_same_event_twice_in_a_file_gives_both_copies(tmp_path: Path) -> Non
     assert result.points.column("point_index").to_pylist() == [1, 2, 1, 2]
 
 
-def _extracted(records: list[str]) -> extract.FileLists:
+def _extracted(records: list[str]) -> lists.FileLists:
     data = ('{"Records": [' + ", ".join(records) + "]}").encode()
-    return extract.extract_lists(data, LogFile("x.json", len(data), 0, ACCOUNT, REGION, "2024/05/01"))
+    return decode.extract_lists(data, LogFile("x.json", len(data), 0, ACCOUNT, REGION, "2024/05/01"))
 
 
 def test_the_usual_file_stays_on_the_typed_path_and_odd_ones_go_generic() -> None:
@@ -253,7 +253,7 @@ def test_the_vectorised_time_forms_follow_the_rule_exactly() -> None:
     import random
 
     from smtrail_sql.reader import rules
-    from smtrail_sql.reader.extract import _text_millis
+    from smtrail_sql.reader.tables import _text_millis
 
     rng = random.Random(11)
     texts: list[str | None] = [None, "", "2024-02-29T23:59:59Z", "2023-02-29T00:00:00Z", "0000-12-31T23:59:59Z",

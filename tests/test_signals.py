@@ -161,12 +161,12 @@ def test_a_third_ctrl_c_ends_a_stuck_stop_at_once(big_bucket: Path) -> None:
 
 
 def test_signals_held_while_workers_fork_are_delivered_once_after() -> None:
-    from smtrail_sql.reader.pipeline import _HeldSignals
+    from smtrail_sql.reader.signals import HeldSignals
 
     seen: list[int] = []
     previous = signal.signal(signal.SIGINT, lambda signum, frame: seen.append(signum))
     try:
-        held = _HeldSignals()
+        held = HeldSignals()
         with held:
             signal.raise_signal(signal.SIGINT)
             signal.raise_signal(signal.SIGINT)

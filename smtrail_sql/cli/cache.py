@@ -18,7 +18,7 @@ def cache_info() -> None:
     \b
     Example: smtrail-sql cache info
     """
-    from smtrail_sql.cache import ExtractCache
+    from smtrail_sql.reader.cache import ExtractCache
 
     info = ExtractCache().info()
     typer.echo(f"{info.path}: {info.entries} file entries, {info.snapshots} snapshots, "
@@ -32,7 +32,7 @@ def cache_clear() -> None:
     \b
     Example: smtrail-sql cache clear
     """
-    from smtrail_sql.cache import ExtractCache
+    from smtrail_sql.reader.cache import ExtractCache
 
     removed = ExtractCache().clear()
     typer.echo(f"removed {removed.entries} file entries and {removed.snapshots} snapshots "

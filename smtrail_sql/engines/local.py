@@ -37,7 +37,7 @@ from smtrail_sql.settings import (
 if TYPE_CHECKING:
     import pyarrow as pa
 
-    from smtrail_sql.cache import ExtractCache
+    from smtrail_sql.reader.cache import ExtractCache
     from smtrail_sql.reader.layout import LogFile
     from smtrail_sql.reader.pipeline import ReadResult
     from smtrail_sql.render import Naming, RenderedQuery
@@ -82,7 +82,7 @@ class LocalEngine:
         self.max_log_size = validate_max_log_size(
             max_log_size if max_log_size is not None else os.environ.get(MAX_LOG_SIZE_VARIABLE))
         if use_cache and cache is None:
-            from smtrail_sql.cache import ExtractCache
+            from smtrail_sql.reader.cache import ExtractCache
 
             cache = ExtractCache()
         self.cache = cache if use_cache else None
@@ -339,7 +339,7 @@ def relations_database(naming: Naming) -> Any:
     """
     import duckdb
 
-    from smtrail_sql.reader.extract import empty_tables
+    from smtrail_sql.reader.tables import empty_tables
     from smtrail_sql.settings import validate_identifier
 
     database = validate_identifier("database", naming.database)

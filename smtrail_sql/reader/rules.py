@@ -1,7 +1,7 @@
 """The field rules of DDL version 2, value by value: what the views compute from a field's JSON text.
 
 These are the scalar forms of the rules (Trino's reading of the Athena SQL is the reference); the reader's
-usual path applies the same rules vectorised (see :mod:`smtrail_sql.reader.extract`), and tests hold both to
+usual path applies the same rules vectorised (see :mod:`smtrail_sql.reader.tables`), and tests hold both to
 these. Values come from :func:`loads`, which keeps what the rules need and a plain decoder loses: the text of
 a number as written (``1.50`` is ``'1.50'``), the order of an object's keys and its duplicate keys.
 
@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import math
 import re
+from datetime import datetime, timedelta
 from typing import Any
 
 from smtrail_sql.schema import EPOCH_MILLIS_THRESHOLD
@@ -27,7 +28,10 @@ ISO_TIME = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})[T ]([01][0-9]|2[0-3]):(
                       r"(:([0-5][0-9])(\.([0-9]+))?)?(Z|[+-]([01][0-9]|2[0-3])(:?([0-5][0-9]))?)?", re.ASCII)
 #: Epoch milliseconds of 0001-01-01 and 10000-01-01: a time outside is NULL.
 MIN_MILLIS, MAX_MILLIS = -62135596800000, 253402300800000
+#: Days of each month in a year that is not a leap year.
+MONTH_DAYS = (31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
+_EPOCH = datetime(1970, 1, 1)
 
 
 class JsonNumber(str):
@@ -156,6 +160,11 @@ def value_of(text: str | None) -> float | None:
     return number if math.isfinite(number) else None
 
 
+def decoded_value(value: Any) -> float | None:
+    """:func:`value_of` of a value already decoded (the typed path's float, the generic path's result)."""
+    return value if type(value) is float else None
+
+
 def step_of(text: str | None) -> int | None:
     """``step``: an INTEGER that fits a BIGINT, or a NUMBER whose double is integral and below 2**53.
 
@@ -177,6 +186,15 @@ def step_of(text: str | None) -> int | None:
     return int(number)
 
 
+def decoded_step(step: Any) -> int | None:
+    """:func:`step_of` of a step already decoded (the typed path's int, which may not fit a BIGINT).
+
+    >>> decoded_step(5), decoded_step(2**63), decoded_step(True)
+    (5, None, None)
+    """
+    return step if type(step) is int and _INT64_MIN <= step <= _INT64_MAX else None
+
+
 def round_half_away(number: float) -> int:
     """``sign(x) * floor(|x| + 0.5)`` computed exactly (``round_half_away(0.49999999999999994) == 0``)."""
     magnitude = abs(number)
@@ -196,9 +214,8 @@ def days_from_civil(year: int, month: int, day: int) -> int:
 
 
 def days_in_month(year: int, month: int) -> int:
-    if month == 2:
-        return 29 if year % 4 == 0 and (year % 100 != 0 or year % 400 == 0) else 28
-    return 30 if month in (4, 6, 9, 11) else 31
+    leap = year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
+    return MONTH_DAYS[month - 1] + (month == 2 and leap)
 
 
 def time_millis(text: str | None) -> int | None:
@@ -233,3 +250,16 @@ def time_millis(text: str | None) -> int | None:
             seconds -= offset if match[10][0] == "+" else -offset
         millis = seconds * 1000 + round_half_away(float("0." + (match[9] or "0")) * 1000)
     return millis if MIN_MILLIS <= millis < MAX_MILLIS else None
+
+
+def event_day(event_time: str | None) -> str | None:
+    """The ``yyyy/MM/dd`` (UTC) of an ``eventTime`` by the time rule, or None: the delivery day of a file whose
+    location does not say (a plain folder's file with another name).
+
+    >>> event_day("2022-12-14T21:53:41-05:00")
+    '2022/12/15'
+    """
+    millis = time_millis(event_time)
+    if millis is None:
+        return None
+    return f"{_EPOCH + timedelta(milliseconds=millis):%Y/%m/%d}"

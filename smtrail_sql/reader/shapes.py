@@ -83,7 +83,7 @@ class Outline(msgspec.Struct, gc=False):
 
 class LeanEvent(msgspec.Struct, gc=False):
     """:class:`Event` without the descriptive fields of a call (time, caller, agent, address, resources,
-    error message): a query that reads none of them decodes a third less (see ``extract.OPTIONAL_COLUMNS``)."""
+    error message): a query that reads none of them decodes a third less (see ``lists.OPTIONAL_COLUMNS``)."""
 
     eventSource: Any = None
     eventName: Any = None

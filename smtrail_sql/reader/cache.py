@@ -1,20 +1,23 @@
 """A cache of what the reader extracted, so a second query over unchanged logs reads no log file.
 
-Two kinds of entry:
+Two kinds of entry (their bytes: :mod:`smtrail_sql.reader.entries`):
 
-* **per file** (the reader's lists, marshalled), keyed by the file's identity (see :func:`file_key`): a
-  changed or new file misses, the others hit;
-* **per file set** (a *snapshot*: Arrow IPC streams of the two relations' rows, memory-mapped when read back),
-  keyed by every selected file's identity: an unchanged selection (the usual warm run) opens one file instead of
-  a thousand. Only the newest :data:`MAX_SNAPSHOTS` are kept.
+* **per file**, ``files/KE/KEY.entry``: the file's lists as the reader marshals them (see
+  :mod:`smtrail_sql.reader.lists`), in a frame with their length and a CRC-32; keyed by the file's identity
+  (see :func:`file_key`): a changed or new file misses, the others hit;
+* **per file set** (a *snapshot*), ``snapshots/KEY.arrows``: a header (lengths and a CRC-32), JSON metadata (the
+  skipped files and their reasons, whether each event was read once), then the two relations' rows as two
+  Arrow IPC streams, points then calls, memory-mapped when read back; keyed by every selected file's identity:
+  an unchanged selection (the usual warm run) opens one file instead of a thousand. Only the newest
+  :data:`MAX_SNAPSHOTS` are kept.
 
 What the cache guarantees:
 
 * a file whose content may have changed is never answered from the cache: keys hold its inode and change time
   beside path, size and modification time;
-* an entry is served only whole and undamaged: each carries a CRC-32 of its bytes and of its key, checked
-  before anything in it is parsed (a snapshot is never handed to Arrow unverified); an entry that fails the
-  check is removed and its files are read again;
+* an entry is served only whole and undamaged: the CRC-32 covers its bytes and its key, and is checked before
+  anything in it is parsed (a snapshot is never handed to Arrow unverified); an entry that fails the check is
+  removed and its files are read again;
 * an entry is written to a temporary file and moved into place with :func:`os.replace`, so a run stopped at any
   point leaves the old entry or none, never half of one; temporaries are named after their writer's pid, and a
   killed writer's are removed by the next run (see :mod:`smtrail_sql.runfiles`).
@@ -31,16 +34,15 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import json
 import os
 import shutil
-import struct
 import tempfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from smtrail_sql.reader.entries import CachedRows, frame, read_entry, unframe, write_entry
 from smtrail_sql.runfiles import hold, owned_prefix, remove_dead
 
 if TYPE_CHECKING:
@@ -55,9 +57,6 @@ CACHE_FORMAT = 2  # 2: inode and change time in keys, CRC-32 in every entry, tem
 #: Snapshots (whole file sets) kept; older ones are removed when a new one is written.
 MAX_SNAPSHOTS = 6
 
-_MAGIC = b"SMTRAIL2"
-_HEADER = struct.Struct("<8sQQI")  # magic, length of the metadata, length of the points stream, CRC-32
-_LENGTHS = struct.Struct("<QQ")
 _TEMP_PREFIX = ".tmp-"
 
 
@@ -69,15 +68,6 @@ def default_cache_dir() -> Path:
     xdg = os.environ.get("XDG_CACHE_HOME")
     base = Path(xdg).expanduser() if xdg else Path.home() / ".cache"
     return base / "smtrail-sql"
-
-
-@dataclass(frozen=True)
-class CachedRows:
-    """An entry read back: the two tables (``None`` for a skipped file) and what was recorded with them."""
-
-    points: pa.Table | None
-    calls: pa.Table | None
-    meta: dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -172,7 +162,7 @@ class ExtractCache:
             data = path.read_bytes()
         except OSError:
             return None
-        payload = _unframe(data, key)
+        payload = unframe(data, key)
         if payload is None:
             with contextlib.suppress(OSError):
                 path.unlink()
@@ -185,7 +175,7 @@ class ExtractCache:
         """
         key = file_key(log)
         with contextlib.suppress(OSError):
-            self._write_bytes(self._file_path(key), _frame(payload, key))
+            self._write_bytes(self._file_path(key), frame(payload, key))
 
     # -- per file set ---------------------------------------------------------------------------------------
     def _snapshot_path(self, key: str) -> Path:
@@ -255,32 +245,13 @@ class ExtractCache:
             raise
 
     def _write_entry(self, path: Path, key: str, points: pa.Table, calls: pa.Table, meta: dict[str, Any]) -> None:
-        """Stream both tables into a temporary file (no copy of a snapshot in memory), then move it in place."""
-        import mmap
-
-        import pyarrow as pa
-
-        meta_bytes = json.dumps(meta, sort_keys=True).encode()
+        """Stream a snapshot into a temporary file (see :func:`~smtrail_sql.reader.entries.write_entry`), then
+        move it in place."""
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, temp = self._temporary()
         try:
             with os.fdopen(fd, "w+b") as handle:
-                handle.write(_HEADER.pack(_MAGIC, 0, 0, 0))
-                handle.write(meta_bytes)
-                start = handle.tell()
-                for table in (points, calls):
-                    with pa.ipc.new_stream(handle, table.schema) as writer:
-                        writer.write_table(table, max_chunksize=SNAPSHOT_BATCH_ROWS)
-                    if table is points:
-                        points_length = handle.tell() - start
-                handle.flush()
-                # the checksum of what is on disk, read back from the page cache (about 3 ms for 40 MB)
-                with mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as written:
-                    with memoryview(written) as view:
-                        crc = _checksum(view[_HEADER.size:], len(meta_bytes), points_length, key)
-                # the header goes last: until then the entry does not even claim to be whole
-                handle.seek(0)
-                handle.write(_HEADER.pack(_MAGIC, len(meta_bytes), points_length, crc))
+                write_entry(handle, points, calls, meta, key)
             os.replace(temp, path)
         except BaseException:
             with contextlib.suppress(OSError):
@@ -293,6 +264,7 @@ class ExtractCache:
         a live writer's are kept. Returns how many were removed."""
         # (the snapshots folder: temporaries of format 1, which were written there, named without a pid)
         return remove_dead(self.root / "tmp", _TEMP_PREFIX) + remove_dead(self.root / "snapshots", _TEMP_PREFIX)
+
     def info(self) -> CacheInfo:
         """How many entries and bytes the cache holds."""
         entries = snapshots = size = 0
@@ -313,103 +285,6 @@ class ExtractCache:
         for sub in ("files", "snapshots", "tmp"):
             shutil.rmtree(self.root / sub, ignore_errors=True)
         return before
-
-
-#: Rows per record batch in a snapshot: DuckDB scans a table's batches in parallel, and one batch of a
-#: million rows would leave a core idle (metric-summary over 830,000 points: 0.045 s in one batch, 0.040 s
-#: in batches of 65,536 rows).
-SNAPSHOT_BATCH_ROWS = 65536
-
-_FRAME = struct.Struct("<8sQI")  # magic, length of the payload, CRC-32
-
-
-def _crc32(data: Any, value: int = 0) -> int:
-    """CRC-32 with Intel ISA-L (a dependency already, for gzip): 3.5 ms for 40 MB where :func:`zlib.crc32`
-    takes 12 ms and BLAKE2b 100 ms. A CRC-32 finds every burst of damage up to 32 bits and misses other random
-    damage once in four billion; a cryptographic digest would only guard against forgery, and whoever can write
-    the cache folder can forge any entry anyway."""
-    from isal import isal_zlib
-
-    return int(isal_zlib.crc32(data, value))
-
-
-def _checksum(body: Any, meta_length: int, points_length: int, key: str) -> int:
-    """The checksum of an entry: its body, its lengths and its key (an entry moved under another name fails)."""
-    return _crc32(_LENGTHS.pack(meta_length, points_length) + key.encode(), _crc32(body))
-
-
-def _frame(payload: bytes, key: str) -> bytes:
-    return _FRAME.pack(_MAGIC, len(payload), _crc32(key.encode(), _crc32(payload))) + payload
-
-
-def _unframe(data: bytes, key: str) -> bytes | None:
-    """The payload of a framed entry, or None when the entry is not whole and undamaged."""
-    if len(data) < _FRAME.size:
-        return None
-    magic, length, crc = _FRAME.unpack_from(data)
-    if magic != _MAGIC or len(data) != _FRAME.size + length:
-        return None
-    with memoryview(data) as view:
-        if _crc32(key.encode(), _crc32(view[_FRAME.size:])) != crc:
-            return None
-    return data[_FRAME.size:]
-
-
-def serialize_entry(points: pa.Table | None, calls: pa.Table | None, meta: dict[str, Any], key: str = "") -> bytes:
-    """One entry as bytes: header, JSON metadata, then the points and calls as Arrow IPC streams."""
-    import pyarrow as pa
-
-    meta_bytes = json.dumps(meta, sort_keys=True).encode()
-    streams = []
-    for table in (points, calls):
-        if table is None:
-            streams.append(b"")
-            continue
-        sink = pa.BufferOutputStream()
-        with pa.ipc.new_stream(sink, table.schema) as writer:
-            writer.write_table(table)
-        streams.append(sink.getvalue().to_pybytes())
-    body = meta_bytes + streams[0] + streams[1]
-    crc = _checksum(body, len(meta_bytes), len(streams[0]), key)
-    return _HEADER.pack(_MAGIC, len(meta_bytes), len(streams[0]), crc) + body
-
-
-def deserialize_entry(buffer: Any, key: str = "") -> CachedRows:
-    """Read an entry from bytes or an Arrow buffer (zero-copy over a memory map); ValueError if it is not
-    whole, or damaged: its checksum is verified before anything in it is parsed."""
-    import pyarrow as pa
-
-    data = pa.py_buffer(buffer) if isinstance(buffer, bytes | bytearray) else buffer
-    if data.size < _HEADER.size:
-        raise ValueError("cache entry too short")
-    magic, meta_len, points_len, crc = _HEADER.unpack(data.slice(0, _HEADER.size).to_pybytes())
-    if magic != _MAGIC or _HEADER.size + meta_len + points_len > data.size:
-        raise ValueError("not a cache entry")
-    with memoryview(data) as view:
-        if _checksum(view[_HEADER.size:], meta_len, points_len, key) != crc:
-            raise ValueError("cache entry damaged (checksum)")
-    offset = _HEADER.size
-    meta = json.loads(data.slice(offset, meta_len).to_pybytes())
-    offset += meta_len
-    points_buf = data.slice(offset, points_len)
-    calls_buf = data.slice(offset + points_len)
-    points = pa.ipc.open_stream(points_buf).read_all() if points_len else None
-    calls = pa.ipc.open_stream(calls_buf).read_all() if calls_buf.size else None
-    if (points is None) != (calls is None):
-        raise ValueError("cache entry holds one table of two")
-    return CachedRows(points, calls, meta)
-
-
-def read_entry(path: str | Path, key: str = "") -> CachedRows:
-    """An entry (as :func:`serialize_entry` writes it, under ``key``) from a file, memory-mapped: its tables stay
-    valid after the file is removed. Raises OSError or ValueError when it cannot be read whole and undamaged."""
-    import pyarrow as pa
-
-    try:
-        with pa.memory_map(str(path), "r") as source:
-            return deserialize_entry(source.read_buffer(), key)
-    except pa.ArrowException as error:
-        raise ValueError(f"{path}: not a whole entry: {error}") from None
 
 
 def _file_identity(path: Path) -> tuple[int, ...]:

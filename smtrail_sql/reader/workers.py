@@ -1,0 +1,342 @@
+"""The reader's worker processes: groups of consecutive files read on every core, their rows handed back.
+
+A selection too small to be worth forking for (:data:`PARALLEL_MIN_BYTES`), or one core, is read in this
+process, under the reader's memory budget for the time of the reading (see :mod:`smtrail_sql.reader.memory`).
+Otherwise a pool of forked processes reads it: each worker keeps the budget for its whole life, writes each
+file's cache entry itself, and spools the rows of each group to a file in memory (``/dev/shm``) that this
+process memory-maps. A worker that dies fails the read with a one-line error rather than hanging it; Ctrl-C
+and SIGTERM are this process's to handle (see :mod:`smtrail_sql.reader.signals`).
+"""
+
+from __future__ import annotations
+
+import gc
+import os
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
+
+from smtrail_sql.errors import LogReadError
+from smtrail_sql.reader.layout import LogFile
+from smtrail_sql.reader.memory import count_arrow_memory, data_budget, limit_data, reader_budget
+from smtrail_sql.reader.signals import HeldSignals, worker_signals
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+    from smtrail_sql.reader.cache import ExtractCache
+
+#: Below this many bytes to read, forking workers costs more than it saves.
+PARALLEL_MIN_BYTES = 8 * 1024 * 1024
+#: Files per task: enough to amortise Arrow's per-call overhead, few enough to balance the workers.
+GROUP_SIZE = 16
+#: Where worker processes spool their rows (memory, where there is a ``/dev/shm``), in a folder named
+#: ``smtrail-rows-{pid}-...`` after the run (see :func:`extract_all`).
+SPOOL_PARENT = "/dev/shm"
+SPOOL_PREFIX = "smtrail-rows-"
+#: Seconds between two looks at the workers while waiting for a result (see :func:`_results`).
+WORKER_CHECK_SECONDS = 0.5
+
+#: What :func:`extract_all` yields for each group: the files' indices, their skip reasons, their rows.
+Group = tuple[list[int], list["str | None"], tuple["pa.Table", "pa.Table"]]
+
+
+def extract_all(files: Sequence[LogFile], to_read: list[int], cache: ExtractCache | None, workers: int | None,
+                lean: bool, max_size: int, forked: Callable[[], object] | None = None) -> Iterator[Group]:
+    """Extract ``files[i]`` for ``i`` in ``to_read`` by groups of consecutive files, in parallel if worth it.
+
+    ``forked`` is called once the worker processes exist (never when the files are read in this process).
+    """
+    import smtrail_sql.reader.batch as batch
+
+    groups: list[list[tuple[int, LogFile]]] = []
+    for index in to_read:
+        if groups and groups[-1][-1][0] == index - 1 and len(groups[-1]) < GROUP_SIZE:
+            groups[-1].append((index, files[index]))
+        else:
+            groups.append([(index, files[index])])
+    count = workers if workers is not None else (os.cpu_count() or 1)
+    count = max(1, min(count, len(groups)))
+    budget = reader_budget(max_size)
+    if count == 1 or sum(files[i].size for i in to_read) < PARALLEL_MIN_BYTES:
+        for group in groups:
+            try:
+                with data_budget(budget), _no_cycle_collection():  # (the budget: only while this process reads)
+                    reasons, tables = batch.extract_group(group, cache, lean, max_size)
+            except MemoryError:
+                raise _out_of_budget(max_size) from None
+            yield [index for index, _ in group], reasons, tables
+        return
+    yield from _in_workers(groups, cache, count, lean, budget, max_size, forked)
+
+
+def _in_workers(groups: list[list[tuple[int, LogFile]]], cache: ExtractCache | None, count: int, lean: bool,
+                budget: int, max_size: int, forked: Callable[[], object] | None) -> Iterator[Group]:
+    import multiprocessing
+
+    from smtrail_sql.reader.entries import read_entry
+    from smtrail_sql.runfiles import scratch_folder
+
+    _preload()
+    cache_root = str(cache.root) if cache is not None else None
+    # Rows come back through files in memory (/dev/shm), memory-mapped here: through the pool's pipe every
+    # payload was pickled, copied in 64 KB reads and unpickled, which kept the parent busy for a fifth of the
+    # workers' time, on a core they needed. The mapping outlives the file, removed at once. The folder is
+    # named after this process and held by it and its workers: if they are killed, the next run removes it.
+    with scratch_folder(_spool_parent(), SPOOL_PREFIX) as spool:
+        jobs = [(group, cache_root, lean, spool, max_size) for group in groups]
+        # fork: workers start in milliseconds with the modules already imported; they touch no DuckDB state
+        context = multiprocessing.get_context("fork")
+        starts = context.Value("i", 0)  # worker processes started, replacements included (see _results)
+        held = HeldSignals()
+        try:
+            with held:
+                pool = context.Pool(count, initializer=_start_worker, initargs=(lean, budget, starts))
+            with pool:
+                held.deliver()
+                if forked is not None:
+                    forked()
+                for indices, reasons, path in _results(pool.imap_unordered(_run_group, jobs), starts, count,
+                                                       max_size):
+                    entry = read_entry(path)
+                    os.unlink(path)
+                    yield indices, reasons, (entry.points, entry.calls)
+        finally:
+            # the pool is gone (stopped workers are waited for): a temporary one was writing when it was
+            # stopped (Ctrl-C, an error) is removed now rather than by the next run
+            if cache is not None:
+                cache.remove_leftovers()
+
+
+def _run_group(job: tuple[list[tuple[int, LogFile]], str | None, bool, str, int]) -> tuple[list[int], list[Any], str]:
+    """A worker's task: :func:`~smtrail_sql.reader.batch.extract_group`, its rows spooled to a file."""
+    import smtrail_sql.reader.batch as batch
+    from smtrail_sql.reader.cache import ExtractCache
+    from smtrail_sql.reader.entries import serialize_entry
+
+    group, cache_root, lean, spool, max_size = job
+    cache = ExtractCache(cache_root) if cache_root is not None else None
+    with _no_cycle_collection():
+        reasons, (points, calls) = batch.extract_group(group, cache, lean, max_size)
+    indices = [index for index, _ in group]
+    path = os.path.join(spool, f"{indices[0]}.arrows")
+    with open(path, "wb") as handle:
+        handle.write(serialize_entry(points, calls, {}))
+    return indices, reasons, path
+
+
+def _results(results: Any, starts: Any, count: int, max_size: int) -> Iterator[Any]:
+    """The results of ``pool.imap_unordered``, or :class:`LogReadError` if a worker process dies.
+
+    A pool replaces a worker that dies (killed for memory, say), but the work it held is never done: waiting
+    for it would hang forever. Every worker counts its start in ``starts`` (see :func:`_start_worker`): while
+    no result comes, more starts than workers means one was replaced, so one died.
+    """
+    import multiprocessing
+
+    while True:
+        try:
+            yield results.next(timeout=WORKER_CHECK_SECONDS)
+        except StopIteration:
+            return
+        except MemoryError:
+            raise _out_of_budget(max_size) from None
+        except multiprocessing.TimeoutError:
+            if starts.value > count:
+                raise LogReadError("a log reader process died before it finished its files (out of memory, "
+                                   "or killed): run the query again") from None
+
+
+def _out_of_budget(max_size: int) -> LogReadError:
+    """The error of a group of files whose rows, not one file, went past the reader's memory budget."""
+    return LogReadError(f"the rows of a group of log files took more than the reader's memory budget "
+                        f"({reader_budget(max_size) >> 20} MiB, from SMTRAIL_MAX_LOG_SIZE): raise the limit")
+
+
+def _spool_parent() -> str:
+    import tempfile
+
+    return SPOOL_PARENT if os.path.isdir(SPOOL_PARENT) else tempfile.gettempdir()
+
+
+def remove_dead_spools() -> None:
+    """Remove the rows spooled by the workers of runs that were killed (one directory listing, usually nothing)."""
+    from smtrail_sql.runfiles import remove_dead
+
+    remove_dead(_spool_parent(), SPOOL_PREFIX)
+
+
+# -- a worker's start ----------------------------------------------------------------------------------------
+
+def _preload() -> None:
+    """Import what a worker runs before forking, so that forked workers inherit the modules.
+
+    Not :mod:`pyarrow.compute` (0.05 s), which workers do without.
+    """
+    import isal.igzip  # noqa: F401
+    import msgspec  # noqa: F401
+
+    import smtrail_sql.reader.batch  # noqa: F401
+    import smtrail_sql.reader.cache  # noqa: F401
+    import smtrail_sql.reader.entries  # noqa: F401
+    import smtrail_sql.reader.shapes  # noqa: F401
+
+
+def _start_worker(lean: bool, budget: int | None, starts: Any) -> None:
+    """Pool initializer: count the start (see :func:`_results`), signals, a memory budget (see
+    :mod:`smtrail_sql.reader.memory`), the speed tricks below, then a warm-up (:func:`_prime`), paid here in
+    every worker at once rather than by each one's first task.
+
+    Nothing here may raise: a pool replaces a worker whose initializer fails, again and again, forever. The
+    tricks and the warm-up only save time, so their failure is ignored (the work itself then fails, with its
+    own error).
+    """
+    with starts.get_lock():
+        starts.value += 1
+    worker_signals()
+    if budget is not None:
+        count_arrow_memory()
+        limit_data(budget)
+    try:
+        _keep_freed_memory()
+        _first_arrow_call_without_pandas()
+        _prime(lean)
+    except Exception:  # noqa: BLE001,S110  (see above: raising would respawn workers forever)
+        pass
+
+
+# -- speed tricks: each earns its place in bench/bench_local.py's files (one worker, 320 files, CPU) ---------
+
+@contextmanager
+def _no_cycle_collection() -> Iterator[None]:
+    """Extract with Python's cyclic garbage collector off: the lists and structs decoded hold no cycles, and the
+    collector would only rescan them again and again, file after file (1.87 s with it, 1.38 s without)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _keep_freed_memory() -> None:
+    """Make glibc's malloc keep freed memory for reuse rather than hand it back to the system at once: each
+    file is inflated into a new buffer of about a megabyte, which glibc would map afresh, and the system zero
+    anew, file after file (1.47 s without, 1.34 s with; only worker processes are tuned: they are ours and
+    short-lived)."""
+    import ctypes
+
+    try:
+        mallopt = ctypes.CDLL(None).mallopt
+    except (OSError, AttributeError):  # not glibc: nothing to tune
+        return
+    m_trim_threshold, m_mmap_threshold = -1, -3
+    mallopt(m_mmap_threshold, 32 * 1024 * 1024)  # glibc's largest: buffers below this come from the heap
+    mallopt(m_trim_threshold, 1024 * 1024 * 1024)  # and freed heap memory stays for the next file
+
+
+def _first_arrow_call_without_pandas() -> None:
+    """pyarrow imports pandas on the first ``pyarrow.array`` call of a process, only to check whether the list
+    given is a pandas object, which a worker never holds: made with pandas hidden, that call settles the check
+    for good in the worker, and only there (0.40 s and 43 MB less in each worker's start)."""
+    import sys
+
+    import pyarrow as pa
+
+    if "pandas" in sys.modules:
+        return
+
+    class NoPandas:  # an import hook that says pandas is not installed
+        def find_spec(self, name: str, path: Any = None, target: Any = None) -> None:
+            if name == "pandas" or name.startswith("pandas."):
+                raise ModuleNotFoundError(f"{name} is not used by reader workers", name=name)
+
+    hook = NoPandas()
+    sys.meta_path.insert(0, hook)
+    try:
+        pa.array([None])
+    finally:
+        sys.meta_path.remove(hook)
+
+
+#: A tiny log of the usual kinds of value, extracted once by each worker as it starts (see :func:`_prime`).
+_PRIMER = (b'{"Records":[{"eventSource":"metrics-sagemaker.amazonaws.com","eventName":"BatchPutMetrics",'
+           b'"eventTime":"2024-05-01T00:00:00Z","eventID":"primer","requestParameters":{"trialComponentName":"p",'
+           b'"metricData":[{"metricName":"m","timestamp":1714521600000,"step":1,"value":1.5},'
+           b'{"metricName":"m","timestamp":1714521600.5,"value":2}]}}]}')
+
+
+def _prime(lean: bool) -> None:
+    """Run the whole extraction once on a tiny log (the first extraction in a process pays for set-up)."""
+    from isal import igzip
+
+    from smtrail_sql.reader.decode import extract_lists
+    from smtrail_sql.reader.entries import serialize_entry
+    from smtrail_sql.reader.tables import build_tables
+
+    primer = LogFile("primer.json.gz", len(_PRIMER), 0, "000000000000", "us-east-1", "2024/05/01")
+    points, calls = build_tables([extract_lists(igzip.compress(_PRIMER), primer, lean=lean)], lean=lean)
+    serialize_entry(points, calls, {})
+
+
+# -- work beside the workers ---------------------------------------------------------------------------------
+
+class Alongside:
+    """Work run beside the reading (see :func:`~smtrail_sql.reader.pipeline.read_log_files`): in a thread
+    started once the worker processes exist (forking while a thread runs can copy a lock it holds, forever
+    locked in the child), or in the caller's thread, after the reading, when no worker is started."""
+
+    def __init__(self, work: Callable[[], object] | None) -> None:
+        self.work = work
+        self.thread: threading.Thread | None = None
+        self.error: BaseException | None = None
+        self.done = threading.Event()
+
+    def _run(self) -> None:
+        try:
+            if self.work is not None:
+                self.work()
+        except BaseException as error:  # raised again by finish(), in the caller's thread
+            self.error = error
+        finally:
+            self.done.set()
+
+    def start(self) -> None:
+        """Run the work in a thread (call only after the last fork)."""
+        if self.work is not None and self.thread is None:
+            self.thread = threading.Thread(target=self._run, name="smtrail-alongside", daemon=True)
+            self.thread.start()
+
+    def finish(self) -> None:
+        """Run the work now unless it was started; wait for it; raise its error."""
+        if self.thread is None:
+            self._run()
+        if self._wait():
+            raise KeyboardInterrupt
+        self.work = None
+        if self.error is not None:
+            error, self.error = self.error, None
+            raise error
+
+    def abandon(self) -> None:
+        """The reading failed: wait for the work if it was started (its error, and a Ctrl-C meanwhile, give way
+        to the reading's error)."""
+        self._wait()
+
+    def _wait(self) -> bool:
+        """Wait for the thread, if any, even through Ctrl-C; whether a Ctrl-C came meanwhile.
+
+        The thread must not outlive the caller: a daemon thread still in DuckDB's C++ code when Python exits is
+        unwound by force there, and the process aborts ("FATAL: exception not rethrown") after its exit line.
+        Not ``Thread.join``: interrupted, Python 3.11's join can take the thread for ended while it still runs.
+        """
+        interrupted = False
+        while self.thread is not None:
+            try:
+                self.done.wait()
+                break
+            except KeyboardInterrupt:
+                interrupted = True
+        return interrupted

@@ -234,9 +234,27 @@ class TimeWindow:
         first, last = self.delivery_day_range()
         return (first is None or day >= first) and (last is None or day <= last)
 
+    def may_contain_day_folder(self, year: str, month: str, day: str) -> bool:
+        """:meth:`may_contain_day` for a day spelt as the CloudTrail layout does (``2024``, ``05``, ``01``): a
+        spelling that is no date holds nothing of any window (see :func:`day_folder_date`)."""
+        folder_day = day_folder_date(year, month, day)
+        return folder_day is not None and self.may_contain_day(folder_day)
+
     def delivery_days(self) -> list[date]:
         """Every delivery day of a bounded window, in order."""
         first, last = self.delivery_day_range()
         if first is None or last is None:
             raise SettingError("window", "unbounded", "listing delivery days needs both --since and --until")
         return [first + timedelta(days=i) for i in range((last - first).days + 1)]
+
+
+def day_folder_date(year: str, month: str, day: str) -> date | None:
+    """The date a CloudTrail day folder (``2024/05/01``) or file-name stamp (``20240501``) spells, or None.
+
+    >>> day_folder_date("2024", "02", "29"), day_folder_date("2023", "02", "29"), day_folder_date("20x4", "1", "1")
+    (datetime.date(2024, 2, 29), None, None)
+    """
+    try:
+        return date(int(year), int(month), int(day))
+    except ValueError:
+        return None

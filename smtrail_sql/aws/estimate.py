@@ -115,11 +115,7 @@ def _key_in_window(tail: str, window: TimeWindow) -> bool:
     match = _DAY_IN_KEY.match(tail)
     if not match:
         return False  # not under a YYYY/MM/DD folder: Athena's projection would not read it either
-    try:
-        day = date(int(match.group(1)), int(match.group(2)), int(match.group(3)))
-    except ValueError:
-        return False
-    return window.may_contain_day(day)
+    return window.may_contain_day_folder(*match.groups())
 
 
 def iter_log_objects(

@@ -20,13 +20,13 @@ from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date
 from pathlib import Path
 from stat import S_ISREG
 from typing import NamedTuple
 
 from smtrail_sql.errors import LogReadError
-from smtrail_sql.window import TimeWindow
+from smtrail_sql.settings import ACCOUNT_PATTERN, ORG_ID_PATTERN
+from smtrail_sql.window import TimeWindow, day_folder_date
 
 #: Skip reasons, as counted in :class:`~smtrail_sql.result.QueryStats` ``skipped_reasons``.
 SKIP_DIGEST = "digest"
@@ -58,8 +58,6 @@ SKIP_DESCRIPTIONS = {
 #: Reasons that depend on the moment or on the settings, not on the file's bytes: never cached.
 MOMENTARY_SKIPS = frozenset({SKIP_UNREADABLE, SKIP_NOT_A_FILE, SKIP_SYMLINK_LOOP, SKIP_TOO_LARGE})
 
-_ACCOUNT = re.compile(r"^\d{12}$")
-_ORG = re.compile(r"^o-[a-z0-9]{10,32}$")
 _YEAR, _MONTH_OR_DAY = re.compile(r"^\d{4}$"), re.compile(r"^\d{2}$")
 _LOG_NAME = re.compile(
     r"^(?P<account>\d{12})_CloudTrail_(?P<region>[a-z0-9-]+)_(?P<date>\d{8})T(?P<time>\d{4,6})Z_[A-Za-z0-9]+\.json(\.gz)?$"
@@ -161,7 +159,7 @@ def _state_of(base: Path) -> tuple[str, dict[str, str]]:
     if "AWSLogs" not in parts:
         return "plain", {}
     below = list(parts[len(parts) - parts[::-1].index("AWSLogs"):])
-    if below and _ORG.match(below[0]):
+    if below and ORG_ID_PATTERN.match(below[0]):
         below = below[1:]
     keys = ["account", "service", "region", "year", "month", "day"]
     context = dict(zip(keys, below, strict=False))
@@ -266,9 +264,9 @@ def _walk_entries(entries: list[os.DirEntry[str]], state: str, ctx: dict[str, st
         if state == "plain":
             _walk(entry.path, "awslogs" if name == "AWSLogs" else "plain", {}, filters, found)
         elif state == "awslogs":
-            if _ORG.match(name):
+            if ORG_ID_PATTERN.match(name):
                 _walk(entry.path, "awslogs", ctx, filters, found)
-            elif _ACCOUNT.match(name) and filters.account(name):
+            elif ACCOUNT_PATTERN.match(name) and filters.account(name):
                 _walk(entry.path, "account", {**ctx, "account": name}, filters, found)
         elif state == "account":
             if name == "CloudTrail":
@@ -296,11 +294,7 @@ def _walk_year(path: str, ctx: dict[str, str], filters: _Filters, found: Discove
         for day in _entries(month.path, found):
             if not (_MONTH_OR_DAY.match(day.name) and _kind(day, found) == _DIR):
                 continue
-            try:
-                folder_day = date(year, int(month.name), int(day.name))
-            except ValueError:
-                continue
-            if filters.window.may_contain_day(folder_day):
+            if filters.window.may_contain_day_folder(ctx["year"], month.name, day.name):
                 _walk(day.path, "files", {**ctx, "month": month.name, "day": day.name}, filters, found)
 
 
@@ -311,11 +305,7 @@ def _walk_digest_regions(path: str, ctx: dict[str, str], filters: _Filters, foun
             for year in _entries(region.path, found):
                 for month in _entries(year.path, found) if _kind(year, found) == _DIR else ():
                     for day in _entries(month.path, found) if _kind(month, found) == _DIR else ():
-                        try:
-                            folder_day = date(int(year.name), int(month.name), int(day.name))
-                        except ValueError:
-                            continue
-                        if filters.window.may_contain_day(folder_day):
+                        if filters.window.may_contain_day_folder(year.name, month.name, day.name):
                             _count_digests(day.path, found)
 
 
@@ -353,9 +343,8 @@ def _add_plain(found: Discovery, entry: os.DirEntry[str], filters: _Filters) -> 
         _add(found, entry, None, None, None)
         return
     stamp = match.group("date")
-    try:
-        delivered = date(int(stamp[:4]), int(stamp[4:6]), int(stamp[6:]))
-    except ValueError:
+    delivered = day_folder_date(stamp[:4], stamp[4:6], stamp[6:])
+    if delivered is None:
         _add(found, entry, None, None, None)
         return
     account, region = match.group("account"), match.group("region")

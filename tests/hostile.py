@@ -214,6 +214,11 @@ def cases() -> dict[str, list[tuple[str, dict[str, Any]]]]:
     no_id = _call("no-event-id", [_point()])
     del no_id["eventID"]
     found["no-event-id"] = [(DAY, no_id), (DAY, copy.deepcopy(no_id))]
+    # one step logged again by another call, with another value (a restarted job): what duplicate-points finds
+    found["step-logged-twice"] = [
+        (DAY, _call("step-logged-twice", [_point(value=1.0)], event_id="h-step-logged-twice-1")),
+        (NEXT_DAY, _call("step-logged-twice", [_point(value=2.0)], event_id="h-step-logged-twice-2")),
+    ]
     # many points in one call
     found["ten-thousand-points"] = [(DAY, _call("ten-thousand-points", [
         _point(1714607400 + i, step=i, value=i / 7) for i in range(10_000)]))]

@@ -208,11 +208,9 @@ def test_relation_rows_are_equal(runners: dict[tuple[str, str], Runner], bucket:
 #: The names the hostile bucket's events carry, in place of the lead's sample values (tests/sample_params.py).
 HOSTILE_NAMES: dict[str, Any] = {
     "trial_component": "tc-copy-two-days", "metric": "loss", "metrics": ["loss"], "trial_component_like": "tc-%",
-    "trial_components": ["tc-copy-two-days", "tc-copy-values-differ", "tc-ten-thousand-points"],
+    "trial_components": ["tc-copy-two-days", "tc-copy-values-differ", "tc-step-logged-twice",
+                         "tc-ten-thousand-points"],
 }
-#: Templates the hostile bucket has no rows for (what they look for is not among its cases): the lead bucket
-#: compares them, with rows.
-HOSTILE_HAS_NONE = {"duplicate-points": "no trial component writes one step twice from two calls"}
 
 
 def template_params(template: Template, params: Callable[[Template], dict[str, Any]], bucket: str) -> dict[str, Any]:
@@ -227,8 +225,6 @@ def template_params(template: Template, params: Callable[[Template], dict[str, A
 @pytest.mark.parametrize("params", [required_params, all_params], ids=["required", "all"])
 def test_every_template_gives_the_same_rows(runners: dict[tuple[str, str], Runner], bucket: str,
                                             template: Template, params: Any) -> None:
-    if bucket == "hostile" and template.name in HOSTILE_HAS_NONE:
-        pytest.skip(f"the hostile bucket has no rows for {template.name}: {HOSTILE_HAS_NONE[template.name]}")
     rows = _same_everywhere(runners, bucket, render(template, template_params(template, params, bucket),
                                                      window=WINDOW))
     assert rows, f"{template.name} answers nothing on the {bucket} bucket: the comparison would be of two empties"
@@ -241,8 +237,7 @@ def test_every_template_answers_on_the_local_engine(bucket_files: dict[str, tupl
     root, _ = bucket_files[bucket]
     engine = LocalEngine(root, use_cache=False)
     silent = sorted(f"{t.name} ({params.__name__})" for t in TEMPLATES for params in (required_params, all_params)
-                    if not (bucket == "hostile" and t.name in HOSTILE_HAS_NONE)
-                    and not engine.execute(render(t, template_params(t, params, bucket), window=WINDOW)).rows)
+                    if not engine.execute(render(t, template_params(t, params, bucket), window=WINDOW)).rows)
     engine.close()
     assert silent == []
 

@@ -261,17 +261,22 @@ _PEAK = ("import resource, subprocess, sys; subprocess.run(sys.argv[1:], stdout=
          "stderr=subprocess.DEVNULL, timeout=120); print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")
 
 
+def _peak_mb(root: Path, limit: str) -> float:
+    """The peak resident memory (MB) of the largest process of ``run runs`` over ``root`` under ``limit``."""
+    env = {**os.environ, "SMTRAIL_MAX_LOG_SIZE": limit, "SMTRAIL_CACHE_DIR": str(root.parent / "c")}
+    peak = subprocess.run([sys.executable, "-c", _PEAK, sys.executable, "-m", "smtrail_sql", "run", "runs",
+                           "--logs", str(root), "--all-time", "--no-cache"],
+                          capture_output=True, text=True, env=env, timeout=150, check=True)
+    return int(peak.stdout) / 1024
+
+
 def test_a_gzip_bomb_is_skipped_within_bounded_memory(bucket: Path) -> None:
     """1 GiB of spaces in a 1 MB file, under a 64 MB limit: the CLI process never holds the gigabyte."""
     bomb = write_gzip_bomb(bucket / "bomb.json.gz", 1 << 30)
     assert bomb.stat().st_size < 2 * 1024 * 1024
     _assert_cli(_root(bucket), "skipped 1 files: 1 too-large", bomb, "larger than the size limit",
                 env={"SMTRAIL_MAX_LOG_SIZE": "64MB"}, timeout=120)
-    env = {**os.environ, "SMTRAIL_MAX_LOG_SIZE": "64MB", "SMTRAIL_CACHE_DIR": str(_root(bucket).parent / "c")}
-    peak = subprocess.run([sys.executable, "-c", _PEAK, sys.executable, "-m", "smtrail_sql", "run", "runs",
-                           "--logs", str(_root(bucket)), "--all-time", "--no-cache"],
-                          capture_output=True, text=True, env=env, timeout=150, check=True)
-    peak_mb = int(peak.stdout) / 1024
+    peak_mb = _peak_mb(_root(bucket), "64MB")
     # the interpreter, Arrow and DuckDB take about 200 MB; the bomb read in full took over 1,000 more
     assert 64 < peak_mb < 64 + 400, peak_mb
 
@@ -291,11 +296,7 @@ def test_a_dense_file_is_skipped_within_the_reader_budget(bucket: Path, kind: st
     dense = _dense(bucket, kind, 60 << 20)
     _assert_cli(_root(bucket), "skipped 1 files: 1 too-large", dense, "larger than the size limit",
                 env={"SMTRAIL_MAX_LOG_SIZE": "64MB"}, timeout=120)
-    env = {**os.environ, "SMTRAIL_MAX_LOG_SIZE": "64MB", "SMTRAIL_CACHE_DIR": str(_root(bucket).parent / "c")}
-    peak = subprocess.run([sys.executable, "-c", _PEAK, sys.executable, "-m", "smtrail_sql", "run", "runs",
-                           "--logs", str(_root(bucket)), "--all-time", "--no-cache"],
-                          capture_output=True, text=True, env=env, timeout=150, check=True)
-    peak_mb = int(peak.stdout) / 1024
+    peak_mb = _peak_mb(_root(bucket), "64MB")
     # the interpreter, Arrow and DuckDB take about 250 MB: the budget's 512 MB beside them, never the 1.3-3.8 GB
     # these files took before it
     assert peak_mb < 250 + memory.reader_budget(64 << 20) / 2**20 + 100, peak_mb

@@ -18,6 +18,14 @@ def smtrail(*args: str, env: dict[str, str] | None = None) -> subprocess.Complet
                           env={**os.environ, **(env or {})}, timeout=60)
 
 
+def test_version_prints_the_installed_version() -> None:
+    from smtrail_sql.version import package_version
+
+    result = smtrail("--version")
+    assert (result.returncode, result.stdout, result.stderr) == (0, f"smtrail-sql {package_version()}\n", "")
+    assert package_version() != "0.0.0"  # (the suite runs on an installed package)
+
+
 def test_queries_lists_every_template_with_its_description() -> None:
     result = smtrail("queries")
     assert result.returncode == 0, result.stderr

@@ -18,6 +18,22 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
+def _print_version(value: bool) -> None:
+    if value:
+        from smtrail_sql.version import package_version
+
+        typer.echo(f"smtrail-sql {package_version()}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    version: bool = typer.Option(False, "--version", help="Print the version and exit.", is_eager=True,
+                                 callback=_print_version),
+) -> None:
+    """Options of the command itself (before any command name)."""
+
+
 #: Exit codes, as sqlfluff does: 0 success, 1 failure, 2 usage error, 130 interrupted (Ctrl-C: 128 + SIGINT);
 #: a run stopped by SIGTERM exits 143 (128 + SIGTERM), as a shell reports a process that signal ends.
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_INTERRUPTED, EXIT_TERMINATED = 0, 1, 2, 130, 143

@@ -26,6 +26,17 @@ def test_version_prints_the_installed_version() -> None:
     assert package_version() != "0.0.0"  # (the suite runs on an installed package)
 
 
+def test_help_shows_the_choices_of_engine_and_format() -> None:
+    # the metavars are written in the options (the CLI imports neither registry to start fast): they must agree
+    from smtrail_sql.engines import ENGINES
+    from smtrail_sql.output import FORMATS
+
+    result = smtrail("run", "--help", env={"COLUMNS": "200"})
+    assert result.returncode == 0, result.stderr
+    assert f"--engine [{'|'.join(ENGINES)}]" in result.stdout
+    assert f"--format [{'|'.join(FORMATS)}]" in result.stdout
+
+
 def test_queries_lists_every_template_with_its_description() -> None:
     result = smtrail("queries")
     assert result.returncode == 0, result.stderr

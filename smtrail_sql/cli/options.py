@@ -67,7 +67,8 @@ DataCatalog = Annotated[str, typer.Option("--catalog", help="Athena data catalog
 # Engines
 Engine = Annotated[
     str | None,
-    typer.Option("--engine", "-e", help="local (DuckDB over --logs) or athena. Default: athena when Athena "
+    typer.Option("--engine", "-e", metavar="[local|athena]",
+                 help="local (DuckDB over --logs) or athena. Default: athena when Athena "
                  "settings are given (SMTRAIL_WORKGROUP, SMTRAIL_OUTPUT_LOCATION...), else local.",
                  envvar="SMTRAIL_ENGINE"),
 ]
@@ -110,8 +111,8 @@ MaxScan = Annotated[
 # Output of the rows, and the local engine's reading
 Format = Annotated[
     str | None,
-    typer.Option("--format", "-f", help="table, csv, tsv, json, jsonl, markdown or parquet "
-                 "(default: from --output's extension, else table)."),
+    typer.Option("--format", "-f", metavar="[table|csv|tsv|json|jsonl|markdown|parquet]",
+                 help="How the rows are written (default: from --output's extension, else table)."),
 ]
 RowsOutput = Annotated[Path | None, typer.Option("--output", "-o", help="Write the rows to this file.")]
 Strict = Annotated[bool, typer.Option("--strict", help="A bad log file (corrupt gzip, truncated, foreign or too "

@@ -176,7 +176,6 @@ def _extract_json(data: bytes, log: LogFile, lean: bool = False) -> FileLists:
     record's keys in any case: a file is read typed only when nothing in it can tell the two apart (see
     :func:`_metric_calls` and :func:`_columnar`); any other file is read by :func:`_extract_generic`.
     """
-    import msgspec
 
     import smtrail_sql.reader.shapes as shapes
 
@@ -186,33 +185,37 @@ def _extract_json(data: bytes, log: LogFile, lean: bool = False) -> FileLists:
             return extract_generic(data, log)
         # most of a trail is other traffic: a file without the event name cannot hold a metric call, so it is
         # only checked for being a CloudTrail log
-        try:
-            outline = shapes.OUTLINE_DECODER.decode(data)
-        except msgspec.ValidationError:  # (a subclass of DecodeError: caught first)
-            return extract_generic(data, log)
-        except msgspec.DecodeError:
-            return FileLists(SKIP_TRUNCATED_JSON)
-        if outline.Records is None:
-            return FileLists(SKIP_DIGEST if outline.digestPublicKeyFingerprint is not None else SKIP_FOREIGN_JSON)
-        return FileLists(None, len(outline.Records))
+        outline = _typed(shapes.OUTLINE_DECODER, data, log)
+        return outline if isinstance(outline, FileLists) else FileLists(None, len(outline.Records))
     if lean:
         lean_lists = _extract_lean(data, log, quoted)
         if lean_lists is not None:
             return lean_lists
-    try:
-        document = shapes.LOG_DECODER.decode(data)
-    except msgspec.ValidationError:  # (a subclass of DecodeError: caught first)
-        # a field of an unexpected type somewhere in the file: the generic path reads it as plain JSON
-        return extract_generic(data, log)
-    except msgspec.DecodeError:
-        return FileLists(SKIP_TRUNCATED_JSON)
-    if document.Records is None:
-        return FileLists(SKIP_DIGEST if document.digestPublicKeyFingerprint is not None else SKIP_FOREIGN_JSON)
+    document = _typed(shapes.LOG_DECODER, data, log)
+    if isinstance(document, FileLists):
+        return document
     lists = FileLists(None, len(document.Records))
     calls = _metric_calls(document.Records, quoted)
     if calls is not None and _columnar(calls, log, lists):
         return lists
     return extract_generic(data, log)
+
+
+def _typed(decoder: Any, data: bytes, log: LogFile) -> Any:
+    """The log decoded by a typed ``decoder``, with its ``Records``; or the file's final lists: read by the
+    generic path when a field has a type the structs do not expect, ``truncated-json``, or a digest or foreign
+    JSON when there are no records."""
+    import msgspec
+
+    try:
+        document = decoder.decode(data)
+    except msgspec.ValidationError:  # (a subclass of DecodeError: caught first) read as plain JSON instead
+        return extract_generic(data, log)
+    except msgspec.DecodeError:
+        return FileLists(SKIP_TRUNCATED_JSON)
+    if document.Records is None:
+        return FileLists(SKIP_DIGEST if document.digestPublicKeyFingerprint is not None else SKIP_FOREIGN_JSON)
+    return document
 
 
 def _extract_lean(data: bytes, log: LogFile, quoted: int) -> FileLists | None:

@@ -119,6 +119,17 @@ def _write_config(base: Path, port: int) -> tuple[Path, Path, Path]:
         "fs.native-local.enabled=true",
         f"local.location={warehouse}",
         "hive.allow-register-partition-procedure=true",
+        "hive.iceberg-catalog-name=iceberg",  # an Iceberg table named through hive (as Athena names it) is read
+    ]) + "\n")
+    # The metric store's Iceberg tables, in the same metastore: one database holds the trail, its views and the
+    # store, as in Athena's data catalog (the file metastore is Trino's own, for tests; Glue plays it on AWS)
+    (etc / "catalog" / "iceberg.properties").write_text("\n".join([
+        "connector.name=iceberg",
+        "iceberg.catalog.type=testing_file_metastore",
+        "hive.metastore.catalog.dir=local:///metastore",
+        "fs.native-local.enabled=true",
+        f"local.location={warehouse}",
+        "iceberg.hive-catalog-name=hive",  # the views live in hive: read through it
     ]) + "\n")
     (etc / "catalog" / "memory.properties").write_text("connector.name=memory\n")
     return etc, data, warehouse

@@ -27,7 +27,8 @@ from smtrail_sql.settings import TableSettings
 SCHEMA_VERSION_PROPERTY = "smtrail.schema_version"
 
 _FILE = re.compile(r"^(?P<number>\d{4})_(?P<slug>[a-z0-9_]+)\.sql$")
-_PLACEHOLDERS = ("location", "accounts", "regions", "day_range", "location_template")
+_PLACEHOLDERS = ("location", "accounts", "regions", "day_range", "location_template", "points_store_location",
+                 "calls_store_location", "refresh_log_location")
 
 
 @dataclass(frozen=True)
@@ -152,6 +153,8 @@ def _values(settings: TableSettings) -> dict[str, str]:
         "regions": ",".join(settings.regions),
         "day_range": f"{settings.start_date:%Y/%m/%d},NOW",
         "location_template": location.location_template,
+        **{f"{kind}_location": settings.store_folder(name)
+           for kind, name in zip(("points_store", "calls_store", "refresh_log"), settings.store_tables, strict=True)},
     }
 
 

@@ -10,7 +10,7 @@ reads only the days it needs.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import sqlglot
@@ -20,11 +20,15 @@ from sqlglot.errors import ErrorLevel, SqlglotError
 from smtrail_sql.errors import ParameterError, RenderError
 from smtrail_sql.params import bind, timestamp_literal, to_literal
 from smtrail_sql.schema import (
+    CALLS_STORE_RELATION,
     EVENTS_RELATION,
     METRIC_CALL_COLUMNS,
     METRIC_CALLS_RELATION,
     METRIC_POINT_COLUMNS,
     METRIC_POINTS_RELATION,
+    POINTS_STORE_RELATION,
+    REFRESH_LOG_RELATION,
+    store_names_for,
 )
 from smtrail_sql.settings import (
     DEFAULT_DATABASE,
@@ -67,12 +71,24 @@ class Naming:
         validate_identifier("table", self.table)
 
     def name_of(self, relation: str) -> str:
-        """The configured name of one of the template-level relation names."""
+        """The configured name of one of the template-level (or DDL-level) relation names."""
+        points_store, calls_store, refresh_log = store_names_for(self.view, self.calls_view)
         return {
             METRIC_POINTS_RELATION: self.view,
             METRIC_CALLS_RELATION: self.calls_view,
             EVENTS_RELATION: self.table,
+            POINTS_STORE_RELATION: points_store,
+            CALLS_STORE_RELATION: calls_store,
+            REFRESH_LOG_RELATION: refresh_log,
         }[relation]
+
+    def reading_store(self) -> Naming:
+        """The same names, with the two relations read from the metric store's tables instead of the views.
+
+        >>> Naming().reading_store().name_of(METRIC_POINTS_RELATION)
+        'sagemaker_metrics_store'
+        """
+        return replace(self, view=self.name_of(POINTS_STORE_RELATION), calls_view=self.name_of(CALLS_STORE_RELATION))
 
 
 @dataclass(frozen=True)
@@ -336,10 +352,15 @@ def athena_identifier(name: str) -> exp.Identifier:
     return exp.to_identifier(name, quoted=needs_quotes(name))
 
 
+#: The relation names :func:`qualify_relations` points at the deployment's objects.
+_QUALIFIED = (METRIC_POINTS_RELATION, METRIC_CALLS_RELATION, EVENTS_RELATION, POINTS_STORE_RELATION,
+              CALLS_STORE_RELATION, REFRESH_LOG_RELATION)
+
+
 def qualify_relations(tree: exp.Expr, naming: Naming) -> None:
     """Point the template-level relation names at ``database.name`` (quoted where Athena needs it)."""
     for table in tree.find_all(exp.Table):
-        if table.db or table.name not in (METRIC_POINTS_RELATION, METRIC_CALLS_RELATION, EVENTS_RELATION):
+        if table.db or table.name not in _QUALIFIED:
             continue
         if is_cte_name(table):
             continue

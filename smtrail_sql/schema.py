@@ -60,6 +60,31 @@ def calls_view_for(view: str) -> str:
     return METRIC_CALLS_RELATION if view == METRIC_POINTS_RELATION else f"{view}_calls"
 
 
+#: Names the DDL uses for the metric store (version 3): Iceberg tables holding the rows of each view, and the
+#: log of the refreshes that filled them (see :mod:`smtrail_sql.store`).
+POINTS_STORE_RELATION: Final = "sagemaker_metrics_store"
+CALLS_STORE_RELATION: Final = "sagemaker_metric_calls_store"
+REFRESH_LOG_RELATION: Final = "sagemaker_metrics_refreshes"
+
+#: The refresh log: one row per chunk of delivery days folded into the store, written after the chunk's rows.
+REFRESH_LOG_COLUMNS: Final[dict[str, str]] = {
+    "first_day": "DATE",  # the chunk's delivery days, both included
+    "last_day": "DATE",
+    "started_at": "TIMESTAMP",  # when the chunk began reading: every file delivered before it is in the store
+    "finished_at": "TIMESTAMP",
+    "tool_version": "VARCHAR",  # the smtrail-sql (or other tool) that wrote the chunk
+}
+
+
+def store_names_for(view: str, calls_view: str) -> tuple[str, str, str]:
+    """The metric store's tables that go with the views: points, calls and the refresh log.
+
+    >>> store_names_for("sagemaker_metrics", "sagemaker_metric_calls")
+    ('sagemaker_metrics_store', 'sagemaker_metric_calls_store', 'sagemaker_metrics_refreshes')
+    """
+    return f"{view}_store", f"{calls_view}_store", f"{view}_refreshes"
+
+
 #: Name the DDL uses for the raw CloudTrail table.
 EVENTS_RELATION: Final = "cloudtrail_events"
 

@@ -14,7 +14,13 @@ from datetime import UTC, date, datetime
 from typing import Final
 
 from smtrail_sql.errors import SettingError
-from smtrail_sql.schema import EVENTS_RELATION, METRIC_CALLS_RELATION, METRIC_POINTS_RELATION, calls_view_for
+from smtrail_sql.schema import (
+    EVENTS_RELATION,
+    METRIC_CALLS_RELATION,
+    METRIC_POINTS_RELATION,
+    calls_view_for,
+    store_names_for,
+)
 from smtrail_sql.window import EARLIEST_TIME
 
 #: The one home of the S3, AWS Organizations and account name rules (the Athena engine's output location and
@@ -52,6 +58,11 @@ DEFAULT_DATABASE = "smtrail"
 DEFAULT_TABLE = EVENTS_RELATION
 DEFAULT_CATALOG = "AwsDataCatalog"
 DEFAULT_START_DATE = date(2022, 1, 1)
+#: Delivery days per chunk. Athena writes at most 100 partitions of a table per statement; the store is
+#: partitioned by the day of event_time, and a chunk's events fall on its delivery days and the few days
+#: before them, so 30 leaves room for the lag of CloudTrail's delivery (up to 30 days for a retried file).
+DEFAULT_CHUNK_DAYS = 30
+MAX_CHUNK_DAYS = 60
 
 
 def validate_bucket(value: str) -> str:
@@ -158,6 +169,20 @@ def validate_catalog(value: str) -> str:
     return value
 
 
+def validate_s3_folder(setting: str, value: str) -> str:
+    """An ``s3://bucket/folder/`` URI (a trailing ``/`` is added); the folder's keys keep to S3's safe characters.
+
+    >>> validate_s3_folder("store location", "s3://my-bucket/smtrail")
+    's3://my-bucket/smtrail/'
+    """
+    text = value.strip()
+    bucket, _, folder = text.removeprefix("s3://").partition("/")
+    folder = folder.strip("/")
+    if not text.startswith("s3://") or not BUCKET_PATTERN.match(bucket) or (folder and not _PREFIX.match(folder)):
+        raise SettingError(setting, value, "an S3 URI such as s3://my-bucket/smtrail-sql/")
+    return f"s3://{bucket}/{folder}/" if folder else f"s3://{bucket}/"
+
+
 def validate_start_date(value: str | date | None) -> date:
     """The first delivery day the table projects: an ISO date from 1970-01-01 (a four-digit year, as the
     projection's ``yyyy/MM/dd`` needs), not in the future.
@@ -237,6 +262,22 @@ class TableSettings:
     view: str = METRIC_POINTS_RELATION
     calls_view: str = METRIC_CALLS_RELATION
     catalog: str = DEFAULT_CATALOG
+    #: Where the metric store's Iceberg tables keep their files (DDL version 3): one folder per table below it.
+    store_location: str = ""
+
+    @property
+    def store_tables(self) -> tuple[str, str, str]:
+        """The metric store's points table, calls table and refresh log (named after the views)."""
+        return store_names_for(self.view, self.calls_view)
+
+    def store_folder(self, table: str) -> str:
+        """The S3 folder of one of the store's tables.
+
+        >>> TableSettings.create(bucket="trail-logs", accounts="123456789012", regions="us-east-1"
+        ...                      ).store_folder("sagemaker_metrics_store")
+        's3://trail-logs/smtrail-sql/smtrail/sagemaker_metrics_store/'
+        """
+        return f"{self.store_location}{table}/"
 
     @classmethod
     def create(
@@ -253,8 +294,12 @@ class TableSettings:
         view: str = METRIC_POINTS_RELATION,
         calls_view: str | None = None,
         catalog: str = DEFAULT_CATALOG,
+        store_location: str | None = None,
     ) -> TableSettings:
         """Validate every setting and build the settings.
+
+        ``store_location`` defaults to ``s3://BUCKET/smtrail-sql/DATABASE/``: beside the trail's ``AWSLogs/``,
+        never inside it.
 
         >>> s = TableSettings.create(bucket="trail-logs", accounts="123456789012", regions="us-east-1,eu-west-1")
         >>> s.regions
@@ -263,16 +308,21 @@ class TableSettings:
         view = validate_identifier("view", view)
         if calls_view is None:
             calls_view = calls_view_for(view)
+        location = LogLocation.create(bucket, prefix, org_id)
+        database = validate_identifier("database", database)
+        store = (validate_s3_folder("store location", store_location) if store_location
+                 else f"s3://{location.bucket}/smtrail-sql/{database}/")
         return cls(
-            location=LogLocation.create(bucket, prefix, org_id),
+            location=location,
             accounts=validate_accounts(accounts),
             regions=validate_regions(regions),
             start_date=validate_start_date(start_date),
-            database=validate_identifier("database", database),
+            database=database,
             table=validate_identifier("table", table),
             view=view,
             calls_view=validate_identifier("calls view", calls_view),
             catalog=validate_catalog(catalog),
+            store_location=store,
         )
 
 

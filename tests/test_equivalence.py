@@ -36,11 +36,13 @@ from tests.sample_params import all_params, required_params
 
 TEMPLATES = TemplateLibrary.load()
 WINDOW = TimeWindow.parse(since="2024-04-30", until="2024-05-03")
-ENGINES = ("local", "duckdb", "trino")
+#: store: the rendered query reading the metric store's Iceberg tables on Trino, refreshed from the bucket's views
+ENGINES = ("local", "duckdb", "trino", "store")
 BUCKETS = ("lead", "hostile", "stand-in-limits")
 #: What each bucket's rows are compared with Trino's on: the stand-in-limits bucket holds the hostile cases where
 #: the DuckDB stand-in for Athena cannot agree with Trino (tests/hostile.py says why); the local engine must.
-COMPARED = {"lead": ("duckdb", "local"), "hostile": ("duckdb", "local"), "stand-in-limits": ("local",)}
+COMPARED = {"lead": ("duckdb", "local", "store"), "hostile": ("duckdb", "local", "store"),
+            "stand-in-limits": ("local", "store")}
 
 
 def edge_cases(root: Path) -> list[Path]:
@@ -138,6 +140,7 @@ def runners(bucket_files: dict[str, tuple[Path, list[Path]]], request: pytest.Fi
     closers: list[Callable[[], None]] = []
     trino = request.getfixturevalue("trino")  # skips (or, in CI, fails) with one line when Trino is missing
     from tests.trino_shape import athena_shaped_trino
+    from tests.trino_store import refresh_store
 
     for bucket, (root, files) in bucket_files.items():
         local, _ = LocalEngine(root, use_cache=False).connect(TimeWindow.all_time(), Naming())
@@ -161,7 +164,18 @@ def runners(bucket_files: dict[str, tuple[Path, list[Path]]], request: pytest.Fi
                 return [tuple(row) for row in shape.execute(athena.sql)]
             return run
 
+        def on_store(shape: Any = shape) -> Runner:
+            refresh_store(shape)
+            naming = Naming(database=shape.schema).reading_store()
+
+            def run(query: RenderedQuery | str) -> list[tuple[Any, ...]]:
+                assert not isinstance(query, str), "the store holds each distinct copy once: compare queries"
+                athena = render(query.template, query.params, window=query.window, naming=naming)
+                return [tuple(row) for row in shape.execute(athena.sql)]
+            return run
+
         found[bucket, "local"] = on_duckdb(local)
+        found[bucket, "store"] = on_store()
         found[bucket, "duckdb"] = on_duckdb(duck)
         found[bucket, "trino"] = on_trino()
     yield found
@@ -187,9 +201,11 @@ def _rows(rows: list[tuple[Any, ...]]) -> list[tuple[tuple[int, Any], ...]]:
 
 def _same_everywhere(runners: dict[tuple[str, str], Runner], bucket: str,
                      query: RenderedQuery | str) -> list[tuple[tuple[int, Any], ...]]:
-    results = {engine: _rows(runners[bucket, engine](query)) for engine in ENGINES}
+    # (a relation's raw rows hold every copy of an event; the store holds each distinct copy once)
+    compared = [e for e in COMPARED[bucket] if e != "store" or not isinstance(query, str)]
+    results = {engine: _rows(runners[bucket, engine](query)) for engine in ("trino", *compared)}
     reference = results["trino"]
-    for engine in COMPARED[bucket]:
+    for engine in compared:
         if results[engine] != reference:
             there, trino = Counter(results[engine]), Counter(reference)
             raise AssertionError(f"{engine} differs from trino on {bucket}: only on {engine}: "
@@ -274,6 +290,7 @@ def test_each_hostile_case_gives_the_same_rows(hostile_rows: dict[str, dict[str,
     reference = _rows(hostile_rows["trino"].get(case, []))
     assert reference  # every case is a call at least
     assert _rows(hostile_rows["local"].get(case, [])) == reference
+    assert _rows(hostile_rows["store"].get(case, [])) == reference
     if case in DUCKDB_STAND_IN_DIFFERS:  # a limit of the stand-in, not of the SQL: it must still show
         assert _rows(hostile_rows["duckdb"].get(case, [])) != reference, DUCKDB_STAND_IN_DIFFERS[case]
     else:

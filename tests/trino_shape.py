@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import sqlglot
 from sqlglot import exp
 
 from smtrail_sql import ddl
@@ -39,6 +40,9 @@ class TrinoShape:
     settings: TableSettings
     location: Path
     catalog: str = CATALOG
+    #: the (account, region, day) partitions registered so far, and how many files were written
+    partitions: set[tuple[str, str, str]] = dataclasses.field(default_factory=set)
+    files_written: list[int] = dataclasses.field(default_factory=lambda: [0])
 
     @property
     def schema(self) -> str:
@@ -46,6 +50,66 @@ class TrinoShape:
 
     def execute(self, sql: str) -> list[tuple[Any, ...]]:
         return self.server.execute(sql, catalog=self.catalog, schema=self.schema)
+
+
+def add_log_files(shape: TrinoShape, log_files: Iterable[Path | tuple[Path, str, str, str]]) -> None:
+    """Deliver more files to the loaded table: one JSON-lines file per partition, in folders that mirror the
+    bucket (``<account>/<region>/<yyyy>/<MM>/<dd>``), each new partition registered as Athena's projection
+    would find it."""
+    relative = f"{EXTERNAL_ROOT}/{shape.schema}/{shape.settings.table}"
+    partitions: dict[tuple[str, str, str], list[dict[str, Any]]] = defaultdict(list)
+    for row in table_rows(log_files):
+        partitions[row.pop("account_id"), row.pop("region"), row.pop("day")].append(row)
+    partitioned_by = ", ".join(_quoted(name) for name in PARTITION_COLUMNS)
+    for (account, region, day), rows in partitions.items():
+        folder = shape.location / account / region / day
+        folder.mkdir(parents=True, exist_ok=True)
+        shape.files_written[0] += 1
+        (folder / f"part-{shape.files_written[0]}.json").write_text("".join(json.dumps(row) + "\n" for row in rows))
+        if (account, region, day) in shape.partitions:
+            continue
+        shape.server.execute(
+            f"CALL {CATALOG}.system.register_partition({_quoted(shape.schema)}, {_quoted(shape.settings.table)}, "
+            f"ARRAY[{partitioned_by}], ARRAY[{_quoted(account)}, {_quoted(region)}, {_quoted(day)}], "
+            f"{_quoted(f'local:///{relative}/{account}/{region}/{day}')})"
+        )
+        shape.partitions.add((account, region, day))
+
+
+def is_view(statement: exp.Expr) -> bool:
+    """A ``CREATE VIEW`` of the DDL (run verbatim on Trino)."""
+    return isinstance(statement, exp.Create) and statement.kind == "VIEW"
+
+
+def is_iceberg_table(statement: exp.Expr) -> bool:
+    """A ``CREATE TABLE`` of the metric store (Athena's Iceberg DDL)."""
+    return isinstance(statement, exp.Create) and statement.kind == "TABLE" and any(
+        p.name.lower() == "table_type" and p.text("value").upper() == "ICEBERG"
+        for p in statement.find_all(exp.Property))
+
+
+def iceberg_table_sql(athena_sql: str) -> str:
+    """An Athena ``CREATE TABLE ... TBLPROPERTIES ('table_type'='ICEBERG')`` (the metric store's DDL) in Trino's
+    terms: the same name, columns and partition transforms, in the ``iceberg`` catalog that shares the metastore
+    with ``hive`` (so the name resolves from either, as one Glue catalog does in Athena). Athena's LOCATION is an
+    S3 folder: here the table lives where the metastore puts it."""
+    create = sqlglot.parse_one(athena_sql, read="athena")
+    assert isinstance(create, exp.Create) and isinstance(create.this, exp.Schema)
+    table = create.this.this
+    properties = {p.name.lower(): p.text("value") for p in create.find_all(exp.Property)
+                  if isinstance(p, exp.Property) and not isinstance(p, exp.PartitionedByProperty)}
+    assert properties.get("table_type", "").upper() == "ICEBERG", f"not an Iceberg table: {athena_sql}"
+    columns = ",\n  ".join(f'"{c.name}" {trino_type(c.args["kind"])}' for c in create.this.expressions)
+    transforms = []
+    for partitioned in create.find_all(exp.PartitionedByProperty):
+        for transform in partitioned.this.expressions:
+            column = next(transform.find_all(exp.Column)).name
+            transforms.append(_quoted(f"{type(transform).__name__.lower()}({column})"))
+    with_ = [f"format = {_quoted(properties.get('format', 'parquet').upper())}"]
+    if transforms:
+        with_.append(f"partitioning = ARRAY[{', '.join(transforms)}]")
+    return (f'CREATE TABLE IF NOT EXISTS iceberg."{table.db}"."{table.name}" (\n  {columns}\n)\n'
+            f"WITH ({', '.join(with_)})")
 
 
 def trino_type(kind: exp.DataType) -> str:
@@ -88,15 +152,6 @@ def athena_shaped_trino(
 
     server.execute(f'DROP SCHEMA IF EXISTS {CATALOG}."{schema}" CASCADE')
     shutil.rmtree(location, ignore_errors=True)
-
-    # one JSON-lines file per partition, in folders that mirror the bucket: <account>/<region>/<yyyy>/<MM>/<dd>
-    partitions: dict[tuple[str, str, str], list[dict[str, Any]]] = defaultdict(list)
-    for row in table_rows(log_files):
-        partitions[row.pop("account_id"), row.pop("region"), row.pop("day")].append(row)
-    for (account, region, day), rows in partitions.items():
-        folder = location / account / region / day
-        folder.mkdir(parents=True, exist_ok=True)
-        (folder / "part.json").write_text("".join(json.dumps(row) + "\n" for row in rows))
     location.mkdir(parents=True, exist_ok=True)
 
     server.execute(f'CREATE SCHEMA {CATALOG}."{schema}"')
@@ -107,22 +162,16 @@ def athena_shaped_trino(
         f"WITH (format = 'JSON', partitioned_by = ARRAY[{partitioned_by}], "
         f"external_location = {_quoted(f'local:///{relative}')})"
     )
-    for account, region, day in partitions:
-        server.execute(
-            f"CALL {CATALOG}.system.register_partition({_quoted(schema)}, {_quoted(settings.table)}, "
-            f"ARRAY[{partitioned_by}], ARRAY[{_quoted(account)}, {_quoted(region)}, {_quoted(day)}], "
-            f"{_quoted(f'local:///{relative}/{account}/{region}/{day}')})"
-        )
-
     shape = TrinoShape(server=server, settings=settings, location=location)
+    add_log_files(shape, log_files)
     for version in ddl.versions():
         # render_version's statements follow the file's, then the version record (an ALTER TABLE: Athena's only)
         for statement, sql in zip(version.statements, ddl.render_version(version, settings), strict=False):
-            if isinstance(statement.expression, exp.Create) and statement.expression.kind == "VIEW":
+            if is_view(statement.expression) or is_iceberg_table(statement.expression):
                 try:
-                    shape.execute(sql)
+                    shape.execute(iceberg_table_sql(sql) if is_iceberg_table(statement.expression) else sql)
                 except Exception as error:
                     raise AssertionError(
-                        f"Trino refused a view of DDL version {version.number} ({version.path.name}): "
+                        f"Trino refused a statement of DDL version {version.number} ({version.path.name}): "
                         f"{error}\n{sql}") from error
     return shape

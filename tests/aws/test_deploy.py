@@ -72,25 +72,28 @@ def test_a_second_create_table_changes_nothing_and_says_so(moto: MotoAws) -> Non
     assert status(athena.session, SETTINGS).up_to_date
 
 
-def test_migrate_takes_version_1_to_2(moto: MotoAws) -> None:
+def test_migrate_takes_version_1_to_the_newest(moto: MotoAws) -> None:
     athena = engine()
     create_table(athena, SETTINGS, versions=ddl.versions()[:1])
     played = play_catalog(moto)
     assert read_deployed_version(athena.session, SETTINGS) == 1
 
     pending = status(athena.session, SETTINGS)
-    assert (pending.deployed, pending.latest, [v.number for v in pending.pending]) == (1, 2, [2])
+    latest = ddl.latest_version()
+    assert (pending.deployed, pending.latest, [v.number for v in pending.pending]) == (1, latest,
+                                                                                       list(range(2, latest + 1)))
     assert "0002 views_read_times_in_utc_and_number_points" in pending.describe()[1]
 
     seen: list[str] = []
     result = migrate(athena, SETTINGS, on_statement=lambda v, sql: seen.append(sql))
     sent = moto.athena_queries()[played:]
-    assert sent == ddl.render_version(ddl.versions()[1], SETTINGS) == seen
+    assert sent == [sql for v in ddl.versions()[1:] for sql in ddl.render_version(v, SETTINGS)] == seen
     assert [s.split(" AS")[0] for s in sent[:2]] == [
         "CREATE OR REPLACE VIEW smtrail.sagemaker_metrics", "CREATE OR REPLACE VIEW smtrail.sagemaker_metric_calls"]
     for sql in sent:
         sqlglot.parse_one(sql, read="athena")
-    assert (result.before, result.after) == (1, 2)
+    assert (result.before, result.after) == (1, latest)
+    assert sum(sql.startswith("CREATE TABLE IF NOT EXISTS smtrail.sagemaker_metric") for sql in sent) == 3  # the store
     play_catalog(moto, played)
     assert status(athena.session, SETTINGS).up_to_date
     assert not migrate(athena, SETTINGS).changed

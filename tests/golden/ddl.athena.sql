@@ -442,3 +442,77 @@ FROM (
 ) AS timed_calls;
 
 ALTER TABLE smtrail.cloudtrail_events SET TBLPROPERTIES ('smtrail.schema_version'='2');
+
+-- One row per copy of a metric point, as the sagemaker_metrics view gives it. `refresh` adds a copy only when no
+-- equal copy is stored (MERGE ON event_id, point_index, the delivery day, account, region and every field), so
+-- a rerun adds nothing and a redelivered event adds its copy once; queries keep one copy per (event_id,
+-- point_index) exactly as they do over the views, so both sources give the same rows.
+CREATE TABLE IF NOT EXISTS smtrail.sagemaker_metrics_store (
+  account_id STRING,
+  region STRING,
+  day STRING,
+  event_time TIMESTAMP,
+  event_id STRING,
+  point_index BIGINT,
+  trial_component STRING,
+  trial_component_arn STRING,
+  metric_name STRING,
+  step BIGINT,
+  value DOUBLE,
+  metric_time TIMESTAMP,
+  caller_arn STRING,
+  user_agent STRING,
+  source_ip STRING
+)
+PARTITIONED BY (
+  DAY(event_time)
+)
+LOCATION 's3://example-trail-bucket/smtrail-sql/smtrail/sagemaker_metrics_store/'
+TBLPROPERTIES (
+  'table_type'='ICEBERG',
+  'format'='parquet',
+  'write_compression'='zstd'
+);
+
+-- One row per copy of a BatchPutMetrics call, as the sagemaker_metric_calls view gives it.
+CREATE TABLE IF NOT EXISTS smtrail.sagemaker_metric_calls_store (
+  account_id STRING,
+  region STRING,
+  day STRING,
+  event_time TIMESTAMP,
+  event_id STRING,
+  trial_component STRING,
+  trial_component_arn STRING,
+  point_count BIGINT,
+  error_code STRING,
+  error_message STRING,
+  caller_arn STRING,
+  user_agent STRING,
+  source_ip STRING
+)
+PARTITIONED BY (
+  DAY(event_time)
+)
+LOCATION 's3://example-trail-bucket/smtrail-sql/smtrail/sagemaker_metric_calls_store/'
+TBLPROPERTIES (
+  'table_type'='ICEBERG',
+  'format'='parquet',
+  'write_compression'='zstd'
+);
+
+-- One row per chunk of delivery days `refresh` folded in, written after the chunk's rows: what the store holds.
+-- A day is in the store up to the started_at of the latest chunk that read it.
+CREATE TABLE IF NOT EXISTS smtrail.sagemaker_metrics_refreshes (
+  first_day DATE,
+  last_day DATE,
+  started_at TIMESTAMP,
+  finished_at TIMESTAMP,
+  tool_version STRING
+)
+LOCATION 's3://example-trail-bucket/smtrail-sql/smtrail/sagemaker_metrics_refreshes/'
+TBLPROPERTIES (
+  'table_type'='ICEBERG',
+  'format'='parquet'
+);
+
+ALTER TABLE smtrail.cloudtrail_events SET TBLPROPERTIES ('smtrail.schema_version'='3');

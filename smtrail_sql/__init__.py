@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING, Any
 #: Public name -> the module that defines it.
 _EXPORTS = {
     "Toolkit": "smtrail_sql.api",
-    "QueryInfo": "smtrail_sql.api",
-    "ParamInfo": "smtrail_sql.api",
+    "QueryInfo": "smtrail_sql.query_info",
+    "ParamInfo": "smtrail_sql.query_info",
     "EngineSettings": "smtrail_sql.engines.base",
     "QueryResult": "smtrail_sql.result",
     "QueryStats": "smtrail_sql.result",
@@ -76,7 +76,7 @@ __all__ = [
 if TYPE_CHECKING:
     __version__: str
 
-    from smtrail_sql.api import ParamInfo, QueryInfo, Toolkit
+    from smtrail_sql.api import Toolkit
     from smtrail_sql.engines.base import EngineSettings
     from smtrail_sql.errors import (
         EngineError,
@@ -94,6 +94,7 @@ if TYPE_CHECKING:
     from smtrail_sql.frames import records, to_arrow, to_pandas
     from smtrail_sql.output import FORMATS, write_result
     from smtrail_sql.plot import curves_from_result, save_png
+    from smtrail_sql.query_info import ParamInfo, QueryInfo
     from smtrail_sql.result import QueryResult, QueryStats
     from smtrail_sql.textplot import render_text
     from smtrail_sql.window import TimeWindow

@@ -16,12 +16,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from smtrail_sql.errors import EngineError, SettingError
+from smtrail_sql.query_info import QueryInfo, query_info
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -31,43 +31,12 @@ if TYPE_CHECKING:
     from smtrail_sql.plot import Curves
     from smtrail_sql.render import Naming, RenderedQuery
     from smtrail_sql.result import QueryResult
-    from smtrail_sql.templates import Template, TemplateLibrary
+    from smtrail_sql.source import SourceChoice
+    from smtrail_sql.templates import TemplateLibrary
     from smtrail_sql.window import TimeWindow
 
 #: The canned template :meth:`Toolkit.curves` and :meth:`Toolkit.plot` run.
 CURVES_QUERY = "metric-curves"
-
-
-@dataclass(frozen=True)
-class ParamInfo:
-    """One declared parameter of a query; ``summary`` says its type and whether it is required, optional or
-    has a default (``int, default 10000``), as ``smtrail-sql show`` prints it."""
-
-    name: str
-    type: str
-    required: bool
-    default: Any
-    help: str
-    summary: str
-
-
-@dataclass(frozen=True)
-class QueryInfo:
-    """What a query answers and what it takes."""
-
-    name: str
-    summary: str
-    description: str
-    params: list[ParamInfo]
-    source: str
-    path: Path
-    #: The template's SQL, as written.
-    sql: str
-
-    def __str__(self) -> str:
-        lines = [f"{self.name}: {self.description}"]
-        lines += [f"  {p.name} ({p.summary}): {p.help}" for p in self.params]
-        return "\n".join(lines)
 
 
 class Toolkit:
@@ -190,7 +159,7 @@ class Toolkit:
         >>> [q.name for q in Toolkit().queries()][:2]
         ['callers', 'compare-runs']
         """
-        return [_info(t) for t in self.templates.templates.values()]
+        return [query_info(t) for t in self.templates.templates.values()]
 
     def describe(self, name: str) -> QueryInfo:
         """What one query answers and its parameters; :class:`UnknownQueryError` suggests the closest name.
@@ -198,7 +167,7 @@ class Toolkit:
         >>> [p.name for p in Toolkit().describe("metric-history").params]
         ['trial_component', 'metric', 'limit']
         """
-        return _info(self.templates.get(name))
+        return query_info(self.templates.get(name))
 
     # -- rendering and running -----------------------------------------------------------------------------
 
@@ -211,17 +180,39 @@ class Toolkit:
         until: str | None = None,
         all_time: bool = False,
         delivery_lag: str | timedelta | None = None,
+        source: str | None = None,
     ) -> RenderedQuery:
         """The one place a query is built: the template, its parameters (Python values or the CLI's strings),
-        the time window and the names of the views, rendered through sqlglot.
+        the time window and the names of the relations, rendered through sqlglot.
+
+        ``source``: ``"trail"`` (the default: the views over the trail), ``"store"`` (the metric store's
+        tables, see :mod:`smtrail_sql.store`) or ``"auto"`` (:meth:`choose_source` decides, on the engine).
 
         >>> Toolkit().query("runs", {}, since="2024-05-01", until="2024-05-02").name
         'runs'
         """
         from smtrail_sql.render import render
+        from smtrail_sql.source import STORE, TRAIL, validate_source
 
-        return render(self.templates.get(name), params or {}, window=_window(since, until, all_time, delivery_lag),
-                      naming=self._naming())
+        window = _window(since, until, all_time, delivery_lag)
+        chosen = validate_source(source or TRAIL)
+        if chosen not in (STORE, TRAIL):
+            chosen = self.choose_source(chosen, window).source
+        naming = self._naming().reading_store() if chosen == STORE else self._naming()
+        return render(self.templates.get(name), params or {}, window=window, naming=naming)
+
+    def choose_source(self, source: str | None, window: TimeWindow) -> SourceChoice:
+        """Which source a query over ``window`` reads on this toolkit's engine, and a line saying why
+        (:func:`smtrail_sql.source.choose_source`): ``auto`` reads the store when it holds the window."""
+        from smtrail_sql.engines import choose_engine
+        from smtrail_sql.source import choose_source
+
+        if self._engine is not None:
+            name = self._engine.name
+        else:
+            name = choose_engine(self.settings) if self.settings is not None else "local"
+        return choose_source(source, name, lambda: self.engine, self._naming(), window)
+
 
     def execute(self, query: RenderedQuery, *, progress: RunProgress | None = None) -> QueryResult:
         """Run a built query on the engine, after the scan limit (``max_scan``) where the engine bills scans.
@@ -294,16 +285,18 @@ class Toolkit:
         until: str | None = None,
         all_time: bool = False,
         delivery_lag: str | timedelta | None = None,
+        source: str = "auto",
         **params: Any,
     ) -> QueryResult:
         """Run a query on the toolkit's engine and return its typed rows.
 
         Parameters are Python values (``trial_components=["a", "b"]``) or the CLI's strings (``"a,b"``).
         ``result.as_dicts()`` gives dicts, :func:`smtrail_sql.records` named tuples,
-        :func:`smtrail_sql.to_pandas` / :func:`smtrail_sql.to_arrow` frames.
+        :func:`smtrail_sql.to_pandas` / :func:`smtrail_sql.to_arrow` frames. On Athena, ``source="auto"``
+        reads the metric store when it holds the window, else the trail (``"store"``, ``"trail"`` to choose).
         """
         return self.execute(self.query(name, params, since=since, until=until, all_time=all_time,
-                                       delivery_lag=delivery_lag))
+                                       delivery_lag=delivery_lag, source=source))
 
     # -- curves --------------------------------------------------------------------------------------------
 
@@ -372,13 +365,6 @@ class Toolkit:
 
             options["calls_view"] = calls_view_for(self._view)
         return Naming(**options)
-
-
-def _info(template: Template) -> QueryInfo:
-    params = [ParamInfo(s.name, s.type, s.required, s.default, s.help, s.describe())
-              for s in template.params.values()]
-    return QueryInfo(template.name, template.summary, template.description, params, template.source,
-                     template.path, template.sql)
 
 
 def _window(since: str | None, until: str | None, all_time: bool, delivery_lag: str | timedelta | None) -> TimeWindow:

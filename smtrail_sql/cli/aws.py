@@ -28,6 +28,7 @@ from smtrail_sql.cli.options import (
     Regions,
     Since,
     StartDate,
+    StoreLocation,
     Table,
     Until,
     View,
@@ -89,6 +90,7 @@ def create_table(
     table: Table = DEFAULT_TABLE,
     view: View = DEFAULT_VIEW,
     catalog: DataCatalog = DEFAULT_CATALOG,
+    store_location: StoreLocation = None,
     print_only: Annotated[bool, typer.Option("--print", help="Print the DDL of every version instead of "
                                                              "running it.")] = False,
     workgroup: Workgroup = None,
@@ -105,7 +107,8 @@ def create_table(
     """
     _deploy(
         bucket=bucket, accounts=accounts, regions=regions, prefix=prefix, org_id=org_id, start_date=start_date,
-        database=database, table=table, view=view, catalog=catalog, print_only=print_only, migrate_only=False,
+        database=database, table=table, view=view, catalog=catalog, store_location=store_location,
+        print_only=print_only, migrate_only=False,
         workgroup=workgroup, output_location=output_location, region=region, profile=profile,
     )
 
@@ -114,11 +117,15 @@ def create_table(
 def status_command(
     database: Database = DEFAULT_DATABASE,
     table: Table = DEFAULT_TABLE,
+    view: View = DEFAULT_VIEW,
     catalog: DataCatalog = DEFAULT_CATALOG,
+    workgroup: Workgroup = None,
+    output_location: OutputLocation = None,
     region: Region = None,
     profile: Profile = None,
 ) -> None:
-    """Show the deployed schema version against the newest DDL, and what each newer version changes.
+    """Show the deployed schema version against the newest DDL, what each newer version changes, and what the
+    metric store holds (read from its refresh log: one small Athena query).
 
     \b
     Example: smtrail-sql status --database smtrail --region us-east-1
@@ -132,8 +139,23 @@ def status_command(
         validate_identifier("table", table),
         validate_catalog(catalog),
     )
-    for line in deploy.status(make_session(profile, region), ref).describe():
+    current = deploy.status(make_session(profile, region), ref)
+    for line in current.describe():
         typer.echo(line)
+    from smtrail_sql.store import STORE_VERSION
+
+    if current.deployed is not None and current.deployed >= STORE_VERSION:
+        from smtrail_sql.engines import EngineSettings
+        from smtrail_sql.engines.athena import AthenaEngine
+        from smtrail_sql.source import describe_store
+        from smtrail_sql.store import naming_for
+
+        engine = AthenaEngine.from_settings(EngineSettings(
+            engine="athena", database=ref.database, workgroup=workgroup, output_location=output_location,
+            region=region, profile=profile, catalog=ref.catalog))
+        naming = naming_for(ref.database, view, ref.table)
+        for line in describe_store(engine, naming):
+            typer.echo(line)
 
 
 @app.command("migrate")
@@ -148,6 +170,7 @@ def migrate_command(
     table: Table = DEFAULT_TABLE,
     view: View = DEFAULT_VIEW,
     catalog: DataCatalog = DEFAULT_CATALOG,
+    store_location: StoreLocation = None,
     workgroup: Workgroup = None,
     output_location: OutputLocation = None,
     region: Region = None,
@@ -160,7 +183,8 @@ def migrate_command(
     """
     _deploy(
         bucket=bucket, accounts=accounts, regions=regions, prefix=prefix, org_id=org_id, start_date=start_date,
-        database=database, table=table, view=view, catalog=catalog, print_only=False, migrate_only=True,
+        database=database, table=table, view=view, catalog=catalog, store_location=store_location,
+        print_only=False, migrate_only=True,
         workgroup=workgroup, output_location=output_location, region=region, profile=profile,
     )
 

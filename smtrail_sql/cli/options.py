@@ -62,9 +62,21 @@ StartDate = Annotated[str | None, typer.Option(help="First delivery day the tabl
 Database = Annotated[str, typer.Option(help="Athena database.", envvar="SMTRAIL_DATABASE")]
 Table = Annotated[str, typer.Option(help="Name of the CloudTrail table.", envvar="SMTRAIL_TABLE")]
 View = Annotated[str, typer.Option(help="Name of the metric-point view.", envvar="SMTRAIL_VIEW")]
+StoreLocation = Annotated[
+    str | None,
+    typer.Option("--store-location", help="s3:// folder of the metric store's Iceberg tables (DDL version 3). "
+                 "Default: s3://BUCKET/smtrail-sql/DATABASE/.", envvar="SMTRAIL_STORE_LOCATION"),
+]
 DataCatalog = Annotated[str, typer.Option("--catalog", help="Athena data catalog.", envvar="SMTRAIL_CATALOG")]
 
 # Engines
+Source = Annotated[
+    str | None,
+    typer.Option("--source", metavar="[auto|store|trail]",
+                 help="On Athena, what the query reads: the metric store (see refresh) or the trail's views. "
+                 "Default auto: the store when it is deployed and holds the window, else the trail (a note says "
+                 "why). The local engine always reads its log files.", envvar="SMTRAIL_SOURCE"),
+]
 Engine = Annotated[
     str | None,
     typer.Option("--engine", "-e", metavar="[local|athena]",

@@ -32,6 +32,7 @@ from smtrail_sql.cli.options import (
     Region,
     RowsOutput,
     Since,
+    Source,
     Strict,
     Until,
     View,
@@ -52,6 +53,7 @@ def run_query(
     all_time: AllTime = False,
     delivery_lag: DeliveryLag = None,
     engine: Engine = None,
+    source: Source = None,
     logs: Logs = None,
     accounts: OptionalAccounts = None,
     regions: OptionalRegions = None,
@@ -89,8 +91,14 @@ def run_query(
         output_location=output_location, region=region, profile=profile, catalog=catalog, bucket=bucket,
         prefix=prefix, org_id=org_id, accounts=accounts, regions=regions, max_scan=max_scan)
     kit = Toolkit.open(settings, queries_dirs=queries_dir, view=view)
-    query = kit.query(name, parse_assignments(param), since=since, until=until, all_time=all_time,
-                      delivery_lag=delivery_lag)
+    values = parse_assignments(param)
+    query = kit.query(name, values, since=since, until=until, all_time=all_time, delivery_lag=delivery_lag)
+    choice = kit.choose_source(source, query.window)  # (after every value is checked: it may ask Athena)
+    if choice.source != "trail":
+        query = kit.query(name, values, since=since, until=until, all_time=all_time, delivery_lag=delivery_lag,
+                          source=choice.source)
+    if choice.note:
+        typer.echo(choice.note, err=True)
     with live_progress() as progress:
         result = kit.execute(query, progress=progress)
     write_result(result, fmt, output)

@@ -359,7 +359,7 @@ class Toolkit:
     def _naming(self) -> Naming:
         from smtrail_sql.render import Naming
 
-        options = {k: v for k, v in {"database": self._database, "view": self._view}.items() if v}
+        options: dict[str, Any] = {k: v for k, v in {"database": self._database, "view": self._view}.items() if v}
         if self._view:
             from smtrail_sql.schema import calls_view_for
 

@@ -63,6 +63,8 @@ class Naming:
     view: str = METRIC_POINTS_RELATION
     calls_view: str = METRIC_CALLS_RELATION
     table: str = DEFAULT_TABLE
+    #: True when the two relations are read from the metric store's tables (:meth:`reading_store`).
+    store: bool = False
 
     def __post_init__(self) -> None:
         validate_identifier("database", self.database)
@@ -88,7 +90,10 @@ class Naming:
         >>> Naming().reading_store().name_of(METRIC_POINTS_RELATION)
         'sagemaker_metrics_store'
         """
-        return replace(self, view=self.name_of(POINTS_STORE_RELATION), calls_view=self.name_of(CALLS_STORE_RELATION))
+        if self.store:
+            return self
+        return replace(self, view=self.name_of(POINTS_STORE_RELATION), calls_view=self.name_of(CALLS_STORE_RELATION),
+                       store=True)
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,20 @@ def estimate_scan(query: RenderedQuery, settings: EngineSettings, *, setting: st
     location = LogLocation.create(settings.bucket, settings.prefix, settings.org_id)
     accounts, regions = validate_accounts(settings.accounts), validate_regions(settings.regions)
     s3 = make_client(make_session(settings.profile, settings.region), "s3")
+    if query.naming.store:
+        return estimate.estimate_store_scan(s3, store_folders(query, settings), query.window)
     return estimate.estimate_scan(s3, location, accounts, regions, query.window)
+
+
+def store_folders(query: RenderedQuery, settings: EngineSettings) -> list[str]:
+    """The S3 folders of the store's two tables the query reads (``store_location``, else the default below the
+    trail's bucket)."""
+    from smtrail_sql.settings import validate_s3_folder
+
+    database = query.naming.database
+    root = (validate_s3_folder("store location", settings.store_location) if settings.store_location
+            else f"s3://{settings.bucket}/smtrail-sql/{database}/")
+    return [f"{root}{query.naming.view}/", f"{root}{query.naming.calls_view}/"]
 
 
 def refuse_over_max_scan(query: RenderedQuery, settings: EngineSettings) -> None:

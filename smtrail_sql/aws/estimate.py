@@ -155,3 +155,36 @@ def estimate_scan(
         size += sum(o.size for o in objects)
         with_data += bool(objects)
     return ScanEstimate(files=files, bytes=size, partitions=len(parts), partitions_with_data=with_data)
+
+
+_EVENT_DAY_IN_KEY = re.compile(r"/event_time_day=(\d{4})-(\d{2})-(\d{2})/")
+
+
+def estimate_store_scan(s3: Any, folders: Sequence[str], window: TimeWindow) -> ScanEstimate:
+    """The metric store's Parquet files a query over ``window`` may read: those of the event days of the window
+    (Iceberg's ``event_time_day=YYYY-MM-DD`` partition folders, wherever the table's layout puts them below
+    ``data/``), in each table folder (``s3://bucket/.../table/``). An upper bound: Athena reads only the columns
+    and row groups the query needs, so it usually scans a fraction of these bytes.
+    """
+    from smtrail_sql.aws.session import aws_call
+
+    first = window.start.date() if window.start is not None else None
+    last = window.end.date() if window.end is not None else None
+    days = (last - first).days + 1 if first is not None and last is not None else 0
+    files = size = 0
+    with_data: set[tuple[str, date]] = set()
+    for folder in folders:
+        bucket, _, prefix = folder.removeprefix("s3://").partition("/")
+        with aws_call(f"list {folder}data/"):
+            for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=f"{prefix}data/"):
+                for item in page.get("Contents", ()):
+                    match = _EVENT_DAY_IN_KEY.search(item["Key"])
+                    if not match or not item["Key"].endswith(".parquet"):
+                        continue
+                    day = date(*(int(part) for part in match.groups()))
+                    if (first is None or day >= first) and (last is None or day <= last):
+                        files += 1
+                        size += int(item["Size"])
+                        with_data.add((folder, day))
+    return ScanEstimate(files=files, bytes=size, partitions=days * len(folders) or len(with_data),
+                        partitions_with_data=len(with_data))

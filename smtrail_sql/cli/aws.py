@@ -203,10 +203,14 @@ def estimate_command(
     all_time: AllTime = False,
     delivery_lag: DeliveryLag = None,
     queries_dir: QueriesDir = None,
+    store_location: StoreLocation = None,
+    database: Database = DEFAULT_DATABASE,
+    view: View = DEFAULT_VIEW,
     region: Region = None,
     profile: Profile = None,
 ) -> None:
-    """List, with S3, the log files the query would read on Athena and print files, bytes and the scan cost.
+    """List, with S3, the log files the query would read on Athena and print files, bytes and the scan cost;
+    then the metric store's Parquet files for the same window (an upper bound: Athena reads only some columns).
 
     \b
     Example: smtrail-sql estimate metric-summary --bucket trails --accounts 123456789012 --regions us-east-1
@@ -216,15 +220,23 @@ def estimate_command(
     from smtrail_sql.params import parse_assignments
 
     settings = EngineSettings(engine="athena", bucket=bucket, prefix=prefix, org_id=org_id, accounts=accounts,
-                              regions=regions, region=region, profile=profile)
-    kit = Toolkit.open(settings, queries_dirs=queries_dir)
-    query = kit.query(name, parse_assignments(param), since=since, until=until, all_time=all_time,
-                      delivery_lag=delivery_lag)
+                              regions=regions, region=region, profile=profile, database=database,
+                              store_location=store_location)
+    kit = Toolkit.open(settings, queries_dirs=queries_dir, view=view)
+    values = parse_assignments(param)
+    query = kit.query(name, values, since=since, until=until, all_time=all_time, delivery_lag=delivery_lag)
     estimate = kit.estimate(query)
     typer.echo(f"{estimate.files} files")
     typer.echo(f"{estimate.bytes} bytes")
     typer.echo(f"{estimate.partitions_with_data} of {estimate.partitions} partitions hold data")
     typer.echo(f"about ${estimate.cost_usd:.6f} to scan on Athena at $5/TB (10 MB minimum per query)")
+    stored = kit.estimate(kit.query(name, values, since=since, until=until, all_time=all_time,
+                                    delivery_lag=delivery_lag, source="store"))
+    if stored.files:
+        ratio = f"; the trail's files are {estimate.bytes / stored.bytes:,.0f}x larger" if stored.bytes else ""
+        typer.echo(f"from the metric store: {stored.files} Parquet files, {stored.bytes} bytes at most{ratio}")
+    else:
+        typer.echo("from the metric store: no files for this window (not deployed or not refreshed: see refresh)")
 
 
 class _SyncBar:

@@ -92,6 +92,8 @@ class EngineSettings:
     accounts: str | None = None
     regions: str | None = None
     max_scan: str | None = None
+    #: The metric store's S3 folder (default ``s3://BUCKET/smtrail-sql/DATABASE/``), for estimates of the store.
+    store_location: str | None = None
 
 
 class Engine(Protocol):

@@ -90,6 +90,14 @@ class SelectorConversionError(EngineError):
     """A trail's existing selectors cannot be combined with the one smtrail-sql needs; nothing was changed."""
 
 
+class BucketPolicyError(EngineError):
+    """The S3 bucket's policy does not let CloudTrail write a trail's files; ``policy`` is what to add."""
+
+    def __init__(self, message: str, policy: dict[str, object]) -> None:
+        self.policy = policy
+        super().__init__(message)
+
+
 class MissingDependencyError(SmtrailError, ImportError):
     """An optional library the call needs is not installed."""
 

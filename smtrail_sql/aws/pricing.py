@@ -1,4 +1,5 @@
-"""What Athena charges for a scan: $5 per TB, rounded up to the megabyte, 10 MB minimum per query.
+"""What Athena charges for a scan: $5 per TB, rounded up to the megabyte, 10 MB minimum per query (and what
+CloudTrail charges for the data events it logs).
 
 Sizes are binary (1 MB = 2**20 bytes, 1 TB = 2**40 bytes), as AWS bills data volumes.
 """
@@ -11,6 +12,8 @@ import math
 PRICE_PER_TB_USD = 5.0
 MEGABYTE = 1 << 20
 TERABYTE = 1 << 40
+#: What CloudTrail charges for data events, in every trail that logs them (BatchPutMetrics calls are data events).
+DATA_EVENT_PRICE = "$0.10 per 100,000"
 #: Athena bills at least this much for every query, even one that scans nothing.
 MINIMUM_BILLED_BYTES = 10 * MEGABYTE
 

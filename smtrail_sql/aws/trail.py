@@ -109,6 +109,38 @@ def selector_coverage(selector: Mapping[str, Any]) -> Coverage:
     return "some" if restricted else "all"
 
 
+def selector_other_traffic(selector: Mapping[str, Any]) -> str | None:
+    """What an advanced selector logs besides BatchPutMetrics calls: None when it logs nothing else.
+
+    A selector that logs metric calls but does not hold ``eventName`` to ``BatchPutMetrics`` is broader
+    (e.g. every data event on trial components, ``BatchGetMetrics`` reads included).
+
+    >>> selector_other_traffic(metrics_selector()) is None
+    True
+    >>> selector_other_traffic({"FieldSelectors": [{"Field": "eventCategory", "Equals": ["Management"]}]})
+    'management events'
+    """
+    fields = selector.get("FieldSelectors") or []
+    categories = {v for f in fields if f.get("Field") == "eventCategory" for v in f.get("Equals") or []}
+    if "Management" in categories:
+        return "management events"
+    if categories != {"Data"}:
+        return "other events"  # e.g. network activity events, or a category condition we do not read
+    if selector_coverage(selector) == "none":
+        return "other data events"
+    names = [f.get("Equals") or [] for f in fields if f.get("Field") == "eventName"]
+    if any(values and set(values) == {METRICS_EVENT_NAME} for values in names):
+        return None
+    return "trial-component data events other than BatchPutMetrics"
+
+
+def _basic_other_traffic(selector: Mapping[str, Any]) -> list[str]:
+    found = ["management events"] if selector.get("IncludeManagementEvents", True) else []
+    if any(resource.get("Values") for resource in selector.get("DataResources") or []):
+        found.append("other data events")
+    return found
+
+
 @dataclass(frozen=True)
 class TrailCheck:
     """What one trail does with BatchPutMetrics data events, and where it delivers them."""
@@ -128,6 +160,8 @@ class TrailCheck:
     basic_selectors: list[dict[str, Any]] = field(default_factory=list)
     #: The organisation id of an organisation trail's folder, when the caller may read it.
     org_id: str | None = None
+    #: What else the trail logs into the same folders (management events, other data events...).
+    other_traffic: list[str] = field(default_factory=list)
 
     @property
     def logs_metrics(self) -> bool:
@@ -151,6 +185,14 @@ class TrailCheck:
             lines.append(f"  matching selectors: {', '.join(self.matching_selectors)}")
         if self.is_logging is False:
             lines.append("  warning: the trail is not logging (StartLogging it)")
+        if self.coverage != "none" and self.other_traffic:
+            lines.append(
+                f"  shared with other traffic: it also logs {', '.join(self.other_traffic)}, which a table over "
+                "its prefix reads too; a dedicated trail lets the table read metric events only: "
+                f"smtrail-sql check-trail --dedicated --bucket {self.bucket} --apply"
+            )
+        elif self.coverage != "none":
+            lines.append("  dedicated: it logs metric events only, so a table over its prefix reads nothing else")
         options = f"--bucket {self.bucket}" + (f" --prefix {self.prefix}" if self.prefix else "")
         if self.is_organization_trail:
             options += f" --org-id {self.org_id or '<o-...>'}"
@@ -174,6 +216,7 @@ def check_trail(
     coverages = [(i, s, selector_coverage(s)) for i, s in enumerate(advanced)]
     matching = [_describe_selector(i, s) for i, s, c in coverages if c != "none"]
     found = {c for _, _, c in coverages}
+    other = [selector_other_traffic(s) for s in advanced] + [t for s in basic for t in _basic_other_traffic(s)]
     coverage: Coverage = "all" if "all" in found else "some" if "some" in found else "none"
     return TrailCheck(
         name=description["Name"],
@@ -190,6 +233,7 @@ def check_trail(
         advanced_selectors=advanced,
         basic_selectors=basic,
         org_id=org_id if description.get("IsOrganizationTrail") else None,
+        other_traffic=list(dict.fromkeys(t for t in other if t)),
     )
 
 
@@ -300,7 +344,7 @@ def read_trails(session: Any, trail: str | None = None) -> list[TrailCheck]:
         descriptions = [d for d in descriptions if trail in (d.get("Name"), d.get("TrailARN"))]
         if not descriptions:
             raise EngineError(f"no trail named {trail!r} is visible in region {session.region_name}")
-    org_id = _organization_id(session) if any(d.get("IsOrganizationTrail") for d in descriptions) else None
+    org_id = organization_id(session) if any(d.get("IsOrganizationTrail") for d in descriptions) else None
     checks: list[TrailCheck] = []
     seen: set[str] = set()
     for description in descriptions:
@@ -315,7 +359,7 @@ def read_trails(session: Any, trail: str | None = None) -> list[TrailCheck]:
     return checks
 
 
-def _organization_id(session: Any) -> str | None:
+def organization_id(session: Any) -> str | None:
     """The organisation id (its folder under AWSLogs/), or None where Organizations may not be read."""
     import botocore.exceptions
 

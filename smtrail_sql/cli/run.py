@@ -93,6 +93,10 @@ def run_query(
     kit = Toolkit.open(settings, queries_dirs=queries_dir, view=view)
     values = parse_assignments(param)
     query = kit.query(name, values, since=since, until=until, all_time=all_time, delivery_lag=delivery_lag)
+    if max_scan:
+        from smtrail_sql.aws.pricing import parse_size
+
+        parse_size(max_scan, setting="--max-scan")
     choice = kit.choose_source(source, query.window)  # (after every value is checked: it may ask Athena)
     if choice.source != "trail":
         query = kit.query(name, values, since=since, until=until, all_time=all_time, delivery_lag=delivery_lag,

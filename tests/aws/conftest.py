@@ -43,6 +43,7 @@ def moto_endpoint() -> Iterator[str]:
     server.start()
     host, port = server.get_host_and_port()
     _install_failure_shim()
+    _install_bucket_policy_shim()
     yield f"http://{host}:{port}"
     server.stop()
 
@@ -96,6 +97,11 @@ class MotoAws:
         """Answer the next ``times`` GetQueryExecution calls with Athena's ThrottlingException (400)."""
         _THROTTLE["left"] = times
 
+    def require_cloudtrail_bucket_policy(self, bucket: str) -> None:
+        """Make CreateTrail/UpdateTrail to ``bucket`` fail as CloudTrail does while the bucket's policy does not
+        let ``cloudtrail.amazonaws.com`` write (see :func:`_install_bucket_policy_shim`)."""
+        _POLICY_BUCKETS.add(bucket)
+
     @property
     def throttled_calls_left(self) -> int:
         return _THROTTLE["left"]
@@ -134,9 +140,11 @@ def moto(moto_endpoint: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) ->
     aws.moto_api("state-manager/unset-transition", {"model_name": "athena::execution"})
     _PENDING_FAILURES.clear()
     _THROTTLE["left"] = 0
+    _POLICY_BUCKETS.clear()
     yield aws
     _PENDING_FAILURES.clear()
     _THROTTLE["left"] = 0
+    _POLICY_BUCKETS.clear()
 
 
 # moto 5.2.5 never ends an Athena query FAILED, never returns a StateChangeReason and never throttles.
@@ -191,6 +199,46 @@ def _install_failure_shim() -> None:
     AthenaResponse.start_query_execution = start_query_execution  # type: ignore[method-assign]
     AthenaResponse.get_query_execution = get_query_execution  # type: ignore[method-assign]
     AthenaResponse._smtrail_shim = True  # type: ignore[attr-defined]
+
+
+# moto 5.2.5 creates a trail whatever the bucket's policy says; CloudTrail answers
+# InsufficientS3BucketPolicyException unless the policy lets cloudtrail.amazonaws.com write (CloudTrail User
+# Guide, "Amazon S3 bucket policy for CloudTrail"). For the buckets a test names, this shim gives the server
+# that answer while the policy lacks a PutObject statement for the service; like the Athena shim, it changes
+# moto's answers only.
+_POLICY_BUCKETS: set[str] = set()
+
+
+def _install_bucket_policy_shim() -> None:
+    from moto.cloudtrail.responses import CloudTrailResponse
+    from moto.s3.models import s3_backends
+
+    if getattr(CloudTrailResponse, "_smtrail_shim", False):
+        return
+    originals = {"create_trail": CloudTrailResponse.create_trail, "update_trail": CloudTrailResponse.update_trail}
+
+    def guarded(action: str) -> Any:
+        def answer(self: CloudTrailResponse) -> Any:
+            bucket = self._get_param("S3BucketName")
+            if bucket in _POLICY_BUCKETS:
+                policy = s3_backends[self.current_account]["aws"].get_bucket(bucket).policy or b""
+                statements = json.loads(policy or b"{}").get("Statement", [])
+                if not any(
+                    st.get("Effect") == "Allow"
+                    and st.get("Principal") == {"Service": "cloudtrail.amazonaws.com"}
+                    and st.get("Action") == "s3:PutObject"
+                    for st in statements
+                ):
+                    message = f"Incorrect S3 bucket policy is detected for bucket: {bucket}"
+                    body = {"__type": "InsufficientS3BucketPolicyException", "message": message}
+                    return json.dumps(body), {"status": 400}
+            return originals[action](self)
+
+        return answer
+
+    CloudTrailResponse.create_trail = guarded("create_trail")  # type: ignore[method-assign]
+    CloudTrailResponse.update_trail = guarded("update_trail")  # type: ignore[method-assign]
+    CloudTrailResponse._smtrail_shim = True  # type: ignore[attr-defined]
 
 
 def play_catalog(aws: MotoAws, already: int = 0) -> int:

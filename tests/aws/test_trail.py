@@ -13,6 +13,7 @@ from smtrail_sql.aws.trail import (
     metrics_selector,
     read_trails,
     selector_coverage,
+    selector_other_traffic,
 )
 from smtrail_sql.errors import EngineError, SelectorConversionError
 from tests.aws.conftest import MotoAws
@@ -75,6 +76,13 @@ def test_a_trail_with_the_selector_logs_metrics(moto: MotoAws) -> None:
     assert check.coverage == "all" and check.matching_selectors == ["sagemaker"]
     assert "logs every BatchPutMetrics data event" in check.describe()[0]
     assert check.prefix is None and "s3://trail-logs/AWSLogs/" in check.describe()[0]
+    broader = "trial-component data events other than BatchPutMetrics"
+    assert check.other_traffic == ["management events", broader]
+    assert check.describe()[2] == (
+        f"  shared with other traffic: it also logs management events, {broader}, which a table over its prefix "
+        "reads too; a dedicated trail lets the table read metric events only: smtrail-sql check-trail --dedicated "
+        "--bucket trail-logs --apply"
+    )
 
 
 def test_basic_selectors_are_converted_on_apply(moto: MotoAws) -> None:
@@ -163,6 +171,33 @@ def test_selector_coverage(conditions: list[dict[str, Any]], expected: str) -> N
         ]
     }
     assert selector_coverage(selector) == expected
+
+
+@pytest.mark.parametrize(
+    ("selector", "expected"),
+    [
+        (metrics_selector(), None),
+        ({"FieldSelectors": [*metrics_selector()["FieldSelectors"],
+                             {"Field": "resources.ARN", "StartsWith": ["arn:aws:sagemaker:us-east-1:1:"]}]}, None),
+        (metrics_selector(only_batch_put_metrics=False),
+         "trial-component data events other than BatchPutMetrics"),
+        (MANAGEMENT, "management events"),
+        (S3_DATA, "other data events"),
+        ({"FieldSelectors": [{"Field": "eventCategory", "Equals": ["NetworkActivity"]}]}, "other events"),
+    ],
+    ids=["metrics", "metrics-of-some-components", "every-trial-component-event", "management", "s3", "network"],
+)
+def test_what_else_a_selector_logs(selector: dict[str, Any], expected: str | None) -> None:
+    assert selector_other_traffic(selector) == expected
+
+
+def test_what_else_basic_selectors_log(moto: MotoAws) -> None:
+    basic = [{"ReadWriteType": "All", "IncludeManagementEvents": True,
+              "DataResources": [{"Type": "AWS::S3::Object", "Values": ["arn:aws:s3"]}]}]
+    make_trail(moto, EventSelectors=basic)
+    [check] = read_trails(make_session())
+    assert check.other_traffic == ["management events", "other data events"]
+    assert not any("shared with other traffic" in line for line in check.describe())  # it logs no metrics
 
 
 def test_data_selectors_of_other_types_do_not_count() -> None:

@@ -323,7 +323,7 @@ class Toolkit:
         if max_points is not None:
             params["max_points"] = max_points
         query = self.query(CURVES_QUERY, params, since=since, until=until, all_time=all_time,
-                           delivery_lag=delivery_lag)
+                           delivery_lag=delivery_lag, source="auto")
         result = self.execute(query, progress=progress)
         return curves_from_result(result, x, trial_components=components, metrics=names,
                                   max_series=max_series or DEFAULT_MAX_SERIES)

@@ -20,6 +20,7 @@ from smtrail_sql.engines.athena import AthenaEngine
 from smtrail_sql.render import Naming
 from smtrail_sql.settings import TableSettings
 from smtrail_sql.store import RefreshChunk, chunk_statements, coverage_sql
+from smtrail_sql.window import TimeWindow
 from tests.aws.conftest import MotoAws, play_catalog
 from tests.aws.test_athena_engine import result_set
 from tests.aws.test_cli_aws import LOCATION, smtrail
@@ -217,3 +218,18 @@ def test_status_says_what_the_store_holds(moto: MotoAws, capsys: pytest.CaptureF
     assert lines[1] == "metric store: holds files delivered 2024-04-01 00:00 to 2024-05-11 00:00 UTC"
     assert lines[2].startswith("metric store: last refresh began 2024-05-11 00:30 UTC (")
     assert date(2024, 5, 11) < datetime.now(UTC).date()
+
+
+def test_the_api_reads_the_source_asked_for(moto: MotoAws) -> None:
+    from smtrail_sql import Toolkit
+
+    deploy(moto)
+    kit = Toolkit.athena(database="smtrail", output_location="s3://athena-results/q/", poll_interval=0.01)
+    window = TimeWindow.parse(since="2024-05-01", until="2024-05-03")
+    moto.seed_athena_results(result_set(LOG_COLUMNS, [["2024-04-01", "2024-05-10", "2024-05-11 00:30:00.000"]]))
+    assert kit.choose_source("auto", window).source == "store"
+    before = len(moto.athena_queries())
+    kit.run("runs", since="2024-05-01", until="2024-05-03", source="trail")
+    kit.run("runs", since="2024-05-01", until="2024-05-03", source="store")
+    assert [reads(sql) for sql in sent_after(moto, before)] == ["trail", "store"]
+    assert reads(kit.query("runs", since="2024-05-01", until="2024-05-03").sql) == "trail"  # rendering asks nothing

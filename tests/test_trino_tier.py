@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +48,19 @@ def test_the_table_holds_every_raw_event_and_the_views_return_rows(
     assert trino_views.execute(counted.format(trino_views.schema)) == expected
     for view in (trino_views.settings.view, trino_views.settings.calls_view):
         assert trino_views.execute(f"SELECT count(*) FROM {view}")[0][0] > 0, view
+
+
+def test_a_gzipped_table_reads_the_same_rows(trino_views: TrinoShape, metric_logs: tuple[Path, list[Path]]) -> None:
+    """``compress=True`` (the store bench's trail, billed as Athena bills it) writes part-N.json.gz files, which
+    Trino inflates by their extension: the same events and the same view rows."""
+    gzipped = athena_shaped_trino(trino_views.server, metric_logs[1], schema="tier_gzipped", compress=True)
+    written = sorted(gzipped.location.rglob("part-*"))
+    assert written and all(p.name.endswith(".json.gz") for p in written)
+    counted = f"SELECT count(*) FROM {gzipped.settings.table}"
+    assert gzipped.execute(counted) == trino_views.execute(counted)
+    for view in (gzipped.settings.view, gzipped.settings.calls_view):
+        rows = Counter(gzipped.execute(f"SELECT * FROM {view}"))
+        assert rows and rows == Counter(trino_views.execute(f"SELECT * FROM {view}")), view
 
 
 def _partition_domain(plan: str, table: str, column: str) -> str:

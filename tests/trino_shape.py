@@ -10,6 +10,7 @@ partition registered. The views are the project's rendered Athena SQL, run verba
 from __future__ import annotations
 
 import dataclasses
+import gzip
 import json
 import shutil
 from collections import defaultdict
@@ -43,6 +44,8 @@ class TrinoShape:
     #: the (account, region, day) partitions registered so far, and how many files were written
     partitions: set[tuple[str, str, str]] = dataclasses.field(default_factory=set)
     files_written: list[int] = dataclasses.field(default_factory=lambda: [0])
+    #: files are written gzipped (``part-N.json.gz``), as CloudTrail delivers them and Athena bills them
+    compress: bool = False
 
     @property
     def schema(self) -> str:
@@ -52,10 +55,17 @@ class TrinoShape:
         return self.server.execute(sql, catalog=self.catalog, schema=self.schema)
 
 
-def add_log_files(shape: TrinoShape, log_files: Iterable[Path | tuple[Path, str, str, str]]) -> None:
+def add_log_files(shape: TrinoShape, log_files: Iterable[Path | tuple[Path, str, str, str]], *,
+                  compress: bool | None = None) -> None:
     """Deliver more files to the loaded table: one JSON-lines file per partition, in folders that mirror the
     bucket (``<account>/<region>/<yyyy>/<MM>/<dd>``), each new partition registered as Athena's projection
-    would find it."""
+    would find it.
+
+    ``compress`` (default: as the shape was loaded) writes ``part-N.json.gz`` instead of ``part-N.json``: Trino's
+    Hive connector inflates files by their extension, and its statistics then count the gzipped bytes, the ones
+    Athena reads and bills from a CloudTrail bucket.
+    """
+    compress = shape.compress if compress is None else compress
     relative = f"{EXTERNAL_ROOT}/{shape.schema}/{shape.settings.table}"
     partitions: dict[tuple[str, str, str], list[dict[str, Any]]] = defaultdict(list)
     for row in table_rows(log_files):
@@ -65,7 +75,11 @@ def add_log_files(shape: TrinoShape, log_files: Iterable[Path | tuple[Path, str,
         folder = shape.location / account / region / day
         folder.mkdir(parents=True, exist_ok=True)
         shape.files_written[0] += 1
-        (folder / f"part-{shape.files_written[0]}.json").write_text("".join(json.dumps(row) + "\n" for row in rows))
+        data = "".join(json.dumps(row) + "\n" for row in rows).encode()
+        if compress:  # level 6 (gzip's default); mtime 0: the same rows give the same bytes
+            (folder / f"part-{shape.files_written[0]}.json.gz").write_bytes(gzip.compress(data, 6, mtime=0))
+        else:
+            (folder / f"part-{shape.files_written[0]}.json").write_bytes(data)
         if (account, region, day) in shape.partitions:
             continue
         shape.server.execute(
@@ -133,11 +147,14 @@ def athena_shaped_trino(
     log_files: Iterable[Path | tuple[Path, str, str, str]],
     schema: str = "smtrail",
     settings: TableSettings | None = None,
+    *,
+    compress: bool = False,
 ) -> TrinoShape:
     """Load the files into a fresh ``hive.<schema>`` (dropped first if it exists) and create every DDL view there.
 
     ``log_files`` are bucket-layout paths, or ``(path, account_id, region, day)`` for other files. A view
-    statement that Trino refuses raises, naming the DDL version and the SQL.
+    statement that Trino refuses raises, naming the DDL version and the SQL. ``compress`` writes the table's
+    files gzipped (this and later :func:`add_log_files`), so that what Trino reads is what Athena would bill.
 
     >>> shape = athena_shaped_trino(trino, metric_bucket(tmp_path), schema="views_test")  # doctest: +SKIP
     >>> shape.execute("SELECT count(*) FROM sagemaker_metrics")                          # doctest: +SKIP
@@ -162,7 +179,7 @@ def athena_shaped_trino(
         f"WITH (format = 'JSON', partitioned_by = ARRAY[{partitioned_by}], "
         f"external_location = {_quoted(f'local:///{relative}')})"
     )
-    shape = TrinoShape(server=server, settings=settings, location=location)
+    shape = TrinoShape(server=server, settings=settings, location=location, compress=compress)
     add_log_files(shape, log_files)
     for version in ddl.versions():
         # render_version's statements follow the file's, then the version record (an ALTER TABLE: Athena's only)

@@ -14,7 +14,6 @@ Every error is a :class:`smtrail_sql.errors.SmtrailError` (``ParameterError``, `
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping, Sequence
 from datetime import timedelta
 from pathlib import Path
@@ -22,17 +21,20 @@ from typing import TYPE_CHECKING, Any
 
 from smtrail_sql.errors import EngineError, SettingError
 from smtrail_sql.query_info import QueryInfo, query_info
+from smtrail_sql.settings import names_of as _names
+from smtrail_sql.window import window_of as _window
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
     from smtrail_sql.aws.estimate import ScanEstimate
     from smtrail_sql.engines.base import Engine, EngineSettings, RunProgress
+    from smtrail_sql.export import ExportSummary
     from smtrail_sql.plot import Curves
     from smtrail_sql.render import Naming, RenderedQuery
     from smtrail_sql.result import QueryResult
     from smtrail_sql.source import SourceChoice
-    from smtrail_sql.templates import TemplateLibrary
+    from smtrail_sql.templates import Template, TemplateLibrary
     from smtrail_sql.window import TimeWindow
 
 #: The canned template :meth:`Toolkit.curves` and :meth:`Toolkit.plot` run.
@@ -191,15 +193,19 @@ class Toolkit:
         >>> Toolkit().query("runs", {}, since="2024-05-01", until="2024-05-02").name
         'runs'
         """
+        window = _window(since, until, all_time, delivery_lag)
+        return self._build(self.templates.get(name), params or {}, window, source)
+
+    def _build(self, template: Template, params: Mapping[str, Any], window: TimeWindow,
+               source: str | None) -> RenderedQuery:
         from smtrail_sql.render import render
         from smtrail_sql.source import STORE, TRAIL, validate_source
 
-        window = _window(since, until, all_time, delivery_lag)
         chosen = validate_source(source or TRAIL)
         if chosen not in (STORE, TRAIL):
             chosen = self.choose_source(chosen, window).source
         naming = self._naming().reading_store() if chosen == STORE else self._naming()
-        return render(self.templates.get(name), params or {}, window=window, naming=naming)
+        return render(template, params, window=window, naming=naming)
 
     def choose_source(self, source: str | None, window: TimeWindow) -> SourceChoice:
         """Which source a query over ``window`` reads on this toolkit's engine, and a line saying why
@@ -212,7 +218,6 @@ class Toolkit:
         else:
             name = choose_engine(self.settings) if self.settings is not None else "local"
         return choose_source(source, name, lambda: self.engine, self._naming(), window)
-
 
     def execute(self, query: RenderedQuery, *, progress: RunProgress | None = None) -> QueryResult:
         """Run a built query on the engine, after the scan limit (``max_scan``) where the engine bills scans.
@@ -298,6 +303,31 @@ class Toolkit:
         return self.execute(self.query(name, params, since=since, until=until, all_time=all_time,
                                        delivery_lag=delivery_lag, source=source))
 
+    def sql_query(self, text: str, *, since: str | None = None, until: str | None = None, all_time: bool = False,
+                  delivery_lag: str | timedelta | None = None, source: str | None = None) -> RenderedQuery:
+        """Your own read-only SQL over the views, built as :meth:`query` builds a template's (window, one copy
+        of each event); :func:`smtrail_sql.adhoc.adhoc_template` says what is refused."""
+        from smtrail_sql.adhoc import adhoc_template
+
+        return self._build(adhoc_template(text), {}, _window(since, until, all_time, delivery_lag), source)
+
+    def sql(self, text: str, *, since: str | None = None, until: str | None = None, all_time: bool = False,
+            delivery_lag: str | timedelta | None = None, source: str = "auto") -> QueryResult:
+        """Run your own read-only SQL over the views, e.g. ``kit.sql("SELECT count(*) FROM sagemaker_metrics")``."""
+        return self.execute(self.sql_query(text, since=since, until=until, all_time=all_time,
+                                           delivery_lag=delivery_lag, source=source))
+
+    def export(self, to: Path | str, *, fmt: str | None = None, force: bool = False, since: str | None = None,
+               until: str | None = None, all_time: bool = False, delivery_lag: str | timedelta | None = None,
+               source: str = "auto", progress: RunProgress | None = None) -> ExportSummary:
+        """Write both views over a window, one copy of each event, to a DuckDB or SQLite file or to Parquet
+        (:func:`smtrail_sql.export.export_relations`)."""
+        from smtrail_sql.export import export_relations
+
+        window = _window(since, until, all_time, delivery_lag)
+        return export_relations(to, fmt=fmt, force=force, build=lambda t: self._build(t, {}, window, source),
+                                execute=lambda query: self.execute(query, progress=progress))
+
     # -- curves --------------------------------------------------------------------------------------------
 
     def curves(
@@ -366,19 +396,3 @@ class Toolkit:
             options["calls_view"] = calls_view_for(self._view)
         return Naming(**options)
 
-
-def _window(since: str | None, until: str | None, all_time: bool, delivery_lag: str | timedelta | None) -> TimeWindow:
-    from smtrail_sql.window import TimeWindow
-
-    if delivery_lag is None:  # as the CLI does: the variable, else the default
-        delivery_lag = os.environ.get("SMTRAIL_DELIVERY_LAG")
-    return TimeWindow.parse(since, until, all_time=all_time, delivery_lag=delivery_lag)
-
-
-def _names(values: Sequence[str] | str) -> list[str]:
-    from smtrail_sql.settings import split_commas
-
-    names = split_commas(values)
-    if not names:
-        raise SettingError("names", values, "at least one name")
-    return names

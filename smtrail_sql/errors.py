@@ -53,6 +53,21 @@ class TemplateError(SmtrailError):
         super().__init__(f"{where}{message}")
 
 
+class AdHocQueryError(TemplateError):
+    """Ad-hoc SQL (``smtrail-sql sql``) that is not one read-only query over the views, or does not parse:
+    names the line of the SQL as given.
+
+    >>> str(AdHocQueryError("DROP is refused", 2))
+    'ad-hoc query, line 2: DROP is refused'
+    """
+
+    def __init__(self, message: str, line: int | None = None) -> None:
+        self.path = None
+        self.line = line
+        where = f"ad-hoc query, line {line}: " if line else "ad-hoc query: "
+        SmtrailError.__init__(self, f"{where}{message}")
+
+
 class UnknownQueryError(SmtrailError):
     """No template has that name."""
 

@@ -10,21 +10,22 @@ from __future__ import annotations
 from typing import Final
 
 #: The metric-point view: one row per point stored by a successful ``BatchPutMetrics`` call, per copy of the
-#: event read (the rendered queries keep one row per ``(event_id, point_index)``).
+#: event read (the rendered queries keep one row per ``(event_id, point_index)``). Each column is described
+#: in :data:`COLUMN_DESCRIPTIONS`.
 METRIC_POINT_COLUMNS: Final[dict[str, str]] = {
-    "account_id": "VARCHAR",  # partition: the account folder of the log file
-    "region": "VARCHAR",  # partition: the region folder of the log file
-    "day": "VARCHAR",  # partition: delivery day, 'yyyy/MM/dd'
-    "event_time": "TIMESTAMP",  # eventTime of the call, UTC, to the millisecond
+    "account_id": "VARCHAR",
+    "region": "VARCHAR",
+    "day": "VARCHAR",
+    "event_time": "TIMESTAMP",
     "event_id": "VARCHAR",
-    "point_index": "BIGINT",  # the point's 1-based position in metricData: (event_id, point_index) is a point
-    "trial_component": "VARCHAR",  # requestParameters.trialComponentName
-    "trial_component_arn": "VARCHAR",  # from resources[]
+    "point_index": "BIGINT",
+    "trial_component": "VARCHAR",
+    "trial_component_arn": "VARCHAR",
     "metric_name": "VARCHAR",
-    "step": "BIGINT",  # NULL when the point has none
+    "step": "BIGINT",
     "value": "DOUBLE",
-    "metric_time": "TIMESTAMP",  # the point's own timestamp, normalised to UTC (milliseconds)
-    "caller_arn": "VARCHAR",  # userIdentity.arn
+    "metric_time": "TIMESTAMP",
+    "caller_arn": "VARCHAR",
     "user_agent": "VARCHAR",
     "source_ip": "VARCHAR",
 }
@@ -38,8 +39,8 @@ METRIC_CALL_COLUMNS: Final[dict[str, str]] = {
     "event_id": "VARCHAR",
     "trial_component": "VARCHAR",
     "trial_component_arn": "VARCHAR",
-    "point_count": "BIGINT",  # points in the request, whether or not they were stored
-    "error_code": "VARCHAR",  # NULL for a successful call
+    "point_count": "BIGINT",
+    "error_code": "VARCHAR",
     "error_message": "VARCHAR",
     "caller_arn": "VARCHAR",
     "user_agent": "VARCHAR",
@@ -49,6 +50,43 @@ METRIC_CALL_COLUMNS: Final[dict[str, str]] = {
 #: Names the templates use for the two relations; the renderer rewrites them to the configured names.
 METRIC_POINTS_RELATION: Final = "sagemaker_metrics"
 METRIC_CALLS_RELATION: Final = "sagemaker_metric_calls"
+
+#: What each relation holds, in one line (``smtrail-sql columns`` prints it).
+RELATION_DESCRIPTIONS: Final[dict[str, str]] = {
+    METRIC_POINTS_RELATION: "one row per metric point stored by a successful BatchPutMetrics call",
+    METRIC_CALLS_RELATION: "one row per BatchPutMetrics call, failed ones included",
+}
+
+_SHARED_DESCRIPTIONS: Final[dict[str, str]] = {
+    "account_id": "partition: the account folder of the log file",
+    "region": "partition: the region folder of the log file",
+    "day": "partition: the delivery day of the log file, 'yyyy/MM/dd' (UTC)",
+    "event_time": "eventTime of the call, UTC, to the millisecond",
+    "event_id": "eventID of the call: copies of one event share it (queries count it once)",
+    "trial_component": "requestParameters.trialComponentName",
+    "trial_component_arn": "the trial component's ARN, from resources[]",
+    "caller_arn": "userIdentity.arn: who made the call",
+    "user_agent": "userAgent of the call (SDK, CLI...)",
+    "source_ip": "sourceIPAddress of the call",
+}
+
+#: One line per column of each relation, by relation: the one description of every column.
+COLUMN_DESCRIPTIONS: Final[dict[str, dict[str, str]]] = {
+    METRIC_POINTS_RELATION: {
+        **_SHARED_DESCRIPTIONS,
+        "point_index": "the point's 1-based position in metricData: (event_id, point_index) names a point",
+        "metric_name": "metricName of the point",
+        "step": "the point's step; NULL when it has none",
+        "value": "the point's value (a finite double; NULL if unreadable)",
+        "metric_time": "the point's own timestamp, normalised to UTC (milliseconds)",
+    },
+    METRIC_CALLS_RELATION: {
+        **_SHARED_DESCRIPTIONS,
+        "point_count": "points in the request, whether or not they were stored",
+        "error_code": "errorCode of a failed call; NULL for a successful one",
+        "error_message": "errorMessage of a failed call",
+    },
+}
 
 
 def calls_view_for(view: str) -> str:

@@ -120,6 +120,18 @@ def split_commas(values: str | Iterable[str]) -> list[str]:
     return out
 
 
+def names_of(values: str | Iterable[str]) -> list[str]:
+    """:func:`split_commas`, refusing an empty list (the trial components or metrics of a plot).
+
+    >>> names_of("job-a,job-b")
+    ['job-a', 'job-b']
+    """
+    names = split_commas(values)
+    if not names:
+        raise SettingError("names", values, "at least one name")
+    return names
+
+
 def validate_accounts(values: str | Iterable[str]) -> tuple[str, ...]:
     """One or more 12-digit account ids, as a list or comma-separated."""
     accounts = split_commas(values)

@@ -16,6 +16,7 @@ were, so that the setting can be chosen from data.
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -258,3 +259,16 @@ def day_folder_date(year: str, month: str, day: str) -> date | None:
         return date(int(year), int(month), int(day))
     except ValueError:
         return None
+
+
+def window_of(since: str | None, until: str | None, all_time: bool = False,
+              delivery_lag: str | timedelta | None = None) -> TimeWindow:
+    """The window of the options every query takes, as the CLI reads them: a ``delivery_lag`` not given is
+    ``SMTRAIL_DELIVERY_LAG``, else the default.
+
+    >>> window_of("2024-05-01", "2024-05-02", delivery_lag="0").delivery_day_range()
+    (datetime.date(2024, 5, 1), datetime.date(2024, 5, 2))
+    """
+    if delivery_lag is None:
+        delivery_lag = os.environ.get("SMTRAIL_DELIVERY_LAG")
+    return TimeWindow.parse(since, until, all_time=all_time, delivery_lag=delivery_lag)

@@ -8,6 +8,7 @@ commands.
 # registration order is the order of --help: queries, running and plotting, then Athena and AWS
 from smtrail_sql.cli import queries as queries  # isort: skip
 from smtrail_sql.cli import run as run  # isort: skip
+from smtrail_sql.cli import adhoc as adhoc  # isort: skip
 from smtrail_sql.cli import cache as cache  # isort: skip
 from smtrail_sql.cli import plot as plot  # isort: skip
 from smtrail_sql.cli import aws as aws  # isort: skip

@@ -10,8 +10,8 @@ machine, whichever engine ran the query (on Athena the results travel through it
 - **SQLite** (``.db``, ``.sqlite``, ``.sqlite3``): one table per view; timestamps are ISO-8601 text in UTC with
   milliseconds (``2024-05-01 12:00:00.000``: what SQLite's date functions read, and text order is time order),
   integers ``INTEGER``, doubles ``REAL``. ``datasette FILE`` opens it.
-- **Parquet** (a folder, or a name ending in ``.parquet``, which is made a folder): ``sagemaker_metrics.parquet``
-  and ``sagemaker_metric_calls.parquet`` in it, typed as the views.
+- **Parquet** (a folder: an existing one, a name without an extension, or one ending in ``.parquet``):
+  ``sagemaker_metrics.parquet`` and ``sagemaker_metric_calls.parquet`` in it, typed as the views.
 
 Nothing is overwritten without ``force``; a file is written under a temporary name in its folder and renamed
 into place once whole, so a run stopped half-way leaves no half-written export.
@@ -77,10 +77,10 @@ class ExportSummary:
 
 
 def export_format(to: Path | str, fmt: str | None = None) -> str:
-    """The format of an export to ``to``: ``fmt`` if given, else from the extension; a folder (existing, or
-    named with a trailing ``/``) is Parquet.
+    """The format of an export to ``to``: ``fmt`` if given, else from the extension; a folder (an existing one,
+    or a name without an extension) is Parquet.
 
-    >>> export_format("metrics.sqlite"), export_format("out/"), export_format("m.db", "duckdb")
+    >>> export_format("metrics.sqlite"), export_format("out"), export_format("m.db", "duckdb")
     ('sqlite', 'parquet', 'duckdb')
     """
     if fmt is not None:
@@ -90,7 +90,7 @@ def export_format(to: Path | str, fmt: str | None = None) -> str:
         return name
     text = str(to)
     path = Path(text).expanduser()
-    if text.endswith(("/", os.sep)) or path.is_dir():
+    if text.endswith(("/", os.sep)) or path.is_dir() or not path.suffix:
         return "parquet"
     suffix = path.suffix.lower()
     if suffix not in EXPORT_EXTENSIONS:

@@ -39,7 +39,7 @@ from smtrail_sql.settings import DEFAULT_CATALOG, DEFAULT_DATABASE
 
 SqlText = Annotated[str, typer.Argument(
     help="One read-only query in Athena (Trino) SQL over sagemaker_metrics and sagemaker_metric_calls; "
-    "- reads it from stdin.", show_default=False)]
+    "- reads it from stdin (put text that begins with - after --).", show_default=False)]
 ExportTo = Annotated[str, typer.Option(
     "--to", help="Where to write: FILE.duckdb, FILE.db/.sqlite/.sqlite3 (SQLite), or a folder (or NAME.parquet) "
     "for Parquet, sagemaker_metrics.parquet and sagemaker_metric_calls.parquet.", show_default=False)]

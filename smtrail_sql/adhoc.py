@@ -105,7 +105,8 @@ def _restated(error: TemplateError) -> AdHocQueryError:
     for old, new in _REWORDED:
         message = message.replace(old, new)
     message = _TOKEN.sub(lambda match: repr(match.group(1)), message)  # (sqlglot's token repr, as the text)
-    line = error.line - _HEADER_LINES if error.line and error.line > _HEADER_LINES else None
+    # (the line of the header's comment is where a template's statement begins: the text's first line)
+    line = max(error.line - _HEADER_LINES, 1) if error.line and error.line >= _HEADER_LINES else None
     return AdHocQueryError(message, line)
 
 

@@ -164,7 +164,7 @@ def export_sql(relation: str) -> str:
     """The query that reads one view whole, in a stable order (built by sqlglot from the schema's names).
 
     >>> export_sql("sagemaker_metric_calls").split(" FROM ")[1]
-    'sagemaker_metric_calls ORDER BY event_time, event_id'
+    'sagemaker_metric_calls ORDER BY event_time NULLS FIRST, event_id NULLS FIRST'
     """
     from sqlglot import exp
 

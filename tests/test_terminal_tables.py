@@ -178,7 +178,8 @@ def test_an_unknown_pager_is_bad_input(demo: Path, env: dict[str, str]) -> None:
         "error: invalid PAGER 'no-such-pager-anywhere -x': a command on PATH, or empty for no pager (or --no-pager)"]
 
 
-def test_quiet_and_verbose(demo: Path, env: dict[str, str]) -> None:
+def test_quiet_and_verbose(demo: Path, env: dict[str, str], summary_csv: list[dict[str, str]],
+                           tmp_path: Path) -> None:
     args = ["run", "metric-summary", "--logs", str(demo), "--all-time"]
     _, stderr, _ = in_terminal(args, 80, env)
     assert "left out" in stderr and "digest" not in stderr
@@ -188,6 +189,11 @@ def test_quiet_and_verbose(demo: Path, env: dict[str, str]) -> None:
     assert "skipped 12 files: 12 digest" in verbose.splitlines()
     _, demo_quiet, code = in_terminal(["demo", str(demo.parent / "quiet-demo"), "--quiet"], 80, env)
     assert code == 0 and demo_quiet == ""
+    plot = [*COMMAND, "plot", "-t", summary_csv[0]["trial_component"], "-m", "train:loss", "--logs", str(demo),
+            "--all-time", "-o", str(tmp_path / "loss.png")]
+    loud = subprocess.run(plot, capture_output=True, text=True, env=env, timeout=120)
+    hushed = subprocess.run([*plot, "-q"], capture_output=True, text=True, env=env, timeout=120)
+    assert loud.returncode == hushed.returncode == 0 and "wrote" in loud.stderr and hushed.stderr == ""
 
 
 def test_a_big_result_prints_at_once(demo: Path, env: dict[str, str]) -> None:

@@ -15,15 +15,15 @@ Key columns (``trial_component``, ``metric_name``, any ``*_name``, and a result'
 the row in every canned query) are never left out. Width the layout leaves over goes to key columns first.
 
 >>> lines, dropped = render_table(["trial_component", "value"], ["VARCHAR", "DOUBLE"],
-...                               [("resnet-50-lr-0.1-aws-training-job", 0.000358486), ("b", 106.4)], width=32)
+...     [("resnet-50-lr-0.1-batch-256-aws-training-job", 0.000358486), ("b", 106.4)], width=40)
 >>> print("\\n".join(lines))
-┏━━━━━━━━━━━━━━━━━┳━━━━━━━━━━━━━┓
-┃ trial_component ┃       value ┃
-┡━━━━━━━━━━━━━━━━━╇━━━━━━━━━━━━━┩
-│ resnet-50-lr-0… │ 0.000358486 │
-│ b               │       106.4 │
-└─────────────────┴─────────────┘
-             2 rows
+┏━━━━━━━━━━━━━━━━━━━━━━━━┳━━━━━━━━━━━━━┓
+┃ trial_component        ┃       value ┃
+┡━━━━━━━━━━━━━━━━━━━━━━━━╇━━━━━━━━━━━━━┩
+│ resnet-50-lr-0.1-batc… │ 0.000358486 │
+│ b                      │       106.4 │
+└────────────────────────┴─────────────┘
+                 2 rows
 """
 
 from __future__ import annotations

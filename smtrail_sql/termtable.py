@@ -111,8 +111,10 @@ def render_table(
                              _minimum(kind, name, cells, natural)))
     kept, dropped = _fit(table, width)
     lines = _draw(kept, len(shown), hidden, color)
-    caption = f"{len(rows):,} row{'' if len(rows) == 1 else 's'}" + (
-        f" ({len(shown):,} shown; --max-rows 0 shows all)" if hidden else "")
+    caption = f"{len(rows):,} row{'' if len(rows) == 1 else 's'}"
+    if hidden:
+        hint = f"{caption} ({len(shown):,} shown; --max-rows 0 shows all)"
+        caption = hint if width is None or len(hint) <= width else f"{caption} ({len(shown):,} shown)"
     total = len(lines[0])
     lines.append(_style(caption.center(total).rstrip(), _DIM, color))
     return lines, [c.name for c in table if any(c is d for d in dropped)]
@@ -179,10 +181,12 @@ def _draw(table: list[_Column], count: int, hidden: int, color: bool) -> list[st
     header = "┃" + "┃".join(
         f" {_style(_pad(_cut(c.name, c.natural), c.natural, c.right), _BOLD, color)} " for c in table) + "┃"
     lines = [rule("┏", "━", "┳", "┓"), header, rule("┡", "━", "╇", "┩")]
-    gap = (count + 1) // 2 if hidden else -1
-    for index in range(count):
+    gap = (count + 1) // 2 if hidden else -1  # after the head rows (_cap keeps the larger half there)
+    for index in range(count + 1):
         if index == gap:
             lines.append("│" + "│".join(f" {_pad(ELLIPSIS, c.natural, c.right)} " for c in table) + "│")
+        if index == count:
+            break
         cells = []
         for column in table:
             text = _pad(_cut(column.cells[index], column.natural), column.natural, column.right)

@@ -271,6 +271,13 @@ def test_a_table_never_passes_its_width_and_keeps_its_keys(width: int) -> None:
         assert expendable <= set(dropped)
 
 
+def test_a_capped_narrow_table_keeps_to_its_width() -> None:
+    rows = [("x", 1.0), (None, None), ("y", 2.0)]
+    lines, _ = render_table(["a", "b"], ["VARCHAR", "DOUBLE"], rows, width=20, max_rows=1)
+    assert max(len(line) for line in lines) <= 20
+    assert table_rows(lines) == [["x", "1"], ["…", "…"]] and lines[-1].strip() == "3 rows (1 shown)"
+
+
 def test_no_width_keeps_everything_whole() -> None:
     lines, dropped = render_table(COLUMNS, TYPES, [ROW], width=None)
     assert dropped == [] and table_header(lines) == COLUMNS

@@ -1,33 +1,34 @@
 """Writing a :class:`QueryResult` as a terminal table, CSV, TSV, JSON, JSON lines, Markdown or Parquet.
 
 The format follows the output file's extension unless one is given; stdout gets a table. Machine formats are
-lossless (floats keep every digit, timestamps keep their microseconds); the table is for eyes (aligned,
-numbers grouped, long text folded). Timestamps are UTC, ISO-8601: with ``Z`` in JSON (a JSON reader would
-otherwise take local time), without a zone in CSV, TSV and Markdown, which is how spreadsheets, pandas and
-DuckDB read a plain timestamp. JSON has no NaN or infinity: those values become ``null``.
+lossless (floats keep every digit, timestamps keep their microseconds); the table is for eyes (see
+:mod:`smtrail_sql.termtable`: fitted to a terminal, numbers readable, rows capped). Timestamps are UTC,
+ISO-8601: with ``Z`` in JSON (a JSON reader would otherwise take local time), without a zone in CSV, TSV and
+Markdown, which is how spreadsheets, pandas and DuckDB read a plain timestamp. JSON has no NaN or infinity:
+those values become ``null``. TSV is PostgreSQL's text format: nothing quoted, tabs and newlines escaped.
 
 >>> import io
 >>> from smtrail_sql.result import QueryResult
 >>> r = QueryResult(["metric_name", "points"], ["VARCHAR", "BIGINT"], [("loss", 1200)])
->>> out = io.StringIO(); write_result(r, "csv", stream=out); out.getvalue()
+>>> out = io.StringIO(); notes = write_result(r, "csv", stream=out); out.getvalue()
 'metric_name,points\\r\\n"loss",1200\\r\\n'
 """
 
 from __future__ import annotations
 
-import datetime as dt
+import io
 import json
-import math
 import os
 import sys
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, Final, TextIO
 
 from smtrail_sql.errors import SettingError
-from smtrail_sql.sqltypes import TypeFamily, type_family
+from smtrail_sql.sqltypes import type_family
+from smtrail_sql.termtable import DEFAULT_MAX_ROWS
 from smtrail_sql.values import json_value, text_value
-from smtrail_sql.window import naive_utc
 
 if TYPE_CHECKING:
     from smtrail_sql.result import QueryResult
@@ -49,9 +50,41 @@ EXTENSIONS: Final[dict[str, str]] = {
     ".pq": "parquet",
 }
 
-#: Width of the table when the stream is not a terminal (a pipe or a file) and ``COLUMNS`` is unset:
-#: wide enough that ARNs and user agents fold rarely, narrow enough to read in a pager.
-PIPE_TABLE_WIDTH: Final = 160
+
+
+@dataclass(frozen=True)
+class TableLayout:
+    """How a table is laid out: whole (a file, a pipe: every row and column, no colour) or, for a terminal,
+    fitted to ``width`` (None: every column, however wide), at most ``max_rows`` rows (0: all), in colour."""
+
+    width: int | None = None
+    max_rows: int = 0
+    color: bool = False
+
+    @classmethod
+    def terminal(cls, width: int, *, wide: bool = False, max_rows: int | None = None) -> TableLayout:
+        """A terminal's layout: ``width`` columns unless ``wide``, :data:`DEFAULT_MAX_ROWS` unless told.
+
+        >>> TableLayout.terminal(80)
+        TableLayout(width=80, max_rows=40, color=True)
+        """
+        rows = DEFAULT_MAX_ROWS if max_rows is None else max_rows
+        return cls(width=None if wide else max(width, MIN_TABLE_WIDTH), max_rows=rows, color=True)
+
+
+#: Narrowest width a table is fitted to (a terminal narrower than this gets lines that wrap).
+MIN_TABLE_WIDTH: Final = 20
+
+
+def terminal_width(stream: IO[str]) -> int:
+    """The width of the terminal ``stream`` writes to: ``COLUMNS`` if set, else the terminal's own, else 80."""
+    columns = os.environ.get("COLUMNS", "")
+    if columns.isdigit() and int(columns) > 0:
+        return int(columns)
+    try:
+        return os.get_terminal_size(stream.fileno()).columns or 80
+    except (AttributeError, ValueError, OSError, io.UnsupportedOperation):
+        return 80
 
 
 def check_output_path(output: Path) -> None:
@@ -99,16 +132,23 @@ def write_result(
     output: Path | None = None,
     *,
     stream: TextIO | None = None,
-) -> None:
-    """Write ``result`` in ``fmt`` (or the format ``output``'s extension implies) to ``output`` or ``stream``.
+    wide: bool = False,
+    max_rows: int | None = None,
+    layout: TableLayout | None = None,
+) -> list[str]:
+    """Write ``result`` in ``fmt`` (or the format ``output``'s extension implies) to ``output`` or ``stream``;
+    return the notes for the user (a table that left columns out to fit says which).
 
-    ``stream`` defaults to stdout; it is ignored when ``output`` is given. A table written to a file or a pipe
-    has no colour.
+    ``stream`` defaults to stdout; it is ignored when ``output`` is given. A table written to a terminal is
+    fitted to its width (every column if ``wide``) and shows at most ``max_rows`` rows (default 40, 0: all);
+    written to a file or a pipe, it has every row and column and no colour. ``layout`` decides instead (say, for
+    text bound for a pager).
 
     >>> import io
     >>> from smtrail_sql.result import QueryResult
     >>> out = io.StringIO()
     >>> write_result(QueryResult(["step"], ["BIGINT"], [(1,), (None,)]), "jsonl", stream=out)
+    []
     >>> out.getvalue()
     '{"step": 1}\\n{"step": null}\\n'
     """
@@ -116,14 +156,24 @@ def write_result(
     if name == "parquet":
         assert output is not None  # resolve_format refuses parquet without a file
         _write_parquet(result, output)
-        return
+        return []
     if output is not None:
         # newline="" so the csv module's own line endings are written as they are
         with output.open("w", encoding="utf-8", newline="") as handle:
-            _WRITERS[name](result, handle, False)
-        return
+            return _write(name, result, handle, layout or TableLayout())
     target = stream if stream is not None else sys.stdout
-    _WRITERS[name](result, target, _is_terminal(target))
+    if layout is None:
+        terminal = _is_terminal(target)
+        layout = TableLayout.terminal(terminal_width(target), wide=wide, max_rows=max_rows) if terminal \
+            else TableLayout()
+    return _write(name, result, target, layout)
+
+
+def _write(name: str, result: QueryResult, stream: IO[str], layout: TableLayout) -> list[str]:
+    if name == "table":
+        return _write_table(result, stream, layout)
+    _WRITERS[name](result, stream)
+    return []
 
 
 def _is_terminal(stream: IO[str]) -> bool:
@@ -134,16 +184,30 @@ def _is_terminal(stream: IO[str]) -> bool:
 # -- text formats ------------------------------------------------------------------------------------------
 
 
-def _write_csv(result: QueryResult, stream: IO[str], _terminal: bool) -> None:
+def _write_csv(result: QueryResult, stream: IO[str]) -> None:
     _write_quoted(result, stream, ",", "\r\n")
 
 
-def _write_tsv(result: QueryResult, stream: IO[str], _terminal: bool) -> None:
-    _write_quoted(result, stream, "\t", "\n")
+def _write_tsv(result: QueryResult, stream: IO[str]) -> None:
+    """PostgreSQL's ``COPY ... TO`` text format (MySQL's ``SELECT ... INTO OUTFILE`` too): nothing quoted; a
+    backslash, tab, newline or carriage return inside a value written ``\\\\``, ``\\t``, ``\\n``, ``\\r``; NULL
+    ``\\N``, so that it differs from an empty string. ``COPY FROM`` and ``LOAD DATA`` read it back as it was;
+    DuckDB with ``nullstr='\\N'``, pandas with ``na_values=['\\N']``."""
+    stream.write("\t".join(_tsv_cell(c) for c in result.columns) + "\n")
+    for row in result.rows:
+        stream.write("\t".join("\\N" if v is None else _tsv_cell(text_value(v)) for v in row) + "\n")
+
+
+#: What TSV escapes, and how (PostgreSQL's text format).
+_TSV_ESCAPES: Final = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def _tsv_cell(text: str) -> str:
+    return text.translate(_TSV_ESCAPES)
 
 
 def _write_quoted(result: QueryResult, stream: IO[str], delimiter: str, newline: str) -> None:
-    """CSV/TSV with a header; text quoted, numbers and timestamps bare, NULL an empty unquoted cell."""
+    """CSV with a header; text quoted, numbers and timestamps bare, NULL an empty unquoted cell."""
     families = [type_family(t) for t in result.column_types]
     stream.write(delimiter.join(_header_cell(c, delimiter) for c in result.columns) + newline)
     for row in result.rows:
@@ -163,7 +227,7 @@ def _header_cell(name: str, delimiter: str) -> str:
     return _quote(name) if any(c in name for c in (delimiter, '"', "\n", "\r")) else name
 
 
-def _write_json(result: QueryResult, stream: IO[str], _terminal: bool) -> None:
+def _write_json(result: QueryResult, stream: IO[str]) -> None:
     # One object per line inside the array: valid JSON that still diffs and greps line by line.
     stream.write("[")
     for index, row in enumerate(result.rows):
@@ -172,7 +236,7 @@ def _write_json(result: QueryResult, stream: IO[str], _terminal: bool) -> None:
     stream.write("\n]\n" if result.rows else "]\n")
 
 
-def _write_jsonl(result: QueryResult, stream: IO[str], _terminal: bool) -> None:
+def _write_jsonl(result: QueryResult, stream: IO[str]) -> None:
     for row in result.rows:
         stream.write(_json_object(result.columns, row) + "\n")
 
@@ -182,7 +246,7 @@ def _json_object(columns: Sequence[str], row: Sequence[Any]) -> str:
     return json.dumps(obj, ensure_ascii=False, allow_nan=False)
 
 
-def _write_markdown(result: QueryResult, stream: IO[str], _terminal: bool) -> None:
+def _write_markdown(result: QueryResult, stream: IO[str]) -> None:
     """A GitHub table: numbers right-aligned, pipes escaped, newlines as ``<br>``."""
     families = [type_family(t) for t in result.column_types]
     stream.write("| " + " | ".join(_markdown_cell(c) for c in result.columns) + " |\n")
@@ -199,83 +263,16 @@ def _markdown_cell(text: str) -> str:
 # -- the terminal table ------------------------------------------------------------------------------------
 
 
-def _write_table(result: QueryResult, stream: IO[str], terminal: bool) -> None:
-    """A rich table: numbers right-aligned and grouped, one float precision per column, long text folded."""
-    from rich.console import Console
-    from rich.table import Table
-    from rich.text import Text
+def _write_table(result: QueryResult, stream: IO[str], layout: TableLayout) -> list[str]:
+    """The table of :mod:`smtrail_sql.termtable`; the note saying which columns were left out, if any."""
+    from smtrail_sql.termtable import render_table
 
-    families = [type_family(t) for t in result.column_types]
-    table = Table(show_edge=True, header_style="bold", caption=_caption(len(result.rows)))
-    for column, family in zip(result.columns, families, strict=True):
-        numeric = family in {"int", "float", "decimal"}
-        table.add_column(column, justify="right" if numeric else "left",
-                         overflow="fold", no_wrap=numeric)
-    formatters = [
-        _column_formatter(family, [row[i] for row in result.rows]) for i, family in enumerate(families)
-    ]
-    for row in result.rows:
-        table.add_row(*(
-            Text("NULL", style="dim") if value is None else Text(fmt(value))
-            for fmt, value in zip(formatters, row, strict=True)
-        ))
-    width = None if terminal else int(os.environ.get("COLUMNS", PIPE_TABLE_WIDTH))
-    console = Console(file=stream, force_terminal=terminal, no_color=not terminal, width=width,
-                      highlight=False, emoji=False, markup=False)
-    console.print(table)
-
-
-def _caption(count: int) -> str:
-    return f"{count:,} row{'' if count == 1 else 's'}"
-
-
-def _column_formatter(family: TypeFamily, values: list[Any]) -> Callable[[Any], str]:
-    if family == "int":
-        return lambda v: f"{v:,}" if isinstance(v, int) else str(v)
-    if family in {"float", "decimal"}:
-        return _float_formatter([float(v) for v in values if v is not None])
-    if family == "timestamp":
-        return _timestamp_text
-    if family == "bool":
-        return lambda v: "true" if v else "false"
-    return text_value
-
-
-def _float_formatter(values: list[float]) -> Callable[[Any], str]:
-    """One precision for the whole column, so decimal points line up.
-
-    About six significant digits for the largest value; scientific notation when the column holds values too
-    small or too large to show that way (learning rates of 1e-5, gradient norms of 1e13).
-    """
-    finite = [abs(v) for v in values if math.isfinite(v)]
-    largest = max(finite, default=0.0)
-    smallest = min((v for v in finite if v), default=0.0)
-    if largest >= 1e12 or (smallest and smallest < 1e-4):
-        pattern = "{:.4e}"
-    else:
-        int_digits = len(str(int(largest))) if largest >= 1 else 0
-        pattern = f"{{:,.{max(0, 6 - int_digits)}f}}"
-
-    def render(value: Any) -> str:
-        number = float(value)
-        if math.isnan(number):
-            return "NaN"
-        if math.isinf(number):
-            return "inf" if number > 0 else "-inf"
-        return pattern.format(number)
-
-    return render
-
-
-def _timestamp_text(value: Any) -> str:
-    """ISO-8601 with a space, milliseconds only when present (metric timestamps are at most ms-precise)."""
-    if not isinstance(value, dt.datetime):
-        return str(value)
-    moment = naive_utc(value)
-    if not moment.microsecond:
-        return moment.isoformat(sep=" ")
-    precision = "milliseconds" if moment.microsecond % 1000 == 0 else "microseconds"
-    return moment.isoformat(sep=" ", timespec=precision)
+    lines, dropped = render_table(result.columns, result.column_types, result.rows, width=layout.width,
+                                  max_rows=layout.max_rows, color=layout.color)
+    stream.write("\n".join(lines) + "\n")
+    if not dropped:
+        return []
+    return [f"left out to fit {layout.width} columns (--wide shows them): {', '.join(dropped)}"]
 
 
 # -- parquet -----------------------------------------------------------------------------------------------
@@ -289,8 +286,7 @@ def _write_parquet(result: QueryResult, output: Path) -> None:
     pq.write_table(to_arrow(result), output)
 
 
-_WRITERS: Final[dict[str, Callable[[QueryResult, IO[str], bool], None]]] = {
-    "table": _write_table,
+_WRITERS: Final[dict[str, Callable[[QueryResult, IO[str]], None]]] = {
     "csv": _write_csv,
     "tsv": _write_tsv,
     "json": _write_json,

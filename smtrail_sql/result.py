@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Final
+
+#: Reasons a file is skipped that are no news: every trail holds digest files beside its logs (one an hour
+#: per account and region), and they are never read. Reported only when asked (``verbose``).
+ROUTINE_SKIPS: Final = frozenset({"digest"})
 
 
 @dataclass(frozen=True)
@@ -24,12 +28,14 @@ class QueryStats:
     files_skipped: int | None = None
     skipped_reasons: dict[str, int] = field(default_factory=dict)
 
-    def describe(self) -> list[str]:
+    def describe(self, *, verbose: bool = False) -> list[str]:
         """What a user is told after a run: the scan and its cost (an engine that bills scans), the files
-        skipped and why (the local engine); nothing when there is nothing to say.
+        skipped and why (the local engine), the routine ones (:data:`ROUTINE_SKIPS`) only if ``verbose``;
+        nothing when there is nothing to say.
 
-        >>> QueryStats("local", 0.1, files_skipped=3, skipped_reasons={"digest": 2, "corrupt-gzip": 1}).describe()
-        ['skipped 3 files: 2 digest, 1 corrupt-gzip']
+        >>> stats = QueryStats("local", 0.1, files_skipped=3, skipped_reasons={"digest": 2, "corrupt-gzip": 1})
+        >>> stats.describe(), stats.describe(verbose=True)
+        (['skipped 1 files: 1 corrupt-gzip'], ['skipped 3 files: 2 digest, 1 corrupt-gzip'])
         >>> QueryStats("athena", 1.5, query_id="q-1", bytes_scanned=0, cost_usd=4.8e-05, engine_seconds=0.5).describe()
         ['scanned 0 B, cost $0.000048 (10 MB minimum), engine time 0.50s, wall 1.50s, query id q-1']
         """
@@ -40,10 +46,13 @@ class QueryStats:
             lines.append(f"scanned {format_bytes(self.bytes_scanned)}, cost ${self.cost_usd:.6f} (10 MB minimum), "
                          f"engine time {self.engine_seconds or 0:.2f}s, wall {self.elapsed_seconds:.2f}s, "
                          f"query id {self.query_id}")
-        if self.files_skipped:
+        told = {reason: count for reason, count in self.skipped_reasons.items()
+                if verbose or reason not in ROUTINE_SKIPS}
+        skipped = (self.files_skipped or 0) - sum(self.skipped_reasons.values()) + sum(told.values())
+        if skipped:
             reasons = ", ".join(f"{count} {reason}" for reason, count in
-                                sorted(self.skipped_reasons.items(), key=lambda item: (-item[1], item[0])))
-            lines.append(f"skipped {self.files_skipped} files: {reasons}")
+                                sorted(told.items(), key=lambda item: (-item[1], item[0])))
+            lines.append(f"skipped {skipped} files: {reasons}")
         return lines
 
 

@@ -94,27 +94,58 @@ def test_parquet_needs_a_file() -> None:
 # -- round trips ---------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("fmt", "delimiter"), [("csv", ","), ("tsv", "\t")])
-def test_delimited_round_trip(result: QueryResult, tmp_path: Path, fmt: str, delimiter: str) -> None:
-    path = tmp_path / f"points.{fmt}"
+def test_csv_round_trip(result: QueryResult, tmp_path: Path) -> None:
+    path = tmp_path / "points.csv"
     write_result(result, output=path)
     with path.open(encoding="utf-8", newline="") as handle:
-        header, *cells = list(csv.reader(handle, delimiter=delimiter))
+        header, *cells = list(csv.reader(handle))
     assert header == COLUMNS
     back = [tuple(_from_text(v, t) for v, t in zip(row, TYPES, strict=True)) for row in cells]
     # the csv module reads a quoted "" and a bare empty cell alike; DuckDB tells them apart (test below)
     assert back == [tuple(None if v == "" else v for v in r) for r in ROWS]
 
 
-@pytest.mark.parametrize("fmt", ["csv", "tsv"])
-def test_delimited_files_read_back_typed_by_duckdb(result: QueryResult, tmp_path: Path, fmt: str) -> None:
+def test_csv_reads_back_typed_by_duckdb(result: QueryResult, tmp_path: Path) -> None:
     duckdb = pytest.importorskip("duckdb")
-    path = tmp_path / f"points.{fmt}"
+    path = tmp_path / "points.csv"
     write_result(result, output=path)
-    relation = duckdb.read_csv(str(path), header=True, allow_quoted_nulls=False,
-                               delimiter="," if fmt == "csv" else "\t")
+    relation = duckdb.read_csv(str(path), header=True, allow_quoted_nulls=False)
     assert [str(t) for t in relation.types] == TYPES
     assert relation.fetchall() == ROWS
+
+
+def _tsv_unescape(cell: str) -> str | None:
+    if cell == "\\N":
+        return None
+    return re.sub(r"\\(.)", lambda m: {"t": "\t", "n": "\n", "r": "\r"}.get(m.group(1), m.group(1)), cell)
+
+
+def test_tsv_is_postgresql_text_format_and_loses_nothing(tmp_path: Path) -> None:
+    """Nothing quoted; tab, newline, CR and backslash escaped; NULL ``\\N``, apart from the empty string."""
+    rows = [*ROWS, ("tab\there", "back\\slash \"quoted\"", 1, 0.5, None), ("cr\r\nlf", "", 2, None, None)]
+    path = tmp_path / "points.tsv"
+    write_result(QueryResult(COLUMNS, TYPES, rows), output=path)
+    text = path.read_text(encoding="utf-8")
+    assert '\tval|acc, "top-1"\t' in text and 'resnet-lr-0-1\t' in text  # nothing quoted, quotes as they are
+    lines = text.split("\n")
+    assert lines[-1] == "" and len(lines) == len(rows) + 2  # one line a row: no newline left inside a value
+    assert lines[4].startswith("\tmulti\\nline\t")  # the empty trial component, then the escaped newline
+    assert lines[6].startswith("\\N\t")  # the NULL one
+    header, *body = (line.split("\t") for line in lines[:-1])
+    assert header == COLUMNS
+    back = [tuple(_from_text(v, t) if v else v for v, t in zip(map(_tsv_unescape, r), TYPES, strict=True))
+            for r in body]
+    assert back == rows
+
+
+def test_tsv_reads_back_typed_by_duckdb(result: QueryResult, tmp_path: Path) -> None:
+    duckdb = pytest.importorskip("duckdb")
+    plain = [r for r in ROWS if "\n" not in (r[1] or "")]  # DuckDB reads escapes as they are
+    path = tmp_path / "points.tsv"
+    write_result(QueryResult(COLUMNS, TYPES, plain), output=path)
+    relation = duckdb.read_csv(str(path), header=True, sep="\t", quotechar="", escapechar="", na_values="\\N")
+    assert [str(t) for t in relation.types] == TYPES
+    assert relation.fetchall() == plain
 
 
 def test_csv_quotes_text_so_null_and_empty_differ(result: QueryResult) -> None:
@@ -233,23 +264,21 @@ def test_table_round_trip_on_a_pipe(result: QueryResult) -> None:
 def test_table_right_aligns_numbers_and_lines_up_decimals() -> None:
     text = _table_text(QueryResult(["value"], ["DOUBLE"], [(0.5,), (123.25,), (math.nan,)]))
     cells = [line.strip("│") for line in text.splitlines() if line.startswith("│")]
-    assert [c.strip() for c in cells] == ["0.500", "123.250", "NaN"]
+    assert [c.strip() for c in cells] == ["0.5", "123.25", "NaN"]
     assert len({len(c) - len(c.rstrip()) for c in cells}) == 1  # same right padding: right-aligned
-    assert len({c.rstrip().index(".") - len(c.rstrip()) for c in cells[:2]}) == 1  # decimal points line up
 
 
-def test_table_switches_to_scientific_for_tiny_values() -> None:
-    text = _table_text(QueryResult(["lr"], ["DOUBLE"], [(1e-5,), (0.1,)]))
-    assert [r[0] for r in _table_rows(text)] == ["1.0000e-05", "1.0000e-01"]
+def test_table_writes_each_float_on_its_own() -> None:
+    """A tiny value in scientific notation leaves its neighbours alone; none reads as zero."""
+    text = _table_text(QueryResult(["lr"], ["DOUBLE"], [(1e-5,), (0.1,), (0.000358486,), (106.4,)]))
+    assert [r[0] for r in _table_rows(text)] == ["1e-05", "0.1", "0.000358486", "106.4"]
 
 
-def test_table_folds_long_text(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("COLUMNS", "60")
+def test_a_table_on_a_pipe_keeps_long_text_whole(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLUMNS", "60")  # a file or a pipe gets every column whole, whatever the terminal
     arn = "arn:aws:sagemaker:us-east-1:123456789012:experiment-trial-component/" + "x" * 80
-    text = _table_text(QueryResult(["trial_component_arn"], ["VARCHAR"], [(arn,)]))
-    lines = [line for line in text.splitlines() if line.startswith("│")]
-    assert len(lines) > 1 and all(len(line) <= 60 for line in text.splitlines())
-    assert "".join(line.strip("│ ") for line in lines) == arn
+    text = _table_text(QueryResult(["trial_component_arn"], ["VARCHAR"], [(arn,)] * 50))
+    assert [r[0] for r in _table_rows(text)] == [arn] * 50 and "50 rows" in text
 
 
 class _Terminal(io.StringIO):
@@ -257,7 +286,26 @@ class _Terminal(io.StringIO):
         return True
 
 
-def test_table_on_a_terminal_has_style(result: QueryResult) -> None:
+def test_table_on_a_terminal_has_style(result: QueryResult, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLUMNS", "200")
     text = _table_text(result, _Terminal())
     assert "\x1b[" in text
     assert "6 rows" in text
+    assert "multi↵line" in text  # a newline never breaks a terminal's row
+
+
+def test_a_table_on_a_terminal_fits_its_width_and_caps_rows(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLUMNS", "60")
+    arn = "arn:aws:sagemaker:us-east-1:123456789012:experiment-trial-component/" + "x" * 80
+    many = QueryResult(["trial_component", "step"], ["VARCHAR", "BIGINT"], [(arn, i) for i in range(100)])
+    out = _Terminal()
+    assert write_result(many, stream=out) == []
+    lines = re.sub(r"\x1b\[[0-9;]*m", "", out.getvalue()).splitlines()
+    assert max(len(line) for line in lines) == 60
+    rows = _table_rows("\n".join(lines))
+    assert [r[1] for r in rows] == [*map(str, range(20)), "…", *map(str, range(80, 100))]
+    assert rows[0][0].endswith("…") and arn.startswith(rows[0][0][:-1])
+    assert "100 rows (40 shown" in lines[-1]
+    wide = _Terminal()
+    write_result(many, stream=wide, wide=True, max_rows=0)
+    assert arn in wide.getvalue() and "100 rows\x1b" in wide.getvalue()

@@ -1,17 +1,26 @@
-"""What the commands show on stderr while a query runs and after it: shared by every command that runs one."""
+"""What the commands show while a query runs and after it: shared by every command that runs one.
+
+The rows go to stdout (through a pager on a terminal); everything else is a line on stderr: progress (live, on
+a terminal only), notes (what was scanned, skipped, left out) that ``--quiet`` silences, and errors.
+"""
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import typer
 
 if TYPE_CHECKING:
     from smtrail_sql.engines import QueryStatus
-    from smtrail_sql.result import QueryStats
+    from smtrail_sql.result import QueryResult, QueryStats
+
+#: The pager when neither SMTRAIL_PAGER nor PAGER is set, as the AWS CLI's (``-R``: colours pass through).
+DEFAULT_PAGER = "less -R"
 
 
 class ConsoleProgress:
@@ -91,7 +100,83 @@ def live_progress() -> Iterator[ConsoleProgress | None]:
             progress.close()
 
 
-def report(stats: QueryStats | None) -> None:
-    """After a run: what it scanned and cost, the files skipped and why (each on one stderr line)."""
-    for line in stats.describe() if stats is not None else ():
+def note(line: str, *, quiet: bool = False) -> None:
+    """An informational line on stderr, unless ``quiet``."""
+    if not quiet:
         typer.echo(line, err=True)
+
+
+def report(stats: QueryStats | None, *, quiet: bool = False, verbose: bool = False) -> None:
+    """After a run: what it scanned and cost, the files skipped and why (each on one stderr line); the routine
+    (digest files skipped) only if ``verbose``, nothing if ``quiet``."""
+    for line in stats.describe(verbose=verbose) if stats is not None else ():
+        note(line, quiet=quiet)
+
+
+def write_rows(result: QueryResult, fmt: str | None = None, output: Path | None = None, *, wide: bool = False,
+               max_rows: int | None = None, no_pager: bool = False, quiet: bool = False) -> None:
+    """Write the rows as ``--format``/``--output`` say; a table bound for a terminal goes through the pager
+    (:func:`pager_command`) unless ``no_pager``. A note says which columns a narrow terminal left out."""
+    from smtrail_sql.output import TableLayout, resolve_format, terminal_width, write_result
+
+    pager = None
+    if not no_pager and output is None and resolve_format(fmt, output) == "table" and sys.stdout.isatty():
+        pager = pager_command()
+    if pager is None:
+        notes = write_result(result, fmt, output, wide=wide, max_rows=max_rows)
+    else:
+        import io
+
+        text = io.StringIO()
+        layout = TableLayout.terminal(terminal_width(sys.stdout), wide=wide, max_rows=max_rows)
+        notes = write_result(result, fmt, stream=text, layout=layout)
+        page(text.getvalue(), pager, wide=wide)
+    for line in notes:
+        note(line, quiet=quiet)
+
+
+def pager_command() -> str | None:
+    """The pager a table on a terminal goes through, as the AWS CLI chooses it: ``SMTRAIL_PAGER``, else
+    ``PAGER``, else ``less -R`` when it is installed; None (no pager) when the variable is set but empty."""
+    import shlex
+    import shutil
+
+    from smtrail_sql.errors import SettingError
+
+    for name in ("SMTRAIL_PAGER", "PAGER"):
+        if name in os.environ:
+            command = os.environ[name].strip()
+            try:
+                program = shlex.split(command)[0] if command else None
+            except ValueError:
+                program = "?"
+            if program is not None and shutil.which(program) is None:
+                raise SettingError(name, command, "a command on PATH, or empty for no pager (or --no-pager)")
+            return command or None
+    return DEFAULT_PAGER if shutil.which("less") else None
+
+
+def page(text: str, command: str, *, wide: bool = False) -> None:
+    """Show ``text`` through the pager ``command`` (a shell command line) and wait for the user to leave it.
+
+    ``LESS`` is set, when it is not, to ``FRX`` as the AWS CLI and git set it: less quits at once when the text
+    fits one screen and leaves it there; ``S`` too for a ``--wide`` table, so lines are cut, not wrapped. Ctrl-C
+    belongs to the pager meanwhile (less uses it to stop a search): this process ignores it until the pager ends.
+    """
+    import signal
+    import subprocess
+
+    env = dict(os.environ)
+    env.setdefault("LESS", "FRXS" if wide else "FRX")
+    with subprocess.Popen(command, shell=True, stdin=subprocess.PIPE, env=env, encoding="utf-8") as pager:
+        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+        try:
+            assert pager.stdin is not None
+            try:
+                pager.stdin.write(text)
+                pager.stdin.close()
+            except BrokenPipeError:  # the user left the pager before reading it all
+                pass
+            pager.wait()
+        finally:
+            signal.signal(signal.SIGINT, previous)

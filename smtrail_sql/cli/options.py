@@ -127,6 +127,21 @@ Format = Annotated[
                  help="How the rows are written (default: from --output's extension, else table)."),
 ]
 RowsOutput = Annotated[Path | None, typer.Option("--output", "-o", help="Write the rows to this file.")]
+Wide = Annotated[bool, typer.Option("--wide", help="Keep every table column whole, however wide the terminal: "
+                                    "by default long text ends in ... and ARN, user-agent, caller and source-IP "
+                                    "columns go first when the table does not fit.")]
+MaxRows = Annotated[
+    int | None,
+    typer.Option("--max-rows", min=0, help="Rows a table on a terminal shows: the first and last halves "
+                 "(default 40; 0 for all). Files, pipes and other formats get every row.",
+                 envvar="SMTRAIL_MAX_ROWS"),
+]
+NoPager = Annotated[bool, typer.Option("--no-pager", help="Print a table straight to the terminal, not through "
+                                       "the pager (SMTRAIL_PAGER, else PAGER, else less -R; empty: none).")]
+Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="Print no notes on stderr (scan and cost, files "
+                                     "skipped, columns left out...): only the rows, and errors.")]
+Verbose = Annotated[bool, typer.Option("--verbose", "-v", help="Report the routine too: the CloudTrail digest "
+                                       "files skipped (always present in a trail, never read).")]
 Strict = Annotated[bool, typer.Option("--strict", help="A bad log file (corrupt gzip, truncated, foreign or too "
                                       "deep JSON, empty, too large, not a regular file, a link loop) or a folder "
                                       "that cannot be read is an error instead of being skipped and counted.")]

@@ -26,10 +26,12 @@ from smtrail_sql.cli.options import (
     Prefix,
     Profile,
     QueriesDir,
+    Quiet,
     Region,
     Since,
     Strict,
     Until,
+    Verbose,
     View,
     Workgroup,
 )
@@ -68,6 +70,8 @@ def plot_curves(
     width: Width = 1200,
     height: Height = None,
     log_y: LogY = False,
+    quiet: Quiet = False,
+    verbose: Verbose = False,
     engine: Engine = None,
     logs: Logs = None,
     accounts: OptionalAccounts = None,
@@ -96,7 +100,7 @@ def plot_curves(
     import sys
 
     from smtrail_sql.api import Toolkit
-    from smtrail_sql.cli.console import live_progress, report
+    from smtrail_sql.cli.console import live_progress, note, report
     from smtrail_sql.engines import EngineSettings
     from smtrail_sql.errors import SettingError
     from smtrail_sql.plot import X_AXES, save_png
@@ -119,14 +123,14 @@ def plot_curves(
     with live_progress() as progress:
         curves = kit.curves(trial_component, metric, x=x, since=since, until=until, all_time=all_time,
                             delivery_lag=delivery_lag, max_series=max_series, progress=progress)
-    report(curves.stats)
-    for note in curves.notes:
-        typer.echo(f"note: {note}", err=True)
+    report(curves.stats, quiet=quiet, verbose=verbose)
+    for line in curves.notes:
+        note(f"note: {line}", quiet=quiet)
     if output is not None:
         save_png(curves, output, width=width, height=height, log_y=log_y)
         metrics = len(curves.metrics)
-        typer.echo(f"wrote {output} ({curves.series_count} curves, {metrics} metric{'s' if metrics != 1 else ''})",
-                   err=True)
+        note(f"wrote {output} ({curves.series_count} curves, {metrics} metric{'s' if metrics != 1 else ''})",
+             quiet=quiet)
         return
     terminal = sys.stdout.isatty()
     columns = shutil.get_terminal_size((100, 40)).columns

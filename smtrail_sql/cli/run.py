@@ -17,8 +17,10 @@ from smtrail_sql.cli.options import (
     Engine,
     Format,
     Logs,
+    MaxRows,
     MaxScan,
     NoCache,
+    NoPager,
     OptionalAccounts,
     OptionalBucket,
     OptionalRegions,
@@ -29,13 +31,16 @@ from smtrail_sql.cli.options import (
     Profile,
     QueriesDir,
     QueryName,
+    Quiet,
     Region,
     RowsOutput,
     Since,
     Source,
     Strict,
     Until,
+    Verbose,
     View,
+    Wide,
     Workgroup,
 )
 from smtrail_sql.settings import DEFAULT_CATALOG, DEFAULT_DATABASE
@@ -59,6 +64,11 @@ def run_query(
     regions: OptionalRegions = None,
     fmt: Format = None,
     output: RowsOutput = None,
+    wide: Wide = False,
+    max_rows: MaxRows = None,
+    no_pager: NoPager = False,
+    quiet: Quiet = False,
+    verbose: Verbose = False,
     strict: Strict = False,
     no_cache: NoCache = False,
     queries_dir: QueriesDir = None,
@@ -80,9 +90,9 @@ def run_query(
     Example: smtrail-sql run metric-summary --logs smtrail-demo -p metrics=train:loss --since 3d
     """
     from smtrail_sql.api import Toolkit
-    from smtrail_sql.cli.console import live_progress, report
+    from smtrail_sql.cli.console import live_progress, note, report, write_rows
     from smtrail_sql.engines import EngineSettings
-    from smtrail_sql.output import resolve_format, write_result
+    from smtrail_sql.output import resolve_format
     from smtrail_sql.params import parse_assignments
 
     resolve_format(fmt, output)  # a bad --format fails before any file is read
@@ -102,17 +112,21 @@ def run_query(
         query = kit.query(name, values, since=since, until=until, all_time=all_time, delivery_lag=delivery_lag,
                           source=choice.source)
     if choice.note:
-        typer.echo(choice.note, err=True)
+        note(choice.note, quiet=quiet)
     with live_progress() as progress:
         result = kit.execute(query, progress=progress)
-    write_result(result, fmt, output)
-    report(result.stats)
+    write_rows(result, fmt, output, wide=wide, max_rows=max_rows, no_pager=no_pager, quiet=quiet)
+    report(result.stats, quiet=quiet, verbose=verbose)
 
 
 @app.command("demo")
 def demo(
     directory: Annotated[Path, typer.Argument(help="Where to write the sample bucket copy.")] = DEFAULT_DEMO_DIR,
     seed: Annotated[int, typer.Option(help="Seed of the generator: the same seed, the same sample.")] = 7,
+    wide: Wide = False,
+    no_pager: NoPager = False,
+    quiet: Quiet = False,
+    verbose: Verbose = False,
 ) -> None:
     """Write a realistic sample CloudTrail bucket copy and run a first query on it.
 
@@ -120,22 +134,19 @@ def demo(
     Example: smtrail-sql demo ./smtrail-demo
     """
     from smtrail_sql.api import Toolkit
-    from smtrail_sql.cli.console import live_progress, report
+    from smtrail_sql.cli.console import live_progress, note, report, write_rows
     from smtrail_sql.demo import write_sample_bucket
     from smtrail_sql.engines import EngineSettings
-    from smtrail_sql.output import write_result
 
     summary = write_sample_bucket(directory, seed=seed)
-    typer.echo(
-        f"wrote {summary.log_files} CloudTrail files ({summary.uncompressed_bytes / 1e6:.1f} MB of JSON, "
-        f"{summary.metric_calls} BatchPutMetrics calls, {summary.points} metric points, "
-        f"{summary.failed_calls} failed calls, {summary.digest_files} digests) to {directory}/", err=True)
-    typer.echo(f"$ smtrail-sql run runs --logs {directory}", err=True)
+    note(f"wrote {summary.log_files} CloudTrail files ({summary.uncompressed_bytes / 1e6:.1f} MB of JSON, "
+         f"{summary.metric_calls} BatchPutMetrics calls, {summary.points} metric points, "
+         f"{summary.failed_calls} failed calls, {summary.digest_files} digests) to {directory}/", quiet=quiet)
+    note(f"$ smtrail-sql run runs --logs {directory}", quiet=quiet)
     kit = Toolkit.open(EngineSettings(engine="local", logs=directory))
     with live_progress() as progress:
         result = kit.execute(kit.query("runs"), progress=progress)
-    write_result(result)
-    report(result.stats)
-    typer.echo(
-        "\nNext: smtrail-sql queries   |   smtrail-sql run metric-summary --logs "
-        f"{directory} -p metrics=train:loss   |   smtrail-sql run failed-calls --logs {directory}", err=True)
+    write_rows(result, wide=wide, no_pager=no_pager, quiet=quiet)
+    report(result.stats, quiet=quiet, verbose=verbose)
+    note(f"\nNext:\n  smtrail-sql queries\n  smtrail-sql run metric-summary --logs {directory} -p metrics=train:loss"
+         f"\n  smtrail-sql run failed-calls --logs {directory}", quiet=quiet)

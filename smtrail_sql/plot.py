@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, Literal
 
 from smtrail_sql.errors import SettingError
+from smtrail_sql.legend import fit_title, place_legend
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -206,10 +207,11 @@ def build_figure(
 ) -> Figure:
     """A matplotlib figure: one subplot per metric, one line per trial component, one shared legend.
 
-    The figure is exactly ``width`` x ``height`` pixels (height defaults to 360 per row of subplots). With
-    more than ten trial components the legend moves to the right of the plots, in as many columns as it
-    needs to fit the height.
+    The figure is exactly ``width`` x ``height`` pixels (height defaults to 360 per row of subplots). The
+    legend lies below the plots, inside the image whatever the number of trial components (see
+    :mod:`smtrail_sql.legend`); the title is shortened to the width.
     """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
     from matplotlib.figure import Figure
 
@@ -218,9 +220,9 @@ def build_figure(
     rows = math.ceil(len(metrics) / columns)
     height = height or max(300, 360 * rows)
     figure = Figure(figsize=(width / dpi, height / dpi), dpi=dpi, layout="constrained")
+    FigureCanvasAgg(figure)  # a renderer to measure text with, before the file is written
     axes_grid = figure.subplots(rows, columns, squeeze=False)
     colors = dict(zip(curves.trial_components, series_colors(len(curves.trial_components)), strict=True))
-    many = len(curves.trial_components) > 10
     handles: dict[str, Any] = {}
     for position, axes in enumerate(axes_grid.flat):
         if position >= len(metrics):
@@ -248,19 +250,12 @@ def build_figure(
         axes_grid.flat[0].text(0.5, 0.5, "no metric points in the window", ha="center", va="center",
                                transform=axes_grid.flat[0].transAxes)
     components = len(curves.trial_components)
-    figure.suptitle(f"{', '.join(curves.metrics) or 'metrics'} by "
-                    f"{'step' if curves.x_axis == 'step' else 'time'}: {components} trial "
-                    f"component{'s' if components != 1 else ''}")
+    by = f"by {'step' if curves.x_axis == 'step' else 'time'}: {components} trial " \
+         f"component{'s' if components != 1 else ''}"
+    named = f"{', '.join(curves.metrics) or 'metrics'} {by}"
+    fit_title(figure, [named, f"{len(curves.metrics)} metric{'s' if len(curves.metrics) != 1 else ''} {by}"])
     if handles:
-        font = "small" if len(handles) <= 20 else "x-small"
-        if many:
-            # an entry takes about 17 px in x-small type; the title and margins take the rest
-            per_column = max(1, (height - 90) // 17)
-            figure.legend(list(handles.values()), list(handles), loc="outside right upper", fontsize=font,
-                          ncols=math.ceil(len(handles) / per_column), title="trial component")
-        else:
-            figure.legend(list(handles.values()), list(handles), loc="outside lower center", fontsize=font,
-                          ncols=min(len(handles), 4), title="trial component")
+        place_legend(figure, list(handles.values()), list(handles))
     return figure
 
 

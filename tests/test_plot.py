@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from smtrail_sql.errors import SettingError
+from smtrail_sql.legend import shorten_labels
 from smtrail_sql.plot import Curves, Series, build_figure, curves_from_result, save_png, series_colors
 from smtrail_sql.result import QueryResult
 from smtrail_sql.textplot import render_text
@@ -188,6 +189,92 @@ def test_many_series_get_distinct_colours() -> None:
     for count in (3, 15, 40):
         colours = series_colors(count)
         assert len(set(colours)) == count
+
+
+def drawn_edges(path: Path) -> dict[str, int]:
+    """Pixels on each edge of the image that are not background (white): a clipped legend leaves some."""
+    import matplotlib.image
+
+    pixels = matplotlib.image.imread(path)[:, :, :3]
+    ink = (pixels < 0.98).any(axis=2)
+    return {edge: int(line.sum()) for edge, line in
+            {"top": ink[0], "bottom": ink[-1], "left": ink[:, 0], "right": ink[:, -1]}.items()}
+
+
+def ink_inside(path: Path, box: Any) -> int:
+    """Drawn pixels inside a display-coordinate box (origin bottom left; image rows run top down)."""
+    import matplotlib.image
+
+    pixels = matplotlib.image.imread(path)[:, :, :3]
+    height = pixels.shape[0]
+    rows = slice(height - math.ceil(box.y1), height - math.floor(box.y0))
+    return int((pixels[rows, math.floor(box.x0):math.ceil(box.x1)] < 0.5).any(axis=2).sum())
+
+
+@pytest.mark.parametrize("width", [640, 800, 1200])
+@pytest.mark.parametrize("count", [1, 4, 8, 20, 50])
+def test_the_legend_lies_inside_the_image(tmp_path: Path, count: int, width: int) -> None:
+    components = [f"resnet50-lr-{i}-aws-training-job" for i in range(count)]
+    curves = curves_from_result(result_of(curve_rows(components, ["train:loss"], steps=12)),
+                                trial_components=components, max_series=None)
+    path = tmp_path / "curves.png"
+    figure = save_png(curves, path, width=width)
+    assert png_size(path) == (width, 360)
+    renderer = figure.canvas.get_renderer()  # type: ignore[attr-defined]
+    (legend,) = figure.legends
+    box = legend.get_window_extent(renderer)
+    assert 0 < box.x0 < box.x1 < width and 0 < box.y0 < box.y1 < 360, box
+    assert not box.overlaps(figure._suptitle.get_window_extent(renderer))
+    for axes in figure.axes:
+        assert not box.overlaps(axes.get_tightbbox(renderer))
+    # on the pixels: the legend is drawn where its box says, and nothing touches the image's edges
+    assert ink_inside(path, box) > 100
+    assert drawn_edges(path) == {"top": 0, "bottom": 0, "left": 0, "right": 0}
+    # every trial component is in the legend, or counted in its last entry
+    texts = [text.get_text() for text in legend.get_texts()]
+    if texts[-1].startswith("and "):
+        assert texts[-1] == f"and {count - len(texts) + 1} more"
+        texts = texts[:-1]
+    else:
+        assert len(texts) == count
+    assert len(set(texts)) == len(texts)
+    for shown, full in zip(texts, components, strict=False):
+        assert shown == full or "…" in shown
+
+
+def test_on_main_the_legend_was_clipped(tmp_path: Path) -> None:
+    """(The checks above bite: a legend wider than the image, as main drew it, touches both edges.)"""
+    curves = curves_from_result(result_of(curve_rows([f"run-{i}-of-a-sweep" for i in range(8)], ["loss"])))
+    figure = build_figure(curves, width=640)
+    figure.legends[0].remove()
+    figure.legend(ncols=8, loc="outside lower center")
+    figure.savefig(tmp_path / "clipped.png")
+    edges = drawn_edges(tmp_path / "clipped.png")
+    assert edges["left"] > 0 and edges["right"] > 0
+
+
+@pytest.mark.parametrize("width", [640, 1200])
+def test_long_names_are_shortened_and_still_told_apart(tmp_path: Path, width: int) -> None:
+    components = [f"hyperparameter-tuning-job-2024-05-01-{i:03d}-of-a-very-long-sweep-name-train" for i in range(12)]
+    curves = curves_from_result(result_of(curve_rows(components, ["loss"], steps=5)), trial_components=components)
+    figure = save_png(curves, tmp_path / "long.png", width=width)
+    texts = [text.get_text() for text in figure.legends[0].get_texts()]
+    assert [re.findall(r"(?<!\d)\d{3}(?!\d)", text) for text in texts] == [[f"{i:03d}"] for i in range(12)]
+    assert width > 640 or all("…" in text for text in texts)
+    assert drawn_edges(tmp_path / "long.png") == {"top": 0, "bottom": 0, "left": 0, "right": 0}
+
+
+@pytest.mark.parametrize(
+    ("labels", "limit", "expected"),
+    [
+        (["a", "b"], 10, ["a", "b"]),
+        (["job-a", "a-very-long-trial-component-name"], 12, ["job-a", "a-very…-name"]),
+        (["sweep-001-training-job", "sweep-002-training-job"], 12, ["swe…001…-job", "swe…002…-job"]),
+    ],
+)
+def test_labels_are_shortened_keeping_what_differs(labels: list[str], limit: int, expected: list[str]) -> None:
+    assert shorten_labels(labels, limit) == expected
+    assert all(len(label) <= limit for label in shorten_labels(labels, limit))
 
 
 # -- text ------------------------------------------------------------------------------------------------

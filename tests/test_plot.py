@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import io
 import math
 import re
 import struct
@@ -15,7 +16,7 @@ from smtrail_sql.errors import SettingError
 from smtrail_sql.legend import shorten_labels
 from smtrail_sql.plot import Curves, Series, build_figure, curves_from_result, save_png, series_colors
 from smtrail_sql.result import QueryResult
-from smtrail_sql.textplot import render_text
+from smtrail_sql.textplot import MARKERS, color_for, render_text
 
 COLUMNS = ["trial_component", "metric_name", "step", "value", "metric_time", "event_time"]
 TYPES = ["VARCHAR", "VARCHAR", "BIGINT", "DOUBLE", "TIMESTAMP", "TIMESTAMP"]
@@ -284,7 +285,7 @@ ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 def test_text_chart_shape_and_content() -> None:
     curves = curves_from_result(result_of(curve_rows(["run-a", "run-b"], ["train:loss", "val:acc"])))
-    text = render_text(curves, width=70, height=8, color=False)
+    text = render_text(curves, width=70, height=8, color=False, markers=False)
     assert "\x1b[" not in text
     charts = text.split("\n\n")
     assert [chart.splitlines()[0] for chart in charts] == ["train:loss by step", "val:acc by step"]
@@ -314,7 +315,7 @@ def test_text_colours_each_trial_component_on_a_terminal() -> None:
     codes = set(re.findall(r"\x1b\[(\d+)m", text)) - {"0"}
     assert codes == {"34", "33", "32"}  # blue, yellow, green: one per trial component
     plain = ANSI.sub("", text)
-    assert plain == render_text(curves, width=80, height=10, color=False)
+    assert plain == render_text(curves, width=80, height=10, color=False, markers=False)
 
 
 def test_text_of_a_flat_curve_and_of_nothing() -> None:
@@ -327,3 +328,56 @@ def test_text_against_time_labels_dates() -> None:
     curves = curves_from_result(result_of(curve_rows(["a"], ["loss"], steps=600)), "time")
     text = render_text(curves, width=80, height=6, color=False)
     assert "05-01 12:00" in text and "05-01 12:09" in text
+
+
+def plot_rows(chart: str) -> list[str]:
+    """The rows of a chart between its title and its x axis, without the y labels."""
+    rows = chart.splitlines()[1:]
+    return [row.split("┤" if "┤" in row else "│", 1)[1] for row in rows[:next(
+        i for i, row in enumerate(rows) if "└" in row)]]
+
+
+def test_without_colour_each_trial_component_has_its_marker() -> None:
+    components = [f"run-{name}" for name in "abcde"]
+    curves = curves_from_result(result_of(curve_rows(components, ["loss", "acc"])), trial_components=components)
+    text = render_text(curves, width=80, height=16, color=False)
+    assert "\x1b[" not in text
+    assert not any(0x2800 <= ord(c) <= 0x28FF for c in text)  # braille cannot carry a marker
+    for chart in text.split("\n\n"):
+        drawn = set("".join(plot_rows(chart)))
+        assert drawn - {" "} == set(MARKERS[:5])  # every curve shows, in its own character
+        legend = chart.splitlines()[-1].split("  ")
+        assert [entry for entry in legend if entry] == [f"{m} {c}" for m, c in zip(MARKERS, components, strict=False)]
+
+
+def test_markers_follow_the_trial_component_across_charts() -> None:
+    curves = curves_from_result(result_of(curve_rows(["a", "b", "c"], ["loss"]) + curve_rows(["c"], ["lr"])
+                                          + curve_rows(["a", "c"], ["acc"])), trial_components=["a", "b", "c"])
+    charts = dict(zip(curves.metrics, render_text(curves, color=False).split("\n\n"), strict=True))
+    assert charts["acc"].splitlines()[-1].split() == [MARKERS[0], "a", MARKERS[2], "c"]
+    assert set("".join(plot_rows(charts["acc"]))) - {" "} == {MARKERS[0], MARKERS[2]}
+    assert any(0x2800 <= ord(c) <= 0x28FF for c in charts["lr"])  # one curve: nothing to tell apart, braille
+
+
+def test_markers_are_distinct_and_come_round_again() -> None:
+    assert len(set(MARKERS)) == len(MARKERS) >= 30
+    assert not {"O", "X"} & set(MARKERS)
+    components = [f"r{i:02d}" for i in range(len(MARKERS) + 2)]
+    curves = curves_from_result(result_of(curve_rows(components, ["loss"], steps=3)), max_series=None)
+    legend = render_text(curves, width=400, color=False).splitlines()[-1].split()
+    assert legend[-4:] == [MARKERS[0], components[-2], MARKERS[1], components[-1]]
+
+
+@pytest.mark.parametrize(("tty", "no_color", "expected"),
+                         [(True, None, True), (True, "1", False), (True, "", True), (False, None, False)])
+def test_colour_only_on_a_terminal_without_no_color(monkeypatch: pytest.MonkeyPatch, tty: bool,
+                                                    no_color: str | None, expected: bool) -> None:
+    class Stream(io.StringIO):
+        def isatty(self) -> bool:
+            return tty
+
+    if no_color is None:
+        monkeypatch.delenv("NO_COLOR", raising=False)
+    else:
+        monkeypatch.setenv("NO_COLOR", no_color)
+    assert color_for(Stream()) is expected

@@ -38,7 +38,7 @@ import math
 import os
 from typing import IO, Any, Final
 
-from smtrail_sql.plot import Curves, Series
+from smtrail_sql.plot import NOTHING_TO_DRAW, Curves, Series
 
 #: ANSI foreground colours in the order of matplotlib's tab10, so the terminal and the PNG roughly agree.
 ANSI_COLORS: Final = (34, 33, 32, 31, 35, 36, 94, 93, 92, 91, 95, 96)
@@ -64,7 +64,7 @@ def render_text(
     ``markers`` defaults to ``not color``; a chart of one curve keeps its braille (nothing to tell apart).
     """
     if not curves.metrics:
-        return "no metric points in the window"
+        return NOTHING_TO_DRAW
     palette = {tc: ANSI_COLORS[i % len(ANSI_COLORS)] for i, tc in enumerate(curves.trial_components)}
     symbols = {tc: MARKERS[i % len(MARKERS)] for i, tc in enumerate(curves.trial_components)}
     use_markers = not color if markers is None else markers

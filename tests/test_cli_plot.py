@@ -118,3 +118,22 @@ def test_a_terminal_gets_colour_unless_no_color(metric_logs: tuple[Path, list[Pa
     else:
         assert "\x1b[34m" in shown and "\x1b[33m" in shown  # one colour per trial component, braille
         assert any(0x2800 <= ord(c) <= 0x28FF for c in shown)
+
+
+@pytest.mark.parametrize(
+    ("args", "says", "not_said"),
+    [
+        (["-t", TRIAL_COMPONENT, "-m", "train_loss"], "no metric train_loss in the window (did you mean train:loss?)",
+         "trial component"),
+        (["-t", TRIAL_COMPONENT[:-1], "-m", "train:loss"],
+         f"no trial component {TRIAL_COMPONENT[:-1]} in the window (did you mean {TRIAL_COMPONENT}?)", "no metric"),
+    ],
+)
+def test_a_typo_is_named_with_what_was_meant(metric_logs: tuple[Path, list[Path]], args: list[str], says: str,
+                                             not_said: str) -> None:
+    done = smtrail("plot", *args, "--logs", str(metric_logs[0]), "--all-time")
+    assert done.returncode == 0, done.stderr
+    notes = [line for line in done.stderr.splitlines() if line.startswith("note: ")]
+    assert notes == [f"note: {says}"]
+    assert not_said not in says
+    assert "no metric points for the trial components and metrics asked" in done.stdout

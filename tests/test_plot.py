@@ -14,7 +14,16 @@ import pytest
 
 from smtrail_sql.errors import SettingError
 from smtrail_sql.legend import shorten_labels
-from smtrail_sql.plot import Curves, Series, build_figure, curves_from_result, save_png, series_colors
+from smtrail_sql.plot import (
+    NOTHING_TO_DRAW,
+    Curves,
+    Series,
+    build_figure,
+    curves_from_result,
+    explain_missing,
+    save_png,
+    series_colors,
+)
 from smtrail_sql.result import QueryResult
 from smtrail_sql.textplot import MARKERS, color_for, render_text
 
@@ -109,6 +118,63 @@ def test_missing_names_are_reported() -> None:
     curves = curves_from_result(result_of(curve_rows(["run-a"], ["loss"], steps=3)),
                                 trial_components=["run-a", "run-zzz"], metrics=["loss", "nope"])
     assert curves.notes == ["no points for trial component run-zzz", "no points for metric nope"]
+
+
+WINDOW = QueryResult(["trial_component", "metric_name", "points"], ["VARCHAR", "VARCHAR", "BIGINT"], [
+    ("sweep-001-training-job", "train:loss", 10), ("sweep-001-training-job", "validation:loss", 10),
+    ("sweep-002-training-job", "train:loss", 10), ("xgboost-job", "train:accuracy", 3),
+])
+
+
+@pytest.mark.parametrize(
+    ("components", "metrics", "expected"),
+    [
+        # a metric typo: the metric is named, with what was meant, and the trial component is not blamed
+        (["sweep-001-training-job"], ["train_loss"], ["no metric train_loss in the window (did you mean train:loss?)"]),
+        # a trial component typo, and nothing like it
+        (["sweep-01-training-job"], ["train:loss"],
+         ["no trial component sweep-01-training-job in the window "
+          "(did you mean sweep-001-training-job or sweep-002-training-job?)"]),
+        (["nope"], ["train:loss"], ["no trial component nope in the window"]),
+        # both there, never together
+        (["xgboost-job"], ["train:loss"], ["trial component xgboost-job has none of the metrics asked "
+                                           "(it has train:accuracy)"]),
+        (["sweep-001-training-job", "sweep-002-training-job"], ["train:loss", "train:accuracy"],
+         ["no points for metric train:accuracy from the trial components asked "
+          "(1 other trial component has it in the window)"]),
+        # both wrong
+        (["nope"], ["nada"], ["no trial component nope in the window", "no metric nada in the window"]),
+    ],
+)
+def test_what_is_missing_is_named_accurately(components: list[str], metrics: list[str],
+                                             expected: list[str]) -> None:
+    points = [row for row in curve_rows(["sweep-001-training-job", "sweep-002-training-job"], ["train:loss"], 3)
+              if row[0] in components and row[1] in metrics]
+    curves = curves_from_result(result_of(points), trial_components=components, metrics=metrics)
+    assert curves.notes and (curves.missing_trial_components or curves.missing_metrics)
+    assert explain_missing(curves, WINDOW).notes == expected
+
+
+def test_an_empty_window_says_so_once() -> None:
+    curves = curves_from_result(result_of([]), trial_components=["a", "b"], metrics=["loss"])
+    empty = QueryResult(["trial_component", "metric_name"], ["VARCHAR"] * 2, [])
+    assert explain_missing(curves, empty).notes == [
+        "no metric points at all in the window (widen it with --since, or --all-time)"]
+
+
+def test_other_notes_stay_and_the_lookup_cost_is_told() -> None:
+    from smtrail_sql.result import QueryStats
+
+    rows = curve_rows(["sweep-001-training-job"], ["train:loss"], 3) + [
+        ("sweep-001-training-job", "train:loss", 9, math.nan, START, START)]
+    curves = curves_from_result(result_of(rows), trial_components=["sweep-001-training-job"],
+                                metrics=["train:loss", "train:los"])
+    stats = QueryStats("athena", 1.0, query_id="q-2", bytes_scanned=10**7, cost_usd=5e-5, engine_seconds=0.4)
+    window = QueryResult(WINDOW.columns, WINDOW.column_types, WINDOW.rows, stats=stats)
+    notes = explain_missing(curves, window).notes
+    assert notes[0] == "no metric train:los in the window (did you mean train:loss?)"
+    assert "left out 1 point with a NULL, NaN or infinite value" in notes
+    assert notes[-1].startswith("looking up the names in the window: scanned ")
 
 
 @pytest.mark.parametrize(("kwargs", "setting"),
@@ -321,7 +387,7 @@ def test_text_colours_each_trial_component_on_a_terminal() -> None:
 def test_text_of_a_flat_curve_and_of_nothing() -> None:
     flat = Curves("step", {"lr": [Series("a", "lr", [0, 10], [0.1, 0.1])]}, ["a"])
     assert "lr by step" in render_text(flat, width=40, height=4, color=False)
-    assert render_text(Curves("step", {}, []), color=False) == "no metric points in the window"
+    assert render_text(Curves("step", {}, []), color=False) == NOTHING_TO_DRAW
 
 
 def test_text_against_time_labels_dates() -> None:

@@ -329,10 +329,13 @@ class Toolkit:
         curves = curves_from_result(self.execute(query, progress=progress), x, trial_components=components,
                                     metrics=names, max_series=max_series or DEFAULT_MAX_SERIES)
         if curves.missing_trial_components or curves.missing_metrics:
-            # say which name was not found and what was meant: the names in the window, on the same engine
-            window = self.query(NAMES_QUERY, {"limit": 100_000}, since=since, until=until, all_time=all_time,
-                                delivery_lag=delivery_lag, source="auto")
-            curves = explain_missing(curves, self.execute(window, progress=progress))
+            # say which name was not found and what was meant: the names in the window (the same instants,
+            # not "3d" read again), on the same engine
+            start, end = query.window.start, query.window.end
+            lookup = self.query(NAMES_QUERY, {"limit": 100_000}, since=start.isoformat() if start else None,
+                                until=end.isoformat() if end else None, all_time=not query.window.is_bounded,
+                                delivery_lag=query.window.delivery_lag, source="auto")
+            curves = explain_missing(curves, self.execute(lookup, progress=progress))
         return curves
 
     def plot(

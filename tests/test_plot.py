@@ -447,3 +447,33 @@ def test_colour_only_on_a_terminal_without_no_color(monkeypatch: pytest.MonkeyPa
     else:
         monkeypatch.setenv("NO_COLOR", no_color)
     assert color_for(Stream()) is expected
+
+
+class RecordingEngine:
+    """An engine that answers metric-curves with ``points`` and metric-summary with ``WINDOW``, and records
+    which queries ran, with their windows."""
+
+    name = "local"  # reads what it is given: no metric store to choose
+    bills_scans = False
+
+    def __init__(self, points: list[tuple[Any, ...]]) -> None:
+        self.points = points
+        self.ran: list[tuple[str, Any]] = []
+
+    def execute(self, query: Any, *, progress: Any = None) -> QueryResult:
+        self.ran.append((query.name, query.window))
+        return result_of(self.points) if query.name == "metric-curves" else WINDOW
+
+
+@pytest.mark.parametrize(("metric", "queries"), [("train:loss", ["metric-curves"]),
+                                                 ("train_loss", ["metric-curves", "metric-summary"])])
+def test_the_names_are_looked_up_only_when_something_is_missing(metric: str, queries: list[str]) -> None:
+    from smtrail_sql.api import Toolkit
+
+    engine = RecordingEngine(curve_rows(["sweep-001-training-job"], ["train:loss"], 3))
+    curves = Toolkit(engine).curves("sweep-001-training-job", metric, since="3d")  # type: ignore[arg-type]
+    assert [name for name, _ in engine.ran] == queries
+    assert len({window for _, window in engine.ran}) == 1  # the same window
+    assert (curves.notes == []) == (len(queries) == 1)
+    if len(queries) > 1:
+        assert curves.notes == ["no metric train_loss in the window (did you mean train:loss?)"]

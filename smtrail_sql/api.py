@@ -39,6 +39,8 @@ if TYPE_CHECKING:
 
 #: The canned template :meth:`Toolkit.curves` and :meth:`Toolkit.plot` run.
 CURVES_QUERY = "metric-curves"
+#: The canned template whose rows name every trial component and metric in a window (when a curve is missing).
+NAMES_QUERY = "metric-summary"
 
 
 class Toolkit:
@@ -346,7 +348,7 @@ class Toolkit:
     ) -> Curves:
         """The metric curves of some trial components, grouped for plotting (see :mod:`smtrail_sql.plot`);
         ``curves.stats`` says what the query cost."""
-        from smtrail_sql.plot import DEFAULT_MAX_SERIES, curves_from_result
+        from smtrail_sql.plot import DEFAULT_MAX_SERIES, curves_from_result, explain_missing
 
         components, names = _names(trial_components), _names(metrics)
         params: dict[str, Any] = {"trial_components": components, "metrics": names}
@@ -354,9 +356,17 @@ class Toolkit:
             params["max_points"] = max_points
         query = self.query(CURVES_QUERY, params, since=since, until=until, all_time=all_time,
                            delivery_lag=delivery_lag, source="auto")
-        result = self.execute(query, progress=progress)
-        return curves_from_result(result, x, trial_components=components, metrics=names,
-                                  max_series=max_series or DEFAULT_MAX_SERIES)
+        curves = curves_from_result(self.execute(query, progress=progress), x, trial_components=components,
+                                    metrics=names, max_series=max_series or DEFAULT_MAX_SERIES)
+        if curves.missing_trial_components or curves.missing_metrics:
+            # say which name was not found and what was meant: the names in the window (the same instants,
+            # not "3d" read again), on the same engine
+            start, end = query.window.start, query.window.end
+            lookup = self.query(NAMES_QUERY, {"limit": 100_000}, since=start.isoformat() if start else None,
+                                until=end.isoformat() if end else None, all_time=not query.window.is_bounded,
+                                delivery_lag=query.window.delivery_lag, source="auto")
+            curves = explain_missing(curves, self.execute(lookup, progress=progress))
+        return curves
 
     def plot(
         self,

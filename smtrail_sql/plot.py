@@ -20,11 +20,12 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, Literal
 
 from smtrail_sql.errors import SettingError
+from smtrail_sql.legend import fit_title, place_legend
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -34,6 +35,9 @@ if TYPE_CHECKING:
 XAxis = Literal["step", "time"]
 X_AXES: Final = ("step", "time")
 REQUIRED_COLUMNS: Final = ("trial_component", "metric_name", "step", "value", "metric_time")
+
+#: What an empty plot says (the notes say why).
+NOTHING_TO_DRAW: Final = "no metric points for the trial components and metrics asked"
 
 #: Default number of trial components drawn; past a few dozen lines no plot is readable.
 DEFAULT_MAX_SERIES: Final = 20
@@ -72,6 +76,9 @@ class Curves:
     notes: list[str] = field(default_factory=list)
     #: What the query behind the curves cost (``None`` when not known).
     stats: QueryStats | None = None
+    #: Trial components and metrics asked for that have no points (see :func:`explain_missing`).
+    missing_trial_components: list[str] = field(default_factory=list)
+    missing_metrics: list[str] = field(default_factory=list)
 
     @property
     def metrics(self) -> list[str]:
@@ -124,12 +131,12 @@ def curves_from_result(
         key = (str(row[index["trial_component"]]), str(row[index["metric_name"]]))
         points.setdefault(key, []).append((row[index["step"]], row[index["metric_time"]], float(value)))
 
-    notes: list[str] = []
     found_components = _ordered({tc for tc, _ in points}, trial_components)
     found_metrics = _ordered({m for _, m in points}, metrics)
-    notes += [f"no points for trial component {tc}"
-              for tc in trial_components or [] if tc not in found_components]
-    notes += [f"no points for metric {m}" for m in metrics or [] if m not in found_metrics]
+    missing_components = [tc for tc in trial_components or [] if tc not in found_components]
+    missing_metrics = [m for m in metrics or [] if m not in found_metrics]
+    notes = [f"no points for trial component {tc}" for tc in missing_components]
+    notes += [f"no points for metric {m}" for m in missing_metrics]
     if max_series is not None and len(found_components) > max_series:
         notes.append(f"showing {max_series} of {len(found_components)} trial components (raise --max-series)")
         found_components = found_components[:max_series]
@@ -156,7 +163,63 @@ def curves_from_result(
         notes += [f"{s.trial_component}/{s.metric_name} has no steps: drawn in time order"
                   for s in lines if s.by_time_order]
     return Curves(x_axis="time" if x == "time" else "step", series=series,
-                  trial_components=found_components, notes=notes, stats=result.stats)
+                  trial_components=found_components, notes=notes, stats=result.stats,
+                  missing_trial_components=missing_components, missing_metrics=missing_metrics)
+
+
+def explain_missing(curves: Curves, window: QueryResult) -> Curves:
+    """``curves`` with its "no points for ..." notes replaced by what was really not found, from ``window``:
+    the trial component and metric names that have points in the window (a result with the columns
+    ``trial_component`` and ``metric_name``, such as ``metric-summary``'s). A name absent from the window is
+    told so, with the closest names that are there; a name that is there but has no points for what it was
+    paired with says what it does have; a metric typo does not blame the trial components.
+
+    >>> from smtrail_sql.result import QueryResult
+    >>> empty = QueryResult(list(REQUIRED_COLUMNS), ["VARCHAR"] * 5, [])
+    >>> asked = curves_from_result(empty, trial_components=["job-a"], metrics=["train_loss"])
+    >>> window = QueryResult(["trial_component", "metric_name"], ["VARCHAR"] * 2, [("job-a", "train:loss")])
+    >>> explain_missing(asked, window).notes
+    ['no metric train_loss in the window (did you mean train:loss?)']
+    """
+    import difflib
+
+    at = window.columns.index("trial_component"), window.columns.index("metric_name")
+    pairs = {(str(row[at[0]]), str(row[at[1]])) for row in window.rows}
+    by_component: dict[str, set[str]] = {}
+    for component, metric in pairs:
+        by_component.setdefault(component, set()).add(metric)
+    metrics_there = {metric for _, metric in pairs}
+
+    def hint(name: str, names: set[str]) -> str:
+        # a high cutoff: names that share a long "-aws-training-job" tail are not alike for that alone
+        close = difflib.get_close_matches(name, sorted(names), n=3, cutoff=0.75)
+        listed = f"{', '.join(close[:-1])} or {close[-1]}" if len(close) > 1 else "".join(close)
+        return f" (did you mean {listed}?)" if close else ""
+
+    asked_metrics = [*curves.metrics, *curves.missing_metrics]
+    explained: list[str] = []
+    if not pairs:
+        explained.append("no metric points at all in the window (widen it with --since, or --all-time)")
+    for component in curves.missing_trial_components if pairs else ():
+        if component not in by_component:
+            explained.append(f"no trial component {component} in the window{hint(component, set(by_component))}")
+        elif any(m in metrics_there for m in asked_metrics):  # else the metrics are what is missing
+            has = sorted(by_component[component])
+            shown = ", ".join(has[:5]) + (f" and {len(has) - 5} more" if len(has) > 5 else "")
+            explained.append(f"trial component {component} has none of the metrics asked (it has {shown})")
+    for metric in curves.missing_metrics if pairs else ():
+        if metric not in metrics_there:
+            explained.append(f"no metric {metric} in the window{hint(metric, metrics_there)}")
+        elif curves.trial_components:  # else each trial component's note says what it has
+            others = sum(metric in names for names in by_component.values())
+            explained.append(f"no points for metric {metric} from the trial components asked ({others} other "
+                             f"trial component{' has' if others == 1 else 's have'} it in the window)")
+    unexplained = {f"no points for trial component {c}" for c in curves.missing_trial_components}
+    unexplained |= {f"no points for metric {m}" for m in curves.missing_metrics}
+    looked_up = [f"looking up the names in the window: {line}" for line in
+                 (window.stats.describe() if window.stats is not None else [])]
+    notes = explained + [note for note in curves.notes if note not in unexplained] + looked_up
+    return replace(curves, notes=notes)
 
 
 def _ordered(found: set[str], wanted: list[str] | None) -> list[str]:
@@ -206,10 +269,11 @@ def build_figure(
 ) -> Figure:
     """A matplotlib figure: one subplot per metric, one line per trial component, one shared legend.
 
-    The figure is exactly ``width`` x ``height`` pixels (height defaults to 360 per row of subplots). With
-    more than ten trial components the legend moves to the right of the plots, in as many columns as it
-    needs to fit the height.
+    The figure is exactly ``width`` x ``height`` pixels (height defaults to 360 per row of subplots). The
+    legend lies below the plots, inside the image whatever the number of trial components (see
+    :mod:`smtrail_sql.legend`); the title is shortened to the width.
     """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
     from matplotlib.figure import Figure
 
@@ -218,9 +282,9 @@ def build_figure(
     rows = math.ceil(len(metrics) / columns)
     height = height or max(300, 360 * rows)
     figure = Figure(figsize=(width / dpi, height / dpi), dpi=dpi, layout="constrained")
+    FigureCanvasAgg(figure)  # a renderer to measure text with, before the file is written
     axes_grid = figure.subplots(rows, columns, squeeze=False)
     colors = dict(zip(curves.trial_components, series_colors(len(curves.trial_components)), strict=True))
-    many = len(curves.trial_components) > 10
     handles: dict[str, Any] = {}
     for position, axes in enumerate(axes_grid.flat):
         if position >= len(metrics):
@@ -245,22 +309,16 @@ def build_figure(
         else:
             axes.set_xlabel("step")
     if not curves.metrics:
-        axes_grid.flat[0].text(0.5, 0.5, "no metric points in the window", ha="center", va="center",
+        # wrapped to the plot, and left out of the layout, so a narrow image keeps its plot
+        axes_grid.flat[0].text(0.5, 0.5, NOTHING_TO_DRAW, ha="center", va="center", wrap=True, in_layout=False,
                                transform=axes_grid.flat[0].transAxes)
     components = len(curves.trial_components)
-    figure.suptitle(f"{', '.join(curves.metrics) or 'metrics'} by "
-                    f"{'step' if curves.x_axis == 'step' else 'time'}: {components} trial "
-                    f"component{'s' if components != 1 else ''}")
+    by = f"by {'step' if curves.x_axis == 'step' else 'time'}: {components} trial " \
+         f"component{'s' if components != 1 else ''}"
+    named = f"{', '.join(curves.metrics) or 'metrics'} {by}"
+    fit_title(figure, [named, f"{len(curves.metrics)} metric{'s' if len(curves.metrics) != 1 else ''} {by}"])
     if handles:
-        font = "small" if len(handles) <= 20 else "x-small"
-        if many:
-            # an entry takes about 17 px in x-small type; the title and margins take the rest
-            per_column = max(1, (height - 90) // 17)
-            figure.legend(list(handles.values()), list(handles), loc="outside right upper", fontsize=font,
-                          ncols=math.ceil(len(handles) / per_column), title="trial component")
-        else:
-            figure.legend(list(handles.values()), list(handles), loc="outside lower center", fontsize=font,
-                          ncols=min(len(handles), 4), title="trial component")
+        place_legend(figure, list(handles.values()), list(handles))
     return figure
 
 

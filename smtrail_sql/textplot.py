@@ -1,4 +1,5 @@
-"""Metric curves in Unicode braille on a terminal: 2x4 dots per character, a colour per trial component.
+"""Metric curves as text: Unicode braille on a terminal (2x4 dots per character, a colour per trial component),
+a marker character per trial component when there is no colour to tell them apart (piped, ``NO_COLOR``).
 
 Written by hand rather than with a plotting package: the output is plain text that tests can read, it needs
 no dependency whose API moves between majors, and lines are joined dot to dot so sparse curves stay curves.
@@ -13,42 +14,77 @@ loss by step
   └─────────────────────
    0         1         2
   ━ run-a
+
+Braille dots cannot carry a marker, so without colour a chart of several curves is drawn a character a
+point instead, each curve in its own character (where two meet, the last drawn), and the legend says
+which is which:
+
+>>> b = Series("run-b", "loss", [0, 1, 2], [1.0, 2.0, 3.0])
+>>> print(render_text(Curves("step", {"loss": [*c.series["loss"], b]}, ["run-a", "run-b"]), width=24, height=3,
+...                   color=False))
+loss by step
+3 ┤•••••          ++++++
+2 ┤     ++++++++++
+1 ┤+++++          ••••••
+  └─────────────────────
+   0         1         2
+  • run-a  + run-b
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import math
-from typing import Any, Final
+import os
+from typing import IO, Any, Final
 
-from smtrail_sql.plot import Curves, Series
+from smtrail_sql.plot import NOTHING_TO_DRAW, Curves, Series
 
 #: ANSI foreground colours in the order of matplotlib's tab10, so the terminal and the PNG roughly agree.
 ANSI_COLORS: Final = (34, 33, 32, 31, 35, 36, 94, 93, 92, 91, 95, 96)
+
+#: One character a trial component when there is no colour: symbols first, then capitals (no O or X, which
+#: look like o and x); past the last they come round again.
+MARKERS: Final = ("•", "+", "x", "o", "*", "#", "@", "%", "&", "=", "~", "^", "$", "?",
+                  *"ABCDEFGHIJKLMNPQRSTUVWYZ")
 
 # Bit of each dot in a braille cell, indexed [row][column] (Unicode's numbering: dots 1-8).
 _DOT_BITS: Final = ((0x01, 0x08), (0x02, 0x10), (0x04, 0x20), (0x40, 0x80))
 _BRAILLE_BASE: Final = 0x2800
 
 
-def render_text(curves: Curves, *, width: int = 80, height: int = 12, color: bool = True) -> str:
-    """All metrics of ``curves``, one braille chart each, ``width`` columns wide with ``height`` rows of plot.
+def render_text(
+    curves: Curves, *, width: int = 80, height: int = 12, color: bool = True, markers: bool | None = None,
+) -> str:
+    """All metrics of ``curves``, one chart each, ``width`` columns wide with ``height`` rows of plot.
 
-    Each chart has its title, the y range on the left, the x range below, and a legend of trial components
-    (in colour when ``color``; a cell where curves cross takes the colour of the last one drawn).
+    Each chart has its title, the y range on the left, the x range below, and a legend of trial components.
+    Curves are told apart by colour when ``color`` (a cell where curves cross takes the colour of the last one
+    drawn), else by ``markers``: one character each (:data:`MARKERS`), a cell a point, in place of braille.
+    ``markers`` defaults to ``not color``; a chart of one curve keeps its braille (nothing to tell apart).
     """
     if not curves.metrics:
-        return "no metric points in the window"
+        return NOTHING_TO_DRAW
     palette = {tc: ANSI_COLORS[i % len(ANSI_COLORS)] for i, tc in enumerate(curves.trial_components)}
+    symbols = {tc: MARKERS[i % len(MARKERS)] for i, tc in enumerate(curves.trial_components)}
+    use_markers = not color if markers is None else markers
     charts = [
-        _chart(metric, lines, curves.x_axis, palette, max(width, 20), max(height, 2), color)
+        _chart(metric, lines, curves.x_axis, palette, max(width, 20), max(height, 2), color,
+               symbols if use_markers and len(lines) > 1 else None)
         for metric, lines in curves.series.items()
     ]
     return "\n\n".join(charts)
 
 
+def color_for(stream: IO[str]) -> bool:
+    """Whether text written to ``stream`` may be coloured: a terminal, and ``NO_COLOR`` unset or empty
+    (https://no-color.org)."""
+    isatty = getattr(stream, "isatty", None)
+    return bool(isatty and isatty()) and not os.environ.get("NO_COLOR")
+
+
 def _chart(metric: str, lines: list[Series], x_axis: str, palette: dict[str, int], width: int, height: int,
-           color: bool) -> str:
+           color: bool, symbols: dict[str, str] | None) -> str:
     xs = [_number(x) for line in lines for x in line.x]
     ys = [y for line in lines for y in line.y]
     x_low, x_high = _span(min(xs), max(xs))
@@ -56,11 +92,15 @@ def _chart(metric: str, lines: list[Series], x_axis: str, palette: dict[str, int
     y_labels = [_tick(y_high), _tick((y_low + y_high) / 2), _tick(y_low)]
     label_width = max(len(label) for label in y_labels)
     columns = max(width - label_width - 2, 4)
-    dots_wide, dots_high = columns * 2, height * 4
+    # braille: 2x4 dots a cell; markers: the cell is the dot
+    dots_wide, dots_high = (columns, height) if symbols else (columns * 2, height * 4)
     bits = [[0] * columns for _ in range(height)]
     owner = [[-1] * columns for _ in range(height)]
 
     def plot(dot_x: int, dot_y: int, series_index: int) -> None:
+        if symbols:
+            bits[dot_y][dot_x], owner[dot_y][dot_x] = 1, series_index
+            return
         row, column = dot_y // 4, dot_x // 2
         bits[row][column] |= _DOT_BITS[dot_y % 4][dot_x % 2]
         owner[row][column] = series_index
@@ -74,20 +114,23 @@ def _chart(metric: str, lines: list[Series], x_axis: str, palette: dict[str, int
                 plot(dot_x, dot_y, series_index)
             previous = dot
 
+    def cell(row: int, column: int) -> tuple[str, int]:
+        if not bits[row][column]:
+            return " ", 0
+        line = lines[owner[row][column]]
+        char = symbols[line.trial_component] if symbols else chr(_BRAILLE_BASE + bits[row][column])
+        return char, palette[line.trial_component]
+
     out = [f"{metric} by {x_axis}"]
     row_labels = {height // 2: y_labels[1], 0: y_labels[0], height - 1: y_labels[2]}
     for row in range(height):
         label = row_labels.get(row, "")
         tick = "┤" if label else "│"
-        cells = [
-            (chr(_BRAILLE_BASE + bits[row][column]), palette[lines[owner[row][column]].trial_component])
-            if bits[row][column] else (" ", 0)
-            for column in range(columns)
-        ]
+        cells = [cell(row, column) for column in range(columns)]
         out.append(f"{label:>{label_width}} {tick}{_paint(cells, color)}")
     out.append(" " * label_width + " └" + "─" * columns)
     out.append(" " * (label_width + 2) + _x_labels(x_low, x_high, columns, x_axis, lines))
-    out.append(_legend(lines, palette, width, color))
+    out.append(_legend(lines, palette, width, color, symbols))
     return "\n".join(out)
 
 
@@ -169,8 +212,10 @@ def _x_labels(low: float, high: float, columns: int, x_axis: str, lines: list[Se
     return text + right.rjust(max(columns - len(text), len(right) + 1))
 
 
-def _legend(lines: list[Series], palette: dict[str, int], width: int, color: bool) -> str:
-    entries = [(f"━ {line.label}", palette[line.trial_component]) for line in lines]
+def _legend(lines: list[Series], palette: dict[str, int], width: int, color: bool,
+            symbols: dict[str, str] | None) -> str:
+    entries = [(f"{symbols[line.trial_component] if symbols else '━'} {line.label}", palette[line.trial_component])
+               for line in lines]
     rows: list[str] = []
     current, used = "", 0
     for text, code in entries:
@@ -178,7 +223,7 @@ def _legend(lines: list[Series], palette: dict[str, int], width: int, color: boo
             rows.append(current)
             current, used = "", 0
         shown = f"\x1b[{code}m{text}\x1b[0m" if color else text
-        current += ("  " if used else "  ") + shown
+        current += "  " + shown
         used += 2 + len(text)
     rows.append(current)
     return "\n".join(rows)

@@ -91,7 +91,8 @@ def plot_curves(
     prefix: Prefix = None,
     org_id: OrgId = None,
 ) -> None:
-    """Draw metric curves (value by step or by time) for trial components: a PNG, or text in the terminal.
+    """Draw metric curves (value by step or by time) for trial components: a PNG, or text in the terminal
+    (in colour; piped or with NO_COLOR, a marker character per trial component).
 
     \b
     Example: smtrail-sql plot -t job-a -t job-b -m train:loss --logs smtrail-demo --all-time -o loss.png
@@ -104,7 +105,7 @@ def plot_curves(
     from smtrail_sql.engines import EngineSettings
     from smtrail_sql.errors import SettingError
     from smtrail_sql.plot import X_AXES, save_png
-    from smtrail_sql.textplot import render_text
+    from smtrail_sql.textplot import color_for, render_text
 
     # settle every option before the engine reads a single file
     if output is not None and output.suffix.lower() != ".png":
@@ -132,7 +133,7 @@ def plot_curves(
         note(f"wrote {output} ({curves.series_count} curves, {metrics} metric{'s' if metrics != 1 else ''})",
              quiet=quiet)
         return
-    terminal = sys.stdout.isatty()
     columns = shutil.get_terminal_size((100, 40)).columns
-    typer.echo(render_text(curves, width=min(columns, 160), height=12, color=terminal))
+    # without colour (piped, NO_COLOR) the curves are told apart by a marker character each
+    typer.echo(render_text(curves, width=min(columns, 160), height=12, color=color_for(sys.stdout)))
 

@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from smtrail_sql.result import QueryResult
     from smtrail_sql.source import SourceChoice
     from smtrail_sql.templates import TemplateLibrary
-    from smtrail_sql.window import TimeWindow
+    from smtrail_sql.window import TimeSpec, TimeWindow
 
 #: The canned template :meth:`Toolkit.curves` and :meth:`Toolkit.plot` run.
 CURVES_QUERY = "metric-curves"
@@ -46,8 +46,9 @@ class Toolkit:
     as the CLI does), or pass any object that follows the :class:`~smtrail_sql.engines.Engine` protocol;
     ``Toolkit()`` alone lists, describes and renders. Every query is built by :meth:`query` and run by
     :meth:`execute`, which applies the settings' scan limit (``max_scan``) on an engine that bills scans.
-    Time windows default to the last 7 days, like the CLI; pass ``since``/``until`` (ISO dates, datetimes
-    or ages such as ``"30d"``) or ``all_time=True``, and ``delivery_lag`` (``"4d"`` or a ``timedelta``;
+    Time windows default to the last 7 days, like the CLI; pass ``since``/``until`` (a ``datetime``, naive
+    meaning UTC, a ``date``, a ``timedelta`` age, ``pandas.Timestamp``, or text: ISO dates or ages such as
+    ``"30d"``) or ``all_time=True``, and ``delivery_lag`` (``"4d"`` or a ``timedelta``;
     default ``SMTRAIL_DELIVERY_LAG``, else one day) for files delivered late.
 
     >>> tk = Toolkit.local("smtrail-demo")                                      # doctest: +SKIP
@@ -176,8 +177,8 @@ class Toolkit:
         name: str,
         params: Mapping[str, Any] | None = None,
         *,
-        since: str | None = None,
-        until: str | None = None,
+        since: TimeSpec | None = None,
+        until: TimeSpec | None = None,
         all_time: bool = False,
         delivery_lag: str | timedelta | None = None,
         source: str | None = None,
@@ -248,8 +249,8 @@ class Toolkit:
         self,
         name: str,
         *,
-        since: str | None = None,
-        until: str | None = None,
+        since: TimeSpec | None = None,
+        until: TimeSpec | None = None,
         all_time: bool = False,
         delivery_lag: str | timedelta | None = None,
         **params: Any,
@@ -261,8 +262,8 @@ class Toolkit:
         self,
         name: str,
         *,
-        since: str | None = None,
-        until: str | None = None,
+        since: TimeSpec | None = None,
+        until: TimeSpec | None = None,
         all_time: bool = False,
         delivery_lag: str | timedelta | None = None,
         dialect: str = "athena",
@@ -281,8 +282,8 @@ class Toolkit:
         self,
         name: str,
         *,
-        since: str | None = None,
-        until: str | None = None,
+        since: TimeSpec | None = None,
+        until: TimeSpec | None = None,
         all_time: bool = False,
         delivery_lag: str | timedelta | None = None,
         source: str = "auto",
@@ -306,8 +307,8 @@ class Toolkit:
         metrics: Sequence[str] | str,
         *,
         x: str = "step",
-        since: str | None = None,
-        until: str | None = None,
+        since: TimeSpec | None = None,
+        until: TimeSpec | None = None,
         all_time: bool = False,
         delivery_lag: str | timedelta | None = None,
         max_series: int | None = None,
@@ -335,8 +336,8 @@ class Toolkit:
         *,
         output: Path | str | None = None,
         x: str = "step",
-        since: str | None = None,
-        until: str | None = None,
+        since: TimeSpec | None = None,
+        until: TimeSpec | None = None,
         all_time: bool = False,
         delivery_lag: str | timedelta | None = None,
         max_series: int | None = None,
@@ -367,11 +368,12 @@ class Toolkit:
         return Naming(**options)
 
 
-def _window(since: str | None, until: str | None, all_time: bool, delivery_lag: str | timedelta | None) -> TimeWindow:
-    from smtrail_sql.window import TimeWindow
+def _window(since: TimeSpec | None, until: TimeSpec | None, all_time: bool,
+            delivery_lag: str | timedelta | None) -> TimeWindow:
+    from smtrail_sql.window import TimeWindow, parse_delivery_lag
 
-    if delivery_lag is None:  # as the CLI does: the variable, else the default
-        delivery_lag = os.environ.get("SMTRAIL_DELIVERY_LAG")
+    if delivery_lag is None:  # as the CLI does: the variable (an error names it), else the default
+        delivery_lag = parse_delivery_lag(os.environ.get("SMTRAIL_DELIVERY_LAG"), setting="SMTRAIL_DELIVERY_LAG")
     return TimeWindow.parse(since, until, all_time=all_time, delivery_lag=delivery_lag)
 
 

@@ -123,6 +123,53 @@ def test_bad_window_is_a_setting_error() -> None:
         Toolkit().render("runs", since="yesterday-ish")
 
 
+@pytest.mark.parametrize(
+    "bounds",
+    [
+        {"since": dt.datetime(2024, 5, 1), "until": dt.datetime(2024, 5, 2, 12)},  # naive: UTC
+        {"since": dt.date(2024, 5, 1), "until": dt.datetime(2024, 5, 2, 14, tzinfo=dt.timezone(dt.timedelta(hours=2)))},
+        {"since": "2024-05-01", "until": "2024-05-02T12:00:00Z"},
+    ],
+    ids=["datetime", "date-and-aware", "text"],
+)
+def test_windows_take_python_times(bounds: dict[str, Any]) -> None:
+    sql = Toolkit().render("runs", **bounds)
+    assert "day >= '2024/05/01'" in sql and "day <= '2024/05/03'" in sql
+    assert "2024-05-02 12:00:00" in sql
+
+
+def test_windows_take_a_pandas_timestamp_and_an_age() -> None:
+    pd = pytest.importorskip("pandas")
+    window = Toolkit().query("runs", since=pd.Timestamp("2024-05-01T12:00", tz="Europe/Paris"),
+                             until=dt.timedelta(0)).window
+    assert window.start == dt.datetime(2024, 5, 1, 10, tzinfo=dt.UTC) and window.end is not None
+    assert type(window.start) is dt.datetime
+    assert dt.datetime.now(dt.UTC) - window.end < dt.timedelta(minutes=1)  # an age of 0 is now
+
+
+def test_a_wrong_time_type_names_the_argument() -> None:
+    with pytest.raises(SettingError, match=r"^invalid until 1714521600: expected a datetime .*, a date .*timedelta"):
+        Toolkit().render("runs", since="2024-05-01", until=1714521600)
+
+
+def test_api_errors_name_arguments_and_the_cli_flags() -> None:
+    from typer.testing import CliRunner
+
+    from smtrail_sql.cli import app
+
+    with pytest.raises(ParameterError, match=r"pass metric=VALUE \(Metric name") as caught:
+        Toolkit().render("metric-history", trial_component="x", all_time=True)
+    assert "-p" not in str(caught.value)
+    with pytest.raises(SettingError, match=r"^invalid since 'soon'"):
+        Toolkit().render("runs", since="soon")
+    done = CliRunner().invoke(app, ["render", "metric-history", "-p", "trial_component=x", "--all-time"])
+    assert isinstance(done.exception, ParameterError) and "pass -p metric=VALUE" in str(done.exception)
+    done = CliRunner().invoke(app, ["render", "runs", "--since", "soon"])
+    assert "invalid --since 'soon'" in str(done.exception)
+    with pytest.raises(SettingError, match=r"^invalid since"):  # the command's wording ended with it
+        Toolkit().render("runs", since="soon")
+
+
 def test_running_without_an_engine_says_how_to_get_one() -> None:
     with pytest.raises(EngineError, match=r"Toolkit\.local"):
         Toolkit().run("runs", all_time=True)

@@ -14,7 +14,6 @@ Every error is a :class:`smtrail_sql.errors.SmtrailError` (``ParameterError``, `
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping, Sequence
 from datetime import timedelta
 from pathlib import Path
@@ -194,8 +193,9 @@ class Toolkit:
         """
         from smtrail_sql.render import render
         from smtrail_sql.source import STORE, TRAIL, validate_source
+        from smtrail_sql.window import api_window
 
-        window = _window(since, until, all_time, delivery_lag)
+        window = api_window(since, until, all_time=all_time, delivery_lag=delivery_lag)
         chosen = validate_source(source or TRAIL)
         if chosen not in (STORE, TRAIL):
             chosen = self.choose_source(chosen, window).source
@@ -213,7 +213,6 @@ class Toolkit:
         else:
             name = choose_engine(self.settings) if self.settings is not None else "local"
         return choose_source(source, name, lambda: self.engine, self._naming(), window)
-
 
     def execute(self, query: RenderedQuery, *, progress: RunProgress | None = None) -> QueryResult:
         """Run a built query on the engine, after the scan limit (``max_scan``) where the engine bills scans.
@@ -299,6 +298,29 @@ class Toolkit:
         return self.execute(self.query(name, params, since=since, until=until, all_time=all_time,
                                        delivery_lag=delivery_lag, source=source))
 
+    # -- frames: pandas DataFrames from the canned queries (smtrail_sql.metric_frames) -----------------------
+
+    def metric_history(self, trial_component: str, metric: str, *, index: str = "step", **options: Any) -> Any:
+        """One metric of one trial component as a DataFrame indexed by ``step`` (or ``index="time"``), with
+        ``value`` and its times; ``options`` are :meth:`run`'s (``since``, ``all_time``, ``limit``...).
+
+        >>> kit.metric_history("job-1", "train:loss", all_time=True)["value"].plot()  # doctest: +SKIP
+        """
+        from smtrail_sql.metric_frames import metric_history
+
+        return metric_history(self, trial_component, metric, index=index, **options)
+
+    def runs_table(self, metrics: Sequence[str] | str | None = None, **options: Any) -> Any:
+        """Trial components x metrics, like ``mlflow.search_runs``: one row per trial component, its first and
+        last metric time and a ``metrics.NAME`` column per metric (the last value, or ``value="max"``...).
+        ``options``: ``trial_components``, ``value`` and :meth:`run`'s (see :mod:`smtrail_sql.metric_frames`).
+
+        >>> kit.runs_table(["train:loss", "val:acc"], since="30d")                 # doctest: +SKIP
+        """
+        from smtrail_sql.metric_frames import runs_table
+
+        return runs_table(self, metrics, **options)
+
     # -- curves --------------------------------------------------------------------------------------------
 
     def curves(
@@ -318,8 +340,9 @@ class Toolkit:
         """The metric curves of some trial components, grouped for plotting (see :mod:`smtrail_sql.plot`);
         ``curves.stats`` says what the query cost."""
         from smtrail_sql.plot import DEFAULT_MAX_SERIES, curves_from_result
+        from smtrail_sql.settings import required_names
 
-        components, names = _names(trial_components), _names(metrics)
+        components, names = required_names(trial_components), required_names(metrics)
         params: dict[str, Any] = {"trial_components": components, "metrics": names}
         if max_points is not None:
             params["max_points"] = max_points
@@ -366,21 +389,3 @@ class Toolkit:
 
             options["calls_view"] = calls_view_for(self._view)
         return Naming(**options)
-
-
-def _window(since: TimeSpec | None, until: TimeSpec | None, all_time: bool,
-            delivery_lag: str | timedelta | None) -> TimeWindow:
-    from smtrail_sql.window import TimeWindow, parse_delivery_lag
-
-    if delivery_lag is None:  # as the CLI does: the variable (an error names it), else the default
-        delivery_lag = parse_delivery_lag(os.environ.get("SMTRAIL_DELIVERY_LAG"), setting="SMTRAIL_DELIVERY_LAG")
-    return TimeWindow.parse(since, until, all_time=all_time, delivery_lag=delivery_lag)
-
-
-def _names(values: Sequence[str] | str) -> list[str]:
-    from smtrail_sql.settings import split_commas
-
-    names = split_commas(values)
-    if not names:
-        raise SettingError("names", values, "at least one name")
-    return names

@@ -120,6 +120,18 @@ def split_commas(values: str | Iterable[str]) -> list[str]:
     return out
 
 
+def required_names(values: str | Iterable[str], setting: str = "names") -> list[str]:
+    """:func:`split_commas`, where at least one name is needed (a :class:`SettingError` otherwise).
+
+    >>> required_names("train:loss,val:loss")
+    ['train:loss', 'val:loss']
+    """
+    names = split_commas(values)
+    if not names:
+        raise SettingError(setting, values, "at least one name")
+    return names
+
+
 def validate_accounts(values: str | Iterable[str]) -> tuple[str, ...]:
     """One or more 12-digit account ids, as a list or comma-separated."""
     accounts = split_commas(values)

@@ -16,6 +16,7 @@ were, so that the setting can be chosen from data.
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -303,6 +304,20 @@ class TimeWindow:
             raise SettingError("window", "unbounded", "listing delivery days needs both "
                                + spell("since and until", "--since and --until"))
         return [first + timedelta(days=i) for i in range((last - first).days + 1)]
+
+
+def api_window(
+    since: TimeSpec | None = None,
+    until: TimeSpec | None = None,
+    *,
+    all_time: bool = False,
+    delivery_lag: str | timedelta | None = None,
+) -> TimeWindow:
+    """:meth:`TimeWindow.parse` for the Python API: ``delivery_lag=None`` reads ``SMTRAIL_DELIVERY_LAG`` as the
+    CLI's option does (a bad value is an error naming the variable), else the default."""
+    if delivery_lag is None:
+        delivery_lag = parse_delivery_lag(os.environ.get("SMTRAIL_DELIVERY_LAG"), setting="SMTRAIL_DELIVERY_LAG")
+    return TimeWindow.parse(since, until, all_time=all_time, delivery_lag=delivery_lag)
 
 
 def _given(bound: TimeSpec | None) -> bool:

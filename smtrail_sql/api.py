@@ -21,37 +21,29 @@ from typing import TYPE_CHECKING, Any
 
 from smtrail_sql.errors import EngineError, SettingError
 from smtrail_sql.query_info import QueryInfo, query_info
-from smtrail_sql.settings import names_of as _names
-from smtrail_sql.window import window_of as _window
+from smtrail_sql.toolkit_extras import ToolkitExtras
+from smtrail_sql.window import api_window
 
 if TYPE_CHECKING:
-    from matplotlib.figure import Figure
 
     from smtrail_sql.aws.estimate import ScanEstimate
     from smtrail_sql.engines.base import Engine, EngineSettings, RunProgress
-    from smtrail_sql.export import ExportSummary
-    from smtrail_sql.plot import Curves
     from smtrail_sql.render import Naming, RenderedQuery
     from smtrail_sql.result import QueryResult
     from smtrail_sql.source import SourceChoice
     from smtrail_sql.templates import Template, TemplateLibrary
-    from smtrail_sql.window import TimeWindow
+    from smtrail_sql.window import TimeSpec, TimeWindow
 
-#: The canned template :meth:`Toolkit.curves` and :meth:`Toolkit.plot` run.
-CURVES_QUERY = "metric-curves"
-#: The canned template whose rows name every trial component and metric in a window (when a curve is missing).
-NAMES_QUERY = "metric-summary"
-
-
-class Toolkit:
+class Toolkit(ToolkitExtras):
     """Queries bound to an engine: local DuckDB over CloudTrail files, or Athena.
 
     Build one with :meth:`local`, :meth:`athena` or :meth:`open` (from :class:`~smtrail_sql.engines.EngineSettings`,
     as the CLI does), or pass any object that follows the :class:`~smtrail_sql.engines.Engine` protocol;
     ``Toolkit()`` alone lists, describes and renders. Every query is built by :meth:`query` and run by
     :meth:`execute`, which applies the settings' scan limit (``max_scan``) on an engine that bills scans.
-    Time windows default to the last 7 days, like the CLI; pass ``since``/``until`` (ISO dates, datetimes
-    or ages such as ``"30d"``) or ``all_time=True``, and ``delivery_lag`` (``"4d"`` or a ``timedelta``;
+    Time windows default to the last 7 days, like the CLI; pass ``since``/``until`` (a ``datetime``, naive
+    meaning UTC, a ``date``, a ``timedelta`` age, ``pandas.Timestamp``, or text: ISO dates or ages such as
+    ``"30d"``) or ``all_time=True``, and ``delivery_lag`` (``"4d"`` or a ``timedelta``;
     default ``SMTRAIL_DELIVERY_LAG``, else one day) for files delivered late.
 
     >>> tk = Toolkit.local("smtrail-demo")                                      # doctest: +SKIP
@@ -180,8 +172,8 @@ class Toolkit:
         name: str,
         params: Mapping[str, Any] | None = None,
         *,
-        since: str | None = None,
-        until: str | None = None,
+        since: TimeSpec | None = None,
+        until: TimeSpec | None = None,
         all_time: bool = False,
         delivery_lag: str | timedelta | None = None,
         source: str | None = None,
@@ -195,7 +187,7 @@ class Toolkit:
         >>> Toolkit().query("runs", {}, since="2024-05-01", until="2024-05-02").name
         'runs'
         """
-        window = _window(since, until, all_time, delivery_lag)
+        window = api_window(since, until, all_time=all_time, delivery_lag=delivery_lag)
         return self._build(self.templates.get(name), params or {}, window, source)
 
     def _build(self, template: Template, params: Mapping[str, Any], window: TimeWindow,
@@ -255,8 +247,8 @@ class Toolkit:
         self,
         name: str,
         *,
-        since: str | None = None,
-        until: str | None = None,
+        since: TimeSpec | None = None,
+        until: TimeSpec | None = None,
         all_time: bool = False,
         delivery_lag: str | timedelta | None = None,
         **params: Any,
@@ -268,8 +260,8 @@ class Toolkit:
         self,
         name: str,
         *,
-        since: str | None = None,
-        until: str | None = None,
+        since: TimeSpec | None = None,
+        until: TimeSpec | None = None,
         all_time: bool = False,
         delivery_lag: str | timedelta | None = None,
         dialect: str = "athena",
@@ -288,8 +280,8 @@ class Toolkit:
         self,
         name: str,
         *,
-        since: str | None = None,
-        until: str | None = None,
+        since: TimeSpec | None = None,
+        until: TimeSpec | None = None,
         all_time: bool = False,
         delivery_lag: str | timedelta | None = None,
         source: str = "auto",
@@ -305,97 +297,6 @@ class Toolkit:
         return self.execute(self.query(name, params, since=since, until=until, all_time=all_time,
                                        delivery_lag=delivery_lag, source=source))
 
-    def sql_query(self, text: str, *, since: str | None = None, until: str | None = None, all_time: bool = False,
-                  delivery_lag: str | timedelta | None = None, source: str | None = None) -> RenderedQuery:
-        """Your own read-only SQL over the views, built as :meth:`query` builds a template's (window, one copy
-        of each event); :func:`smtrail_sql.adhoc.adhoc_template` says what is refused."""
-        from smtrail_sql.adhoc import adhoc_template
-
-        return self._build(adhoc_template(text), {}, _window(since, until, all_time, delivery_lag), source)
-
-    def sql(self, text: str, *, since: str | None = None, until: str | None = None, all_time: bool = False,
-            delivery_lag: str | timedelta | None = None, source: str = "auto") -> QueryResult:
-        """Run your own read-only SQL over the views, e.g. ``kit.sql("SELECT count(*) FROM sagemaker_metrics")``."""
-        return self.execute(self.sql_query(text, since=since, until=until, all_time=all_time,
-                                           delivery_lag=delivery_lag, source=source))
-
-    def export(self, to: Path | str, *, fmt: str | None = None, force: bool = False, since: str | None = None,
-               until: str | None = None, all_time: bool = False, delivery_lag: str | timedelta | None = None,
-               source: str = "auto", progress: RunProgress | None = None) -> ExportSummary:
-        """Write both views over a window, one copy of each event, to a DuckDB or SQLite file or to Parquet
-        (:func:`smtrail_sql.export.export_relations`)."""
-        from smtrail_sql.export import export_relations
-
-        window = _window(since, until, all_time, delivery_lag)
-        return export_relations(to, fmt=fmt, force=force, build=lambda t: self._build(t, {}, window, source),
-                                execute=lambda query: self.execute(query, progress=progress))
-
-    # -- curves --------------------------------------------------------------------------------------------
-
-    def curves(
-        self,
-        trial_components: Sequence[str] | str,
-        metrics: Sequence[str] | str,
-        *,
-        x: str = "step",
-        since: str | None = None,
-        until: str | None = None,
-        all_time: bool = False,
-        delivery_lag: str | timedelta | None = None,
-        max_series: int | None = None,
-        max_points: int | None = None,
-        progress: RunProgress | None = None,
-    ) -> Curves:
-        """The metric curves of some trial components, grouped for plotting (see :mod:`smtrail_sql.plot`);
-        ``curves.stats`` says what the query cost."""
-        from smtrail_sql.plot import DEFAULT_MAX_SERIES, curves_from_result, explain_missing
-
-        components, names = _names(trial_components), _names(metrics)
-        params: dict[str, Any] = {"trial_components": components, "metrics": names}
-        if max_points is not None:
-            params["max_points"] = max_points
-        query = self.query(CURVES_QUERY, params, since=since, until=until, all_time=all_time,
-                           delivery_lag=delivery_lag, source="auto")
-        curves = curves_from_result(self.execute(query, progress=progress), x, trial_components=components,
-                                    metrics=names, max_series=max_series or DEFAULT_MAX_SERIES)
-        if curves.missing_trial_components or curves.missing_metrics:
-            # say which name was not found and what was meant: the names in the window (the same instants,
-            # not "3d" read again), on the same engine
-            start, end = query.window.start, query.window.end
-            lookup = self.query(NAMES_QUERY, {"limit": 100_000}, since=start.isoformat() if start else None,
-                                until=end.isoformat() if end else None, all_time=not query.window.is_bounded,
-                                delivery_lag=query.window.delivery_lag, source="auto")
-            curves = explain_missing(curves, self.execute(lookup, progress=progress))
-        return curves
-
-    def plot(
-        self,
-        trial_components: Sequence[str] | str,
-        metrics: Sequence[str] | str,
-        *,
-        output: Path | str | None = None,
-        x: str = "step",
-        since: str | None = None,
-        until: str | None = None,
-        all_time: bool = False,
-        delivery_lag: str | timedelta | None = None,
-        max_series: int | None = None,
-        width: int = 1200,
-        height: int | None = None,
-        log_y: bool = False,
-    ) -> Figure:
-        """Draw metric curves as a matplotlib figure (shown inline by Jupyter), saved as PNG if ``output``.
-
-        >>> tk.plot(["job-a", "job-b"], "train:loss", output="loss.png")         # doctest: +SKIP
-        """
-        from smtrail_sql.plot import build_figure, save_png
-
-        curves = self.curves(trial_components, metrics, x=x, since=since, until=until, all_time=all_time,
-                             delivery_lag=delivery_lag, max_series=max_series)
-        if output is not None:
-            return save_png(curves, Path(output), width=width, height=height, log_y=log_y)
-        return build_figure(curves, width=width, height=height, log_y=log_y)
-
     def _naming(self) -> Naming:
         from smtrail_sql.render import Naming
 
@@ -405,4 +306,3 @@ class Toolkit:
 
             options["calls_view"] = calls_view_for(self._view)
         return Naming(**options)
-

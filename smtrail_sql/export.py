@@ -180,7 +180,7 @@ def typed_table(result: QueryResult, columns: Mapping[str, str]) -> Any:
     names = [c.lower() for c in result.columns]
     if names != list(columns):  # (the export's own query: a mismatch is a bug, not the user's doing)
         raise AssertionError(f"export read columns {names}, expected {list(columns)}")
-    return to_arrow(replace(result, columns=names, column_types=list(columns.values())))
+    return to_arrow(replace(result, columns=names, column_types=list(columns.values())), as_stored=True)
 
 
 # -- writers -----------------------------------------------------------------------------------------------

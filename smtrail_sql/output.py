@@ -283,7 +283,7 @@ def _write_parquet(result: QueryResult, output: Path) -> None:
 
     from smtrail_sql.frames import to_arrow
 
-    pq.write_table(to_arrow(result), output)
+    pq.write_table(to_arrow(result, as_stored=True), output)  # (the SQL types, as DuckDB reads them back)
 
 
 _WRITERS: Final[dict[str, Callable[[QueryResult, IO[str]], None]]] = {

@@ -10,14 +10,15 @@ import math
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlglot import exp
 
 from smtrail_sql.errors import ParameterError
 from smtrail_sql.settings import split_commas
-from smtrail_sql.window import aware_utc, naive_utc, parse_time
+from smtrail_sql.spelling import parameter_hint
+from smtrail_sql.window import naive_utc, parse_time
 
 #: Scalar types a parameter may declare; ``list[T]`` of any of them is a list parameter.
 SCALAR_TYPES = ("str", "int", "float", "bool", "timestamp", "date")
@@ -28,7 +29,7 @@ _TYPE_WORDS = {
     "int": "an integer",
     "float": "a number",
     "bool": "true or false",
-    "timestamp": "an ISO datetime or an age such as 7d",
+    "timestamp": "an ISO datetime, an age such as 7d, or a datetime, date or timedelta",
     "date": "an ISO date such as 2024-05-01",
 }
 #: An int parameter is a BIGINT literal on every engine: Athena and DuckDB refuse a wider one, or read it as
@@ -128,9 +129,7 @@ def _coerce_scalar(name: str, type_: str, value: Any) -> Any:
                                  f"NaN or infinity), got {value!r}")
         return number
     if type_ == "timestamp":
-        if isinstance(value, datetime):
-            return aware_utc(value)
-        if isinstance(value, str):
+        if isinstance(value, str | datetime | date | timedelta):
             return parse_time(value, setting=f"parameter {name!r}")
         raise wrong()
     if type_ == "date":
@@ -213,7 +212,7 @@ def bind(specs: Mapping[str, ParamSpec], values: Mapping[str, Any], *, query: st
             if spec.required:
                 raise ParameterError(
                     f"missing required parameter {spec.name!r} ({spec.type}) for {query}: "
-                    f"pass -p {spec.name}=VALUE" + (f" ({spec.help})" if spec.help else "")
+                    f"pass {parameter_hint(spec.name)}" + (f" ({spec.help})" if spec.help else "")
                 )
             bound[spec.name] = spec.default
         else:

@@ -61,7 +61,8 @@ class QueryResult:
     """Rows with their column names and SQL types (``VARCHAR``, ``BIGINT``, ``DOUBLE``, ``TIMESTAMP``...).
 
     Values are Python objects: numbers as ``int``/``float``, timestamps as naive UTC ``datetime``, NULL as
-    ``None``.
+    ``None``. :meth:`to_pandas` and :meth:`to_arrow` give UTC-aware timestamps and ``day`` as a date. Jupyter
+    draws the first rows as a table (:mod:`smtrail_sql.notebook`).
 
     >>> r = QueryResult(columns=["metric_name", "points"], column_types=["VARCHAR", "BIGINT"], rows=[("loss", 3)])
     >>> r.as_dicts()
@@ -77,6 +78,17 @@ class QueryResult:
     def __iter__(self) -> Iterator[tuple[Any, ...]]:
         return iter(self.rows)
 
+    def __repr__(self) -> str:
+        from smtrail_sql.notebook import short_repr
+
+        return short_repr(self)
+
+    def _repr_html_(self) -> str:
+        """The first rows as an HTML table and what the run cost, as Jupyter shows a result."""
+        from smtrail_sql.notebook import html_table
+
+        return html_table(self)
+
     def __len__(self) -> int:
         return len(self.rows)
 
@@ -91,7 +103,8 @@ class QueryResult:
         return records(self)
 
     def to_arrow(self) -> Any:
-        """The rows as a ``pyarrow.Table`` with the SQL types mapped to Arrow types."""
+        """The rows as a ``pyarrow.Table`` with the SQL types mapped to Arrow types (see
+        :func:`smtrail_sql.frames.to_arrow`: timestamps ``timestamp[ms, tz=UTC]``, ``day`` a date)."""
         from smtrail_sql.frames import to_arrow
 
         return to_arrow(self)

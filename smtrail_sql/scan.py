@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from smtrail_sql.errors import EngineError, SettingError
+from smtrail_sql.spelling import spell
 
 if TYPE_CHECKING:
     from smtrail_sql.aws.estimate import ScanEstimate
@@ -50,10 +51,11 @@ def refuse_over_max_scan(query: RenderedQuery, settings: EngineSettings) -> None
         return
     from smtrail_sql.aws.pricing import format_bytes, parse_size
 
-    limit = parse_size(settings.max_scan, setting="--max-scan")
-    found = estimate_scan(query, settings, setting="--max-scan")
+    max_scan = spell("max_scan", "--max-scan")
+    limit = parse_size(settings.max_scan, setting=max_scan)
+    found = estimate_scan(query, settings, setting=max_scan)
     if found.bytes > limit:
+        narrow = spell("since/until, accounts or regions", "--since/--until, --accounts or --regions")
         raise EngineError(
             f"refusing to run {query.name}: it would scan about {format_bytes(found.bytes)} ({found.files} files), "
-            f"over --max-scan {format_bytes(limit)}; narrow --since/--until, --accounts or --regions, or raise "
-            "--max-scan")
+            f"over {max_scan} {format_bytes(limit)}; narrow {narrow}, or raise {max_scan}")

@@ -120,15 +120,15 @@ def split_commas(values: str | Iterable[str]) -> list[str]:
     return out
 
 
-def names_of(values: str | Iterable[str]) -> list[str]:
-    """:func:`split_commas`, refusing an empty list (the trial components or metrics of a plot).
+def required_names(values: str | Iterable[str], setting: str = "names") -> list[str]:
+    """:func:`split_commas`, where at least one name is needed (a :class:`SettingError` otherwise).
 
-    >>> names_of("job-a,job-b")
-    ['job-a', 'job-b']
+    >>> required_names("train:loss,val:loss")
+    ['train:loss', 'val:loss']
     """
     names = split_commas(values)
     if not names:
-        raise SettingError("names", values, "at least one name")
+        raise SettingError(setting, values, "at least one name")
     return names
 
 

@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Final
 
 from smtrail_sql.errors import EngineError, SettingError
+from smtrail_sql.spelling import spell
 
 if TYPE_CHECKING:
     from smtrail_sql.render import Naming
@@ -38,7 +39,7 @@ def validate_source(value: str | None) -> str:
     """``auto``, ``store`` or ``trail`` (``None``: auto)."""
     chosen = (value or AUTO).strip().lower()
     if chosen not in SOURCES:
-        raise SettingError("--source", value or "", "one of " + ", ".join(SOURCES))
+        raise SettingError(spell("source", "--source"), value or "", "one of " + ", ".join(SOURCES))
     return chosen
 
 
@@ -49,8 +50,9 @@ def choose_source(requested: str | None, engine_name: str, engine: Callable[[], 
     requested = validate_source(requested)
     if engine_name != "athena":
         if requested == STORE:
-            raise SettingError("--source", STORE, "the metric store is read on Athena (--engine athena); the "
-                               "local engine reads log files, with its own cache")
+            raise SettingError(spell("source", "--source"), STORE, "the metric store is read on Athena ("
+                               + spell("Toolkit.athena", "--engine athena")
+                               + "); the local engine reads log files, with its own cache")
         return SourceChoice(TRAIL, "")
     if requested == TRAIL:
         return SourceChoice(TRAIL, "source: the trail (--source trail)")

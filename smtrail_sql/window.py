@@ -1,4 +1,4 @@
-"""Time windows: what ``--since``/``--until`` mean, and which delivery days they touch.
+"""Time windows: what ``since``/``until`` (``--since``/``--until``) mean, and which delivery days they touch.
 
 CloudTrail files live in a folder named after their *delivery* day (UTC), a few minutes after the events
 they hold. An event at time ``t`` is therefore in a folder of day ``t.date()`` or later, so a window
@@ -22,6 +22,11 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 from smtrail_sql.errors import SettingError
+from smtrail_sql.spelling import spell
+
+#: What ``since``, ``until`` and timestamp parameters accept: a string (ISO or an age), a ``datetime`` (naive is
+#: UTC; ``pandas.Timestamp`` is one), a ``date`` (its midnight UTC) or a ``timedelta`` (an age before now).
+TimeSpec = str | datetime | date | timedelta
 
 #: How far after the end of a window an event's file may be delivered, unless ``--delivery-lag`` says
 #: otherwise. Delivery is typically minutes; a day covers that with a wide margin (a window ending just before
@@ -78,42 +83,83 @@ def format_day(day: date) -> str:
     return day.strftime("%Y/%m/%d")
 
 
-def parse_time(text: str, *, setting: str = "time", now: datetime | None = None) -> datetime:
-    """Parse an ISO date/datetime or a relative age (``7d`` = seven days before ``now``) into aware UTC.
+def parse_time(value: TimeSpec, *, setting: str = "time", now: datetime | None = None) -> datetime:
+    """Read a moment into aware UTC: an ISO date/datetime or a relative age (``7d`` = seven days before ``now``)
+    as text, a ``datetime`` (naive is UTC, aware is converted; a ``pandas.Timestamp`` is one), a ``date`` (its
+    midnight UTC) or a ``timedelta`` (an age before ``now``).
 
     Times outside :data:`EARLIEST_TIME` .. :data:`LATEST_TIME` (``800000d``, year 0 or 10000) are a
-    :class:`SettingError` that says so.
+    :class:`SettingError` that says so; so is any other type, naming ``setting`` and what is valid.
 
     >>> parse_time("2024-05-01")
     datetime.datetime(2024, 5, 1, 0, 0, tzinfo=datetime.timezone.utc)
+    >>> parse_time(date(2024, 5, 1)) == parse_time(datetime(2024, 5, 1)) == parse_time("2024-05-01T02:00+02:00")
+    True
+    >>> parse_time(timedelta(days=7), now=datetime(2024, 5, 8, tzinfo=UTC)).isoformat()
+    '2024-05-01T00:00:00+00:00'
     >>> try:
     ...     parse_time("800000d", setting="--since")
     ... except SettingError as error:
     ...     print(error.valid)
     out of range: a time from 1970-01-01 to 9998-12-31 (UTC), or an age that reaches no further back
     """
+    if isinstance(value, str):
+        parsed = _parse_text(value, setting, now)
+    elif isinstance(value, datetime):
+        parsed = _plain_utc(value, setting)
+    elif isinstance(value, date):
+        parsed = datetime(value.year, value.month, value.day, tzinfo=UTC)
+    elif isinstance(value, timedelta):
+        if value < timedelta(0):
+            raise SettingError(setting, value, "a timedelta is an age before now: 0 or more")
+        try:
+            parsed = (now or datetime.now(UTC)) - value
+        except OverflowError:
+            raise SettingError(setting, value, f"out of range: {_VALID_RANGE}") from None
+    else:
+        raise SettingError(setting, value, f"expected {_valid_time()}")
+    if not EARLIEST_TIME <= parsed < LATEST_TIME:
+        raise SettingError(setting, value if isinstance(value, str) else str(value),
+                           f"out of range: {_VALID_RANGE}")
+    return parsed
+
+
+def _valid_time() -> str:
+    """What a time may be, in the caller's terms (the CLI gives text only)."""
+    return spell(f"a datetime (naive is UTC), a date (midnight UTC), a timedelta (an age before now) or a string: "
+                 f"{_VALID_TIME}", _VALID_TIME)
+
+
+def _plain_utc(moment: datetime, setting: str) -> datetime:
+    """An aware UTC ``datetime`` of exactly that class (a ``pandas.Timestamp`` becomes one; NaT is refused)."""
+    try:
+        utc = aware_utc(moment)
+        return datetime(utc.year, utc.month, utc.day, utc.hour, utc.minute, utc.second, utc.microsecond, tzinfo=UTC)
+    except OverflowError:  # an offset that leaves Python's dates
+        raise SettingError(setting, str(moment), f"out of range: {_VALID_RANGE}") from None
+    except (TypeError, ValueError):  # (pandas.NaT is a datetime with no date)
+        raise SettingError(setting, str(moment), f"expected {_valid_time()}") from None
+
+
+def _parse_text(text: str, setting: str, now: datetime | None) -> datetime:
     now = now or datetime.now(UTC)
     out_of_range = SettingError(setting, text, f"out of range: {_VALID_RANGE}")
     match = _RELATIVE.match(text)
     try:
         if match:
-            parsed = now - _duration(match)
-        else:
-            candidate = text.strip()
-            if candidate.endswith(("Z", "z")):
-                candidate = candidate[:-1] + "+00:00"
-            try:
-                parsed = datetime.fromisoformat(candidate)
-            except ValueError:
-                if _YEAR_OUT_OF_RANGE.match(candidate):
-                    raise out_of_range from None
-                raise SettingError(setting, text, f"expected {_VALID_TIME}") from None
-            parsed = aware_utc(parsed)
+            return now - _duration(match)
+        candidate = text.strip()
+        if candidate.endswith(("Z", "z")):
+            candidate = candidate[:-1] + "+00:00"
+        try:
+            parsed = datetime.fromisoformat(candidate)
+        except ValueError:
+            if _YEAR_OUT_OF_RANGE.match(candidate):
+                raise out_of_range from None
+            raise SettingError(setting, text, f"expected {_valid_time()}") from None
+        return aware_utc(parsed)
     except OverflowError:  # an age or an offset that leaves Python's dates (years 1 to 9999)
         raise out_of_range from None
-    if not EARLIEST_TIME <= parsed < LATEST_TIME:
-        raise out_of_range
-    return parsed
 
 
 def _duration(match: re.Match[str]) -> timedelta:
@@ -121,22 +167,25 @@ def _duration(match: re.Match[str]) -> timedelta:
     return timedelta(**{_UNITS[match.group(2).lower()]: int(match.group(1))})
 
 
-def parse_delivery_lag(value: str | timedelta | None, *, setting: str = "--delivery-lag") -> timedelta:
+def parse_delivery_lag(value: str | timedelta | None, *, setting: str | None = None) -> timedelta:
     """The delivery margin of a window: a duration (``90m``, ``36h``, ``4d``, ``2w``) from 0 to 31 days.
 
     ``None`` or an empty string is the default (:data:`DEFAULT_DELIVERY_LAG`); ``0`` (or ``0d``) reads no
     delivery day after the one ``until`` falls in. Negative, over :data:`MAX_DELIVERY_LAG` or unreadable is a
-    :class:`SettingError`.
+    :class:`SettingError` naming ``setting`` (default: ``delivery_lag``, ``--delivery-lag`` on the command line).
 
     >>> parse_delivery_lag("36h")
     datetime.timedelta(days=1, seconds=43200)
     >>> parse_delivery_lag(None) == DEFAULT_DELIVERY_LAG
     True
     """
+    setting = setting or spell("delivery_lag", "--delivery-lag")
     if value is None or (isinstance(value, str) and not value.strip()):
         return DEFAULT_DELIVERY_LAG
     if isinstance(value, timedelta):
         lag = value
+    elif not isinstance(value, str):
+        raise SettingError(setting, value, f"{_VALID_LAG}, or a timedelta")
     else:
         match = _RELATIVE.match(value)
         if match:
@@ -181,7 +230,7 @@ class TimeWindow:
                 raise SettingError(f"window {name}", value.isoformat(), f"out of range: {_VALID_RANGE}")
         if self.start is not None and self.end is not None and self.start >= self.end:
             raise SettingError("window", f"{self.start.isoformat()} .. {self.end.isoformat()}",
-                               "--since must be before --until")
+                               f"{spell('since', '--since')} must be before {spell('until', '--until')}")
         object.__setattr__(self, "delivery_lag", parse_delivery_lag(self.delivery_lag))
 
     @classmethod
@@ -192,27 +241,34 @@ class TimeWindow:
     @classmethod
     def parse(
         cls,
-        since: str | None = None,
-        until: str | None = None,
+        since: TimeSpec | None = None,
+        until: TimeSpec | None = None,
         *,
         all_time: bool = False,
         delivery_lag: str | timedelta | None = None,
         now: datetime | None = None,
     ) -> TimeWindow:
-        """Build the window the CLI options describe.
+        """Build the window the CLI options or the API's arguments describe.
 
-        With neither bound, the last :data:`DEFAULT_LOOKBACK`; ``all_time`` drops both bounds (and may not
-        be combined with them); ``since`` alone runs to now. ``delivery_lag`` is parsed by
-        :func:`parse_delivery_lag` (``None``: the default), even with ``all_time``, where it changes nothing.
+        ``since`` and ``until`` are anything :func:`parse_time` reads (text, ``datetime``, ``date``,
+        ``timedelta``); ``None`` or ``""`` is no bound. With neither bound, the last :data:`DEFAULT_LOOKBACK`;
+        ``all_time`` drops both bounds (and may not be combined with them); ``since`` alone runs to now.
+        ``delivery_lag`` is parsed by :func:`parse_delivery_lag` (``None``: the default), even with ``all_time``,
+        where it changes nothing.
+
+        >>> TimeWindow.parse(since=date(2024, 5, 1), until=datetime(2024, 5, 2, 12)).delivery_day_range()
+        (datetime.date(2024, 5, 1), datetime.date(2024, 5, 3))
         """
         now = now or datetime.now(UTC)
         lag = parse_delivery_lag(delivery_lag)
         if all_time:
-            if since or until:
-                raise SettingError("window", "--all-time", "give either --all-time or --since/--until, not both")
+            if _given(since) or _given(until):
+                raise SettingError("window", spell("all_time=True", "--all-time"),
+                                   spell("give either all_time=True or since/until, not both",
+                                         "give either --all-time or --since/--until, not both"))
             return cls(None, None, lag)
-        start = parse_time(since, setting="--since", now=now) if since else None
-        end = parse_time(until, setting="--until", now=now) if until else None
+        start = _bound(since, "since", now)
+        end = _bound(until, "until", now)
         if start is None and end is None:
             return cls(now - DEFAULT_LOOKBACK, now, lag)
         if end is None:
@@ -245,8 +301,36 @@ class TimeWindow:
         """Every delivery day of a bounded window, in order."""
         first, last = self.delivery_day_range()
         if first is None or last is None:
-            raise SettingError("window", "unbounded", "listing delivery days needs both --since and --until")
+            raise SettingError("window", "unbounded", "listing delivery days needs both "
+                               + spell("since and until", "--since and --until"))
         return [first + timedelta(days=i) for i in range((last - first).days + 1)]
+
+
+def api_window(
+    since: TimeSpec | None = None,
+    until: TimeSpec | None = None,
+    *,
+    all_time: bool = False,
+    delivery_lag: str | timedelta | None = None,
+) -> TimeWindow:
+    """:meth:`TimeWindow.parse` for the Python API: ``delivery_lag=None`` reads ``SMTRAIL_DELIVERY_LAG`` as the
+    CLI's option does (a bad value is an error naming the variable), else the default."""
+    if delivery_lag is None:
+        delivery_lag = parse_delivery_lag(os.environ.get("SMTRAIL_DELIVERY_LAG"), setting="SMTRAIL_DELIVERY_LAG")
+    return TimeWindow.parse(since, until, all_time=all_time, delivery_lag=delivery_lag)
+
+
+def _given(bound: TimeSpec | None) -> bool:
+    """Whether a window bound was given: ``None`` and ``""`` (an empty ``SMTRAIL_SINCE``) are not; a zero
+    ``timedelta`` (now) is."""
+    return bound is not None and not (isinstance(bound, str) and bound == "")
+
+
+def _bound(bound: TimeSpec | None, name: str, now: datetime) -> datetime | None:
+    """One side of a window, or None when not given; errors name ``since`` (``--since`` on the command line)."""
+    if bound is None or not _given(bound):
+        return None
+    return parse_time(bound, setting=spell(name, f"--{name}"), now=now)
 
 
 def day_folder_date(year: str, month: str, day: str) -> date | None:
@@ -259,16 +343,3 @@ def day_folder_date(year: str, month: str, day: str) -> date | None:
         return date(int(year), int(month), int(day))
     except ValueError:
         return None
-
-
-def window_of(since: str | None, until: str | None, all_time: bool = False,
-              delivery_lag: str | timedelta | None = None) -> TimeWindow:
-    """The window of the options every query takes, as the CLI reads them: a ``delivery_lag`` not given is
-    ``SMTRAIL_DELIVERY_LAG``, else the default.
-
-    >>> window_of("2024-05-01", "2024-05-02", delivery_lag="0").delivery_day_range()
-    (datetime.date(2024, 5, 1), datetime.date(2024, 5, 2))
-    """
-    if delivery_lag is None:
-        delivery_lag = os.environ.get("SMTRAIL_DELIVERY_LAG")
-    return TimeWindow.parse(since, until, all_time=all_time, delivery_lag=delivery_lag)

@@ -123,6 +123,53 @@ def test_bad_window_is_a_setting_error() -> None:
         Toolkit().render("runs", since="yesterday-ish")
 
 
+@pytest.mark.parametrize(
+    "bounds",
+    [
+        {"since": dt.datetime(2024, 5, 1), "until": dt.datetime(2024, 5, 2, 12)},  # naive: UTC
+        {"since": dt.date(2024, 5, 1), "until": dt.datetime(2024, 5, 2, 14, tzinfo=dt.timezone(dt.timedelta(hours=2)))},
+        {"since": "2024-05-01", "until": "2024-05-02T12:00:00Z"},
+    ],
+    ids=["datetime", "date-and-aware", "text"],
+)
+def test_windows_take_python_times(bounds: dict[str, Any]) -> None:
+    sql = Toolkit().render("runs", **bounds)
+    assert "day >= '2024/05/01'" in sql and "day <= '2024/05/03'" in sql
+    assert "2024-05-02 12:00:00" in sql
+
+
+def test_windows_take_a_pandas_timestamp_and_an_age() -> None:
+    pd = pytest.importorskip("pandas")
+    window = Toolkit().query("runs", since=pd.Timestamp("2024-05-01T12:00", tz="Europe/Paris"),
+                             until=dt.timedelta(0)).window
+    assert window.start == dt.datetime(2024, 5, 1, 10, tzinfo=dt.UTC) and window.end is not None
+    assert type(window.start) is dt.datetime
+    assert dt.datetime.now(dt.UTC) - window.end < dt.timedelta(minutes=1)  # an age of 0 is now
+
+
+def test_a_wrong_time_type_names_the_argument() -> None:
+    with pytest.raises(SettingError, match=r"^invalid until 1714521600: expected a datetime .*, a date .*timedelta"):
+        Toolkit().render("runs", since="2024-05-01", until=1714521600)
+
+
+def test_api_errors_name_arguments_and_the_cli_flags() -> None:
+    from typer.testing import CliRunner
+
+    from smtrail_sql.cli import app
+
+    with pytest.raises(ParameterError, match=r"pass metric=VALUE \(Metric name") as caught:
+        Toolkit().render("metric-history", trial_component="x", all_time=True)
+    assert "-p" not in str(caught.value)
+    with pytest.raises(SettingError, match=r"^invalid since 'soon'"):
+        Toolkit().render("runs", since="soon")
+    done = CliRunner().invoke(app, ["render", "metric-history", "-p", "trial_component=x", "--all-time"])
+    assert isinstance(done.exception, ParameterError) and "pass -p metric=VALUE" in str(done.exception)
+    done = CliRunner().invoke(app, ["render", "runs", "--since", "soon"])
+    assert "invalid --since 'soon'" in str(done.exception)
+    with pytest.raises(SettingError, match=r"^invalid since"):  # the command's wording ended with it
+        Toolkit().render("runs", since="soon")
+
+
 def test_running_without_an_engine_says_how_to_get_one() -> None:
     with pytest.raises(EngineError, match=r"Toolkit\.local"):
         Toolkit().run("runs", all_time=True)
@@ -174,12 +221,82 @@ def test_records_arrow_and_pandas(toolkit: Toolkit) -> None:
     assert [r.step for r in records] == [r["step"] for r in result.as_dicts()]
     table = smtrail_sql.to_arrow(result)
     assert str(table.schema.field("step").type) == "int64"
-    assert str(table.schema.field("metric_time").type) == "timestamp[us]"
+    assert str(table.schema.field("metric_time").type) == "timestamp[ms, tz=UTC]"
     frame = smtrail_sql.to_pandas(result)
     assert list(frame.columns) == result.columns
     assert str(frame["step"].dtype) == "Int64" and str(frame["value"].dtype) == "float64"
-    assert str(frame["metric_time"].dtype).startswith("datetime64")
+    assert str(frame["metric_time"].dtype) == "datetime64[ms, UTC]"
     assert len(frame) == len(result)
+    # the same instants as the rows (naive UTC there), now aware
+    assert [t.to_pydatetime() for t in frame["metric_time"]] == [
+        r["metric_time"].replace(tzinfo=dt.UTC) for r in result.as_dicts()]
+
+
+def test_frames_give_the_delivery_day_as_a_date(toolkit: Toolkit) -> None:
+    result = toolkit.run("ingest-volume", all_time=True)
+    days = [r["day"] for r in result.as_dicts()]
+    assert days and all(isinstance(d, str) and d.count("/") == 2 for d in days)  # the partition text, as SQL has it
+    table = result.to_arrow()
+    assert str(table.schema.field("day").type) == "date32[day]"
+    assert [d.strftime("%Y/%m/%d") for d in table.column("day").to_pylist()] == days
+    assert list(result.to_pandas()["day"]) == table.column("day").to_pylist()
+    assert str(smtrail_sql.to_arrow(result, as_stored=True).schema.field("day").type) == "string"
+
+
+def test_a_result_shows_itself_in_jupyter(toolkit: Toolkit) -> None:
+    result = toolkit.run("metric-history", trial_component=TRIAL_COMPONENT, metric="train:loss", all_time=True)
+    assert repr(result).startswith("<QueryResult 4 rows x 5 columns: step BIGINT, metric_time TIMESTAMP")
+    page = result._repr_html_()
+    assert page.count("<tr>") == 1 + 4 and "4 rows x 5 columns" in page
+    assert "2024-05-01 11:59:50Z" in page and toolkit.engine.name in page
+
+
+# -- pandas helpers --------------------------------------------------------------------------------
+
+
+def test_metric_history_is_indexed_by_step_or_time(toolkit: Toolkit) -> None:
+    frame = toolkit.metric_history(TRIAL_COMPONENT, "train:loss", all_time=True)
+    assert frame.index.name == "step" and list(frame.index) == [0, 1, 2, 2]  # step 2 logged twice: both kept
+    assert list(frame["value"]) == [2.5, 0.9, 0.7, 0.75]
+    assert list(frame.columns) == ["metric_time", "value", "event_time", "caller_arn"]
+    by_time = toolkit.metric_history(TRIAL_COMPONENT, "train:loss", index="time", all_time=True)
+    assert by_time.index.name == "metric_time" and str(by_time.index.dtype) == "datetime64[ms, UTC]"
+    assert toolkit.metric_history(TRIAL_COMPONENT, "train:loss", since="2020-01-01", until="2020-01-02").empty
+    with pytest.raises(SettingError, match="invalid index 'epoch': one of step, time"):
+        toolkit.metric_history(TRIAL_COMPONENT, "train:loss", index="epoch", all_time=True)
+
+
+def test_runs_table_is_runs_by_metrics(toolkit: Toolkit) -> None:
+    table = toolkit.runs_table(["train:loss", "train:accuracy"], all_time=True)
+    assert list(table.columns) == ["trial_component", "first_metric_time", "last_metric_time",
+                                   "metrics.train:loss", "metrics.train:accuracy"]
+    summary = toolkit.run("metric-summary", metrics=["train:loss", "train:accuracy"], all_time=True).as_dicts()
+    assert set(table["trial_component"]) == {r["trial_component"] for r in summary}
+    rows = table.set_index("trial_component")
+    assert rows.loc[TRIAL_COMPONENT, "metrics.train:loss"] == 0.75  # the last step, the later of its two points
+    assert rows.loc["xgboost-aws-training-job", "metrics.train:loss"] == 0.3
+    for r in summary:
+        assert rows.loc[r["trial_component"], f"metrics.{r['metric_name']}"] == r["last_value"]
+        assert rows.loc[r["trial_component"], "first_metric_time"] <= r["first_metric_time"].replace(tzinfo=dt.UTC)
+    assert list(table["last_metric_time"]) == sorted(table["last_metric_time"], reverse=True)  # newest first
+    best = toolkit.runs_table("train:loss", value="max", all_time=True).set_index("trial_component")
+    assert best.loc[TRIAL_COMPONENT, "metrics.train:loss"] == 2.5
+    every = toolkit.runs_table(all_time=True)
+    assert [c for c in every.columns if c.startswith("metrics.")] == sorted(
+        f"metrics.{n}" for n in {r["metric_name"] for r in toolkit.run("metric-summary", all_time=True).as_dicts()})
+    empty = toolkit.runs_table(["train:loss"], since="2020-01-01", until="2020-01-02")
+    assert empty.empty and "metrics.train:loss" in empty.columns
+    with pytest.raises(SettingError, match="invalid value 'median'"):
+        toolkit.runs_table(value="median", all_time=True)
+
+
+def test_helpers_without_pandas_say_what_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(__import__("sys").modules, "pandas", None)
+    kit = Toolkit()
+    with pytest.raises(smtrail_sql.MissingDependencyError, match=r"pip install 'smtrail-sql\[pandas\]'"):
+        kit.runs_table(all_time=True)
+    with pytest.raises(smtrail_sql.MissingDependencyError):
+        kit.metric_history("job", "loss", all_time=True)
 
 
 def test_curves_and_plot(toolkit: Toolkit, tmp_path: Path) -> None:

@@ -11,12 +11,11 @@ to their advanced equivalent (CloudTrail does not allow both kinds on one trail)
 from __future__ import annotations
 
 import copy
-import json
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from smtrail_sql.aws.basic_selectors import basic_other_traffic, convert_basic_selectors
 from smtrail_sql.errors import EngineError, SelectorConversionError
 
 TRIAL_COMPONENT_TYPE = "AWS::SageMaker::ExperimentTrialComponent"
@@ -38,13 +37,6 @@ _FIXED_FIELDS: Mapping[str, str] = {
 _OPERATORS = ("Equals", "StartsWith", "EndsWith", "NotEquals", "NotStartsWith", "NotEndsWith")
 #: CloudTrail's limit on the values of all conditions of a trail's advanced selectors.
 MAX_SELECTOR_VALUES = 500
-#: Basic selectors' data resource types, their "every resource" values, and how a specific value matches.
-_BASIC_TYPES: Mapping[str, tuple[re.Pattern[str], str]] = {
-    "AWS::S3::Object": (re.compile(r"^arn:[a-z-]+:s3(:::)?$"), "StartsWith"),
-    "AWS::Lambda::Function": (re.compile(r"^arn:[a-z-]+:lambda$"), "Equals"),
-    "AWS::DynamoDB::Table": (re.compile(r"^arn:[a-z-]+:dynamodb$"), "Equals"),
-}
-
 Coverage = Literal["all", "some", "none"]
 
 
@@ -134,13 +126,6 @@ def selector_other_traffic(selector: Mapping[str, Any]) -> str | None:
     return "trial-component data events other than BatchPutMetrics"
 
 
-def _basic_other_traffic(selector: Mapping[str, Any]) -> list[str]:
-    found = ["management events"] if selector.get("IncludeManagementEvents", True) else []
-    if any(resource.get("Values") for resource in selector.get("DataResources") or []):
-        found.append("other data events")
-    return found
-
-
 @dataclass(frozen=True)
 class TrailCheck:
     """What one trail does with BatchPutMetrics data events, and where it delivers them."""
@@ -168,6 +153,12 @@ class TrailCheck:
         """True when every BatchPutMetrics call is logged (and the trail is logging)."""
         return self.coverage == "all" and self.is_logging is not False
 
+    @property
+    def start_command(self) -> str:
+        """The AWS CLI command that starts the trail (in its home region, where CloudTrail wants it)."""
+        region = f" --region {self.home_region}" if self.home_region else ""
+        return f"aws cloudtrail start-logging --name {self.arn}{region}"
+
     def describe(self) -> list[str]:
         """Lines for a person: the verdict, the delivery location and what to do."""
         where = f"s3://{self.bucket}/{self.prefix + '/' if self.prefix else ''}AWSLogs/"
@@ -180,11 +171,16 @@ class TrailCheck:
             "callers or errors)",
             "none": "does NOT log BatchPutMetrics data events",
         }[self.coverage]
+        if self.is_logging is False:  # (its selectors say what it would log; a stopped trail logs nothing)
+            verdict = "is STOPPED: it logs nothing" + {
+                "all": " (its selectors would log every BatchPutMetrics data event)",
+                "some": " (its selectors would log BatchPutMetrics data events for some calls only)",
+                "none": ", and its selectors do not select BatchPutMetrics data events"}[self.coverage]
         lines = [f"trail {self.name} ({self.arn}): {verdict}; {scope}; delivers to {where}"]
         if self.matching_selectors:
             lines.append(f"  matching selectors: {', '.join(self.matching_selectors)}")
         if self.is_logging is False:
-            lines.append("  warning: the trail is not logging (StartLogging it)")
+            lines.append(f"  stopped: start it with `{self.start_command}` (or re-run with --apply)")
         if self.coverage != "none" and self.other_traffic:
             lines.append(
                 f"  shared with other traffic: it also logs {', '.join(self.other_traffic)}, which a table over "
@@ -216,7 +212,7 @@ def check_trail(
     coverages = [(i, s, selector_coverage(s)) for i, s in enumerate(advanced)]
     matching = [_describe_selector(i, s) for i, s, c in coverages if c != "none"]
     found = {c for _, _, c in coverages}
-    other = [selector_other_traffic(s) for s in advanced] + [t for s in basic for t in _basic_other_traffic(s)]
+    other = [selector_other_traffic(s) for s in advanced] + [t for s in basic for t in basic_other_traffic(s)]
     coverage: Coverage = "all" if "all" in found else "some" if "some" in found else "none"
     return TrailCheck(
         name=description["Name"],
@@ -235,57 +231,6 @@ def check_trail(
         org_id=org_id if description.get("IsOrganizationTrail") else None,
         other_traffic=list(dict.fromkeys(t for t in other if t)),
     )
-
-
-def convert_basic_selectors(selectors: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """The advanced selectors that log exactly what the basic ``selectors`` log.
-
-    Raises :class:`SelectorConversionError` for a data resource type basic selectors should not hold.
-
-    >>> convert_basic_selectors([{"ReadWriteType": "WriteOnly", "IncludeManagementEvents": True}])
-    [{'Name': 'Management events (converted)', 'FieldSelectors': [{'Field': 'eventCategory', \
-'Equals': ['Management']}, {'Field': 'readOnly', 'Equals': ['false']}]}]
-    """
-    converted: list[dict[str, Any]] = []
-    for selector in selectors:
-        read_write = selector.get("ReadWriteType", "All")
-        read_only: list[dict[str, Any]] = []
-        if read_write in ("ReadOnly", "WriteOnly"):
-            read_only = [{"Field": "readOnly", "Equals": ["true" if read_write == "ReadOnly" else "false"]}]
-        elif read_write != "All":
-            raise SelectorConversionError(
-                f"basic selector with ReadWriteType {read_write!r}: expected "
-                "All, ReadOnly or WriteOnly; trail left unchanged"
-            )
-        if selector.get("IncludeManagementEvents", True):
-            fields = [{"Field": "eventCategory", "Equals": ["Management"]}, *read_only]
-            excluded = list(selector.get("ExcludeManagementEventSources") or [])
-            if excluded:
-                fields.append({"Field": "eventSource", "NotEquals": excluded})
-            converted.append({"Name": "Management events (converted)", "FieldSelectors": fields})
-        for resource in selector.get("DataResources") or []:
-            kind, values = resource.get("Type", ""), list(resource.get("Values") or [])
-            if kind not in _BASIC_TYPES:
-                raise SelectorConversionError(
-                    f"basic selector logs data resources of type {kind!r}, which has no known advanced "
-                    f"equivalent (known: {', '.join(_BASIC_TYPES)}); convert the trail's selectors to "
-                    "advanced ones yourself, then re-run with --apply; trail left unchanged"
-                )
-            if not values:
-                continue  # a data resource without values selects nothing
-            every, operator = _BASIC_TYPES[kind]
-            fields = [
-                {"Field": "eventCategory", "Equals": ["Data"]},
-                {"Field": "resources.type", "Equals": [kind]},
-                *read_only,
-            ]
-            if not any(every.match(v) for v in values):
-                fields.append({"Field": "resources.ARN", operator: values})
-            converted.append({"Name": f"{kind} data events (converted)", "FieldSelectors": fields})
-    unique: dict[str, dict[str, Any]] = {}
-    for selector in converted:
-        unique.setdefault(json.dumps(selector, sort_keys=True), selector)
-    return list(unique.values())
 
 
 def _count_values(selectors: Sequence[Mapping[str, Any]]) -> int:
@@ -383,3 +328,18 @@ def apply_metrics_selector(session: Any, check: TrailCheck, only_batch_put_metri
     with aws_call(f"update the selectors of trail {check.name}"):
         client.put_event_selectors(TrailName=check.arn, AdvancedEventSelectors=after)
     return ApplyResult(check.name, True, before, after)
+
+
+def start_logging(session: Any, check: TrailCheck) -> bool:
+    """Start a stopped trail (``StartLogging``, in its home region); False when it was not stopped (nothing done).
+
+    It then logs everything its selectors select again, not only the metric calls.
+    """
+    from smtrail_sql.aws.session import aws_call, make_client
+
+    if check.is_logging is not False:
+        return False
+    client = make_client(session, "cloudtrail", region=check.home_region or None)
+    with aws_call(f"start logging on trail {check.name}"):
+        client.start_logging(Name=check.arn)
+    return True

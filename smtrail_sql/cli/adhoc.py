@@ -174,10 +174,10 @@ def export(
     from smtrail_sql.cli.console import live_progress
     from smtrail_sql.engines import EngineSettings
     from smtrail_sql.export import check_target, export_format
-    from smtrail_sql.window import window_of
+    from smtrail_sql.window import api_window
 
     check_target(to, export_format(to, fmt), force=force)  # (before any file is read)
-    window = window_of(since, until, all_time, delivery_lag)
+    window = api_window(since, until, all_time=all_time, delivery_lag=delivery_lag)
     settings = EngineSettings(
         engine=engine, database=database, logs=logs, strict=strict, use_cache=not no_cache, workgroup=workgroup,
         output_location=output_location, region=region, profile=profile, catalog=catalog, bucket=bucket,

@@ -28,10 +28,15 @@ def _print_version(value: bool) -> None:
 
 @app.callback()
 def _options(
+    ctx: typer.Context,
     version: bool = typer.Option(False, "--version", help="Print the version and exit.", is_eager=True,
                                  callback=_print_version),
 ) -> None:
     """Options of the command itself (before any command name)."""
+    from smtrail_sql.spelling import command_line
+
+    # the library's errors name flags (--since, -p metric=VALUE) while a command runs, and arguments after it
+    ctx.with_resource(command_line())
 
 
 #: Exit codes, as sqlfluff does: 0 success, 1 failure, 2 usage error, 130 interrupted (Ctrl-C: 128 + SIGINT);

@@ -18,8 +18,9 @@ def check_trail_command(
     trail: Annotated[str | None, typer.Option(help="Only this trail (name or ARN).")] = None,
     apply: Annotated[
         bool,
-        typer.Option("--apply", help="Add the selector to trails that lack it, keeping every existing selector "
-                     "(with --dedicated: create or fix the dedicated trail, after confirmation)."),
+        typer.Option("--apply", help="Add the selector to trails that lack it, keeping every existing selector, "
+                     "and start a stopped trail (with --dedicated: create or fix the dedicated trail, after "
+                     "confirmation)."),
     ] = False,
     all_data_events: Annotated[
         bool,
@@ -50,8 +51,9 @@ def check_trail_command(
 ) -> None:
     """Say whether CloudTrail logs the BatchPutMetrics data events, with what else, where to, and how to fix it.
 
-    Exit code 1 when no trail logs them (and --apply was not given). With --dedicated, plan (and with --apply
-    create) a trail that logs only those events to its own prefix; it warns when another trail logs them too.
+    Exit code 1 when no trail logs them (and --apply was not given); a stopped trail logs nothing. With
+    --dedicated, plan (and with --apply create) a trail that logs only those events to its own prefix; it warns
+    when another trail logs them too.
 
     \b
     Example: smtrail-sql check-trail --trail my-org-trail --apply
@@ -75,15 +77,19 @@ def check_trail_command(
 
 
 def _check(session: Any, trail: str | None, apply: bool, all_data_events: bool) -> None:
-    """Report every trail (or one), and add the metrics selector to those that lack it with ``apply``."""
-    from smtrail_sql.aws.trail import apply_metrics_selector, metrics_selector, read_trails
+    """Report every trail (or one); with ``apply``, add the metrics selector to those that lack it and start
+    those that are stopped."""
+    from smtrail_sql.aws.trail import apply_metrics_selector, read_trails, start_logging
 
     checks = read_trails(session, trail)
     if not checks:
-        raise fail(
-            f"no CloudTrail trail in region {session.region_name}; create one (a multi-region trail "
-            "delivering to S3; `check-trail --dedicated --bucket BUCKET` plans one), then add the selector below"
-        )
+        typer.echo(f"no CloudTrail trail in region {session.region_name}. Either let smtrail-sql create one that "
+                   "logs the metric events only (the cheapest; a plan first, then --apply):")
+        typer.echo("  smtrail-sql check-trail --dedicated --bucket BUCKET --apply")
+        typer.echo("or create a trail yourself (multi-region, delivering to S3) with this advanced event selector:")
+        _print_selector(all_data_events)
+        raise fail(f"no trail in region {session.region_name} logs BatchPutMetrics data events"
+                   + (" (--apply changes existing trails only: use --dedicated --apply)" if apply else ""))
     for check in checks:
         for line in check.describe():
             typer.echo(line)
@@ -96,12 +102,22 @@ def _check(session: Any, trail: str | None, apply: bool, all_data_events: bool) 
                     f"  applied: trail {check.name} now has {len(result.after)} advanced selectors "
                     "(every existing one kept)"
                 )
-        else:
+            if start_logging(session, check):
+                also = f", {', '.join(check.other_traffic)} included" if check.other_traffic else ""
+                typer.echo(f"  started: trail {check.name} is logging again (everything its selectors "
+                           f"select{also})")
+        elif check.coverage != "all":
             typer.echo("  advanced event selector to add (or re-run with --apply):")
-            selector = json.dumps(metrics_selector(not all_data_events), indent=2)
-            typer.echo("\n".join("    " + line for line in selector.splitlines()))
+            _print_selector(all_data_events)
     if not apply and not any(c.logs_metrics for c in checks):
         raise typer.Exit(1)
+
+
+def _print_selector(all_data_events: bool) -> None:
+    from smtrail_sql.aws.trail import metrics_selector
+
+    selector = json.dumps(metrics_selector(not all_data_events), indent=2)
+    typer.echo("\n".join("    " + line for line in selector.splitlines()))
 
 
 def _dedicated(session: Any, *, apply: bool, yes: bool, bucket: str | None, prefix: str | None, name: str | None,

@@ -1,7 +1,9 @@
-"""check-trail against moto's CloudTrail: no selector, the selector, --apply keeping existing selectors."""
+"""check-trail against moto's CloudTrail: no selector, the selector, --apply keeping existing selectors, a stopped
+trail, no trail at all."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -14,9 +16,11 @@ from smtrail_sql.aws.trail import (
     read_trails,
     selector_coverage,
     selector_other_traffic,
+    start_logging,
 )
 from smtrail_sql.errors import EngineError, SelectorConversionError
 from tests.aws.conftest import MotoAws
+from tests.aws.test_cli_aws import smtrail
 
 S3_DATA = {
     "Name": "S3 writes",
@@ -237,3 +241,68 @@ def test_an_organisation_trail_names_its_org_folder(moto: MotoAws) -> None:
     assert check.is_organization_trail and check.org_id == org_id
     assert f"s3://trail-logs/AWSLogs/{org_id}/" in check.describe()[0]
     assert f"--org-id {org_id}" in check.describe()[-1]
+
+
+def _is_logging(moto: MotoAws, name: str = "org-audit") -> bool:
+    return bool(moto.client("cloudtrail").get_trail_status(Name=name)["IsLogging"])
+
+
+def test_a_stopped_trail_is_reported_as_logging_nothing_and_started(moto: MotoAws) -> None:
+    make_trail(moto, AdvancedEventSelectors=[metrics_selector()])
+    moto.client("cloudtrail").stop_logging(Name="org-audit")
+    [check] = read_trails(make_session())
+    assert check.coverage == "all" and check.is_logging is False and not check.logs_metrics
+    lines = check.describe()
+    assert "is STOPPED: it logs nothing (its selectors would log every BatchPutMetrics data event)" in lines[0]
+    assert "logs every" not in lines[0]
+    assert f"  stopped: start it with `aws cloudtrail start-logging --name {check.arn} --region us-east-1` " \
+           "(or re-run with --apply)" in lines
+
+    assert start_logging(make_session(), check) and _is_logging(moto)
+    [after] = read_trails(make_session())
+    assert after.logs_metrics and not any("stopped" in line for line in after.describe())
+    assert not start_logging(make_session(), after)  # idempotent: a logging trail is left alone
+    assert _is_logging(moto)
+
+
+def test_check_trail_starts_a_stopped_trail_with_apply(moto: MotoAws, capsys: pytest.CaptureFixture[str]) -> None:
+    make_trail(moto, AdvancedEventSelectors=[MANAGEMENT, metrics_selector()])
+    moto.client("cloudtrail").stop_logging(Name="org-audit")
+
+    code, out, _ = smtrail(capsys, "check-trail")
+    assert code == 1 and "is STOPPED: it logs nothing" in out and "aws cloudtrail start-logging" in out
+    assert "selector to add" not in out  # its selectors are right: only the logging is missing
+    assert not _is_logging(moto)
+
+    code, out, _ = smtrail(capsys, "check-trail", "--apply")
+    assert code == 0, out
+    assert "  started: trail org-audit is logging again (everything its selectors select, management events " \
+           "included)" in out
+    assert "applied:" not in out  # no selector was added
+    assert _is_logging(moto)
+    code, out, _ = smtrail(capsys, "check-trail", "--apply")
+    assert code == 0 and "started" not in out and "logs every BatchPutMetrics data event" in out
+
+
+def test_a_stopped_trail_without_the_selector_gets_both(moto: MotoAws, capsys: pytest.CaptureFixture[str]) -> None:
+    make_trail(moto, AdvancedEventSelectors=[MANAGEMENT])
+    moto.client("cloudtrail").stop_logging(Name="org-audit")
+    code, out, _ = smtrail(capsys, "check-trail")
+    assert code == 1 and "its selectors do not select BatchPutMetrics data events" in out
+    assert "selector to add" in out
+    code, out, _ = smtrail(capsys, "check-trail", "--apply")
+    assert code == 0 and "applied: trail org-audit now has 2 advanced selectors" in out and "started:" in out
+    [after] = read_trails(make_session())
+    assert after.logs_metrics
+
+
+@pytest.mark.parametrize("apply", [False, True])
+def test_no_trail_prints_the_selector_and_the_dedicated_command(
+    moto: MotoAws, capsys: pytest.CaptureFixture[str], apply: bool
+) -> None:
+    code, out, err = smtrail(capsys, "check-trail", *(["--apply"] if apply else []))
+    assert code == 1
+    assert "smtrail-sql check-trail --dedicated --bucket BUCKET --apply" in out
+    assert json.loads(out[out.index("{"):]) == metrics_selector()  # the selector it says to add, in full
+    assert err.startswith("error: no trail in region us-east-1 logs BatchPutMetrics data events")
+    assert ("use --dedicated --apply" in err) == apply

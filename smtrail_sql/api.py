@@ -6,7 +6,7 @@ render, run and plot the canned queries (and your own).
 ['callers', 'compare-runs', 'duplicate-points']
 >>> rows = tk.run("metric-summary", since="30d").as_dicts()                     # doctest: +SKIP
 >>> from smtrail_sql import to_pandas
->>> df = to_pandas(tk.run("metric-history", trial_component="job-1", metric="loss"))  # doctest: +SKIP
+>>> df = to_pandas(tk.run("metric-history", trial_components="job-1", metrics="loss"))  # doctest: +SKIP
 
 Every error is a :class:`smtrail_sql.errors.SmtrailError` (``ParameterError``, ``UnknownQueryError``,
 ``SettingError``, ``EngineError``...).
@@ -165,7 +165,7 @@ class Toolkit:
         """What one query answers and its parameters; :class:`UnknownQueryError` suggests the closest name.
 
         >>> [p.name for p in Toolkit().describe("metric-history").params]
-        ['trial_component', 'metric', 'limit']
+        ['trial_components', 'metrics', 'limit']
         """
         return query_info(self.templates.get(name))
 
@@ -311,17 +311,26 @@ class Toolkit:
         all_time: bool = False,
         delivery_lag: str | timedelta | None = None,
         max_series: int | None = None,
-        max_points: int | None = None,
+        limit: int | None = None,
         progress: RunProgress | None = None,
+        max_points: int | None = None,
     ) -> Curves:
         """The metric curves of some trial components, grouped for plotting (see :mod:`smtrail_sql.plot`);
-        ``curves.stats`` says what the query cost."""
+        ``limit`` caps the points read (``max_points``, its old name, warns); ``curves.stats`` says what the
+        query cost."""
         from smtrail_sql.plot import DEFAULT_MAX_SERIES, curves_from_result
 
         components, names = _names(trial_components), _names(metrics)
         params: dict[str, Any] = {"trial_components": components, "metrics": names}
         if max_points is not None:
-            params["max_points"] = max_points
+            import warnings
+
+            from smtrail_sql.errors import RenamedWarning
+
+            warnings.warn("curves(max_points=...) is now curves(limit=...)", RenamedWarning, stacklevel=2)
+            limit = max_points if limit is None else limit
+        if limit is not None:
+            params["limit"] = limit
         query = self.query(CURVES_QUERY, params, since=since, until=until, all_time=all_time,
                            delivery_lag=delivery_lag, source="auto")
         result = self.execute(query, progress=progress)

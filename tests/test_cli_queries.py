@@ -52,7 +52,7 @@ def test_show_describes_parameters() -> None:
 
 @pytest.mark.parametrize("dialect", ["athena", "duckdb"])
 def test_render_prints_sql_that_parses(dialect: str) -> None:
-    result = smtrail("render", "metric-history", "-p", "trial_component=job-1", "-p", "metric=train:loss",
+    result = smtrail("render", "metric-history", "-p", "trial_components=job-1", "-p", "metrics=train:loss",
                      "--since", "2024-05-01", "--until", "2024-05-02", "--dialect", dialect)
     assert result.returncode == 0, result.stderr
     assert "trial_component = 'job-1'" in result.stdout
@@ -60,7 +60,7 @@ def test_render_prints_sql_that_parses(dialect: str) -> None:
 
 
 def test_render_heads_the_sql_with_what_it_is() -> None:
-    result = smtrail("render", "metric-history", "-p", "trial_component=job-1", "-p", "metric=train:loss",
+    result = smtrail("render", "metric-history", "-p", "trial_components=job-1", "-p", "metrics=train:loss",
                      "--since", "2024-05-01", "--until", "2024-05-03", "--delivery-lag", "36h")
     assert result.returncode == 0, result.stderr
     header = [line for line in result.stdout.splitlines() if line.startswith("--")]
@@ -76,7 +76,7 @@ def test_render_heads_the_sql_with_what_it_is() -> None:
 def test_no_value_ends_a_header_line_early() -> None:
     """A value with a line break (or any other line end) stays inside its comment line."""
     breaks = "job\nDROP TABLE x;\r\u2028--"
-    result = smtrail("render", "metric-history", "-p", f"trial_component={breaks}", "-p", "metric=m",
+    result = smtrail("render", "metric-history", "-p", f"trial_components={breaks}", "-p", "metrics=m",
                      "--all-time")
     assert result.returncode == 0, result.stderr
     assert "-- window: none (all time: every delivery day is read)" in result.stdout

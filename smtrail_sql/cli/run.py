@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -28,7 +28,9 @@ from smtrail_sql.cli.options import (
     Prefix,
     Profile,
     QueriesDir,
+    QueryMetrics,
     QueryName,
+    QueryTrialComponents,
     Region,
     RowsOutput,
     Since,
@@ -40,6 +42,9 @@ from smtrail_sql.cli.options import (
 )
 from smtrail_sql.settings import DEFAULT_CATALOG, DEFAULT_DATABASE
 
+if TYPE_CHECKING:
+    from smtrail_sql.api import Toolkit
+
 #: Where ``demo`` writes when no folder is given (README's quick start uses it).
 DEFAULT_DEMO_DIR = Path("smtrail-demo")
 
@@ -47,6 +52,8 @@ DEFAULT_DEMO_DIR = Path("smtrail-demo")
 @app.command("run")
 def run_query(
     name: QueryName,
+    trial_component: QueryTrialComponents = None,
+    metric: QueryMetrics = None,
     param: Params = None,
     since: Since = None,
     until: Until = None,
@@ -77,7 +84,7 @@ def run_query(
     """Run a canned (or your own) query and print its rows: locally with DuckDB over --logs, or on Athena.
 
     \b
-    Example: smtrail-sql run metric-summary --logs smtrail-demo -p metrics=train:loss --since 3d
+    Example: smtrail-sql run metric-summary --logs smtrail-demo -m train:loss --since 3d
     """
     from smtrail_sql.api import Toolkit
     from smtrail_sql.cli.console import live_progress, report
@@ -91,7 +98,7 @@ def run_query(
         output_location=output_location, region=region, profile=profile, catalog=catalog, bucket=bucket,
         prefix=prefix, org_id=org_id, accounts=accounts, regions=regions, max_scan=max_scan)
     kit = Toolkit.open(settings, queries_dirs=queries_dir, view=view)
-    values = parse_assignments(param)
+    values = _with_name_options(kit, name, parse_assignments(param), trial_component, metric)
     query = kit.query(name, values, since=since, until=until, all_time=all_time, delivery_lag=delivery_lag)
     if max_scan:
         from smtrail_sql.aws.pricing import parse_size
@@ -107,6 +114,30 @@ def run_query(
         result = kit.execute(query, progress=progress)
     write_result(result, fmt, output)
     report(result.stats)
+    if not result.rows:
+        from smtrail_sql.explain import explain_empty, names_present
+
+        typer.echo(explain_empty(query, names_present(kit.engine, query)), err=True)
+
+
+def _with_name_options(kit: Toolkit, name: str, values: dict[str, Any], trial_components: list[str] | None,
+                       metrics: list[str] | None) -> dict[str, Any]:
+    """The ``-p`` values with ``-t``/``-m`` as the query's ``trial_components``/``metrics`` parameters."""
+    from smtrail_sql.errors import ParameterError
+    from smtrail_sql.settings import split_commas
+
+    declared = {param.name for param in kit.describe(name).params}
+    for option, key, given in (("-t/--trial-component", "trial_components", trial_components),
+                               ("-m/--metric", "metrics", metrics)):
+        if not given:
+            continue
+        if key not in declared:
+            raise ParameterError(f"{option} sets the {key} parameter, which {name} does not take; its parameters: "
+                                 f"{', '.join(sorted(declared)) or 'none'}")
+        if key in values:
+            raise ParameterError(f"{option} and -p {key}= both give {key}: use one")
+        values[key] = split_commas(given)
+    return values
 
 
 @app.command("demo")

@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 from smtrail_sql.cli import app
 from smtrail_sql.demo import DEMO_ACCOUNTS, DEMO_REGIONS, DemoSummary, write_sample_bucket
 from smtrail_sql.engines.local import LocalEngine
+from smtrail_sql.errors import ParameterError
 from smtrail_sql.explain import explain_empty, names_present
 from smtrail_sql.render import render
 from smtrail_sql.templates import Template, TemplateLibrary
@@ -119,6 +120,7 @@ def test_t_and_m_set_the_list_parameters(runner: CliRunner, demo: DemoSummary) -
     assert rows and {row["trial_component"] for row in rows} == {component}
     assert {row["metric_name"] for row in rows} <= {"train:loss", "validation:loss"}
     wrong = runner.invoke(app, ["run", "failed-calls", "--logs", str(demo.root), "-t", component])
-    assert wrong.exit_code == 2 and "-t/--trial-component sets the trial_components parameter" in wrong.stderr
-    twice = runner.invoke(app, ["run", "runs", "--logs", str(demo.root), "-m", "a", "-p", "metrics=b"])
-    assert twice.exit_code == 2
+    assert isinstance(wrong.exception, ParameterError) and wrong.exception.exit_code == 2  # (a usage error)
+    assert "-t/--trial-component sets the trial_components parameter" in str(wrong.exception)
+    twice = runner.invoke(app, ["run", "metric-summary", "--logs", str(demo.root), "-m", "a", "-p", "metrics=b"])
+    assert isinstance(twice.exception, ParameterError) and "both give metrics" in str(twice.exception)

@@ -49,11 +49,12 @@ def refuse_over_max_scan(query: RenderedQuery, settings: EngineSettings) -> None
     if not settings.max_scan:
         return
     from smtrail_sql.aws.pricing import format_bytes, parse_size
+    from smtrail_sql.wording import plural
 
     limit = parse_size(settings.max_scan, setting="--max-scan")
     found = estimate_scan(query, settings, setting="--max-scan")
     if found.bytes > limit:
         raise EngineError(
-            f"refusing to run {query.name}: it would scan about {format_bytes(found.bytes)} ({found.files} files), "
-            f"over --max-scan {format_bytes(limit)}; narrow --since/--until, --accounts or --regions, or raise "
-            "--max-scan")
+            f"refusing to run {query.name}: it would scan about {format_bytes(found.bytes)} "
+            f"({plural(found.files, 'file')}), over --max-scan {format_bytes(limit)}; narrow --since/--until, "
+            "--accounts or --regions, or raise --max-scan")

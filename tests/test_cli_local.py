@@ -163,9 +163,9 @@ def test_demo_writes_a_sample_and_shows_rows(runner: CliRunner, tmp_path: Path) 
 def test_cache_info_and_clear(runner: CliRunner, metric_logs: tuple[Path, list[Path]], tmp_path: Path) -> None:
     assert runner.invoke(app, ["run", "runs", "--logs", str(metric_logs[0]), *WINDOW]).exit_code == 0
     info = runner.invoke(app, ["cache", "info"])
-    assert info.exit_code == 0 and f"{tmp_path / 'cache'}: 3 file entries, 1 snapshots" in info.stdout
+    assert info.exit_code == 0 and f"{tmp_path / 'cache'}: 3 file entries, 1 snapshot" in info.stdout
     cleared = runner.invoke(app, ["cache", "clear"])
-    assert cleared.exit_code == 0 and "removed 3 file entries and 1 snapshots" in cleared.stdout
+    assert cleared.exit_code == 0 and "removed 3 file entries and 1 snapshot" in cleared.stdout
     assert "0 file entries, 0 snapshots" in runner.invoke(app, ["cache", "info"]).stdout
 
 

@@ -153,7 +153,7 @@ def test_a_parameter_out_of_range_is_a_usage_error(
 )
 def test_a_bad_max_scan_is_a_usage_error(cli: Cli, argv: list[str], message: str) -> None:
     result = cli("run", "runs", "--engine", "athena", "--workgroup", "primary", *AWS, *argv)
-    assert_usage_error(result, message, "a size such as 500MB")
+    assert_usage_error(result, message, "a size such as 500MiB")
 
 
 @pytest.mark.parametrize("date", ["0000-01-01", "10000-01-01", "0001-01-01", "1969-12-31"])

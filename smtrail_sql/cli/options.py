@@ -127,7 +127,7 @@ MaxScan = Annotated[
     typer.Option(
         "--max-scan",
         help="Refuse to run when the S3 estimate of the scan exceeds this size "
-        "(e.g. 500MB, 2GB); needs the location options.",
+        "(e.g. 500MiB, 2GiB); needs the location options.",
         envvar="SMTRAIL_MAX_SCAN",
     ),
 ]

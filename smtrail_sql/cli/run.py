@@ -151,16 +151,19 @@ def demo(
     Example: smtrail-sql demo ./smtrail-demo
     """
     from smtrail_sql.api import Toolkit
+    from smtrail_sql.aws.pricing import format_bytes
     from smtrail_sql.cli.console import live_progress, report
     from smtrail_sql.demo import write_sample_bucket
     from smtrail_sql.engines import EngineSettings
     from smtrail_sql.output import write_result
+    from smtrail_sql.wording import plural
 
     summary = write_sample_bucket(directory, seed=seed)
     typer.echo(
-        f"wrote {summary.log_files} CloudTrail files ({summary.uncompressed_bytes / 1e6:.1f} MB of JSON, "
-        f"{summary.metric_calls} BatchPutMetrics calls, {summary.points} metric points, "
-        f"{summary.failed_calls} failed calls, {summary.digest_files} digests) to {directory}/", err=True)
+        f"wrote {plural(summary.log_files, 'CloudTrail file')} ({format_bytes(summary.uncompressed_bytes)} of "
+        f"JSON, {plural(summary.metric_calls, 'BatchPutMetrics call')}, {plural(summary.points, 'metric point')}, "
+        f"{plural(summary.failed_calls, 'failed call')}, {plural(summary.digest_files, 'digest')}) to {directory}/",
+        err=True)
     typer.echo(f"$ smtrail-sql run runs --logs {directory}", err=True)
     kit = Toolkit.open(EngineSettings(engine="local", logs=directory))
     with live_progress() as progress:
@@ -169,4 +172,4 @@ def demo(
     report(result.stats)
     typer.echo(
         "\nNext: smtrail-sql queries   |   smtrail-sql run metric-summary --logs "
-        f"{directory} -p metrics=train:loss   |   smtrail-sql run failed-calls --logs {directory}", err=True)
+        f"{directory} -m train:loss   |   smtrail-sql run metrics --logs {directory}", err=True)

@@ -65,7 +65,8 @@ def test_skipped_files_are_summed_up_on_one_line(runner: CliRunner, tmp_path: Pa
     (logs / "b.json").write_text('{"hello": "world"}')
     result = runner.invoke(app, ["run", "runs", "--logs", str(logs), "--all-time", "-f", "csv"])
     assert result.exit_code == 0, result.output
-    assert result.stderr.strip().splitlines() == ["skipped 2 files: 1 empty, 1 foreign-json"]
+    assert result.stderr.strip().splitlines() == ["skipped 2 files: 1 empty, 1 foreign-json",
+                                                  "0 rows in all time; the logs hold no BatchPutMetrics call at all"]
     strict = runner.invoke(app, ["run", "runs", "--logs", str(logs), "--all-time", "--strict"])
     assert isinstance(strict.exception, LogReadError)
 

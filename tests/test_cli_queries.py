@@ -46,7 +46,7 @@ def test_queries_lists_every_template_with_its_description() -> None:
 def test_show_describes_parameters() -> None:
     result = smtrail("show", "metric-history")
     assert result.returncode == 0
-    assert "trial_component" in result.stdout and "str, required" in result.stdout
+    assert "trial_components" in result.stdout and "list[str], required" in result.stdout
     assert "int, default 10000" in result.stdout
 
 
@@ -55,7 +55,7 @@ def test_render_prints_sql_that_parses(dialect: str) -> None:
     result = smtrail("render", "metric-history", "-p", "trial_components=job-1", "-p", "metrics=train:loss",
                      "--since", "2024-05-01", "--until", "2024-05-02", "--dialect", dialect)
     assert result.returncode == 0, result.stderr
-    assert "trial_component = 'job-1'" in result.stdout
+    assert "trial_component IN ('job-1')" in result.stdout
     assert len(sqlglot.parse(result.stdout, read=dialect, error_level=ErrorLevel.RAISE)) >= 1
 
 
@@ -64,8 +64,8 @@ def test_render_heads_the_sql_with_what_it_is() -> None:
                      "--since", "2024-05-01", "--until", "2024-05-03", "--delivery-lag", "36h")
     assert result.returncode == 0, result.stderr
     header = [line for line in result.stdout.splitlines() if line.startswith("--")]
-    assert header[0].startswith("-- metric-history: The points of one metric of one trial component")
-    assert "--   trial_component = 'job-1'" in header and "--   limit = 10000 (default)" in header
+    assert header[0].startswith("-- metric-history: The points of a metric of a trial component")
+    assert "--   trial_components = 'job-1'" in header and "--   limit = 10000 (default)" in header
     assert "-- window: event_time from 2024-05-01 00:00:00 to 2024-05-03 00:00:00 UTC (end excluded)" in header
     assert "--   delivery days read: day from 2024/05/01 to 2024/05/04 (delivery lag 36h)" in header
     assert result.stdout.rstrip().endswith(";") and not result.stdout.splitlines()[len(header)].startswith("--")
@@ -82,7 +82,7 @@ def test_no_value_ends_a_header_line_early() -> None:
     assert "-- window: none (all time: every delivery day is read)" in result.stdout
     statements = [s for s in sqlglot.parse(result.stdout, read="athena", error_level=ErrorLevel.RAISE) if s]
     assert len(statements) == 1 and statements[0].find(sqlglot.exp.Drop) is None
-    assert "--   trial_component = 'job\\nDROP TABLE x;\\r\\u2028--'" in result.stdout
+    assert "--   trial_components = 'job\\nDROP TABLE x;\\r\\u2028--'" in result.stdout
 
 
 def test_create_table_print_from_environment_settings() -> None:

@@ -6,7 +6,7 @@ render, run and plot the canned queries (and your own).
 ['callers', 'compare-runs', 'duplicate-points']
 >>> rows = tk.run("metric-summary", since="30d").as_dicts()                     # doctest: +SKIP
 >>> from smtrail_sql import to_pandas
->>> df = to_pandas(tk.run("metric-history", trial_component="job-1", metric="loss"))  # doctest: +SKIP
+>>> df = to_pandas(tk.run("metric-history", trial_components="job-1", metrics="loss"))  # doctest: +SKIP
 
 Every error is a :class:`smtrail_sql.errors.SmtrailError` (``ParameterError``, ``UnknownQueryError``,
 ``SettingError``, ``EngineError``...).
@@ -161,7 +161,7 @@ class Toolkit(ToolkitExtras):
         """What one query answers and its parameters; :class:`UnknownQueryError` suggests the closest name.
 
         >>> [p.name for p in Toolkit().describe("metric-history").params]
-        ['trial_component', 'metric', 'limit']
+        ['trial_components', 'metrics', 'limit']
         """
         return query_info(self.templates.get(name))
 

@@ -4,7 +4,9 @@
 CloudTrail delivers them: ``BatchPutMetrics`` calls of many trial components (loss falling, accuracy rising,
 1-10 points per call, timestamps as epoch milliseconds, epoch seconds, fractional seconds and ISO strings,
 some points without a step), noise events of other services shaped like real records, a few failed calls,
-digest files beside the log folders and one file delivered twice. The same seed and ``now`` always give the
+digest files beside the log folders, one file delivered twice and one delivered two days late (into a later
+day's folder), jobs that restart from a checkpoint and log some steps again with other values, and jobs that
+send buffered points hours after their own time. The same seed and ``now`` always give the
 same bytes, so tests can count what they expect; the benchmark reuses it at scale.
 
 >>> import tempfile
@@ -40,6 +42,8 @@ class DemoSummary:
     log_files: int = 0
     digest_files: int = 0
     duplicate_files: int = 0
+    #: Files delivered into a later day's folder than their events' (days late).
+    late_files: int = 0
     uncompressed_bytes: int = 0
     events: int = 0
     metric_calls: int = 0
@@ -114,8 +118,13 @@ def write_sample_bucket(
                 for file_index in range(files_per_day):
                     # deliveries spread over the day; the first one may hold events of the day before
                     delivered = day_start + timedelta(seconds=span * (file_index + 1) / (files_per_day + 1))
+                    # one file of the first day, in the first account and region, is delivered on the last day
+                    # (CloudTrail retried: the bucket refused it): beyond the default --delivery-lag
+                    late = (days >= 3 and account_index == region_index == day_index == 0
+                            and file_index == files_per_day - 1)
                     _write_log_file(root, writer, delivered, calls_per_file, noise_per_call, failed_share,
-                                    summary, duplicate=duplicate and summary.duplicate_files == 0)
+                                    summary, duplicate=duplicate and summary.duplicate_files == 0,
+                                    delay=min(timedelta(days=days - 1), now - delivered) if late else timedelta(0))
                 if digests:
                     _write_digest(root, account, region, day_start, day_end, rng)
                     summary.digest_files += 1
@@ -149,7 +158,9 @@ def _write_log_file(
     summary: DemoSummary,
     *,
     duplicate: bool,
+    delay: timedelta = timedelta(0),
 ) -> None:
+    """One log file of ``calls`` calls made before ``delivered``, put in the folder of ``delivered + delay``."""
     rng = writer.rng
     records: list[dict[str, Any]] = []
     noise_budget = 0.0
@@ -168,6 +179,9 @@ def _write_log_file(
             noise_budget -= 1
             records.append(writer.noise(delivered - timedelta(seconds=rng.uniform(60, 900))))
     records.sort(key=lambda r: str(r["eventTime"]))
+    if delay:
+        delivered += delay
+        summary.late_files += 1
     data = json.dumps({"Records": records}, separators=(",", ":")).encode()
     folder = root / "AWSLogs" / writer.account / "CloudTrail" / writer.region / f"{delivered:%Y/%m/%d}"
     folder.mkdir(parents=True, exist_ok=True)

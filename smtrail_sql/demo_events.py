@@ -20,6 +20,10 @@ _ALGORITHMS = ("xgboost", "pytorch-resnet50", "bert-finetune", "tf-mnist", "ligh
 #: How a client sends a point's timestamp: the SDK sends seconds (int or float), the documented example
 #: milliseconds, hand-written clients ISO strings.
 _TIMESTAMP_STYLES = ("millis", "seconds", "float-seconds", "iso")
+#: How far back a restarted job's checkpoint is: the steps it logs twice (with other values: duplicate-points).
+RESTART_STEPS = 12
+#: Every so many calls, a buffering job sends points hours old (late-points).
+BUFFERED_EVERY = 7
 
 
 @dataclass
@@ -38,6 +42,11 @@ class _TrialComponent:
     step: int = 0
     rate: float = 0.02
     floor: float = 0.05
+    #: The step at which the job restarts from a checkpoint RESTART_STEPS back, logging those steps again.
+    restart_at: int | None = None
+    #: Whether the job buffers its points now and then and sends them hours late (a lost connection).
+    buffers: bool = False
+    calls: int = 0
 
     @property
     def arn(self) -> str:
@@ -106,6 +115,9 @@ class EventWriter:
             source_ip=f"10.{rng.randrange(256)}.{rng.randrange(256)}.{rng.randrange(1, 255)}",
             rate=rng.uniform(0.005, 0.05),
             floor=rng.uniform(0.02, 0.2),
+            # (fixed by index, so that every sample holds them and the random stream is not disturbed)
+            restart_at=40 if index in (0, 2, 3) else None,
+            buffers=index in (1, 4),
         )
 
     def _identity(self, role: str, session: str) -> dict[str, Any]:
@@ -142,10 +154,17 @@ class EventWriter:
         rng = self.rng
         component = rng.choice(self.components)
         component.step += rng.randint(1, 5)
+        component.calls += 1
+        if component.restart_at is not None and component.step >= component.restart_at:
+            component.step -= RESTART_STEPS  # restarted from its checkpoint: these steps are logged again
+            component.restart_at = None
+        # a buffering job's points now and then reach AWS hours after their own time
+        delay = timedelta(hours=2 + component.calls % 3) if (
+            component.buffers and component.calls % BUFFERED_EVERY == 3) else timedelta(0)
         count = rng.randint(1, min(10, len(component.metrics)))
         points: list[dict[str, Any]] = []
         for metric in rng.sample(component.metrics, count):
-            moment = when - timedelta(seconds=rng.uniform(1, 30))
+            moment = when - delay - timedelta(seconds=rng.uniform(1, 30))
             point: dict[str, Any] = {
                 "metricName": metric,
                 "timestamp": _point_timestamp(component.timestamp_style, moment, rng),

@@ -137,3 +137,8 @@ class QueryFailedError(EngineError):
         self.category = category
         self.retryable = retryable
         super().__init__(message)
+
+
+class RenamedWarning(FutureWarning):
+    """A name that was renamed is still accepted for one release: the warning says the new one (the CLI prints
+    it as one ``warning:`` line)."""

@@ -46,7 +46,7 @@ def metric_history(kit: Toolkit, trial_component: str, metric: str, *, index: st
     if index not in HISTORY_INDEXES:
         raise SettingError("index", index, f"one of {', '.join(HISTORY_INDEXES)}")
     require("pandas", "pandas")
-    frame = to_pandas(kit.run(HISTORY_QUERY, trial_component=trial_component, metric=metric, **options))
+    frame = to_pandas(kit.run(HISTORY_QUERY, trial_components=[trial_component], metrics=[metric], **options))
     return frame.set_index(HISTORY_INDEXES[index])
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import re
+import warnings
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -15,14 +16,24 @@ from typing import Any
 
 from sqlglot import exp
 
-from smtrail_sql.errors import ParameterError
+from smtrail_sql.errors import ParameterError, RenamedWarning
 from smtrail_sql.settings import split_commas
 from smtrail_sql.spelling import parameter_hint
 from smtrail_sql.window import naive_utc, parse_time
 
-#: Scalar types a parameter may declare; ``list[T]`` of any of them is a list parameter.
-SCALAR_TYPES = ("str", "int", "float", "bool", "timestamp", "date")
-PARAM_TYPES = SCALAR_TYPES + tuple(f"list[{t}]" for t in SCALAR_TYPES if t != "bool")
+#: Scalar types a parameter may declare; ``list[T]`` of any of them (but bool and glob) is a list parameter.
+SCALAR_TYPES = ("str", "int", "float", "bool", "timestamp", "date", "glob")
+PARAM_TYPES = SCALAR_TYPES + tuple(f"list[{t}]" for t in SCALAR_TYPES if t not in ("bool", "glob"))
+#: Parameter names of earlier releases, still accepted (with a :class:`RenamedWarning`) where a template declares
+#: the new name: old -> new. Accepted until the release after 0.2.
+RENAMED_PARAMS = {
+    "trial_component": "trial_components",
+    "metric": "metrics",
+    "max_points": "limit",
+    "trial_component_like": "trial_component_glob",
+    "accounts": "account_ids",
+    "regions": "region_codes",
+}
 
 _TYPE_WORDS = {
     "str": "a string",
@@ -31,6 +42,7 @@ _TYPE_WORDS = {
     "bool": "true or false",
     "timestamp": "an ISO datetime, an age such as 7d, or a datetime, date or timedelta",
     "date": "an ISO date such as 2024-05-01",
+    "glob": "a name or a pattern such as resnet* (* any characters, ? one)",
 }
 #: An int parameter is a BIGINT literal on every engine: Athena and DuckDB refuse a wider one, or read it as
 #: DECIMAL/INT128 and fail later, far from the ``-p`` that gave it.
@@ -91,7 +103,7 @@ def _coerce_scalar(name: str, type_: str, value: Any) -> Any:
     def wrong() -> ParameterError:
         return ParameterError(f"parameter {name!r} expects {_TYPE_WORDS[type_]}, got {value!r}")
 
-    if type_ == "str":
+    if type_ in ("str", "glob"):
         if isinstance(value, str):
             return value
         if isinstance(value, int | float) and not isinstance(value, bool):
@@ -167,6 +179,8 @@ def to_literal(type_: str, value: Any) -> exp.Expr:
     """The sqlglot literal of a coerced scalar value of the given type."""
     if type_ == "str":
         return exp.Literal.string(value)
+    if type_ == "glob":
+        return exp.Literal.string(glob_to_like(value))
     if type_ in ("int", "float"):
         return exp.Literal.number(repr(value) if isinstance(value, float) else value)
     if type_ == "bool":
@@ -176,6 +190,59 @@ def to_literal(type_: str, value: Any) -> exp.Expr:
     if type_ == "date":
         return exp.cast(exp.Literal.string(value.isoformat()), exp.DataType.build("DATE"))
     raise ParameterError(f"cannot render a value of type {type_!r}")  # pragma: no cover
+
+
+#: The escape character of the LIKE patterns globs become: a template writes ``LIKE :name ESCAPE '\\'``.
+LIKE_ESCAPE = "\\"
+
+
+def glob_to_like(pattern: str) -> str:
+    """A shell-style glob (``*`` any characters, ``?`` one) as a LIKE pattern escaped with :data:`LIKE_ESCAPE`:
+    ``%`` and ``_`` in the glob match themselves.
+
+    >>> glob_to_like("resnet*-job?"), glob_to_like("50%_off")
+    ('resnet%-job_', '50\\\\%\\\\_off')
+    """
+    out = []
+    for char in pattern:
+        if char in (LIKE_ESCAPE, "%", "_"):
+            out.append(LIKE_ESCAPE + char)
+        else:
+            out.append({"*": "%", "?": "_"}.get(char, char))
+    return "".join(out)
+
+
+def like_to_glob(pattern: str) -> str:
+    """A LIKE pattern (no escape character) as a glob, for the renamed ``*_like`` parameters.
+
+    >>> like_to_glob("%training_job%")
+    '*training?job*'
+    """
+    return pattern.replace("%", "*").replace("_", "?")
+
+
+def renamed(specs: Mapping[str, ParamSpec], values: Mapping[str, Any], *, query: str) -> dict[str, Any]:
+    """``values`` with the old names of :data:`RENAMED_PARAMS` given their new names (where ``specs`` declares
+    the new one and not the old), each with a :class:`RenamedWarning`.
+
+    >>> import warnings
+    >>> with warnings.catch_warnings():
+    ...     warnings.simplefilter("ignore")
+    ...     renamed({"metrics": ParamSpec("metrics", "list[str]", False)}, {"metric": "loss"}, query="q")
+    {'metrics': 'loss'}
+    """
+    out = dict(values)
+    for old, value in values.items():
+        new = RENAMED_PARAMS.get(old)
+        if old in specs or new is None or new not in specs:
+            continue
+        if new in values:
+            raise ParameterError(f"parameter {old!r} is the old name of {new!r}: give only {new!r}")
+        del out[old]
+        out[new] = like_to_glob(value) if old.endswith("_like") and isinstance(value, str) else value
+        warnings.warn(f"parameter {old!r} of {query} is now {new!r}; the old name is accepted until the next "
+                      "release", RenamedWarning, stacklevel=4)
+    return out
 
 
 def parse_assignments(assignments: Iterable[str] | None) -> dict[str, str]:
@@ -199,8 +266,10 @@ def parse_assignments(assignments: Iterable[str] | None) -> dict[str, str]:
 def bind(specs: Mapping[str, ParamSpec], values: Mapping[str, Any], *, query: str) -> dict[str, Any]:
     """Check values against the declarations and return every parameter's coerced value (None if unset).
 
-    Unknown, missing and mistyped parameters are :class:`ParameterError` naming what is valid.
+    Unknown, missing and mistyped parameters are :class:`ParameterError` naming what is valid; the old names of
+    :data:`RENAMED_PARAMS` are accepted with a warning.
     """
+    values = renamed(specs, values, query=query)
     unknown = sorted(set(values) - set(specs))
     if unknown:
         valid = ", ".join(f"{s.name} ({s.describe()})" for s in specs.values()) or "none"

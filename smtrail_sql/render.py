@@ -178,7 +178,7 @@ def render(
     :meth:`TimeWindow.all_time` for no window.
 
     >>> from smtrail_sql.templates import TemplateLibrary
-    >>> q = render(TemplateLibrary.load().get("metric-history"), {"trial_component": "run-1", "metric": "loss"},
+    >>> q = render(TemplateLibrary.load().get("metric-history"), {"trial_components": "run-1", "metrics": "loss"},
     ...            window=TimeWindow.parse(since="2024-05-01", until="2024-05-02"))
     >>> "day >= '2024/05/01'" in q.sql
     True

@@ -37,13 +37,13 @@ class QueryStats:
         >>> stats.describe(), stats.describe(verbose=True)
         (['skipped 1 files: 1 corrupt-gzip'], ['skipped 3 files: 2 digest, 1 corrupt-gzip'])
         >>> QueryStats("athena", 1.5, query_id="q-1", bytes_scanned=0, cost_usd=4.8e-05, engine_seconds=0.5).describe()
-        ['scanned 0 B, cost $0.000048 (10 MB minimum), engine time 0.50s, wall 1.50s, query id q-1']
+        ['scanned 0 B, cost $0.000048 (10 MiB minimum), engine time 0.50s, wall 1.50s, query id q-1']
         """
         lines = []
         if self.bytes_scanned is not None and self.cost_usd is not None:
             from smtrail_sql.aws.pricing import format_bytes
 
-            lines.append(f"scanned {format_bytes(self.bytes_scanned)}, cost ${self.cost_usd:.6f} (10 MB minimum), "
+            lines.append(f"scanned {format_bytes(self.bytes_scanned)}, cost ${self.cost_usd:.6f} (10 MiB minimum), "
                          f"engine time {self.engine_seconds or 0:.2f}s, wall {self.elapsed_seconds:.2f}s, "
                          f"query id {self.query_id}")
         told = {reason: count for reason, count in self.skipped_reasons.items()
@@ -52,7 +52,9 @@ class QueryStats:
         if skipped:
             reasons = ", ".join(f"{count} {reason}" for reason, count in
                                 sorted(told.items(), key=lambda item: (-item[1], item[0])))
-            lines.append(f"skipped {skipped} files: {reasons}")
+            from smtrail_sql.wording import plural
+
+            lines.append(f"skipped {plural(skipped, 'file')}: {reasons}")
         return lines
 
 

@@ -50,6 +50,7 @@ def refuse_over_max_scan(query: RenderedQuery, settings: EngineSettings) -> None
     if not settings.max_scan:
         return
     from smtrail_sql.aws.pricing import format_bytes, parse_size
+    from smtrail_sql.wording import plural
 
     max_scan = spell("max_scan", "--max-scan")
     limit = parse_size(settings.max_scan, setting=max_scan)
@@ -57,5 +58,6 @@ def refuse_over_max_scan(query: RenderedQuery, settings: EngineSettings) -> None
     if found.bytes > limit:
         narrow = spell("since/until, accounts or regions", "--since/--until, --accounts or --regions")
         raise EngineError(
-            f"refusing to run {query.name}: it would scan about {format_bytes(found.bytes)} ({found.files} files), "
-            f"over {max_scan} {format_bytes(limit)}; narrow {narrow}, or raise {max_scan}")
+            f"refusing to run {query.name}: it would scan about {format_bytes(found.bytes)} "
+            f"({plural(found.files, 'file')}), over {max_scan} {format_bytes(limit)}; narrow {narrow}, or raise "
+            f"{max_scan}")

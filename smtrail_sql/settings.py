@@ -366,5 +366,5 @@ def validate_max_log_size(value: str | int | None) -> int:
         except SettingError:
             size = 0
     if size < 1:
-        raise SettingError(MAX_LOG_SIZE_VARIABLE, str(value), "a size of at least one byte, such as 512MB or 2GB")
+        raise SettingError(MAX_LOG_SIZE_VARIABLE, str(value), "a size of at least one byte, such as 512MiB or 2GiB")
     return size

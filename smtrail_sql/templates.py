@@ -26,7 +26,7 @@ from sqlglot import exp
 from sqlglot.errors import ErrorLevel, ParseError
 
 from smtrail_sql.errors import ParameterError, TemplateError, UnknownQueryError
-from smtrail_sql.params import PARAM_TYPES, ParamSpec
+from smtrail_sql.params import LIKE_ESCAPE, PARAM_TYPES, ParamSpec
 from smtrail_sql.resources import queries_dir
 from smtrail_sql.schema import EVENTS_RELATION, METRIC_CALLS_RELATION, METRIC_POINTS_RELATION
 
@@ -248,8 +248,25 @@ def _check_placeholders(
         if spec.is_list and not isinstance(placeholder.parent, exp.In):
             raise TemplateError(f"list parameter :{placeholder_name} must be used as IN (:{placeholder_name})",
                                 str(path), line_of(placeholder_name))
+        if spec.type == "glob" and not _in_escaped_pattern(placeholder):
+            raise TemplateError(f"glob parameter :{placeholder_name} must be (in) the pattern of a LIKE with ESCAPE "
+                                f"'{LIKE_ESCAPE}': LIKE :{placeholder_name} ESCAPE '{LIKE_ESCAPE}'", str(path),
+                                line_of(placeholder_name))
     for unused in sorted(set(params) - used):
         raise TemplateError(f"unused declared parameter {unused!r}", str(path))
+
+
+def _in_escaped_pattern(placeholder: exp.Expr) -> bool:
+    """Whether a placeholder is (in) the pattern side of ``x LIKE pattern ESCAPE '\\'``."""
+    node = placeholder
+    while node.parent is not None and not isinstance(node.parent, exp.Like):
+        node = node.parent
+    like = node.parent
+    if like is None or like.args.get("expression") is not node:
+        return False
+    escape = like.parent
+    return (isinstance(escape, exp.Escape) and isinstance(escape.expression, exp.Literal)
+            and escape.expression.this == LIKE_ESCAPE)
 
 
 def load_dir(directory: Path, *, source: str) -> dict[str, Template]:

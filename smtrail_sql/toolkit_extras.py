@@ -107,18 +107,27 @@ class ToolkitExtras:
         all_time: bool = False,
         delivery_lag: str | timedelta | None = None,
         max_series: int | None = None,
-        max_points: int | None = None,
+        limit: int | None = None,
         progress: RunProgress | None = None,
+        max_points: int | None = None,
     ) -> Curves:
         """The metric curves of some trial components, grouped for plotting (see :mod:`smtrail_sql.plot`);
-        ``curves.stats`` says what the query cost."""
+        ``limit`` caps the points read (``max_points``, its old name, warns); ``curves.stats`` says what the
+        query cost."""
         from smtrail_sql.plot import DEFAULT_MAX_SERIES, curves_from_result, explain_missing
         from smtrail_sql.settings import required_names
 
         components, names = required_names(trial_components), required_names(metrics)
         params: dict[str, Any] = {"trial_components": components, "metrics": names}
         if max_points is not None:
-            params["max_points"] = max_points
+            import warnings
+
+            from smtrail_sql.errors import RenamedWarning
+
+            warnings.warn("curves(max_points=...) is now curves(limit=...)", RenamedWarning, stacklevel=2)
+            limit = max_points if limit is None else limit
+        if limit is not None:
+            params["limit"] = limit
         query = self.query(CURVES_QUERY, params, since=since, until=until, all_time=all_time,
                            delivery_lag=delivery_lag, source="auto")
         curves = curves_from_result(self.execute(query, progress=progress), x, trial_components=components,

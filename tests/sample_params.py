@@ -10,14 +10,13 @@ from tests.events import TRIAL_COMPONENT
 
 #: Values that make the fixture data answer (by parameter name).
 BY_NAME: dict[str, Any] = {
-    "trial_component": TRIAL_COMPONENT,
     "trial_components": [TRIAL_COMPONENT, "bert-finetune-aws-training-job", "xgboost-aws-training-job"],
-    "metric": "train:loss",
     "metrics": ["train:loss", "validation:loss", "train:accuracy"],
     "error_codes": ["ThrottlingException", "AccessDenied"],
-    "accounts": ["123456789012", "210987654321"],
-    "regions": ["us-east-1", "eu-west-1"],
-    "trial_component_like": "%training%",
+    "account_ids": ["123456789012", "210987654321"],
+    "region_codes": ["us-east-1", "eu-west-1"],
+    "trial_component_glob": "*training*",
+    "job": "resnet-training-job",
 }
 #: Fallbacks by type for parameters the table above does not know.
 BY_TYPE: dict[str, Any] = {
@@ -27,6 +26,7 @@ BY_TYPE: dict[str, Any] = {
     "bool": True,
     "timestamp": "2024-05-01T00:00:00Z",
     "date": "2024-05-01",
+    "glob": "*",
 }
 
 

@@ -62,7 +62,7 @@ def test_queries_lists_the_catalog() -> None:
     assert [q.name for q in infos] == TemplateLibrary.load().names()
     curves = next(q for q in infos if q.name == "metric-curves")
     assert [(p.name, p.type, p.required) for p in curves.params] == [
-        ("trial_components", "list[str]", True), ("metrics", "list[str]", True), ("max_points", "int", False)]
+        ("trial_components", "list[str]", True), ("metrics", "list[str]", True), ("limit", "int", False)]
     assert curves.summary and curves.source == "built-in"
 
 
@@ -70,11 +70,11 @@ def test_describe_and_its_text() -> None:
     info = Toolkit().describe("metric-history")
     assert info.name == "metric-history"
     text = str(info)
-    assert text.startswith("metric-history: ") and "trial_component (str, required)" in text
+    assert text.startswith("metric-history: ") and "trial_components (list[str], required)" in text
 
     assert "limit (int, default 10000)" in text
     runs = str(Toolkit().describe("runs"))  # an optional parameter reads as `show` prints it
-    assert "trial_component_like (str, optional)" in runs and "default None" not in runs
+    assert "trial_component_glob (glob, optional)" in runs and "default None" not in runs
     assert Toolkit().describe("runs").sql.lstrip().upper().startswith(("SELECT", "WITH", "--"))
 
 
@@ -84,7 +84,7 @@ def test_unknown_query_suggests_the_closest() -> None:
 
 
 def test_render_gives_athena_sql_with_the_window() -> None:
-    sql = Toolkit().render("metric-history", trial_component="job-1", metric="loss",
+    sql = Toolkit().render("metric-history", trial_components="job-1", metrics="loss",
                            since="2024-05-01", until="2024-05-02")
     assert "smtrail.sagemaker_metrics" in sql
     assert "'job-1'" in sql and "day >= '2024/05/01'" in sql
@@ -107,9 +107,9 @@ def test_values_can_be_python_objects_or_cli_strings() -> None:
 @pytest.mark.parametrize(
     ("params", "message"),
     [
-        ({"trial_component": "x"}, "metric"),  # a required parameter missing
-        ({"trial_component": "x", "metric": "m", "colour": "red"}, "unknown parameter 'colour'"),
-        ({"trial_component": "x", "metric": "m", "limit": "many"}, "limit"),
+        ({"trial_components": "x"}, "metrics"),  # a required parameter missing
+        ({"trial_components": "x", "metrics": "m", "colour": "red"}, "unknown parameter 'colour'"),
+        ({"trial_components": "x", "metrics": "m", "limit": "many"}, "limit"),
     ],
 )
 def test_bad_parameters_are_typed_errors(params: dict[str, Any], message: str) -> None:
@@ -193,7 +193,7 @@ def test_user_templates_join_the_catalog(tmp_path: Path) -> None:
 
 
 def test_run_returns_typed_rows(toolkit: Toolkit) -> None:
-    result = toolkit.run("metric-history", trial_component=TRIAL_COMPONENT, metric="train:loss",
+    result = toolkit.run("metric-history", trial_components=TRIAL_COMPONENT, metrics="train:loss",
                          all_time=True)
     rows = result.as_dicts()
     by_step = sorted((r["step"], r["value"]) for r in rows)
@@ -215,7 +215,7 @@ def test_the_window_limits_the_rows(toolkit: Toolkit) -> None:
 
 
 def test_records_arrow_and_pandas(toolkit: Toolkit) -> None:
-    result = toolkit.run("metric-history", trial_component=TRIAL_COMPONENT, metric="train:loss",
+    result = toolkit.run("metric-history", trial_components=TRIAL_COMPONENT, metrics="train:loss",
                          all_time=True)
     records = smtrail_sql.records(result)
     assert [r.step for r in records] == [r["step"] for r in result.as_dicts()]

@@ -65,7 +65,8 @@ def test_skipped_files_are_summed_up_on_one_line(runner: CliRunner, tmp_path: Pa
     (logs / "b.json").write_text('{"hello": "world"}')
     result = runner.invoke(app, ["run", "runs", "--logs", str(logs), "--all-time", "-f", "csv"])
     assert result.exit_code == 0, result.output
-    assert result.stderr.strip().splitlines() == ["skipped 2 files: 1 empty, 1 foreign-json"]
+    assert result.stderr.strip().splitlines() == ["skipped 2 files: 1 empty, 1 foreign-json",
+                                                  "0 rows in all time; the logs hold no BatchPutMetrics call at all"]
     strict = runner.invoke(app, ["run", "runs", "--logs", str(logs), "--all-time", "--strict"])
     assert isinstance(strict.exception, LogReadError)
 
@@ -163,9 +164,9 @@ def test_demo_writes_a_sample_and_shows_rows(runner: CliRunner, tmp_path: Path) 
 def test_cache_info_and_clear(runner: CliRunner, metric_logs: tuple[Path, list[Path]], tmp_path: Path) -> None:
     assert runner.invoke(app, ["run", "runs", "--logs", str(metric_logs[0]), *WINDOW]).exit_code == 0
     info = runner.invoke(app, ["cache", "info"])
-    assert info.exit_code == 0 and f"{tmp_path / 'cache'}: 3 file entries, 1 snapshots" in info.stdout
+    assert info.exit_code == 0 and f"{tmp_path / 'cache'}: 3 file entries, 1 snapshot" in info.stdout
     cleared = runner.invoke(app, ["cache", "clear"])
-    assert cleared.exit_code == 0 and "removed 3 file entries and 1 snapshots" in cleared.stdout
+    assert cleared.exit_code == 0 and "removed 3 file entries and 1 snapshot" in cleared.stdout
     assert "0 file entries, 0 snapshots" in runner.invoke(app, ["cache", "info"]).stdout
 
 

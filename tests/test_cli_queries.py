@@ -46,26 +46,26 @@ def test_queries_lists_every_template_with_its_description() -> None:
 def test_show_describes_parameters() -> None:
     result = smtrail("show", "metric-history")
     assert result.returncode == 0
-    assert "trial_component" in result.stdout and "str, required" in result.stdout
+    assert "trial_components" in result.stdout and "list[str], required" in result.stdout
     assert "int, default 10000" in result.stdout
 
 
 @pytest.mark.parametrize("dialect", ["athena", "duckdb"])
 def test_render_prints_sql_that_parses(dialect: str) -> None:
-    result = smtrail("render", "metric-history", "-p", "trial_component=job-1", "-p", "metric=train:loss",
+    result = smtrail("render", "metric-history", "-p", "trial_components=job-1", "-p", "metrics=train:loss",
                      "--since", "2024-05-01", "--until", "2024-05-02", "--dialect", dialect)
     assert result.returncode == 0, result.stderr
-    assert "trial_component = 'job-1'" in result.stdout
+    assert "trial_component IN ('job-1')" in result.stdout
     assert len(sqlglot.parse(result.stdout, read=dialect, error_level=ErrorLevel.RAISE)) >= 1
 
 
 def test_render_heads_the_sql_with_what_it_is() -> None:
-    result = smtrail("render", "metric-history", "-p", "trial_component=job-1", "-p", "metric=train:loss",
+    result = smtrail("render", "metric-history", "-p", "trial_components=job-1", "-p", "metrics=train:loss",
                      "--since", "2024-05-01", "--until", "2024-05-03", "--delivery-lag", "36h")
     assert result.returncode == 0, result.stderr
     header = [line for line in result.stdout.splitlines() if line.startswith("--")]
-    assert header[0].startswith("-- metric-history: The points of one metric of one trial component")
-    assert "--   trial_component = 'job-1'" in header and "--   limit = 10000 (default)" in header
+    assert header[0].startswith("-- metric-history: The points of a metric of a trial component")
+    assert "--   trial_components = 'job-1'" in header and "--   limit = 10000 (default)" in header
     assert "-- window: event_time from 2024-05-01 00:00:00 to 2024-05-03 00:00:00 UTC (end excluded)" in header
     assert "--   delivery days read: day from 2024/05/01 to 2024/05/04 (delivery lag 36h)" in header
     assert result.stdout.rstrip().endswith(";") and not result.stdout.splitlines()[len(header)].startswith("--")
@@ -76,13 +76,13 @@ def test_render_heads_the_sql_with_what_it_is() -> None:
 def test_no_value_ends_a_header_line_early() -> None:
     """A value with a line break (or any other line end) stays inside its comment line."""
     breaks = "job\nDROP TABLE x;\r\u2028--"
-    result = smtrail("render", "metric-history", "-p", f"trial_component={breaks}", "-p", "metric=m",
+    result = smtrail("render", "metric-history", "-p", f"trial_components={breaks}", "-p", "metrics=m",
                      "--all-time")
     assert result.returncode == 0, result.stderr
     assert "-- window: none (all time: every delivery day is read)" in result.stdout
     statements = [s for s in sqlglot.parse(result.stdout, read="athena", error_level=ErrorLevel.RAISE) if s]
     assert len(statements) == 1 and statements[0].find(sqlglot.exp.Drop) is None
-    assert "--   trial_component = 'job\\nDROP TABLE x;\\r\\u2028--'" in result.stdout
+    assert "--   trial_components = 'job\\nDROP TABLE x;\\r\\u2028--'" in result.stdout
 
 
 def test_create_table_print_from_environment_settings() -> None:

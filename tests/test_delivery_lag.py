@@ -178,7 +178,7 @@ def test_delivery_lag_query_on_the_local_engine(late_logs: tuple[Path, list[Path
     kit = Toolkit.local(late_logs[0], use_cache=False)
     rows = kit.run("delivery-lag", all_time=True).rows
     assert [tuple(r) for r in rows] == ALL_TIME_ROWS
-    only = kit.run("delivery-lag", all_time=True, accounts=[OTHER_ACCOUNT]).rows
+    only = kit.run("delivery-lag", all_time=True, account_ids=[OTHER_ACCOUNT]).rows
     assert [tuple(r) for r in only] == ALL_TIME_ROWS[1:2]
 
 

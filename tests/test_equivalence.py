@@ -223,7 +223,7 @@ def test_relation_rows_are_equal(runners: dict[tuple[str, str], Runner], bucket:
 
 #: The names the hostile bucket's events carry, in place of the lead's sample values (tests/sample_params.py).
 HOSTILE_NAMES: dict[str, Any] = {
-    "trial_component": "tc-copy-two-days", "metric": "loss", "metrics": ["loss"], "trial_component_like": "tc-%",
+    "metrics": ["loss"], "trial_component_glob": "tc-*", "job": "tc-copy-*",
     "trial_components": ["tc-copy-two-days", "tc-copy-values-differ", "tc-step-logged-twice",
                          "tc-ten-thousand-points"],
 }

@@ -119,8 +119,8 @@ def test_a_window_out_of_range_is_a_usage_error(
 PARAMETERS = [
     (["run", "runs", "-p", f"limit={BIGINT_OVER}"], f"parameter 'limit' expects an integer from {BIGINT_MIN} to "
      f"{BIGINT_MAX} (BIGINT), got '{BIGINT_OVER}'"),
-    (["render", "metric-curves", "-p", "trial_components=a", "-p", "metrics=m", "-p", f"max_points={BIGINT_OVER}"],
-     "parameter 'max_points' expects an integer from"),
+    (["render", "metric-curves", "-p", "trial_components=a", "-p", "metrics=m", "-p", f"limit={BIGINT_OVER}"],
+     "parameter 'limit' expects an integer from"),
     (["run", "steps-after", "-p", f"step={BIGINT_UNDER}"], f"got '{BIGINT_UNDER}'"),
     (["render", "steps-after", "-p", f"step={BIGINT_UNDER}"], "(BIGINT)"),
     (["run", "late-points", "-p", "min_lag_seconds=nan"], "parameter 'min_lag_seconds' expects a finite number "
@@ -153,7 +153,7 @@ def test_a_parameter_out_of_range_is_a_usage_error(
 )
 def test_a_bad_max_scan_is_a_usage_error(cli: Cli, argv: list[str], message: str) -> None:
     result = cli("run", "runs", "--engine", "athena", "--workgroup", "primary", *AWS, *argv)
-    assert_usage_error(result, message, "a size such as 500MB")
+    assert_usage_error(result, message, "a size such as 500MiB")
 
 
 @pytest.mark.parametrize("date", ["0000-01-01", "10000-01-01", "0001-01-01", "1969-12-31"])

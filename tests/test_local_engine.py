@@ -52,7 +52,7 @@ def test_configured_view_names_are_used(metric_logs: tuple[Path, list[Path]], tm
 def test_execute_returns_python_values_and_stats(metric_logs: tuple[Path, list[Path]], tmp_path: Path) -> None:
     engine = _engine(metric_logs, tmp_path)
     query = render(TEMPLATES.get("metric-history"),
-                   {"trial_component": "resnet-training-job-aws-training-job", "metric": "train:loss"},
+                   {"trial_components": "resnet-training-job-aws-training-job", "metrics": "train:loss"},
                    window=WINDOW)
     cold = engine.execute(query)
     assert cold.stats is not None and cold.stats.engine == "local"

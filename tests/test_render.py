@@ -69,7 +69,7 @@ def test_string_parameters_cannot_inject(template: Template) -> None:
 
 def test_injection_attempt_is_inert_when_executed(athena_duckdb: object) -> None:
     rendered = render(LIBRARY.get("metric-history"),
-                      {"trial_component": "x'; DROP TABLE smtrail.cloudtrail_events; --", "metric": "train:loss"},
+                      {"trial_components": ["x'; DROP TABLE smtrail.cloudtrail_events; --"], "metrics": "train:loss"},
                       window=TimeWindow.all_time())
     assert athena_duckdb.execute(rendered.to_sql("duckdb")).fetchall() == []  # type: ignore[attr-defined]
     count = athena_duckdb.execute("SELECT COUNT(*) FROM smtrail.cloudtrail_events").fetchone()  # type: ignore[attr-defined]
@@ -112,7 +112,7 @@ def test_all_time_adds_no_window_but_still_deduplicates() -> None:
 
 
 def test_each_view_read_becomes_one_deduplicating_cte_of_its_name() -> None:
-    sql = render(LIBRARY.get("compare-runs"), {"trial_components": "a,b", "metric": "loss"}, window=WINDOW).sql
+    sql = render(LIBRARY.get("compare-runs"), {"trial_components": "a,b", "metrics": "loss"}, window=WINDOW).sql
     tree = sqlglot.parse_one(sql, read="athena")
     ctes = {cte.alias: cte for cte in tree.args["with_"].expressions}
     assert "sagemaker_metrics" in ctes
@@ -169,18 +169,18 @@ def test_naming_qualifies_views() -> None:
 @pytest.mark.parametrize(
     ("values", "message"),
     [
-        ({"metric": "loss"}, "missing required parameter 'trial_component'"),
-        ({"trial_component": "a", "metric": "b", "limt": "3"}, "unknown parameter 'limt'"),
-        ({"trial_component": "a", "metric": "b", "limit": "ten"}, "parameter 'limit' expects an integer"),
-        ({"trial_component": "a", "metric": "b", "limit": True}, "parameter 'limit' expects an integer"),
-        ({"trial_component": "a", "metric": "b", "limit": "-5"}, "parameter 'limit' is a row count"),
+        ({"metrics": "loss"}, "missing required parameter 'trial_components'"),
+        ({"trial_components": "a", "metrics": "b", "limt": "3"}, "unknown parameter 'limt'"),
+        ({"trial_components": "a", "metrics": "b", "limit": "ten"}, "parameter 'limit' expects an integer"),
+        ({"trial_components": "a", "metrics": "b", "limit": True}, "parameter 'limit' expects an integer"),
+        ({"trial_components": "a", "metrics": "b", "limit": "-5"}, "parameter 'limit' is a row count"),
     ],
 )
 def test_bad_parameters_are_clear_errors(values: dict[str, object], message: str) -> None:
     with pytest.raises(ParameterError, match=message) as error:
         render(LIBRARY.get("metric-history"), values, window=WINDOW)
     if "unknown" in message:
-        assert "valid parameters: trial_component (str, required)" in str(error.value)
+        assert "valid parameters: trial_components (list[str], required)" in str(error.value)
 
 
 def test_typed_literals_for_every_type(tmp_path: Path) -> None:

@@ -29,7 +29,7 @@ def test_every_template_executes_on_duckdb(athena_duckdb: Any, template: Templat
 
 def test_metric_history_in_step_order(athena_duckdb: Any) -> None:
     rows = run(athena_duckdb, "metric-history",
-               {"trial_component": "resnet-training-job-aws-training-job", "metric": "train:loss"})
+               {"trial_components": "resnet-training-job-aws-training-job", "metrics": "train:loss"})
     assert [(r["step"], r["value"]) for r in rows] == [(0, 2.5), (1, 0.9), (2, 0.7), (2, 0.75)]
 
 

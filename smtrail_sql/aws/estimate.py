@@ -18,6 +18,7 @@ from typing import Any
 from smtrail_sql.aws.pricing import format_bytes, scan_cost_usd
 from smtrail_sql.settings import LogLocation
 from smtrail_sql.window import TimeWindow
+from smtrail_sql.wording import plural
 
 #: Listing calls in flight at once (each is one small HTTP request per page).
 LIST_WORKERS = 16
@@ -56,7 +57,7 @@ class ScanEstimate:
     """Files and bytes under the partitions a query reads, and what scanning them costs on Athena.
 
     >>> ScanEstimate(files=2, bytes=3 * 2**20, partitions=4, partitions_with_data=1).describe()
-    '2 files, 3.0 MiB in 1 of 4 partitions; an Athena scan costs about $0.0000 (10 MB minimum)'
+    '2 files, 3.0 MiB in 1 of 4 partitions; an Athena scan costs about $0.0000 (10 MiB minimum)'
     """
 
     files: int
@@ -66,14 +67,14 @@ class ScanEstimate:
 
     @property
     def cost_usd(self) -> float:
-        """The cost of scanning every byte at $5 per TB, with Athena's 10 MB minimum."""
+        """The cost of scanning every byte at $5 per TB, with Athena's 10 MiB minimum."""
         return scan_cost_usd(self.bytes)
 
     def describe(self) -> str:
         """One line for a person."""
-        minimum = " (10 MB minimum)" if self.bytes < 10 * 2**20 else ""
+        minimum = " (10 MiB minimum)" if self.bytes < 10 * 2**20 else ""
         return (
-            f"{self.files} files, {format_bytes(self.bytes)} in {self.partitions_with_data} of "
+            f"{plural(self.files, 'file')}, {format_bytes(self.bytes)} in {self.partitions_with_data} of "
             f"{self.partitions} partitions; an Athena scan costs about ${self.cost_usd:.4f}{minimum}"
         )
 

@@ -1,7 +1,9 @@
 """What Athena charges for a scan: $5 per TB, rounded up to the megabyte, 10 MB minimum per query (and what
 CloudTrail charges for the data events it logs).
 
-Sizes are binary (1 MB = 2**20 bytes, 1 TB = 2**40 bytes), as AWS bills data volumes.
+Sizes are binary, as AWS bills data volumes, and are shown with binary suffixes everywhere: 1 KiB = 2**10 bytes,
+1 MiB = 2**20, 1 GiB = 2**30, 1 TiB = 2**40 (:func:`format_bytes`). A size given in AWS's own spelling (``500MB``,
+``2GB``) is read with the same binary units (:func:`parse_size`).
 """
 
 from __future__ import annotations
@@ -56,11 +58,12 @@ def format_bytes(size: int) -> str:
 
 
 def parse_size(text: str, *, setting: str = "size") -> int:
-    """Parse a size such as ``500MB``, ``2 GiB``, ``1TB`` or ``1048576`` into bytes (binary units).
+    """Parse a size such as ``500MiB``, ``2 GiB``, ``1TiB`` or ``1048576`` into bytes; ``500MB``, ``2GB`` and ``1TB``
+    are read as the same binary sizes (as AWS writes them).
 
     A size that is negative, not a number, NaN or infinite is a :class:`SettingError` naming ``setting``.
 
-    >>> parse_size("2GB") == 2 * 2**30
+    >>> parse_size("2GB") == parse_size("2GiB") == 2 * 2**30
     True
     """
     import math
@@ -74,7 +77,7 @@ def parse_size(text: str, *, setting: str = "size") -> int:
     try:
         value = float(number)
     except ValueError:
-        raise SettingError(setting, text, "a size such as 500MB, 2GB or 1TB") from None
+        raise SettingError(setting, text, "a size such as 500MiB, 2GiB or 1TiB") from None
     if not math.isfinite(value) or value < 0 or unit not in units:
-        raise SettingError(setting, text, "a size such as 500MB, 2GB or 1TB") from None
+        raise SettingError(setting, text, "a size such as 500MiB, 2GiB or 1TiB") from None
     return int(value * units[unit])

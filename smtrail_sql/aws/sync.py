@@ -58,9 +58,10 @@ class SyncResult:
     def describe(self) -> str:
         """One line for a person."""
         from smtrail_sql.aws.pricing import format_bytes
+        from smtrail_sql.wording import plural
 
         return (
-            f"{self.files} files ({format_bytes(self.total_bytes)}): {self.downloaded} downloaded "
+            f"{plural(self.files, 'file')} ({format_bytes(self.total_bytes)}): {self.downloaded} downloaded "
             f"({format_bytes(self.bytes_downloaded)}), {self.skipped} already present"
         )
 

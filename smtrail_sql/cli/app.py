@@ -126,6 +126,17 @@ def main() -> None:
     sys.exit(code)
 
 
+def _warnings_as_lines() -> None:
+    """Show a warning (an old parameter name, say) as one ``warning: ...`` line on stderr, as errors are."""
+    import warnings
+
+    def show(message: Warning | str, category: type[Warning], filename: str, lineno: int, file: object = None,
+             line: str | None = None) -> None:
+        typer.echo(f"warning: {' '.join(str(message).split())}", err=True)
+
+    warnings.showwarning = show
+
+
 def _run() -> tuple[str | None, int]:
     """Run the app: the line to print on stderr (None: nothing) and the exit code."""
     import logging
@@ -134,6 +145,7 @@ def _run() -> tuple[str | None, int]:
 
     # pyathena logs a traceback before raising; the error itself reaches the user as one line below
     logging.getLogger("pyathena").addHandler(logging.NullHandler())
+    _warnings_as_lines()
     try:
         code = app(standalone_mode=False, prog_name="smtrail-sql")
     except SmtrailError as error:

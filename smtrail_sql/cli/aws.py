@@ -217,6 +217,7 @@ def estimate_command(
     from smtrail_sql.api import Toolkit
     from smtrail_sql.engines import EngineSettings
     from smtrail_sql.params import parse_assignments
+    from smtrail_sql.wording import plural
 
     settings = EngineSettings(engine="athena", bucket=bucket, prefix=prefix, org_id=org_id, accounts=accounts,
                               regions=regions, region=region, profile=profile, database=database,
@@ -225,10 +226,10 @@ def estimate_command(
     values = parse_assignments(param)
     query = kit.query(name, values, since=since, until=until, all_time=all_time, delivery_lag=delivery_lag)
     estimate = kit.estimate(query)
-    typer.echo(f"{estimate.files} files")
+    typer.echo(plural(estimate.files, "file"))
     typer.echo(f"{estimate.bytes} bytes")
     typer.echo(f"{estimate.partitions_with_data} of {estimate.partitions} partitions hold data")
-    typer.echo(f"about ${estimate.cost_usd:.6f} to scan on Athena at $5/TB (10 MB minimum per query)")
+    typer.echo(f"about ${estimate.cost_usd:.6f} to scan on Athena at $5/TB (10 MiB minimum per query)")
     stored = kit.estimate(kit.query(name, values, since=since, until=until, all_time=all_time,
                                     delivery_lag=delivery_lag, source="store"))
     if stored.files:

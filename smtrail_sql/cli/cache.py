@@ -18,11 +18,13 @@ def cache_info() -> None:
     \b
     Example: smtrail-sql cache info
     """
+    from smtrail_sql.aws.pricing import format_bytes
     from smtrail_sql.reader.cache import ExtractCache
+    from smtrail_sql.wording import plural
 
     info = ExtractCache().info()
-    typer.echo(f"{info.path}: {info.entries} file entries, {info.snapshots} snapshots, "
-               f"{info.bytes / 1e6:.1f} MB")
+    typer.echo(f"{info.path}: {plural(info.entries, 'file entry', 'file entries')}, "
+               f"{plural(info.snapshots, 'snapshot')}, {format_bytes(info.bytes)}")
 
 
 @cache_app.command("clear")
@@ -32,8 +34,10 @@ def cache_clear() -> None:
     \b
     Example: smtrail-sql cache clear
     """
+    from smtrail_sql.aws.pricing import format_bytes
     from smtrail_sql.reader.cache import ExtractCache
+    from smtrail_sql.wording import plural
 
     removed = ExtractCache().clear()
-    typer.echo(f"removed {removed.entries} file entries and {removed.snapshots} snapshots "
-               f"({removed.bytes / 1e6:.1f} MB) from {removed.path}")
+    typer.echo(f"removed {plural(removed.entries, 'file entry', 'file entries')} and "
+               f"{plural(removed.snapshots, 'snapshot')} ({format_bytes(removed.bytes)}) from {removed.path}")

@@ -18,6 +18,16 @@ Params = Annotated[
     list[str] | None,
     typer.Option("--param", "-p", help="A template parameter as key=value; repeat for more (lists: a,b,c)."),
 ]
+QueryTrialComponents = Annotated[
+    list[str] | None,
+    typer.Option("--trial-component", "-t", help="Only this trial component (the query's trial_components "
+                 "parameter); repeat or comma-separate."),
+]
+QueryMetrics = Annotated[
+    list[str] | None,
+    typer.Option("--metric", "-m", help="Only this metric (the query's metrics parameter); repeat or "
+                 "comma-separate."),
+]
 Since = Annotated[
     str | None,
     typer.Option(help="Start of the event-time window: ISO date/datetime or an age such as 7d, 12h.",
@@ -51,11 +61,13 @@ OrgId = Annotated[str | None, typer.Option("--org-id", help="Organisation id (o-
                                            envvar="SMTRAIL_ORG_ID")]
 Accounts = Annotated[str, typer.Option(help="Comma-separated 12-digit account ids to project.",
                                        envvar="SMTRAIL_ACCOUNTS")]
-OptionalAccounts = Annotated[str | None, typer.Option("--accounts", help="Comma-separated account ids.",
+OptionalAccounts = Annotated[str | None, typer.Option("--accounts", help="Comma-separated account ids: the "
+                                                      "partitions read (-p account_ids= filters a query's rows).",
                                                       envvar="SMTRAIL_ACCOUNTS")]
 Regions = Annotated[str, typer.Option(help="Comma-separated regions to project, e.g. us-east-1,eu-west-1.",
                                       envvar="SMTRAIL_REGIONS")]
-OptionalRegions = Annotated[str | None, typer.Option("--regions", help="Comma-separated regions.",
+OptionalRegions = Annotated[str | None, typer.Option("--regions", help="Comma-separated regions: the partitions "
+                                                     "read (-p region_codes= filters a query's rows).",
                                                      envvar="SMTRAIL_REGIONS")]
 StartDate = Annotated[str | None, typer.Option(help="First delivery day the table projects (ISO date).",
                                                envvar="SMTRAIL_START_DATE")]
@@ -115,7 +127,7 @@ MaxScan = Annotated[
     typer.Option(
         "--max-scan",
         help="Refuse to run when the S3 estimate of the scan exceeds this size "
-        "(e.g. 500MB, 2GB); needs the location options.",
+        "(e.g. 500MiB, 2GiB); needs the location options.",
         envvar="SMTRAIL_MAX_SCAN",
     ),
 ]

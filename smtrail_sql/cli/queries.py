@@ -77,7 +77,7 @@ def render_query(
     that was added.
 
     \b
-    Example: smtrail-sql render metric-history -p trial_component=my-job -p metric=train:loss --since 3d
+    Example: smtrail-sql render metric-history -p trial_components=my-job -p metrics=train:loss --since 3d
     """
     from smtrail_sql.api import Toolkit
     from smtrail_sql.params import parse_assignments

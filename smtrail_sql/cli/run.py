@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -30,7 +30,9 @@ from smtrail_sql.cli.options import (
     Prefix,
     Profile,
     QueriesDir,
+    QueryMetrics,
     QueryName,
+    QueryTrialComponents,
     Quiet,
     Region,
     RowsOutput,
@@ -45,6 +47,9 @@ from smtrail_sql.cli.options import (
 )
 from smtrail_sql.settings import DEFAULT_CATALOG, DEFAULT_DATABASE
 
+if TYPE_CHECKING:
+    from smtrail_sql.api import Toolkit
+
 #: Where ``demo`` writes when no folder is given (README's quick start uses it).
 DEFAULT_DEMO_DIR = Path("smtrail-demo")
 
@@ -52,6 +57,8 @@ DEFAULT_DEMO_DIR = Path("smtrail-demo")
 @app.command("run")
 def run_query(
     name: QueryName,
+    trial_component: QueryTrialComponents = None,
+    metric: QueryMetrics = None,
     param: Params = None,
     since: Since = None,
     until: Until = None,
@@ -87,7 +94,7 @@ def run_query(
     """Run a canned (or your own) query and print its rows: locally with DuckDB over --logs, or on Athena.
 
     \b
-    Example: smtrail-sql run metric-summary --logs smtrail-demo -p metrics=train:loss --since 3d
+    Example: smtrail-sql run metric-summary --logs smtrail-demo -m train:loss --since 3d
     """
     from smtrail_sql.api import Toolkit
     from smtrail_sql.cli.console import live_progress, note, report, write_rows
@@ -101,7 +108,7 @@ def run_query(
         output_location=output_location, region=region, profile=profile, catalog=catalog, bucket=bucket,
         prefix=prefix, org_id=org_id, accounts=accounts, regions=regions, max_scan=max_scan)
     kit = Toolkit.open(settings, queries_dirs=queries_dir, view=view)
-    values = parse_assignments(param)
+    values = _with_name_options(kit, name, parse_assignments(param), trial_component, metric)
     query = kit.query(name, values, since=since, until=until, all_time=all_time, delivery_lag=delivery_lag)
     if max_scan:
         from smtrail_sql.aws.pricing import parse_size
@@ -117,6 +124,30 @@ def run_query(
         result = kit.execute(query, progress=progress)
     write_rows(result, fmt, output, wide=wide, max_rows=max_rows, no_pager=no_pager, quiet=quiet)
     report(result.stats, quiet=quiet, verbose=verbose)
+    if not result.rows:
+        from smtrail_sql.explain import explain_empty, names_present
+
+        note(explain_empty(query, names_present(kit.engine, query)), quiet=quiet)
+
+
+def _with_name_options(kit: Toolkit, name: str, values: dict[str, Any], trial_components: list[str] | None,
+                       metrics: list[str] | None) -> dict[str, Any]:
+    """The ``-p`` values with ``-t``/``-m`` as the query's ``trial_components``/``metrics`` parameters."""
+    from smtrail_sql.errors import ParameterError
+    from smtrail_sql.settings import split_commas
+
+    declared = {param.name for param in kit.describe(name).params}
+    for option, key, given in (("-t/--trial-component", "trial_components", trial_components),
+                               ("-m/--metric", "metrics", metrics)):
+        if not given:
+            continue
+        if key not in declared:
+            raise ParameterError(f"{option} sets the {key} parameter, which {name} does not take; its parameters: "
+                                 f"{', '.join(sorted(declared)) or 'none'}")
+        if key in values:
+            raise ParameterError(f"{option} and -p {key}= both give {key}: use one")
+        values[key] = split_commas(given)
+    return values
 
 
 @app.command("demo")
@@ -134,19 +165,22 @@ def demo(
     Example: smtrail-sql demo ./smtrail-demo
     """
     from smtrail_sql.api import Toolkit
+    from smtrail_sql.aws.pricing import format_bytes
     from smtrail_sql.cli.console import live_progress, note, report, write_rows
     from smtrail_sql.demo import write_sample_bucket
     from smtrail_sql.engines import EngineSettings
+    from smtrail_sql.wording import plural
 
     summary = write_sample_bucket(directory, seed=seed)
-    note(f"wrote {summary.log_files} CloudTrail files ({summary.uncompressed_bytes / 1e6:.1f} MB of JSON, "
-         f"{summary.metric_calls} BatchPutMetrics calls, {summary.points} metric points, "
-         f"{summary.failed_calls} failed calls, {summary.digest_files} digests) to {directory}/", quiet=quiet)
+    note(f"wrote {plural(summary.log_files, 'CloudTrail file')} ({format_bytes(summary.uncompressed_bytes)} of "
+         f"JSON, {plural(summary.metric_calls, 'BatchPutMetrics call')}, {plural(summary.points, 'metric point')}, "
+         f"{plural(summary.failed_calls, 'failed call')}, {plural(summary.digest_files, 'digest')}) to {directory}/",
+         quiet=quiet)
     note(f"$ smtrail-sql run runs --logs {directory}", quiet=quiet)
     kit = Toolkit.open(EngineSettings(engine="local", logs=directory))
     with live_progress() as progress:
         result = kit.execute(kit.query("runs"), progress=progress)
     write_rows(result, wide=wide, no_pager=no_pager, quiet=quiet)
     report(result.stats, quiet=quiet, verbose=verbose)
-    note(f"\nNext:\n  smtrail-sql queries\n  smtrail-sql run metric-summary --logs {directory} -p metrics=train:loss"
-         f"\n  smtrail-sql run failed-calls --logs {directory}", quiet=quiet)
+    note(f"\nNext:\n  smtrail-sql queries\n  smtrail-sql run metric-summary --logs {directory} -m train:loss"
+         f"\n  smtrail-sql run metrics --logs {directory}", quiet=quiet)

@@ -157,6 +157,14 @@ class LocalEngine:
                                 max_size=self.max_log_size)
         return result, tuple(found.files), dict(found.skipped)
 
+    def partitions(self) -> set[tuple[str | None, str | None, str | None]]:
+        """The ``(delivery day, account, region)`` of every log file under ``logs``, whatever the window and
+        ``accounts``/``regions`` (what :mod:`smtrail_sql.explain` says the logs hold); ``None`` where the file's
+        location does not say."""
+        from smtrail_sql.reader.layout import discover_log_files
+
+        return {(f.day, f.account_id, f.region) for f in discover_log_files(self.logs).files}
+
     def connect(self, window: TimeWindow, naming: Naming, *,
                 columns: Collection[str] | None = None) -> tuple[Any, QueryStats]:
         """A DuckDB connection with both relations registered for ``window``, and what reading cost.

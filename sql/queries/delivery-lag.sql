@@ -9,8 +9,8 @@
 --   late, which a window with the default --delivery-lag of 1d can miss.
 --   A window only reads folders up to its end plus --delivery-lag, so files later than that are not seen: run
 --   it with --all-time (or --delivery-lag 31d) to find late deliveries.
--- param: accounts list[str] optional  Only these account ids (comma-separated)
--- param: regions list[str] optional  Only these regions (comma-separated)
+-- param: account_ids list[str] optional  Only these account ids (comma-separated)
+-- param: region_codes list[str] optional  Only these regions, e.g. us-east-1 (comma-separated)
 WITH call_lags AS (
   SELECT
     day,
@@ -22,8 +22,8 @@ WITH call_lags AS (
   FROM sagemaker_metric_calls
   WHERE
     event_time IS NOT NULL
-    AND account_id IN (:accounts)
-    AND region IN (:regions)
+    AND account_id IN (:account_ids)
+    AND region IN (:region_codes)
 ), ranked AS (
   SELECT
     day,

@@ -1,8 +1,8 @@
 -- name: ingest-volume
 -- description: BatchPutMetrics calls and points per delivery day, account and region, with their cost.
 --   CloudTrail data events cost $0.10 per 100,000 events: every call is one event, failed ones too.
--- param: accounts list[str] optional  Only these account ids (comma-separated)
--- param: regions list[str] optional  Only these regions (comma-separated)
+-- param: account_ids list[str] optional  Only these account ids (comma-separated)
+-- param: region_codes list[str] optional  Only these regions, e.g. us-east-1 (comma-separated)
 SELECT
   day,
   account_id,
@@ -14,8 +14,8 @@ SELECT
   CAST(COUNT(*) AS DOUBLE) * 0.10 / 100000 AS data_event_cost_usd
 FROM sagemaker_metric_calls
 WHERE
-  account_id IN (:accounts)
-  AND region IN (:regions)
+  account_id IN (:account_ids)
+  AND region IN (:region_codes)
 GROUP BY
   day,
   account_id,

@@ -4,6 +4,7 @@
 --   The SDK accepts points up to 14 days old and 2 hours ahead.
 -- param: min_lag_seconds float = 3600  Smallest distance, in seconds, either way
 -- param: trial_components list[str] optional  Only these trial components (comma-separated)
+-- param: metrics list[str] optional  Only these metrics (comma-separated)
 -- param: limit int = 1000  Most rows to return
 SELECT
   trial_component,
@@ -18,6 +19,7 @@ WHERE
   metric_time IS NOT NULL
   AND ABS(to_unixtime(event_time) - to_unixtime(metric_time)) >= :min_lag_seconds
   AND trial_component IN (:trial_components)
+  AND metric_name IN (:metrics)
 ORDER BY
   ABS(to_unixtime(event_time) - to_unixtime(metric_time)) DESC,
   trial_component,

@@ -3,7 +3,7 @@
 --   Ordered by trial component, metric and step: one series per (trial component, metric).
 -- param: trial_components list[str] required  Trial components to draw (comma-separated)
 -- param: metrics list[str] required  Metrics to draw (comma-separated)
--- param: max_points int = 100000  Most points to return
+-- param: limit int = 100000  Most points to return
 SELECT
   trial_component,
   metric_name,
@@ -21,4 +21,4 @@ ORDER BY
   step NULLS LAST,
   metric_time NULLS LAST,
   value
-LIMIT :max_points
+LIMIT :limit

@@ -1,10 +1,13 @@
 -- name: metric-history
--- description: The points of one metric of one trial component, in step and time order.
---   One row per stored point: the learning curve as the training job logged it.
--- param: trial_component str required  Trial component name, e.g. my-training-job-aws-training-job
--- param: metric str required  Metric name, e.g. train:loss
+-- description: The points of a metric of a trial component, in step and time order, with who logged them.
+--   One row per stored point: the learning curve as the training job logged it (give several trial components
+--   or metrics for one series after the other).
+-- param: trial_components list[str] required  Trial components, e.g. my-training-job-aws-training-job (comma-separated)
+-- param: metrics list[str] required  Metrics, e.g. train:loss (comma-separated)
 -- param: limit int = 10000  Most points to return
 SELECT
+  trial_component,
+  metric_name,
   step,
   metric_time,
   value,
@@ -12,9 +15,11 @@ SELECT
   caller_arn
 FROM sagemaker_metrics
 WHERE
-  trial_component = :trial_component
-  AND metric_name = :metric
+  trial_component IN (:trial_components)
+  AND metric_name IN (:metrics)
 ORDER BY
+  trial_component,
+  metric_name,
   step NULLS LAST,
   metric_time NULLS LAST,
   event_time,

@@ -145,7 +145,7 @@ def test_runs_the_rendered_sql_unchanged_and_returns_typed_rows(moto: MotoAws) -
     assert result.stats.query_id and result.stats.bytes_scanned == 0
     assert result.stats.cost_usd == pytest.approx(10 * 2**20 / 2**40 * 5)  # the 10 MB minimum
     assert seen and seen[-1].state == "SUCCEEDED" and seen[-1].query_id == result.stats.query_id
-    assert "10 MB minimum" in result.stats.describe()[0]
+    assert "10 MiB minimum" in result.stats.describe()[0]
 
 
 def test_query_context_and_workgroup_reach_athena(moto: MotoAws) -> None:

@@ -237,7 +237,7 @@ def test_every_command_that_runs_on_athena_checks_max_scan_and_reports_the_cost(
     assert moto.athena_queries() == []  # refused before anything reached Athena
     code, _, err = smtrail(capsys, *athena, "--max-scan", str(sum(len(f.body) for f in expected)))
     assert len(moto.athena_queries()) == 1 and "FROM metrics.sagemaker_metrics" in moto.athena_queries()[0]
-    assert "scanned 0 B, cost $0.000048 (10 MB minimum)" in err
+    assert "scanned 0 B, cost $0.000048 (10 MiB minimum)" in err
     assert code == 0, err
     execution = moto.client("athena").get_query_execution(QueryExecutionId=err.split("query id ")[-1].split()[0])
     assert execution["QueryExecution"]["ResultConfiguration"]["OutputLocation"].startswith("s3://athena-results/q/")

@@ -42,8 +42,8 @@ SELECT
   COUNT(error_code) AS failed_calls,
   SUM(CASE WHEN error_code IS NULL THEN point_count ELSE 0 END) AS points,
   COUNT(DISTINCT trial_component) AS trial_components,
-  MIN(event_time) AS first_call,
-  MAX(event_time) AS last_call
+  MIN(event_time) AS first_event_time,
+  MAX(event_time) AS last_event_time
 FROM sagemaker_metric_calls
 GROUP BY
   caller_arn,

@@ -33,13 +33,17 @@ WITH sagemaker_metrics AS (
 ), ranked AS (
   SELECT
     trial_component,
+    metric_name,
     step,
     value,
     metric_time,
-    ROW_NUMBER() OVER (PARTITION BY trial_component ORDER BY step DESC, metric_time DESC, value DESC) AS from_last
+    ROW_NUMBER() OVER (
+      PARTITION BY trial_component, metric_name
+      ORDER BY step DESC, metric_time DESC, value DESC
+    ) AS from_last
   FROM sagemaker_metrics
   WHERE
-    metric_name = 'train:loss'
+    metric_name IN ('train:loss', 'validation:loss', 'train:accuracy')
     AND trial_component IN (
       'resnet-training-job-aws-training-job',
       'bert-finetune-aws-training-job',
@@ -48,6 +52,7 @@ WITH sagemaker_metrics AS (
 ), per_run AS (
   SELECT
     trial_component,
+    metric_name,
     COUNT(*) AS points,
     MAX(step) AS last_step,
     MAX(CASE WHEN from_last = 1 THEN value END) AS last_value,
@@ -56,9 +61,11 @@ WITH sagemaker_metrics AS (
     AVG(value) AS avg_value
   FROM ranked
   GROUP BY
-    trial_component
+    trial_component,
+    metric_name
 )
 SELECT
+  metric_name,
   trial_component,
   points,
   last_step,
@@ -68,5 +75,6 @@ SELECT
   avg_value
 FROM per_run
 ORDER BY
+  metric_name,
   CASE WHEN TRUE THEN last_value ELSE -last_value END,
   trial_component;

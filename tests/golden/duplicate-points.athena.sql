@@ -39,8 +39,8 @@ SELECT
   COUNT(DISTINCT value) AS distinct_values,
   MIN(value) AS min_value,
   MAX(value) AS max_value,
-  MIN(event_time) AS first_logged,
-  MAX(event_time) AS last_logged
+  MIN(event_time) AS first_event_time,
+  MAX(event_time) AS last_event_time
 FROM sagemaker_metrics
 WHERE
   NOT step IS NULL

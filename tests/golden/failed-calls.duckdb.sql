@@ -38,8 +38,8 @@ SELECT
   COUNT(*) AS calls,
   SUM(point_count) AS points_lost,
   COUNT(DISTINCT trial_component) AS trial_components,
-  MIN(event_time) AS first_failure,
-  MAX(event_time) AS last_failure,
+  MIN(event_time) AS first_event_time,
+  MAX(event_time) AS last_event_time,
   MAX(error_message) AS sample_message
 FROM sagemaker_metric_calls
 WHERE

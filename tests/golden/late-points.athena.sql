@@ -50,6 +50,7 @@ WHERE
     'bert-finetune-aws-training-job',
     'xgboost-aws-training-job'
   )
+  AND metric_name IN ('train:loss', 'validation:loss', 'train:accuracy')
 ORDER BY
   ABS(TO_UNIXTIME(event_time) - TO_UNIXTIME(metric_time)) DESC,
   trial_component,

@@ -50,6 +50,7 @@ WHERE
     'bert-finetune-aws-training-job',
     'xgboost-aws-training-job'
   )
+  AND metric_name IN ('train:loss', 'validation:loss', 'train:accuracy')
 ORDER BY
   ABS(EPOCH(event_time) - EPOCH(metric_time)) DESC,
   trial_component,

@@ -36,6 +36,8 @@ WITH sagemaker_metrics AS (
     copy_number = 1 OR event_id IS NULL
 )
 SELECT
+  trial_component,
+  metric_name,
   step,
   metric_time,
   value,
@@ -43,9 +45,15 @@ SELECT
   caller_arn
 FROM sagemaker_metrics
 WHERE
-  trial_component = 'resnet-training-job-aws-training-job'
-  AND metric_name = 'train:loss'
+  trial_component IN (
+    'resnet-training-job-aws-training-job',
+    'bert-finetune-aws-training-job',
+    'xgboost-aws-training-job'
+  )
+  AND metric_name IN ('train:loss', 'validation:loss', 'train:accuracy')
 ORDER BY
+  trial_component,
+  metric_name,
   step,
   metric_time,
   event_time,

@@ -36,8 +36,8 @@ WITH sagemaker_metrics AS (
 )
 SELECT
   trial_component,
-  MIN(event_time) AS first_event,
-  MAX(event_time) AS last_event,
+  MIN(event_time) AS first_event_time,
+  MAX(event_time) AS last_event_time,
   COUNT(*) AS points,
   COUNT(DISTINCT metric_name) AS metrics,
   MAX(step) AS last_step,
@@ -46,10 +46,10 @@ SELECT
   MIN(trial_component_arn) AS trial_component_arn
 FROM sagemaker_metrics
 WHERE
-  trial_component LIKE '%training%'
+  trial_component LIKE '%training%' ESCAPE '\'
 GROUP BY
   trial_component
 ORDER BY
-  last_event DESC,
+  last_event_time DESC,
   trial_component
 LIMIT 10;

@@ -67,6 +67,9 @@ StoreLocation = Annotated[
     typer.Option("--store-location", help="s3:// folder of the metric store's Iceberg tables (DDL version 3). "
                  "Default: s3://BUCKET/smtrail-sql/DATABASE/.", envvar="SMTRAIL_STORE_LOCATION"),
 ]
+Adopt = Annotated[bool, typer.Option("--adopt", help="Take over a table of that name that smtrail-sql did not "
+                                      "create (it records no schema version): apply every DDL version to it and "
+                                      "set its partition projection to these settings.")]
 DataCatalog = Annotated[str, typer.Option("--catalog", help="Athena data catalog.", envvar="SMTRAIL_CATALOG")]
 
 # Engines

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final
@@ -205,6 +205,43 @@ def resolve(
     return found
 
 
+def built_in_defaults() -> dict[str, str]:
+    """The defaults the commands use when nothing else gives a setting, by parameter name (the others have
+    none, or one that depends on the environment: the AWS region and profile, the engine)."""
+    from smtrail_sql.settings import DEFAULT_CATALOG, DEFAULT_DATABASE, DEFAULT_START_DATE, DEFAULT_TABLE
+    from smtrail_sql.window import DEFAULT_DELIVERY_LAG
+
+    return {"database": DEFAULT_DATABASE, "table": DEFAULT_TABLE, "view": "sagemaker_metrics",
+            "catalog": DEFAULT_CATALOG, "start_date": DEFAULT_START_DATE.isoformat(),
+            "delivery_lag": f"{DEFAULT_DELIVERY_LAG.days}d"}
+
+
+def check_value(key: str, value: str) -> str:
+    """``value`` checked as the setting ``key`` takes it (a bad one is a :class:`SettingError`), as written.
+
+    >>> check_value("regions", "us-east-1,eu-west-1")
+    'us-east-1,eu-west-1'
+    """
+    from smtrail_sql import settings as rules
+    from smtrail_sql.window import parse_delivery_lag
+
+    item = setting(key)
+    checks: dict[str, Callable[[str], object]] = {
+        "bucket": rules.validate_bucket, "prefix": rules.validate_prefix, "org_id": rules.validate_org_id,
+        "accounts": rules.validate_accounts, "regions": rules.validate_regions,
+        "start_date": rules.validate_start_date, "catalog": rules.validate_catalog,
+        "store_location": lambda v: rules.validate_s3_folder("store location", v),
+        "delivery_lag": parse_delivery_lag,
+        "database": lambda v: rules.validate_identifier("database", v),
+        "table": lambda v: rules.validate_identifier("table", v),
+        "view": lambda v: rules.validate_identifier("view", v),
+    }
+    check = checks.get(item.key)
+    if check is not None:
+        check(value)
+    return value
+
+
 def set_value(path: Path, profile: str, key: str, value: str | None) -> ConfigFile:
     """Write ``key = value`` into ``[profile]`` of the file (``None``: remove the key), keeping every other
     profile and key; the file is rewritten (comments are not kept). Returns the file as written."""
@@ -212,6 +249,8 @@ def set_value(path: Path, profile: str, key: str, value: str | None) -> ConfigFi
     if not _PROFILE_NAME.match(name):
         raise SettingError("config profile", name, "1-64 letters, digits, '_' or '-'")
     item = setting(key)
+    if value is not None:
+        check_value(item.key, value)
     current = ConfigFile.load(path)
     profiles = {n: dict(v) for n, v in current.profiles.items()}
     table = profiles.setdefault(name, {})

@@ -26,6 +26,17 @@ def _print_version(value: bool) -> None:
         raise typer.Exit()
 
 
+def complete_config_profile(incomplete: str) -> list[str]:
+    """The profiles of the config file that start with what is typed."""
+    from smtrail_sql.config import ConfigFile
+    from smtrail_sql.errors import SmtrailError
+
+    try:
+        return [name for name in ConfigFile.load().profiles if name.startswith(incomplete)]
+    except (SmtrailError, OSError):
+        return []
+
+
 #: Where the root callback leaves the config profile chosen (``ctx.meta`` is shared by every context).
 CONFIG_PROFILE_KEY = "smtrail.config_profile"
 
@@ -37,6 +48,7 @@ def _options(
                                  callback=_print_version),
     config_profile: str | None = typer.Option(
         None, "--config-profile", metavar="NAME", envvar="SMTRAIL_CONFIG_PROFILE",
+        autocompletion=complete_config_profile,
         help="The profile of the config file to take settings from (default: [default]; see smtrail-sql config)."),
 ) -> None:
     """Options of the command itself (before any command name)."""

@@ -160,7 +160,7 @@ def status_command(
         typer.echo(line)
     from smtrail_sql.store import STORE_VERSION
 
-    if current.deployed is not None and current.deployed >= STORE_VERSION:
+    if current.deployed is not None and current.deployed >= STORE_VERSION and not current.missing:
         from smtrail_sql.engines import EngineSettings
         from smtrail_sql.engines.athena import AthenaEngine
         from smtrail_sql.source import describe_store

@@ -10,6 +10,7 @@ was deployed with the newest file.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -158,6 +159,43 @@ def _values(settings: TableSettings) -> dict[str, str]:
     }
 
 
+def created_objects(upto: int, naming: Naming) -> list[tuple[str, str]]:
+    """The tables and views (kind, name) that DDL versions 1..``upto`` create, under ``naming``'s names, the
+    CloudTrail table left out: what ``status`` checks is in the catalog.
+
+    >>> created_objects(1, Naming())
+    [('view', 'sagemaker_metrics'), ('view', 'sagemaker_metric_calls')]
+    """
+    found: list[tuple[str, str]] = []
+    for version in versions()[:upto]:
+        for statement in version.statements:
+            tree = statement.expression
+            if not isinstance(tree, exp.Create) or str(tree.kind).upper() not in ("TABLE", "VIEW"):
+                continue
+            target = tree.this.this if isinstance(tree.this, exp.Schema) else tree.this
+            name = naming.name_of(target.name)
+            entry = (str(tree.kind).lower(), name)
+            if name != naming.table and entry not in found:
+                found.append(entry)
+    return found
+
+
+def recreate_sql(settings: TableSettings, names: list[str], upto: int) -> list[str]:
+    """The statements of versions 1..``upto`` that last create each of ``names`` (views and tables dropped by
+    hand), in the order the versions run them."""
+    naming = naming_of(settings)
+    latest: dict[str, tuple[int, int, str]] = {}
+    for version in versions()[:upto]:
+        rendered = render_version(version, settings)
+        for index, (statement, sql) in enumerate(zip(version.statements, rendered, strict=False)):
+            tree = statement.expression
+            if isinstance(tree, exp.Create) and str(tree.kind).upper() in ("TABLE", "VIEW"):
+                target = tree.this.this if isinstance(tree.this, exp.Schema) else tree.this
+                if naming.name_of(target.name) in names:
+                    latest[naming.name_of(target.name)] = (version.number, index, sql)
+    return [sql for _, _, sql in sorted(latest.values())]
+
+
 def create_database_sql(settings: TableSettings) -> str:
     """``CREATE DATABASE IF NOT EXISTS`` for the deployment's database."""
     statement = exp.Create(this=exp.Table(this=athena_identifier(settings.database)), kind="DATABASE",
@@ -167,11 +205,38 @@ def create_database_sql(settings: TableSettings) -> str:
 
 def record_version_sql(settings: TableSettings, number: int) -> str:
     """The statement that records ``number`` as the deployed version in the table's properties."""
+    return set_properties_sql(settings, {SCHEMA_VERSION_PROPERTY: str(number)})
+
+
+def set_properties_sql(settings: TableSettings, properties: Mapping[str, str]) -> str:
+    """``ALTER TABLE ... SET TBLPROPERTIES`` with these properties (the others are kept).
+
+    >>> s = TableSettings.create(bucket="trail-logs", accounts="123456789012", regions="us-east-1")
+    >>> set_properties_sql(s, {"projection.region.values": "us-east-1,eu-west-1"})
+    "ALTER TABLE smtrail.cloudtrail_events SET TBLPROPERTIES ('projection.region.values'='us-east-1,eu-west-1')"
+    """
     table = exp.table_(athena_identifier(settings.table), db=athena_identifier(settings.database))
-    prop = exp.Property(this=exp.Literal.string(SCHEMA_VERSION_PROPERTY), value=exp.Literal.string(str(number)))
-    properties = exp.Properties(expressions=[prop])
-    statement = exp.Alter(this=table, kind="TABLE", actions=[exp.AlterSet(expressions=[properties])])
+    props = [exp.Property(this=exp.Literal.string(name), value=exp.Literal.string(value))
+             for name, value in properties.items()]
+    statement = exp.Alter(this=table, kind="TABLE", actions=[exp.AlterSet(expressions=[exp.Properties(
+        expressions=props)])])
     return statement.sql(dialect="athena")
+
+
+#: The table properties of the partition projection, and the placeholder of version 1 that fills each: what a
+#: deployment's log location and partitions are, read back by :mod:`smtrail_sql.projection`.
+PROJECTION_PROPERTIES = {
+    "storage.location.template": "location_template",
+    "projection.account_id.values": "accounts",
+    "projection.region.values": "regions",
+    "projection.day.range": "day_range",
+}
+
+
+def projection_properties(settings: TableSettings) -> dict[str, str]:
+    """The partition projection's table properties for these settings, as version 1 writes them."""
+    values = _values(settings)
+    return {name: values[placeholder] for name, placeholder in PROJECTION_PROPERTIES.items()}
 
 
 def render_version(version: DdlVersion, settings: TableSettings, *, comments: bool = False) -> list[str]:

@@ -14,6 +14,9 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from smtrail_sql import ddl
 from smtrail_sql.errors import EngineError, QueryFailedError
+from smtrail_sql.projection import PropertyChange, projection_changes, read_table_parameters
+from smtrail_sql.render import Naming
+from smtrail_sql.schema import METRIC_POINTS_RELATION, calls_view_for
 from smtrail_sql.settings import DEFAULT_CATALOG, TableSettings
 
 if TYPE_CHECKING:
@@ -23,8 +26,6 @@ if TYPE_CHECKING:
 
 #: Called before each statement runs: the version it belongs to (``None`` for CREATE DATABASE) and its SQL.
 StatementCallback = Callable[["DdlVersion | None", str], None]
-
-_NOT_FOUND = ("EntityNotFoundException", "MetadataException", "ResourceNotFoundException")
 
 
 class TableRef(Protocol):
@@ -36,6 +37,10 @@ class TableRef(Protocol):
     def table(self) -> str: ...
     @property
     def catalog(self) -> str: ...
+    @property
+    def view(self) -> str: ...
+    @property
+    def calls_view(self) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -49,6 +54,11 @@ class DeployedTable:
     database: str
     table: str
     catalog: str = DEFAULT_CATALOG
+    view: str = METRIC_POINTS_RELATION
+
+    @property
+    def calls_view(self) -> str:
+        return calls_view_for(self.view)
 
 
 @dataclass(frozen=True)
@@ -56,13 +66,16 @@ class DeployStatus:
     """The deployed schema version against the newest DDL.
 
     ``deployed`` is ``None`` when the table does not exist, ``0`` when it exists without a recorded version
-    (made by hand or by something else).
+    (made by hand or by something else). ``missing`` names the views and tables of the deployed versions that
+    the catalog does not hold (dropped by hand); ``parameters`` are the table's properties as read.
     """
 
     table: str
     deployed: int | None
     latest: int
     pending: list[DdlVersion] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+    parameters: dict[str, str] | None = field(default=None, repr=False, compare=False)
 
     @property
     def up_to_date(self) -> bool:
@@ -89,18 +102,23 @@ class DeployStatus:
         lines = [head]
         for version in self.pending:
             lines.append(f"  {version.number:04d} {version.name}: {version.description}".rstrip(": "))
+        if self.missing:
+            lines.append(f"{self.table}: missing from the catalog: {', '.join(self.missing)} (run create-table "
+                         "to create them again)")
         return lines
 
 
 @dataclass(frozen=True)
 class DeployResult:
-    """What create-table or migrate did."""
+    """What create-table or migrate did: the versions applied, the projection changed, the objects recreated."""
 
     table: str
     before: int | None
     after: int
     applied: list[DdlVersion]
     statements: list[str]
+    projection: list[PropertyChange] = field(default_factory=list)
+    recreated: list[str] = field(default_factory=list)
 
     @property
     def changed(self) -> bool:
@@ -108,15 +126,22 @@ class DeployResult:
         return bool(self.statements)
 
     def describe(self) -> str:
-        """One line for a person."""
+        """A line for a person, and one more for each kind of change beside the versions."""
         if not self.changed:
             return f"{self.table} is already at schema version {self.after}: nothing to do"
-        versions = ", ".join(str(v.number) for v in self.applied)
-        start = "nothing" if self.before is None else f"version {self.before}"
-        return (
-            f"{self.table}: applied DDL version(s) {versions} ({len(self.statements)} statements), "
-            f"from {start} to version {self.after}"
-        )
+        lines = []
+        if self.applied:
+            versions = ", ".join(str(v.number) for v in self.applied)
+            start = "nothing" if self.before is None else f"version {self.before}"
+            count = len(self.statements) - (1 if self.projection else 0) - len(self.recreated)
+            lines.append(f"{self.table}: applied DDL version(s) {versions} ({count} statements), "
+                         f"from {start} to version {self.after}")
+        if self.recreated:
+            lines.append(f"{self.table}: created again {', '.join(self.recreated)}")
+        if self.projection:
+            lines.append(f"{self.table}: the partition projection follows the settings now: "
+                         + "; ".join(change.describe() for change in self.projection))
+        return "\n".join(lines)
 
 
 def _qualified(settings: TableRef) -> str:
@@ -129,26 +154,13 @@ def read_deployed_version(session: Any, settings: TableRef) -> int | None:
     >>> # settings = TableSettings.create(bucket="trail-logs", accounts="123456789012", regions="us-east-1")
     >>> # read_deployed_version(make_session(), settings)
     """
-    import botocore.exceptions
+    return _version_of(read_table_parameters(session, settings.database, settings.table, settings.catalog),
+                       settings)
 
-    from smtrail_sql.aws.session import aws_error, make_client
 
-    try:
-        if settings.catalog == DEFAULT_CATALOG:
-            table = make_client(session, "glue").get_table(
-                DatabaseName=settings.database, Name=settings.table
-            )
-            parameters = table["Table"].get("Parameters") or {}
-        else:
-            metadata = make_client(session, "athena").get_table_metadata(
-                CatalogName=settings.catalog, DatabaseName=settings.database, TableName=settings.table
-            )
-            parameters = metadata["TableMetadata"].get("Parameters") or {}
-    except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as error:
-        code = error.response.get("Error", {}).get("Code", "") if hasattr(error, "response") else ""
-        if code in _NOT_FOUND:
-            return None
-        raise aws_error(f"read table {_qualified(settings)} from catalog {settings.catalog}", error) from None
+def _version_of(parameters: dict[str, str] | None, settings: TableRef) -> int | None:
+    if parameters is None:
+        return None
     recorded = parameters.get(ddl.SCHEMA_VERSION_PROPERTY)
     if recorded is None:
         return 0
@@ -164,9 +176,16 @@ def read_deployed_version(session: Any, settings: TableRef) -> int | None:
 def status(session: Any, settings: TableRef, versions: Sequence[DdlVersion] | None = None) -> DeployStatus:
     """Compare the deployed version with the newest DDL (``versions``: the shipped ones by default)."""
     known = list(versions) if versions is not None else list(ddl.versions())
-    deployed = read_deployed_version(session, settings)
+    parameters = read_table_parameters(session, settings.database, settings.table, settings.catalog)
+    deployed = _version_of(parameters, settings)
     pending = [v for v in known if deployed is None or v.number > deployed]
-    return DeployStatus(_qualified(settings), deployed, known[-1].number, pending)
+    missing: list[str] = []
+    if deployed:  # every view and table of the deployed versions, one GetTable each (free)
+        naming = Naming(settings.database, settings.view, settings.calls_view, settings.table)
+        for kind, name in ddl.created_objects(min(deployed, ddl.latest_version()), naming):
+            if read_table_parameters(session, settings.database, name, settings.catalog) is None:
+                missing.append(f"{settings.database}.{name} ({kind})")
+    return DeployStatus(_qualified(settings), deployed, known[-1].number, pending, missing, parameters)
 
 
 def create_table(
@@ -176,16 +195,21 @@ def create_table(
     versions: Sequence[DdlVersion] | None = None,
     on_statement: StatementCallback | None = None,
     progress: RunProgress | None = None,
+    adopt: bool = False,
 ) -> DeployResult:
-    """Create the database if missing and apply every DDL version not yet deployed, recording each.
+    """Create the database if missing and apply every DDL version not yet deployed, recording each; then make
+    the table's partition projection follow ``settings`` (accounts, regions, start date, log location) and
+    create again the views and tables of the deployed versions that were dropped.
 
-    Safe to re-run: when the table already records the newest version, nothing is sent to Athena.
+    Safe to re-run: when the table already records the newest version and follows the settings, nothing is
+    sent to Athena. A table of that name that records no version (not made by smtrail-sql) is refused unless
+    ``adopt``.
 
     >>> # settings = TableSettings.create(bucket="trail-logs", accounts="123456789012", regions="us-east-1")
     >>> # create_table(AthenaEngine.from_settings(EngineSettings()), settings).describe()
     """
     current = status(engine.session, settings, versions)
-    return _apply(engine, settings, current, on_statement, progress)
+    return _apply(engine, settings, current, on_statement, progress, adopt)
 
 
 def migrate(
@@ -195,14 +219,41 @@ def migrate(
     versions: Sequence[DdlVersion] | None = None,
     on_statement: StatementCallback | None = None,
     progress: RunProgress | None = None,
+    adopt: bool = False,
 ) -> DeployResult:
-    """Apply the DDL versions newer than the deployed one; the table must exist (else: create-table)."""
+    """Apply the DDL versions newer than the deployed one, and follow the settings as :func:`create_table`
+    does; the table must exist (else: create-table)."""
     current = status(engine.session, settings, versions)
     if current.deployed is None:
         raise EngineError(
             f"table {current.table} does not exist in catalog {settings.catalog}: run create-table first"
         )
-    return _apply(engine, settings, current, on_statement, progress)
+    return _apply(engine, settings, current, on_statement, progress, adopt)
+
+
+def _plan(settings: TableSettings, current: DeployStatus, adopt: bool
+          ) -> tuple[list[tuple[DdlVersion | None, str]], list[PropertyChange], list[str]]:
+    """The statements to send (each with its version, None for the others), the projection's changes and the
+    objects to create again."""
+    if current.deployed is not None and current.deployed > current.latest:
+        raise EngineError(current.describe()[0])
+    if current.deployed == 0 and not adopt:
+        raise EngineError(
+            f"table {current.table} exists but smtrail-sql did not create it (it records no "
+            f"{ddl.SCHEMA_VERSION_PROPERTY}): pass --adopt to take it over (its partition projection is set to "
+            "these settings), or name another one with --table")
+    plan: list[tuple[DdlVersion | None, str]] = []
+    if current.deployed is None:
+        plan.append((None, ddl.create_database_sql(settings)))
+    for pending in current.pending:
+        plan.extend((pending, sql) for sql in ddl.render_version(pending, settings))
+    recreated = [name.split(" ")[0] for name in current.missing]
+    names = [name.split(".", 1)[1] for name in recreated]
+    plan.extend((None, sql) for sql in ddl.recreate_sql(settings, names, current.deployed or 0))
+    changes = projection_changes(current.parameters or {}, settings) if current.deployed is not None else []
+    if changes:
+        plan.append((None, ddl.set_properties_sql(settings, {c.property: c.after for c in changes})))
+    return plan, changes, recreated
 
 
 def _apply(
@@ -211,16 +262,11 @@ def _apply(
     current: DeployStatus,
     on_statement: StatementCallback | None,
     progress: RunProgress | None,
+    adopt: bool = False,
 ) -> DeployResult:
-    if current.deployed is not None and current.deployed > current.latest:
-        raise EngineError(current.describe()[0])
-    if current.up_to_date:
+    plan, changes, recreated = _plan(settings, current, adopt)
+    if not plan:
         return DeployResult(current.table, current.deployed, current.deployed or 0, [], [])
-    plan: list[tuple[DdlVersion | None, str]] = []
-    if current.deployed is None:
-        plan.append((None, ddl.create_database_sql(settings)))
-    for pending in current.pending:
-        plan.extend((pending, sql) for sql in ddl.render_version(pending, settings))
     sent: list[str] = []
     recorded = current.deployed
     for index, (version, sql) in enumerate(plan):
@@ -229,7 +275,10 @@ def _apply(
         try:
             engine.run_sql(sql, progress=progress)
         except EngineError as error:
-            where = f"DDL version {version.number} ({version.name})" if version else "CREATE DATABASE"
+            if version is not None:
+                where = f"DDL version {version.number} ({version.name})"
+            else:
+                where = "CREATE DATABASE" if recorded is None else "updating the table"
             state = "no table" if recorded is None else f"version {recorded}"
             message = f"{where} failed, the table stays at {state}: {error}"
             if isinstance(error, QueryFailedError):
@@ -245,6 +294,5 @@ def _apply(
         next_version = plan[index + 1][0] if index + 1 < len(plan) else None
         if version is not None and next_version is not version:
             recorded = version.number  # the version's last statement (its record) went through
-    return DeployResult(
-        current.table, current.deployed, current.pending[-1].number, list(current.pending), sent
-    )
+    after = current.pending[-1].number if current.pending else current.deployed or 0
+    return DeployResult(current.table, current.deployed, after, list(current.pending), sent, changes, recreated)

@@ -22,6 +22,8 @@ _TRINO_FIGURES: dict[str, float] = {}
 def pytest_configure(config: pytest.Config) -> None:
     # tests (and the CLI processes they start) never touch the user's extraction cache
     os.environ["SMTRAIL_CACHE_DIR"] = tempfile.mkdtemp(prefix="smtrail-test-cache-")
+    # nor the user's config file (remembered settings would change what every command does)
+    os.environ["SMTRAIL_CONFIG_FILE"] = os.path.join(tempfile.mkdtemp(prefix="smtrail-test-config-"), "none.toml")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

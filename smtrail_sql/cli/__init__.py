@@ -14,6 +14,7 @@ from smtrail_sql.cli import plot as plot  # isort: skip
 from smtrail_sql.cli import aws as aws  # isort: skip
 from smtrail_sql.cli import trail as trail  # isort: skip
 from smtrail_sql.cli import store as store  # isort: skip
+from smtrail_sql.cli import config as config  # isort: skip
 from smtrail_sql.cli.app import app, main  # isort: skip
 
 

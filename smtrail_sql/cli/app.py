@@ -26,17 +26,51 @@ def _print_version(value: bool) -> None:
         raise typer.Exit()
 
 
+def complete_config_profile(incomplete: str) -> list[str]:
+    """The profiles of the config file that start with what is typed."""
+    from smtrail_sql.config import ConfigFile
+    from smtrail_sql.errors import SmtrailError
+
+    try:
+        return [name for name in ConfigFile.load().profiles if name.startswith(incomplete)]
+    except (SmtrailError, OSError):
+        return []
+
+
+#: Where the root callback leaves the config profile chosen (``ctx.meta`` is shared by every context).
+CONFIG_PROFILE_KEY = "smtrail.config_profile"
+
+
 @app.callback()
 def _options(
     ctx: typer.Context,
     version: bool = typer.Option(False, "--version", help="Print the version and exit.", is_eager=True,
                                  callback=_print_version),
+    config_profile: str | None = typer.Option(
+        None, "--config-profile", metavar="NAME", envvar="SMTRAIL_CONFIG_PROFILE",
+        autocompletion=complete_config_profile,
+        help="The profile of the config file to take settings from (default: [default]; see smtrail-sql config)."),
 ) -> None:
     """Options of the command itself (before any command name)."""
+    from smtrail_sql.config import ConfigFile, default_map
     from smtrail_sql.spelling import command_line
 
     # the library's errors name flags (--since, -p metric=VALUE) while a command runs, and arguments after it
     ctx.with_resource(command_line())
+
+    ctx.meta[CONFIG_PROFILE_KEY] = config_profile
+    values = ConfigFile.load().profile(config_profile)
+    if values:
+        # the profile's values become the options' defaults: click takes a flag, then the option's envvar,
+        # then the default map, then the default, which is the precedence smtrail_sql.config.resolve states
+        ctx.default_map = _for_every_command(ctx.command, default_map(values))
+
+
+def _for_every_command(group: object, values: dict[str, str]) -> dict[str, object]:
+    """A default map that gives ``values`` to every command of ``group`` (and of its sub-groups)."""
+    commands: dict[str, object] = getattr(group, "commands", {})
+    return {name: _for_every_command(command, values) if hasattr(command, "commands") else dict(values)
+            for name, command in commands.items()}
 
 
 #: Exit codes, as sqlfluff does: 0 success, 1 failure, 2 usage error, 130 interrupted (Ctrl-C: 128 + SIGINT);

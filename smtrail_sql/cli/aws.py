@@ -11,20 +11,22 @@ import typer
 from smtrail_sql.cli.app import app
 from smtrail_sql.cli.options import (
     DEFAULT_VIEW,
-    Accounts,
+    Adopt,
     AllTime,
-    Bucket,
     Database,
     DataCatalog,
     DeliveryLag,
+    OptionalAccounts,
+    OptionalBucket,
+    OptionalRegions,
     OrgId,
     OutputLocation,
     Params,
     Prefix,
     Profile,
     QueriesDir,
+    QueryName,
     Region,
-    Regions,
     Since,
     StartDate,
     StoreLocation,
@@ -41,8 +43,9 @@ def _stderr_is_tty() -> bool:
 
 
 def _print_statement(version: Any, sql: str) -> None:
-    label = f"version {version.number}" if version is not None else "database"
     first = sql.strip().splitlines()[0]
+    label = (f"version {version.number}" if version is not None
+             else "database" if first.startswith("CREATE DATABASE") else "table")
     typer.echo(f"  [{label}] {first}", err=True)
 
 
@@ -50,17 +53,25 @@ def _deploy(
     *,
     print_only: bool,
     migrate_only: bool,
+    adopt: bool,
     workgroup: str | None,
     output_location: str | None,
     region: str | None,
     profile: str | None,
     **table: Any,
 ) -> None:
-    """create-table and migrate: validate the settings, then print the DDL or apply it on Athena."""
+    """create-table and migrate: what is not given is read back from the deployed table; validate the settings,
+    then print the DDL or apply it on Athena (the table then follows them)."""
     from smtrail_sql import ddl, deploy
-    from smtrail_sql.settings import TableSettings
+    from smtrail_sql.aws.session import make_session
+    from smtrail_sql.projection import LOCATION_SETTINGS, resolve_location
+    from smtrail_sql.settings import TableSettings, validate_catalog, validate_identifier
 
-    settings = TableSettings.create(**table)
+    ref = deploy.DeployedTable(validate_identifier("database", table["database"]),
+                               validate_identifier("table", table["table"]), validate_catalog(table["catalog"]))
+    given = {key: table.pop(key) for key in LOCATION_SETTINGS}
+    settings = TableSettings.create(**table, **resolve_location(make_session(profile, region), ref, given,
+                                                                always=not print_only))
     if print_only:
         typer.echo(ddl.script(ddl.render_all(settings, comments=True)), nl=False)
         return
@@ -73,15 +84,15 @@ def _deploy(
         profile=profile, catalog=settings.catalog))
     action = deploy.migrate if migrate_only else deploy.create_table
     with live_progress() as progress:
-        result = action(engine, settings, on_statement=_print_statement, progress=progress)
+        result = action(engine, settings, on_statement=_print_statement, progress=progress, adopt=adopt)
     typer.echo(result.describe())
 
 
 @app.command("create-table")
 def create_table(
-    bucket: Bucket,
-    accounts: Accounts,
-    regions: Regions,
+    bucket: OptionalBucket = None,
+    accounts: OptionalAccounts = None,
+    regions: OptionalRegions = None,
     prefix: Prefix = None,
     org_id: OrgId = None,
     start_date: StartDate = None,
@@ -92,6 +103,7 @@ def create_table(
     store_location: StoreLocation = None,
     print_only: Annotated[bool, typer.Option("--print", help="Print the DDL of every version instead of "
                                                              "running it.")] = False,
+    adopt: Adopt = False,
     workgroup: Workgroup = None,
     output_location: OutputLocation = None,
     region: Region = None,
@@ -99,7 +111,11 @@ def create_table(
 ) -> None:
     """Create the partitioned CloudTrail table and the metric views on Athena (every DDL version, in order).
 
-    Safe to re-run: a table already at the newest version is left alone. With --print, only print the DDL.
+    Safe to re-run: a table already at the newest version is left alone; one deployed with other accounts,
+    regions, prefix or start date is changed to follow these (ALTER TABLE ... SET TBLPROPERTIES), and views
+    dropped by hand are created again. What is not given (flag, SMTRAIL_*, config profile) stays as deployed.
+    A table of that name that smtrail-sql did not create is refused unless --adopt. With --print, only print
+    the DDL.
 
     \b
     Example: smtrail-sql create-table --bucket my-trail-bucket --accounts 123456789012 --regions us-east-1 --print
@@ -107,7 +123,7 @@ def create_table(
     _deploy(
         bucket=bucket, accounts=accounts, regions=regions, prefix=prefix, org_id=org_id, start_date=start_date,
         database=database, table=table, view=view, catalog=catalog, store_location=store_location,
-        print_only=print_only, migrate_only=False,
+        print_only=print_only, migrate_only=False, adopt=adopt,
         workgroup=workgroup, output_location=output_location, region=region, profile=profile,
     )
 
@@ -137,13 +153,14 @@ def status_command(
         validate_identifier("database", database),
         validate_identifier("table", table),
         validate_catalog(catalog),
+        validate_identifier("view", view),
     )
     current = deploy.status(make_session(profile, region), ref)
     for line in current.describe():
         typer.echo(line)
     from smtrail_sql.store import STORE_VERSION
 
-    if current.deployed is not None and current.deployed >= STORE_VERSION:
+    if current.deployed is not None and current.deployed >= STORE_VERSION and not current.missing:
         from smtrail_sql.engines import EngineSettings
         from smtrail_sql.engines.athena import AthenaEngine
         from smtrail_sql.source import describe_store
@@ -159,9 +176,9 @@ def status_command(
 
 @app.command("migrate")
 def migrate_command(
-    bucket: Bucket,
-    accounts: Accounts,
-    regions: Regions,
+    bucket: OptionalBucket = None,
+    accounts: OptionalAccounts = None,
+    regions: OptionalRegions = None,
     prefix: Prefix = None,
     org_id: OrgId = None,
     start_date: StartDate = None,
@@ -170,30 +187,32 @@ def migrate_command(
     view: View = DEFAULT_VIEW,
     catalog: DataCatalog = DEFAULT_CATALOG,
     store_location: StoreLocation = None,
+    adopt: Adopt = False,
     workgroup: Workgroup = None,
     output_location: OutputLocation = None,
     region: Region = None,
     profile: Profile = None,
 ) -> None:
-    """Apply the DDL versions newer than the deployed one (same options as create-table).
+    """Apply the DDL versions newer than the deployed one (same options as create-table; the bucket, accounts
+    and regions default to the deployed table's).
 
     \b
-    Example: smtrail-sql migrate --bucket my-trail-bucket --accounts 123456789012 --regions us-east-1
+    Example: smtrail-sql migrate --database smtrail
     """
     _deploy(
         bucket=bucket, accounts=accounts, regions=regions, prefix=prefix, org_id=org_id, start_date=start_date,
         database=database, table=table, view=view, catalog=catalog, store_location=store_location,
-        print_only=False, migrate_only=True,
+        print_only=False, migrate_only=True, adopt=adopt,
         workgroup=workgroup, output_location=output_location, region=region, profile=profile,
     )
 
 
 @app.command("estimate")
 def estimate_command(
-    name: Annotated[str, typer.Argument(help="The query's name, as `smtrail-sql queries` lists it.")],
-    bucket: Bucket,
-    accounts: Accounts,
-    regions: Regions,
+    name: QueryName,
+    bucket: OptionalBucket = None,
+    accounts: OptionalAccounts = None,
+    regions: OptionalRegions = None,
     prefix: Prefix = None,
     org_id: OrgId = None,
     param: Params = None,
@@ -204,12 +223,15 @@ def estimate_command(
     queries_dir: QueriesDir = None,
     store_location: StoreLocation = None,
     database: Database = DEFAULT_DATABASE,
+    table: Table = DEFAULT_TABLE,
     view: View = DEFAULT_VIEW,
+    catalog: DataCatalog = DEFAULT_CATALOG,
     region: Region = None,
     profile: Profile = None,
 ) -> None:
     """List, with S3, the log files the query would read on Athena and print files, bytes and the scan cost;
     then the metric store's Parquet files for the same window (an upper bound: Athena reads only some columns).
+    The bucket, accounts and regions not given are read from the deployed table (Glue, free).
 
     \b
     Example: smtrail-sql estimate metric-summary --bucket trails --accounts 123456789012 --regions us-east-1
@@ -219,9 +241,11 @@ def estimate_command(
     from smtrail_sql.params import parse_assignments
     from smtrail_sql.wording import plural
 
-    settings = EngineSettings(engine="athena", bucket=bucket, prefix=prefix, org_id=org_id, accounts=accounts,
-                              regions=regions, region=region, profile=profile, database=database,
-                              store_location=store_location)
+    location = _location(database, table, catalog, region, profile, bucket=bucket, prefix=prefix, org_id=org_id,
+                         accounts=accounts, regions=regions)
+    settings = EngineSettings(engine="athena", bucket=location["bucket"], prefix=location["prefix"],
+                              org_id=location["org_id"], accounts=location["accounts"], regions=location["regions"],
+                              region=region, profile=profile, database=database, store_location=store_location)
     kit = Toolkit.open(settings, queries_dirs=queries_dir, view=view)
     values = parse_assignments(param)
     query = kit.query(name, values, since=since, until=until, all_time=all_time, delivery_lag=delivery_lag)
@@ -237,6 +261,21 @@ def estimate_command(
         typer.echo(f"from the metric store: {stored.files} Parquet files, {stored.bytes} bytes at most{ratio}")
     else:
         typer.echo("from the metric store: no files for this window (not deployed or not refreshed: see refresh)")
+
+
+def _location(database: str, table: str, catalog: str, region: str | None, profile: str | None,
+              **given: str | None) -> dict[str, str | None]:
+    """The log location given, what is missing read back from the deployed table."""
+    from smtrail_sql.aws.session import make_session
+    from smtrail_sql.deploy import DeployedTable
+    from smtrail_sql.projection import needs_table, resolve_location
+    from smtrail_sql.settings import validate_catalog, validate_identifier
+
+    if not needs_table(given):
+        return dict(given)
+    ref = DeployedTable(validate_identifier("database", database), validate_identifier("table", table),
+                        validate_catalog(catalog))
+    return resolve_location(make_session(profile, region), ref, given)
 
 
 class _SyncBar:
@@ -262,9 +301,9 @@ class _SyncBar:
 @app.command("sync")
 def sync_command(
     directory: Annotated[Path, typer.Argument(help="Where to write the files (it mirrors s3://BUCKET/).")],
-    bucket: Bucket,
-    accounts: Accounts,
-    regions: Regions,
+    bucket: OptionalBucket = None,
+    accounts: OptionalAccounts = None,
+    regions: OptionalRegions = None,
     prefix: Prefix = None,
     org_id: OrgId = None,
     since: Since = None,
@@ -272,10 +311,14 @@ def sync_command(
     all_time: AllTime = False,
     delivery_lag: DeliveryLag = None,
     workers: Annotated[int, typer.Option(min=1, max=64, help="Parallel downloads.")] = 16,
+    database: Database = DEFAULT_DATABASE,
+    table: Table = DEFAULT_TABLE,
+    catalog: DataCatalog = DEFAULT_CATALOG,
     region: Region = None,
     profile: Profile = None,
 ) -> None:
-    """Download the window's log files into DIR (bucket layout) for the local engine; resumable.
+    """Download the window's log files into DIR (bucket layout) for the local engine; resumable. The bucket,
+    accounts and regions not given are read from the deployed table (Glue, free).
 
     \b
     Example: smtrail-sql sync --bucket trails --accounts 123456789012 --regions us-east-1 --since 3d ./trail
@@ -285,8 +328,10 @@ def sync_command(
     from smtrail_sql.settings import LogLocation, validate_accounts, validate_regions
     from smtrail_sql.window import TimeWindow
 
-    location = LogLocation.create(bucket, prefix, org_id)
-    account_ids, region_names = validate_accounts(accounts), validate_regions(regions)
+    given = _location(database, table, catalog, region, profile, bucket=bucket, prefix=prefix, org_id=org_id,
+                      accounts=accounts, regions=regions)
+    location = LogLocation.create(given["bucket"] or "", given["prefix"], given["org_id"])
+    account_ids, region_names = validate_accounts(given["accounts"] or ""), validate_regions(given["regions"] or "")
     window = TimeWindow.parse(since, until, all_time=all_time, delivery_lag=delivery_lag)
     s3 = make_client(make_session(profile, region), "s3", max_pool_connections=max(10, workers))
     if _stderr_is_tty():

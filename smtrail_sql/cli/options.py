@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -12,11 +12,50 @@ from smtrail_sql.schema import METRIC_POINTS_RELATION
 #: The metric-point view's name unless --view says otherwise (the calls view's follows it).
 DEFAULT_VIEW = METRIC_POINTS_RELATION
 
-QueryName = Annotated[str, typer.Argument(help="The query's name, as `smtrail-sql queries` lists it.")]
+
+
+# Shell completion (smtrail-sql --install-completion): each function gets the command's context, with the
+# arguments typed so far parsed into ctx.params, and the word being typed; it answers (value, help) pairs.
+def _queries(ctx: typer.Context) -> list[Any]:
+    """The QueryInfo of every query the command sees (its --queries-dir too); none if they cannot be loaded."""
+    from smtrail_sql.api import Toolkit
+    from smtrail_sql.errors import SmtrailError
+
+    try:
+        return Toolkit(queries_dirs=ctx.params.get("queries_dir") or None).queries()
+    except (SmtrailError, OSError):
+        return []
+
+
+def complete_query_name(ctx: typer.Context, incomplete: str) -> list[tuple[str, str]]:
+    """The query names that start with what is typed, each with its summary."""
+    return [(info.name, info.summary) for info in _queries(ctx) if info.name.startswith(incomplete)]
+
+
+def complete_param(ctx: typer.Context, incomplete: str) -> list[tuple[str, str]]:
+    """``NAME=`` for each parameter of the query already given (``-p`` then TAB), with its help."""
+    # while -p waits for its value, click's lenient parse stops and leaves the query name among the args
+    name = ctx.params.get("name") or next((arg for arg in ctx.args if not arg.startswith("-")), None)
+    if "=" in incomplete or not name:
+        return []
+    return [(f"{param.name}=", param.help) for info in _queries(ctx) if info.name == name
+            for param in info.params if param.name.startswith(incomplete)]
+
+
+def complete_format(incomplete: str) -> list[str]:
+    """The output formats that start with what is typed."""
+    from smtrail_sql.output import FORMATS
+
+    return [name for name in FORMATS if name.startswith(incomplete)]
+
+
+QueryName = Annotated[str, typer.Argument(help="The query's name, as `smtrail-sql queries` lists it.",
+                                          autocompletion=complete_query_name)]
 
 Params = Annotated[
     list[str] | None,
-    typer.Option("--param", "-p", help="A template parameter as key=value; repeat for more (lists: a,b,c)."),
+    typer.Option("--param", "-p", help="A template parameter as key=value; repeat for more (lists: a,b,c).",
+                 autocompletion=complete_param),
 ]
 QueryTrialComponents = Annotated[
     list[str] | None,
@@ -79,6 +118,9 @@ StoreLocation = Annotated[
     typer.Option("--store-location", help="s3:// folder of the metric store's Iceberg tables (DDL version 3). "
                  "Default: s3://BUCKET/smtrail-sql/DATABASE/.", envvar="SMTRAIL_STORE_LOCATION"),
 ]
+Adopt = Annotated[bool, typer.Option("--adopt", help="Take over a table of that name that smtrail-sql did not "
+                                      "create (it records no schema version): apply every DDL version to it and "
+                                      "set its partition projection to these settings.")]
 DataCatalog = Annotated[str, typer.Option("--catalog", help="Athena data catalog.", envvar="SMTRAIL_CATALOG")]
 
 # Engines
@@ -136,7 +178,8 @@ MaxScan = Annotated[
 Format = Annotated[
     str | None,
     typer.Option("--format", "-f", metavar="[table|csv|tsv|json|jsonl|markdown|parquet]",
-                 help="How the rows are written (default: from --output's extension, else table)."),
+                 help="How the rows are written (default: from --output's extension, else table).",
+                 autocompletion=complete_format),
 ]
 RowsOutput = Annotated[Path | None, typer.Option("--output", "-o", help="Write the rows to this file.")]
 Wide = Annotated[bool, typer.Option("--wide", help="Keep every table column whole, however wide the terminal: "

@@ -127,6 +127,7 @@ def moto(moto_endpoint: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) ->
         if name.startswith(("AWS_", "SMTRAIL_")) and name != "SMTRAIL_CACHE_DIR":
             monkeypatch.delenv(name)
     missing = tmp_path / "no-aws-config"
+    monkeypatch.setenv("SMTRAIL_CONFIG_FILE", str(tmp_path / "no-smtrail-config.toml"))  # nor the user's profiles
     monkeypatch.setenv("AWS_CONFIG_FILE", str(missing))  # never read a developer's real profiles
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(missing))
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
@@ -246,7 +247,8 @@ def play_catalog(aws: MotoAws, already: int = 0) -> int:
 
     Reads the statements that reached the Athena endpoint (from index ``already``) and applies CREATE
     DATABASE, CREATE TABLE (with its TBLPROPERTIES) and ALTER TABLE ... SET TBLPROPERTIES to Glue, so that the
-    next read of the deployed version sees what our own SQL recorded. Returns the new count of statements.
+    next read of the deployed version sees what our own SQL recorded; views become Glue tables of type
+    VIRTUAL_VIEW, as Athena's are. Returns the new count of statements.
     """
     import sqlglot
     from sqlglot import exp
@@ -265,12 +267,13 @@ def play_catalog(aws: MotoAws, already: int = 0) -> int:
                 glue.create_database(DatabaseInput={"Name": tree.this.name})
             except glue.exceptions.AlreadyExistsException:
                 pass
-        elif isinstance(tree, exp.Create) and tree.kind == "TABLE":
+        elif isinstance(tree, exp.Create) and tree.kind in ("TABLE", "VIEW"):
             table = tree.this.this if isinstance(tree.this, exp.Schema) else tree.this
+            kind = "EXTERNAL_TABLE" if tree.kind == "TABLE" else "VIRTUAL_VIEW"
             try:
                 glue.create_table(
                     DatabaseName=table.db,
-                    TableInput={"Name": table.name, "TableType": "EXTERNAL_TABLE", "Parameters": props},
+                    TableInput={"Name": table.name, "TableType": kind, "Parameters": props},
                 )
             except glue.exceptions.AlreadyExistsException:
                 pass

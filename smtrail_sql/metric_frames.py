@@ -47,7 +47,8 @@ def metric_history(kit: Toolkit, trial_component: str, metric: str, *, index: st
         raise SettingError("index", index, f"one of {', '.join(HISTORY_INDEXES)}")
     require("pandas", "pandas")
     frame = to_pandas(kit.run(HISTORY_QUERY, trial_components=[trial_component], metrics=[metric], **options))
-    return frame.set_index(HISTORY_INDEXES[index])
+    # (one trial component and one metric: their columns say nothing more)
+    return frame.drop(columns=["trial_component", "metric_name"], errors="ignore").set_index(HISTORY_INDEXES[index])
 
 
 def runs_table(

@@ -157,13 +157,13 @@ def test_api_errors_name_arguments_and_the_cli_flags() -> None:
 
     from smtrail_sql.cli import app
 
-    with pytest.raises(ParameterError, match=r"pass metric=VALUE \(Metric name") as caught:
-        Toolkit().render("metric-history", trial_component="x", all_time=True)
+    with pytest.raises(ParameterError, match=r"pass metrics=VALUE \(Metrics") as caught:
+        Toolkit().render("metric-history", trial_components="x", all_time=True)
     assert "-p" not in str(caught.value)
     with pytest.raises(SettingError, match=r"^invalid since 'soon'"):
         Toolkit().render("runs", since="soon")
-    done = CliRunner().invoke(app, ["render", "metric-history", "-p", "trial_component=x", "--all-time"])
-    assert isinstance(done.exception, ParameterError) and "pass -p metric=VALUE" in str(done.exception)
+    done = CliRunner().invoke(app, ["render", "metric-history", "-p", "trial_components=x", "--all-time"])
+    assert isinstance(done.exception, ParameterError) and "pass -p metrics=VALUE" in str(done.exception)
     done = CliRunner().invoke(app, ["render", "runs", "--since", "soon"])
     assert "invalid --since 'soon'" in str(done.exception)
     with pytest.raises(SettingError, match=r"^invalid since"):  # the command's wording ended with it
@@ -244,10 +244,11 @@ def test_frames_give_the_delivery_day_as_a_date(toolkit: Toolkit) -> None:
 
 
 def test_a_result_shows_itself_in_jupyter(toolkit: Toolkit) -> None:
-    result = toolkit.run("metric-history", trial_component=TRIAL_COMPONENT, metric="train:loss", all_time=True)
-    assert repr(result).startswith("<QueryResult 4 rows x 5 columns: step BIGINT, metric_time TIMESTAMP")
+    result = toolkit.run("metric-history", trial_components=TRIAL_COMPONENT, metrics="train:loss", all_time=True)
+    assert repr(result).startswith("<QueryResult 4 rows x 7 columns: trial_component VARCHAR, metric_name VARCHAR, "
+                                   "step BIGINT, metric_time TIMESTAMP")
     page = result._repr_html_()
-    assert page.count("<tr>") == 1 + 4 and "4 rows x 5 columns" in page
+    assert page.count("<tr>") == 1 + 4 and "4 rows x 7 columns" in page
     assert "2024-05-01 11:59:50Z" in page and toolkit.engine.name in page
 
 

@@ -113,7 +113,7 @@ def test_json_nested_too_deep_is_skipped(bucket: Path, where: str) -> None:
     bad.write_bytes(gzip.compress(text.encode()))
     assert len(bad.read_bytes()) < 2048
     assert _read(_root(bucket)) == ({"too-deep": 1}, [GOOD_ROW])
-    _assert_cli(_root(bucket), "skipped 1 files: 1 too-deep", bad, "JSON nested too deep")
+    _assert_cli(_root(bucket), "skipped 1 file: 1 too-deep", bad, "JSON nested too deep")
 
 
 # -- links, FIFOs, devices -----------------------------------------------------------------------------------
@@ -206,7 +206,7 @@ def test_a_folder_that_cannot_be_read_fails_strict_through_the_cli(vanishing_day
     runner = CliRunner()
     result = runner.invoke(app, ["run", "runs", "--logs", str(_root(bucket)), "--all-time", "-f", "csv"])
     assert result.exit_code == 0, result.output
-    assert result.stderr.strip().splitlines() == ["skipped 1 files: 1 unreadable"]
+    assert result.stderr.strip().splitlines() == ["skipped 1 file: 1 unreadable"]
     assert "e-lost" not in result.stdout and "resnet-training-job-aws-training-job" in result.stdout
     strict = runner.invoke(app, ["run", "runs", "--logs", str(_root(bucket)), "--all-time", "--strict"])
     assert isinstance(strict.exception, LogReadError)
@@ -274,7 +274,7 @@ def test_a_gzip_bomb_is_skipped_within_bounded_memory(bucket: Path) -> None:
     """1 GiB of spaces in a 1 MB file, under a 64 MB limit: the CLI process never holds the gigabyte."""
     bomb = write_gzip_bomb(bucket / "bomb.json.gz", 1 << 30)
     assert bomb.stat().st_size < 2 * 1024 * 1024
-    _assert_cli(_root(bucket), "skipped 1 files: 1 too-large", bomb, "larger than the size limit",
+    _assert_cli(_root(bucket), "skipped 1 file: 1 too-large", bomb, "larger than the size limit",
                 env={"SMTRAIL_MAX_LOG_SIZE": "64MB"}, timeout=120)
     peak_mb = _peak_mb(_root(bucket), "64MB")
     # the interpreter, Arrow and DuckDB take about 200 MB; the bomb read in full took over 1,000 more
@@ -294,7 +294,7 @@ def test_a_dense_file_is_skipped_within_the_reader_budget(bucket: Path, kind: st
     """60 MB of ``{},``, under a 64 MB limit: decoding it would take over a gigabyte (records) or four
     (points, 21 million of them); the reader's budget (4 x 64 MB + 256 MB) stops it, the file is too large."""
     dense = _dense(bucket, kind, 60 << 20)
-    _assert_cli(_root(bucket), "skipped 1 files: 1 too-large", dense, "larger than the size limit",
+    _assert_cli(_root(bucket), "skipped 1 file: 1 too-large", dense, "larger than the size limit",
                 env={"SMTRAIL_MAX_LOG_SIZE": "64MB"}, timeout=120)
     peak_mb = _peak_mb(_root(bucket), "64MB")
     # the interpreter, Arrow and DuckDB take about 250 MB: the budget's 512 MB beside them, never the 1.3-3.8 GB
@@ -345,7 +345,7 @@ def test_a_bad_limit_is_a_usage_error(bucket: Path) -> None:
     result = _cli(_root(bucket), env={"SMTRAIL_MAX_LOG_SIZE": "lots"})
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
-        "error: invalid SMTRAIL_MAX_LOG_SIZE 'lots': a size of at least one byte, such as 512MB or 2GB"]
+        "error: invalid SMTRAIL_MAX_LOG_SIZE 'lots': a size of at least one byte, such as 512MiB or 2GiB"]
 
 
 # -- any other error of one file -----------------------------------------------------------------------------

@@ -22,6 +22,7 @@ import importlib
 import re
 from collections import namedtuple
 from collections.abc import Sequence
+from dataclasses import replace
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -113,6 +114,26 @@ def _frame_type(name: str, sql_type: str, values: Sequence[Any], pa: ModuleType)
     if name == DAY_COLUMN and family == "string" and all(v is None or _partition_day(v) for v in values):
         return pa.date32()
     return arrow_type(sql_type)
+
+
+def with_day_as_date(result: QueryResult) -> QueryResult:
+    """The result with a ``day`` column of delivery-day partition text (``2024/05/01``) as dates (``DATE``), as
+    every output writes it (the SQL keeps the partition text: the views and the engines compare it as text).
+
+    >>> from smtrail_sql.result import QueryResult
+    >>> with_day_as_date(QueryResult(["day"], ["VARCHAR"], [("2024/05/01",)])).rows
+    [(datetime.date(2024, 5, 1),)]
+    """
+    if DAY_COLUMN not in result.columns:
+        return result
+    at = result.columns.index(DAY_COLUMN)
+    if type_family(result.column_types[at]) != "string" or not all(
+            row[at] is None or _partition_day(row[at]) for row in result.rows):
+        return result
+    rows = [(*row[:at], _partition_day(row[at]) if row[at] is not None else None, *row[at + 1:])
+            for row in result.rows]
+    types = [*result.column_types[:at], "DATE", *result.column_types[at + 1:]]
+    return replace(result, rows=rows, column_types=types)
 
 
 def _partition_day(value: Any) -> dt.date | None:

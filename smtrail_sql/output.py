@@ -152,7 +152,10 @@ def write_result(
     >>> out.getvalue()
     '{"step": 1}\\n{"step": null}\\n'
     """
+    from smtrail_sql.frames import with_day_as_date
+
     name = resolve_format(fmt, output)
+    result = with_day_as_date(result)  # (the delivery day reads as a date everywhere: 2024-05-01)
     if name == "parquet":
         assert output is not None  # resolve_format refuses parquet without a file
         _write_parquet(result, output)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 import re
 import warnings
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -287,3 +287,24 @@ def bind(specs: Mapping[str, ParamSpec], values: Mapping[str, Any], *, query: st
         else:
             bound[spec.name] = spec.coerce(raw)
     return bound
+
+
+def with_name_options(query: Any, values: dict[str, Any], trial_components: Sequence[str] | None,
+                      metrics: Sequence[str] | None) -> dict[str, Any]:
+    """The ``-p`` values with ``-t``/``-m`` given as the query's ``trial_components``/``metrics`` parameters
+    (``query``: its :class:`~smtrail_sql.query_info.QueryInfo`); a query without them, or the same parameter
+    given both ways, is a :class:`ParameterError`."""
+    from smtrail_sql.settings import split_commas
+
+    declared = {param.name for param in query.params}
+    for option, key, given in (("-t/--trial-component", "trial_components", trial_components),
+                               ("-m/--metric", "metrics", metrics)):
+        if not given:
+            continue
+        if key not in declared:
+            raise ParameterError(f"{option} sets the {key} parameter, which {query.name} does not take; its "
+                                 f"parameters: {', '.join(sorted(declared)) or 'none'}")
+        if key in values:
+            raise ParameterError(f"{option} and -p {key}= both give {key}: use one")
+        values[key] = split_commas(given)
+    return values

@@ -132,3 +132,16 @@ def test_help_is_fast_and_light() -> None:
             "'pandas'} & set(sys.modules); print(sorted(heavy))")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "[]"
+
+
+def test_render_takes_trial_components_and_metrics_as_run_does() -> None:
+    done = smtrail("render", "metric-history", "-t", "job-a", "-t", "job-b", "-m", "train:loss", "--all-time")
+    assert done.returncode == 0, done.stderr
+    assert "'job-a', 'job-b'" in done.stdout and "'train:loss'" in done.stdout
+    refused = smtrail("render", "runs", "-m", "train:loss", "--all-time")
+    assert refused.returncode == 2
+    (line,) = refused.stderr.strip().splitlines()
+    assert line.startswith("error: -m/--metric sets the metrics parameter, which runs does not take; its "
+                           "parameters: ")
+    both = smtrail("render", "metric-history", "-t", "a", "-p", "trial_components=b", "-m", "x", "--all-time")
+    assert both.returncode == 2 and "both give trial_components" in both.stderr

@@ -309,3 +309,31 @@ def test_a_table_on_a_terminal_fits_its_width_and_caps_rows(monkeypatch: pytest.
     wide = _Terminal()
     write_result(many, stream=wide, wide=True, max_rows=0)
     assert arn in wide.getvalue() and "100 rows\x1b" in wide.getvalue()
+
+
+@pytest.mark.parametrize("fmt", ["csv", "tsv", "json", "jsonl", "markdown", "table"])
+def test_the_delivery_day_reads_as_a_date_in_every_format(fmt: str) -> None:
+    """The views keep ``day`` as the partition's text (``2024/05/01``); what a user reads is a date."""
+    import io
+
+    out = io.StringIO()
+    write_result(QueryResult(["day", "calls"], ["VARCHAR", "BIGINT"], [("2024/05/01", 3), (None, 1)]), fmt,
+                 stream=out)
+    assert "2024-05-01" in out.getvalue() and "2024/05/01" not in out.getvalue()
+
+
+def test_the_delivery_day_is_a_parquet_date(tmp_path: Path) -> None:
+    import pyarrow.parquet as pq
+
+    target = tmp_path / "days.parquet"
+    write_result(QueryResult(["day"], ["VARCHAR"], [("2024/05/01",)]), output=target)
+    table = pq.read_table(target)
+    assert str(table.schema.field("day").type) == "date32[day]" and table.column("day").to_pylist()[0].day == 1
+
+
+def test_a_day_column_that_is_not_partition_text_is_left_alone() -> None:
+    import io
+
+    out = io.StringIO()
+    write_result(QueryResult(["day"], ["VARCHAR"], [("monday",)]), "csv", stream=out)
+    assert "monday" in out.getvalue()

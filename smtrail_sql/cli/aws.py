@@ -25,7 +25,9 @@ from smtrail_sql.cli.options import (
     Prefix,
     Profile,
     QueriesDir,
+    QueryMetrics,
     QueryName,
+    QueryTrialComponents,
     Region,
     Since,
     StartDate,
@@ -215,6 +217,8 @@ def estimate_command(
     regions: OptionalRegions = None,
     prefix: Prefix = None,
     org_id: OrgId = None,
+    trial_component: QueryTrialComponents = None,
+    metric: QueryMetrics = None,
     param: Params = None,
     since: Since = None,
     until: Until = None,
@@ -238,7 +242,7 @@ def estimate_command(
     """
     from smtrail_sql.api import Toolkit
     from smtrail_sql.engines import EngineSettings
-    from smtrail_sql.params import parse_assignments
+    from smtrail_sql.params import parse_assignments, with_name_options
     from smtrail_sql.wording import plural
 
     location = _location(database, table, catalog, region, profile, bucket=bucket, prefix=prefix, org_id=org_id,
@@ -247,7 +251,7 @@ def estimate_command(
                               org_id=location["org_id"], accounts=location["accounts"], regions=location["regions"],
                               region=region, profile=profile, database=database, store_location=store_location)
     kit = Toolkit.open(settings, queries_dirs=queries_dir, view=view)
-    values = parse_assignments(param)
+    values = with_name_options(kit.describe(name), parse_assignments(param), trial_component, metric)
     query = kit.query(name, values, since=since, until=until, all_time=all_time, delivery_lag=delivery_lag)
     estimate = kit.estimate(query)
     typer.echo(plural(estimate.files, "file"))

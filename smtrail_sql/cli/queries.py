@@ -14,7 +14,9 @@ from smtrail_sql.cli.options import (
     DeliveryLag,
     Params,
     QueriesDir,
+    QueryMetrics,
     QueryName,
+    QueryTrialComponents,
     Since,
     Until,
     View,
@@ -61,6 +63,8 @@ def show_query(name: QueryName, queries_dir: QueriesDir = None) -> None:
 @app.command("render")
 def render_query(
     name: QueryName,
+    trial_component: QueryTrialComponents = None,
+    metric: QueryMetrics = None,
     param: Params = None,
     since: Since = None,
     until: Until = None,
@@ -77,12 +81,12 @@ def render_query(
     that was added.
 
     \b
-    Example: smtrail-sql render metric-history -p trial_components=my-job -p metrics=train:loss --since 3d
+    Example: smtrail-sql render metric-history -t my-job -m train:loss --since 3d
     """
     from smtrail_sql.api import Toolkit
-    from smtrail_sql.params import parse_assignments
+    from smtrail_sql.params import parse_assignments, with_name_options
 
     kit = Toolkit(queries_dirs=queries_dir, database=database, view=view)
-    query = kit.query(name, parse_assignments(param), since=since, until=until, all_time=all_time,
-                      delivery_lag=delivery_lag)
+    values = with_name_options(kit.describe(name), parse_assignments(param), trial_component, metric)
+    query = kit.query(name, values, since=since, until=until, all_time=all_time, delivery_lag=delivery_lag)
     typer.echo(kit.console_sql(query, dialect))

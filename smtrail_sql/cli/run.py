@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -48,7 +48,7 @@ from smtrail_sql.cli.options import (
 from smtrail_sql.settings import DEFAULT_CATALOG, DEFAULT_DATABASE
 
 if TYPE_CHECKING:
-    from smtrail_sql.api import Toolkit
+    pass
 
 #: Where ``demo`` writes when no folder is given (README's quick start uses it).
 DEFAULT_DEMO_DIR = Path("smtrail-demo")
@@ -100,7 +100,7 @@ def run_query(
     from smtrail_sql.cli.console import live_progress, note, report, write_rows
     from smtrail_sql.engines import EngineSettings
     from smtrail_sql.output import resolve_format
-    from smtrail_sql.params import parse_assignments
+    from smtrail_sql.params import parse_assignments, with_name_options
 
     resolve_format(fmt, output)  # a bad --format fails before any file is read
     settings = EngineSettings(
@@ -108,7 +108,7 @@ def run_query(
         output_location=output_location, region=region, profile=profile, catalog=catalog, bucket=bucket,
         prefix=prefix, org_id=org_id, accounts=accounts, regions=regions, max_scan=max_scan)
     kit = Toolkit.open(settings, queries_dirs=queries_dir, view=view)
-    values = _with_name_options(kit, name, parse_assignments(param), trial_component, metric)
+    values = with_name_options(kit.describe(name), parse_assignments(param), trial_component, metric)
     query = kit.query(name, values, since=since, until=until, all_time=all_time, delivery_lag=delivery_lag)
     if max_scan:
         from smtrail_sql.aws.pricing import parse_size
@@ -128,26 +128,6 @@ def run_query(
         from smtrail_sql.explain import explain_empty, names_present
 
         note(explain_empty(query, names_present(kit.engine, query)), quiet=quiet)
-
-
-def _with_name_options(kit: Toolkit, name: str, values: dict[str, Any], trial_components: list[str] | None,
-                       metrics: list[str] | None) -> dict[str, Any]:
-    """The ``-p`` values with ``-t``/``-m`` as the query's ``trial_components``/``metrics`` parameters."""
-    from smtrail_sql.errors import ParameterError
-    from smtrail_sql.settings import split_commas
-
-    declared = {param.name for param in kit.describe(name).params}
-    for option, key, given in (("-t/--trial-component", "trial_components", trial_components),
-                               ("-m/--metric", "metrics", metrics)):
-        if not given:
-            continue
-        if key not in declared:
-            raise ParameterError(f"{option} sets the {key} parameter, which {name} does not take; its parameters: "
-                                 f"{', '.join(sorted(declared)) or 'none'}")
-        if key in values:
-            raise ParameterError(f"{option} and -p {key}= both give {key}: use one")
-        values[key] = split_commas(given)
-    return values
 
 
 @app.command("demo")

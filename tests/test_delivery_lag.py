@@ -199,12 +199,12 @@ def test_cli_run_reads_a_late_file_only_with_a_wide_enough_lag(late_logs: tuple[
         assert done.returncode == 0, done.stderr
         return [(r["day"], r["calls"], r["max_lag_days"]) for r in json.loads(done.stdout)]
 
-    on_time = [("2024/05/01", 2, 0), ("2024/05/02", 2, 1)]
+    on_time = [("2024-05-01", 2, 0), ("2024-05-02", 2, 1)]  # (outputs write the delivery day as a date)
     assert days() == on_time  # the default lag (1d) does not reach the folder of 05/04
     # the lag runs from the window's end (05/02 00:00): 36h reaches the folder of 05/03, 4d that of 05/06
     assert days("--delivery-lag", "36h") == on_time
-    assert days("--delivery-lag", "4d") == [*on_time, ("2024/05/04", 1, 3)]
-    assert days(env={"SMTRAIL_DELIVERY_LAG": "2w"}) == [*on_time, ("2024/05/04", 1, 3)]
+    assert days("--delivery-lag", "4d") == [*on_time, ("2024-05-04", 1, 3)]
+    assert days(env={"SMTRAIL_DELIVERY_LAG": "2w"}) == [*on_time, ("2024-05-04", 1, 3)]
 
 
 def test_local_engine_rows_follow_the_lag(late_logs: tuple[Path, list[Path]]) -> None:

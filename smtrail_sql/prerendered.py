@@ -104,15 +104,20 @@ def _code_digest() -> str:
     """A digest of the package's source and sqlglot's version: any change to how a query renders changes it."""
     import importlib.util
 
-    package = Path(__file__).resolve().parent
+    package = os.path.dirname(os.path.abspath(__file__))
     digest = hashlib.sha256()
-    for path in sorted(package.rglob("*.py")):
-        digest.update(f"{path.relative_to(package)}\0".encode())
-        digest.update(path.read_bytes())
+    for folder, subfolders, names in os.walk(package):
+        subfolders[:] = sorted(d for d in subfolders if d != "__pycache__")
+        for name in sorted(n for n in names if n.endswith(".py")):
+            with open(os.path.join(folder, name), "rb") as handle:
+                digest.update(f"{folder[len(package):]}/{name}\0".encode())
+                digest.update(handle.read())
     spec = importlib.util.find_spec("sqlglot")
     if spec is not None and spec.origin:
-        version = Path(spec.origin).with_name("_version.py")
-        digest.update(version.read_bytes() if version.is_file() else spec.origin.encode())
+        version = os.path.join(os.path.dirname(spec.origin), "_version.py")
+        with contextlib.suppress(OSError), open(version, "rb") as handle:
+            digest.update(handle.read())
+        digest.update(spec.origin.encode())
     return digest.hexdigest()
 
 

@@ -4,8 +4,9 @@ One floor: each command module registers its commands on :data:`app` and imports
 :mod:`.options` and :mod:`.console`, never another command module; heavy libraries are imported inside the
 commands.
 
-A run loads only the module of the command it runs (:func:`main`; building every command's options costs
-typer a tenth of a second); help, completion and a misspelt name load them all, as ``app`` does.
+The console script registers only the module of the command it runs (building every command's options costs
+typer a tenth of a second); help, completion and a misspelt name load them all, as importing this package
+from anywhere else does.
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ import os
 import sys
 from collections.abc import Sequence
 from importlib import import_module
-from typing import Any
 
 #: The command modules, in the order of --help: queries, running and plotting, then Athena and AWS.
 COMMAND_MODULES = ("queries", "run", "adhoc", "cache", "plot", "aws", "trail", "store", "config")
@@ -50,22 +50,8 @@ def _module_of(args: Sequence[str]) -> str | None:
     return COMMANDS.get(rest[0]) if rest else None
 
 
-def main() -> None:
-    """Console-script entry point: the command's module, then the app (see :func:`smtrail_sql.cli.app.main`)."""
-    load_commands(sys.argv[1:])
-    from smtrail_sql.cli.app import main as run_app
-
-    run_app()
-
-
-def __getattr__(name: str) -> Any:
-    """``app``: the typer application with every command registered."""
-    if name == "app":
-        load_commands()
-        from smtrail_sql.cli.app import app
-
-        return app
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
+# the console script (smtrail_sql.entry) leaves its command line here: only its command is registered then
+load_commands(getattr(sys.modules.get("smtrail_sql.entry"), "COMMAND_LINE", None))
+from smtrail_sql.cli.app import app, main  # noqa: E402  (after the commands: app is the Typer, not the module)
 
 __all__ = ["app", "main"]

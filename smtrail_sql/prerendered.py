@@ -3,7 +3,7 @@
 Rendering goes through sqlglot (about a third of a second to import, then the template's parse and the
 DuckDB transpilation). What a run of the local engine needs from the rendered query is small: its DuckDB SQL
 (with and without the deduplication of copies), the columns it names, its window and its names. They are kept
-in ``<cache folder>/rendered/KEY.entry``, keyed exactly by everything the rendering depends on:
+in ``<cache folder>/rendered/KEY.rendered``, keyed exactly by everything the rendering depends on:
 
 * the query's name, its parameter values, ``-t``/``-m``, the source asked for, the exact window (a relative
   ``--since 7d`` moves with the clock, so it hits only within the same instant; ``--all-time`` and absolute
@@ -122,7 +122,7 @@ def _code_digest() -> str:
 
 
 def _path(root: Path, key: str) -> Path:
-    return root / _FOLDER / f"{key}.entry"
+    return root / _FOLDER / f"{key}.rendered"
 
 
 def load(root: Path, key: str, window: TimeWindow, naming: Naming,
@@ -178,7 +178,7 @@ def store(root: Path, key: str, query: RenderedQuery, columns: Iterable[str] | N
             with contextlib.suppress(OSError):
                 os.unlink(temp)
             raise
-        entries = sorted(path.parent.glob("*.entry"), key=lambda p: p.stat().st_mtime_ns, reverse=True)
+        entries = sorted(path.parent.glob("*.rendered"), key=lambda p: p.stat().st_mtime_ns, reverse=True)
         for old in entries[MAX_ENTRIES:]:
             with contextlib.suppress(OSError):
                 old.unlink()

@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 from smtrail_sql.errors import EngineError, SettingError
-from smtrail_sql.query_info import QueryInfo, query_info
 from smtrail_sql.toolkit_extras import ToolkitExtras
 from smtrail_sql.window import api_window
 
@@ -28,6 +27,7 @@ if TYPE_CHECKING:
 
     from smtrail_sql.aws.estimate import ScanEstimate
     from smtrail_sql.engines.base import Engine, EngineSettings, RunProgress
+    from smtrail_sql.query_info import QueryInfo
     from smtrail_sql.render import Naming, RenderedQuery
     from smtrail_sql.result import QueryResult
     from smtrail_sql.source import SourceChoice
@@ -157,6 +157,8 @@ class Toolkit(ToolkitExtras):
         >>> [q.name for q in Toolkit().queries()][:2]
         ['callers', 'compare-runs']
         """
+        from smtrail_sql.query_info import query_info
+
         return [query_info(t) for t in self.templates.templates.values()]
 
     def describe(self, name: str) -> QueryInfo:
@@ -165,6 +167,8 @@ class Toolkit(ToolkitExtras):
         >>> [p.name for p in Toolkit().describe("metric-history").params]
         ['trial_components', 'metrics', 'limit']
         """
+        from smtrail_sql.query_info import query_info
+
         return query_info(self.templates.get(name))
 
     # -- rendering and running -----------------------------------------------------------------------------

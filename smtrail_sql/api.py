@@ -17,10 +17,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from smtrail_sql.errors import EngineError, SettingError
-from smtrail_sql.query_info import QueryInfo, query_info
 from smtrail_sql.toolkit_extras import ToolkitExtras
 from smtrail_sql.window import api_window
 
@@ -28,6 +27,7 @@ if TYPE_CHECKING:
 
     from smtrail_sql.aws.estimate import ScanEstimate
     from smtrail_sql.engines.base import Engine, EngineSettings, RunProgress
+    from smtrail_sql.query_info import QueryInfo
     from smtrail_sql.render import Naming, RenderedQuery
     from smtrail_sql.result import QueryResult
     from smtrail_sql.source import SourceChoice
@@ -66,6 +66,8 @@ class Toolkit(ToolkitExtras):
         self._database = database or (settings.database if settings else None)
         self._view = view
         self._templates: TemplateLibrary | None = None
+        #: Queries rendered by :meth:`prepare` to keep once they ran: id -> (cache folder, key, query).
+        self._to_keep: dict[int, tuple[Path, str, RenderedQuery]] = {}
 
     @classmethod
     def open(
@@ -155,6 +157,8 @@ class Toolkit(ToolkitExtras):
         >>> [q.name for q in Toolkit().queries()][:2]
         ['callers', 'compare-runs']
         """
+        from smtrail_sql.query_info import query_info
+
         return [query_info(t) for t in self.templates.templates.values()]
 
     def describe(self, name: str) -> QueryInfo:
@@ -163,6 +167,8 @@ class Toolkit(ToolkitExtras):
         >>> [p.name for p in Toolkit().describe("metric-history").params]
         ['trial_components', 'metrics', 'limit']
         """
+        from smtrail_sql.query_info import query_info
+
         return query_info(self.templates.get(name))
 
     # -- rendering and running -----------------------------------------------------------------------------
@@ -201,6 +207,81 @@ class Toolkit(ToolkitExtras):
         naming = self._naming().reading_store() if chosen == STORE else self._naming()
         return render(template, params, window=window, naming=naming)
 
+    def prepare(
+        self,
+        name: str,
+        params: Mapping[str, Any],
+        trial_components: Sequence[str] | None = None,
+        metrics: Sequence[str] | None = None,
+        *,
+        since: TimeSpec | None = None,
+        until: TimeSpec | None = None,
+        all_time: bool = False,
+        delivery_lag: str | timedelta | None = None,
+    ) -> RenderedQuery:
+        """:meth:`query` with ``-t``/``-m`` given as the query's parameters (as the CLI's ``run`` takes them),
+        served without rendering when the local engine's cache kept the same query rendered (see
+        :mod:`smtrail_sql.prerendered`); a query rendered here is kept once it ran."""
+        window, root, key = self._rendered_key(name, params, trial_components, metrics,
+                                               (since, until, all_time, delivery_lag))
+
+        def full() -> RenderedQuery:
+            from smtrail_sql.params import with_name_options
+
+            values = with_name_options(self.describe(name), dict(params), trial_components, metrics)
+            if window is None:  # (its error, if any, comes after those of the parameters, as in query())
+                return self.query(name, values, since=since, until=until, all_time=all_time,
+                                  delivery_lag=delivery_lag)
+            return self._build(self.templates.get(name), values, window, None)
+
+        if root is None or key is None or window is None:
+            return full()
+        from smtrail_sql import prerendered
+
+        kept = prerendered.load(root, key, window, self._naming(), full)
+        if kept is not None:
+            return cast("RenderedQuery", kept)  # (it answers what the engines ask; the rest from full())
+        import warnings
+
+        with warnings.catch_warnings(record=True) as caught:
+            query = full()
+        for warning in caught:  # shown as they would have been; a render that warns is not kept
+            warnings.showwarning(warning.message, warning.category, warning.filename, warning.lineno)
+        if not caught:
+            self._to_keep[id(query)] = (root, key, query)
+        return query
+
+    def _rendered_key(self, name: str, params: Mapping[str, Any], trial_components: Sequence[str] | None,
+                      metrics: Sequence[str] | None, when: tuple[Any, ...]
+                      ) -> tuple[TimeWindow | None, Path | None, str | None]:
+        """The window, the cache folder and the key of a rendering :meth:`prepare` may keep (Nones: not kept)."""
+        from smtrail_sql.errors import SmtrailError
+
+        try:
+            window = api_window(when[0], when[1], all_time=when[2], delivery_lag=when[3])
+            root: Path | None = None
+            if self._engine is not None:
+                cache = getattr(self._engine, "cache", None) if self._engine.name == "local" else None
+                root = getattr(cache, "root", None)
+            elif self.settings is not None and self.settings.use_cache:
+                from smtrail_sql.engines import choose_engine
+
+                if choose_engine(self.settings) == "local":
+                    from smtrail_sql.reader.cache import default_cache_dir
+
+                    root = default_cache_dir()
+            naming = self._naming()
+        except SmtrailError:
+            return None, None, None
+        if root is None:
+            return window, None, None
+        from smtrail_sql.prerendered import request_key
+        from smtrail_sql.resources import queries_dir
+
+        parts = (name, tuple(params.items()), tuple(trial_components or ()), tuple(metrics or ()), window,
+                 naming, "duckdb")
+        return window, root, request_key(parts, [queries_dir(), *self._queries_dirs])
+
     def choose_source(self, source: str | None, window: TimeWindow) -> SourceChoice:
         """Which source a query over ``window`` reads on this toolkit's engine, and a line saying why
         (:func:`smtrail_sql.source.choose_source`): ``auto`` reads the store when it holds the window."""
@@ -223,7 +304,14 @@ class Toolkit(ToolkitExtras):
             from smtrail_sql.scan import refuse_over_max_scan
 
             refuse_over_max_scan(query, self.settings)
-        return engine.execute(query, progress=progress)
+        result = engine.execute(query, progress=progress)
+        kept = self._to_keep.pop(id(query), None)
+        if kept is not None and kept[2] is query:
+            from smtrail_sql.engines.local import columns_named
+            from smtrail_sql.prerendered import store
+
+            store(kept[0], kept[1], query, columns_named(query))
+        return result
 
     def estimate(self, query: RenderedQuery) -> ScanEstimate:
         """The log files ``query`` would read on Athena, and the cost, listed in S3 before paying (the settings
@@ -298,7 +386,7 @@ class Toolkit(ToolkitExtras):
                                        delivery_lag=delivery_lag, source=source))
 
     def _naming(self) -> Naming:
-        from smtrail_sql.render import Naming
+        from smtrail_sql.naming import Naming
 
         options: dict[str, Any] = {k: v for k, v in {"database": self._database, "view": self._view}.items() if v}
         if self._view:

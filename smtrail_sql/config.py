@@ -118,11 +118,11 @@ class ConfigFile:
     def load(cls, path: Path | None = None) -> ConfigFile:
         """Read and check the file: TOML tables of known keys, values strings (lists of strings for accounts
         and regions). Errors name the file, and the line for bad TOML."""
-        import tomllib
-
         path = config_path() if path is None else path
         if not path.is_file():
             return cls(path)
+        import tomllib
+
         try:
             data = tomllib.loads(path.read_text(encoding="utf-8"))
         except tomllib.TOMLDecodeError as error:

@@ -19,10 +19,16 @@ def _exit_at_once(signum: int, frame: object) -> None:
     os._exit(130 if interrupted else 143)  # (128 + the signal's number, as the CLI exits on them)
 
 
+#: The command line, for :mod:`smtrail_sql.cli` to register only the command it runs (None: every command).
+COMMAND_LINE: list[str] | None = None
+
+
 def main() -> None:
     """Install the start-up handlers, then run the CLI (which replaces them with its own)."""
+    global COMMAND_LINE
     signal.signal(signal.SIGINT, _exit_at_once)
     signal.signal(signal.SIGTERM, _exit_at_once)
+    COMMAND_LINE = sys.argv[1:]
     from smtrail_sql.cli import main as run_cli
 
     run_cli()

@@ -12,14 +12,15 @@ import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any
-
-from sqlglot import exp
+from typing import TYPE_CHECKING, Any
 
 from smtrail_sql.errors import ParameterError, RenamedWarning
 from smtrail_sql.settings import split_commas
 from smtrail_sql.spelling import parameter_hint
 from smtrail_sql.window import naive_utc, parse_time
+
+if TYPE_CHECKING:
+    from sqlglot import exp
 
 #: Scalar types a parameter may declare; ``list[T]`` of any of them (but bool and glob) is a list parameter.
 SCALAR_TYPES = ("str", "int", "float", "bool", "timestamp", "date", "glob")
@@ -171,12 +172,16 @@ def format_value(value: Any) -> str:
 
 def timestamp_literal(moment: datetime) -> exp.Expr:
     """A ``TIMESTAMP`` literal of a UTC instant (naive in SQL: Athena's session zone is UTC)."""
+    from sqlglot import exp
+
     text = naive_utc(moment).isoformat(sep=" ", timespec="milliseconds")
     return exp.cast(exp.Literal.string(text), exp.DataType.build("TIMESTAMP"))
 
 
 def to_literal(type_: str, value: Any) -> exp.Expr:
     """The sqlglot literal of a coerced scalar value of the given type."""
+    from sqlglot import exp
+
     if type_ == "str":
         return exp.Literal.string(value)
     if type_ == "glob":

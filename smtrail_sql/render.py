@@ -10,7 +10,7 @@ reads only the days it needs.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 import sqlglot
@@ -18,6 +18,7 @@ from sqlglot import exp
 from sqlglot.errors import ErrorLevel, SqlglotError
 
 from smtrail_sql.errors import ParameterError, RenderError
+from smtrail_sql.naming import Naming as Naming
 from smtrail_sql.params import bind, timestamp_literal, to_literal
 from smtrail_sql.schema import (
     CALLS_STORE_RELATION,
@@ -28,13 +29,9 @@ from smtrail_sql.schema import (
     METRIC_POINTS_RELATION,
     POINTS_STORE_RELATION,
     REFRESH_LOG_RELATION,
-    store_names_for,
 )
 from smtrail_sql.settings import (
-    DEFAULT_DATABASE,
-    DEFAULT_TABLE,
     needs_quotes,
-    validate_identifier,
 )
 from smtrail_sql.templates import Template, is_cte_name, nesting_checked
 from smtrail_sql.window import TimeWindow, format_day
@@ -49,51 +46,6 @@ RELATION_COLUMNS = {METRIC_POINTS_RELATION: METRIC_POINT_COLUMNS, METRIC_CALLS_R
 _COPY_ORDER = ("day", "account_id", "region")
 #: The column numbering the copies of one row (1: the copy kept).
 _COPY_NUMBER = "copy_number"
-
-
-@dataclass(frozen=True)
-class Naming:
-    """The names the relations have where the query runs: ``database.view``.
-
-    >>> Naming(database="analytics").name_of(METRIC_POINTS_RELATION)
-    'sagemaker_metrics'
-    """
-
-    database: str = DEFAULT_DATABASE
-    view: str = METRIC_POINTS_RELATION
-    calls_view: str = METRIC_CALLS_RELATION
-    table: str = DEFAULT_TABLE
-    #: True when the two relations are read from the metric store's tables (:meth:`reading_store`).
-    store: bool = False
-
-    def __post_init__(self) -> None:
-        validate_identifier("database", self.database)
-        validate_identifier("view", self.view)
-        validate_identifier("calls view", self.calls_view)
-        validate_identifier("table", self.table)
-
-    def name_of(self, relation: str) -> str:
-        """The configured name of one of the template-level (or DDL-level) relation names."""
-        points_store, calls_store, refresh_log = store_names_for(self.view, self.calls_view)
-        return {
-            METRIC_POINTS_RELATION: self.view,
-            METRIC_CALLS_RELATION: self.calls_view,
-            EVENTS_RELATION: self.table,
-            POINTS_STORE_RELATION: points_store,
-            CALLS_STORE_RELATION: calls_store,
-            REFRESH_LOG_RELATION: refresh_log,
-        }[relation]
-
-    def reading_store(self) -> Naming:
-        """The same names, with the two relations read from the metric store's tables instead of the views.
-
-        >>> Naming().reading_store().name_of(METRIC_POINTS_RELATION)
-        'sagemaker_metrics_store'
-        """
-        if self.store:
-            return self
-        return replace(self, view=self.name_of(POINTS_STORE_RELATION), calls_view=self.name_of(CALLS_STORE_RELATION),
-                       store=True)
 
 
 @dataclass(frozen=True)

@@ -108,14 +108,15 @@ def run_query(
         output_location=output_location, region=region, profile=profile, catalog=catalog, bucket=bucket,
         prefix=prefix, org_id=org_id, accounts=accounts, regions=regions, max_scan=max_scan)
     kit = Toolkit.open(settings, queries_dirs=queries_dir, view=view)
-    values = with_name_options(kit.describe(name), parse_assignments(param), trial_component, metric)
-    query = kit.query(name, values, since=since, until=until, all_time=all_time, delivery_lag=delivery_lag)
+    query = kit.prepare(name, parse_assignments(param), trial_component, metric, since=since, until=until,
+                        all_time=all_time, delivery_lag=delivery_lag)
     if max_scan:
         from smtrail_sql.aws.pricing import parse_size
 
         parse_size(max_scan, setting="--max-scan")
     choice = kit.choose_source(source, query.window)  # (after every value is checked: it may ask Athena)
     if choice.source != "trail":
+        values = with_name_options(kit.describe(name), parse_assignments(param), trial_component, metric)
         query = kit.query(name, values, since=since, until=until, all_time=all_time, delivery_lag=delivery_lag,
                           source=choice.source)
     if choice.note:

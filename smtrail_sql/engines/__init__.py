@@ -15,14 +15,32 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from typing import Any
 
-from smtrail_sql.engines.athena import AthenaEngine
 from smtrail_sql.engines.base import Engine, EngineSettings, QueryStatus, RunProgress
 from smtrail_sql.engines.local import LocalEngine
 from smtrail_sql.errors import SettingError
 
-#: Engine name -> class.
-ENGINES: dict[str, type[Engine]] = {"local": LocalEngine, "athena": AthenaEngine}
+#: The engines' names (``ENGINES`` maps each to its class; Athena's module is imported only when asked for).
+ENGINE_NAMES = ("local", "athena")
+
+
+def engine_class(name: str) -> type[Engine]:
+    """The class of the engine called ``name`` (one of :data:`ENGINE_NAMES`)."""
+    if name == "athena":
+        from smtrail_sql.engines.athena import AthenaEngine
+
+        return AthenaEngine
+    return LocalEngine
+
+
+def __getattr__(name: str) -> Any:
+    """``ENGINES`` (engine name -> class) and ``AthenaEngine``, imported on first use."""
+    if name == "ENGINES":
+        return {engine: engine_class(engine) for engine in ENGINE_NAMES}
+    if name == "AthenaEngine":
+        return engine_class("athena")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 #: Settings that mean the user set up Athena: with any of them and no logs folder, queries go to Athena.
@@ -39,8 +57,8 @@ def choose_engine(settings: EngineSettings, environ: Mapping[str, str] | None = 
     """
     if settings.engine is not None:
         name = settings.engine.strip().lower()
-        if name not in ENGINES:
-            raise SettingError("engine", settings.engine, f"one of {', '.join(ENGINES)}")
+        if name not in ENGINE_NAMES:
+            raise SettingError("engine", settings.engine, f"one of {', '.join(ENGINE_NAMES)}")
         return name
     env = os.environ if environ is None else environ
     athena = settings.workgroup or settings.output_location or any(env.get(n) for n in ATHENA_SETTINGS_VARIABLES)
@@ -49,8 +67,8 @@ def choose_engine(settings: EngineSettings, environ: Mapping[str, str] | None = 
 
 def open_engine(settings: EngineSettings) -> Engine:
     """The engine the settings name (or :func:`choose_engine` picks), built from them."""
-    return ENGINES[choose_engine(settings)].from_settings(settings)
+    return engine_class(choose_engine(settings)).from_settings(settings)
 
 
-__all__ = ["ATHENA_SETTINGS_VARIABLES", "ENGINES", "Engine", "EngineSettings", "QueryStatus", "RunProgress",
-           "choose_engine", "open_engine"]
+__all__ = ["ATHENA_SETTINGS_VARIABLES", "ENGINES", "ENGINE_NAMES", "Engine", "EngineSettings", "QueryStatus",
+           "RunProgress", "choose_engine", "engine_class", "open_engine"]

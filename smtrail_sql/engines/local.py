@@ -303,6 +303,10 @@ def columns_named(query: RenderedQuery) -> frozenset[str] | None:
     >>> "user_agent" in columns_named(query)
     False
     """
+    from smtrail_sql.prerendered import PrerenderedQuery
+
+    if isinstance(query, PrerenderedQuery):  # (kept with its SQL: see smtrail_sql.prerendered)
+        return query.columns
     from sqlglot import exp
 
     tree = query.expression

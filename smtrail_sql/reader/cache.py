@@ -282,7 +282,7 @@ class ExtractCache:
         """Remove every entry; returns what was there."""
         self._last_snapshot = None
         before = self.info()
-        for sub in ("files", "snapshots", "tmp"):
+        for sub in ("files", "snapshots", "tmp", "rendered"):  # (rendered: smtrail_sql.prerendered)
             shutil.rmtree(self.root / sub, ignore_errors=True)
         return before
 

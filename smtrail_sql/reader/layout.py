@@ -291,6 +291,10 @@ def _walk_year(path: str, ctx: dict[str, str], filters: _Filters, found: Discove
             continue
         if only_month is not None and month.name != only_month:
             continue
+        # (a month outside the delivery days is not listed, as a year outside them is not)
+        if (first and (year, int(month.name)) < (first.year, first.month)) or (
+                last and (year, int(month.name)) > (last.year, last.month)):
+            continue
         for day in _entries(month.path, found):
             if not (_MONTH_OR_DAY.match(day.name) and _kind(day, found) == _DIR):
                 continue

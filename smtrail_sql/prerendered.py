@@ -1,0 +1,184 @@
+"""Rendered SQL kept beside the local engine's cache: a warm run of an identical query does not render again.
+
+Rendering goes through sqlglot (about a third of a second to import, then the template's parse and the
+DuckDB transpilation). What a run of the local engine needs from the rendered query is small: its DuckDB SQL
+(with and without the deduplication of copies), the columns it names, its window and its names. They are kept
+in ``<cache folder>/rendered/KEY.rendered``, keyed exactly by everything the rendering depends on:
+
+* the query's name, its parameter values, ``-t``/``-m``, the source asked for, the exact window (a relative
+  ``--since 7d`` moves with the clock, so it hits only within the same instant; ``--all-time`` and absolute
+  windows hit) and the relations' names;
+* every template file the library would load (paths and contents, built-in and ``--queries-dir``);
+* the code that renders: the package's own source files and sqlglot's version.
+
+An entry is framed with a CRC-32 over its bytes and its key (:func:`smtrail_sql.reader.entries.frame`): a
+damaged one is removed and the query rendered again, never served. A render that warned (an old parameter name)
+is not kept, so the warning is shown every time. Only the newest :data:`MAX_ENTRIES` are kept.
+
+Anything else asked of a query served from here (its Athena SQL, its template, for an empty result's
+explanation) renders it in full, through the function it was given.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+from collections.abc import Callable, Iterable, Sequence
+from functools import cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from smtrail_sql.render import Naming, RenderedQuery
+    from smtrail_sql.window import TimeWindow
+
+#: Bump when the entries' content changes.
+FORMAT = 1
+#: Entries kept; older ones are removed when a new one is written (a relative window writes one every run).
+MAX_ENTRIES = 64
+#: The (dialect, pretty, copies) forms kept: what the local engine runs.
+KEPT_FORMS = (("duckdb", True, True), ("duckdb", True, False))
+_FOLDER = "rendered"
+_TEMP_PREFIX = ".tmp-"
+
+
+class PrerenderedQuery:
+    """A query served from the rendered-SQL cache: what the local engine runs, without sqlglot.
+
+    Whatever else is asked of it comes from the full rendering, done on first use by ``full``.
+    """
+
+    def __init__(self, name: str, window: TimeWindow, naming: Naming, sql: dict[tuple[str, bool, bool], str],
+                 columns: frozenset[str] | None, full: Callable[[], RenderedQuery]) -> None:
+        self.name = name
+        self.window = window
+        self.naming = naming
+        self.columns = columns
+        self._sql = sql
+        self._make_full = full
+        self._full: RenderedQuery | None = None
+
+    @property
+    def full(self) -> RenderedQuery:
+        """The query rendered in full (through sqlglot), on first use."""
+        if self._full is None:
+            self._full = self._make_full()
+        return self._full
+
+    def to_sql(self, dialect: str = "athena", *, pretty: bool = True, copies: bool = True) -> str:
+        """The kept SQL of this form, else the full rendering's."""
+        kept = self._sql.get((dialect, pretty, copies))
+        return kept if kept is not None else self.full.to_sql(dialect, pretty=pretty, copies=copies)
+
+    @property
+    def sql(self) -> str:
+        """Pretty Athena SQL (from the full rendering)."""
+        return self.full.sql
+
+    def __getattr__(self, attribute: str) -> Any:
+        if attribute.startswith("_"):
+            raise AttributeError(attribute)
+        return getattr(self.full, attribute)
+
+
+def request_key(parts: Sequence[object], template_dirs: Sequence[Path]) -> str | None:
+    """The key of one rendering: ``parts`` (the request, each with an exact ``repr``), the templates and the
+    code. None when a template folder cannot be read (the rendering then tells what is wrong)."""
+    digest = hashlib.sha256(f"rendered {FORMAT}\n{_code_digest()}\n{parts!r}\n".encode())
+    try:
+        for directory in template_dirs:
+            digest.update(f"{directory.resolve()}\n".encode())
+            for path in sorted(directory.glob("*.sql")):
+                data = path.read_bytes()
+                digest.update(f"{path.name}\0{len(data)}\0".encode())
+                digest.update(data)
+    except OSError:
+        return None
+    return digest.hexdigest()
+
+
+@cache
+def _code_digest() -> str:
+    """A digest of the package's source and sqlglot's version: any change to how a query renders changes it."""
+    import importlib.util
+
+    package = os.path.dirname(os.path.abspath(__file__))
+    digest = hashlib.sha256()
+    for folder, subfolders, names in os.walk(package):
+        subfolders[:] = sorted(d for d in subfolders if d != "__pycache__")
+        for name in sorted(n for n in names if n.endswith(".py")):
+            with open(os.path.join(folder, name), "rb") as handle:
+                digest.update(f"{folder[len(package):]}/{name}\0".encode())
+                digest.update(handle.read())
+    spec = importlib.util.find_spec("sqlglot")
+    if spec is not None and spec.origin:
+        version = os.path.join(os.path.dirname(spec.origin), "_version.py")
+        with contextlib.suppress(OSError), open(version, "rb") as handle:
+            digest.update(handle.read())
+        digest.update(spec.origin.encode())
+    return digest.hexdigest()
+
+
+def _path(root: Path, key: str) -> Path:
+    return root / _FOLDER / f"{key}.rendered"
+
+
+def load(root: Path, key: str, window: TimeWindow, naming: Naming,
+         full: Callable[[], RenderedQuery]) -> PrerenderedQuery | None:
+    """The query kept under ``key``, or None (a miss, or a damaged entry, which is removed)."""
+    from smtrail_sql.reader.entries import unframe
+
+    path = _path(root, key)
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return None
+    payload = unframe(data, key)
+    try:
+        if payload is None:
+            raise ValueError("damaged")
+        entry = json.loads(payload)
+        sql = {(str(d), bool(p), bool(c)): str(text) for d, p, c, text in entry["sql"]}
+        columns = entry["columns"]
+        kept = PrerenderedQuery(str(entry["name"]), window, naming, sql,
+                                None if columns is None else frozenset(map(str, columns)), full)
+    except (ValueError, KeyError, TypeError):
+        with contextlib.suppress(OSError):
+            path.unlink()
+        return None
+    with contextlib.suppress(OSError):
+        os.utime(path)  # the entries used last survive pruning
+    return kept
+
+
+def store(root: Path, key: str, query: RenderedQuery, columns: Iterable[str] | None) -> None:
+    """Keep ``query``'s DuckDB SQL and ``columns`` under ``key`` (best effort: a folder that cannot be written
+    only costs speed), then drop the oldest entries beyond :data:`MAX_ENTRIES`."""
+    from smtrail_sql.reader.entries import frame
+    from smtrail_sql.runfiles import hold, owned_prefix
+
+    entry = {"name": query.name,
+             "sql": [[d, p, c, query.to_sql(d, pretty=p, copies=c)] for d, p, c in KEPT_FORMS],
+             "columns": None if columns is None else sorted(columns)}
+    path = _path(root, key)
+    with contextlib.suppress(OSError):
+        import tempfile
+
+        path.parent.mkdir(parents=True, exist_ok=True)
+        (root / "tmp").mkdir(parents=True, exist_ok=True)  # (where the extraction cache's leftovers are found)
+        fd, temp = tempfile.mkstemp(dir=root / "tmp", prefix=owned_prefix(_TEMP_PREFIX), suffix=".part")
+        hold(fd)
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(frame(json.dumps(entry).encode(), key))
+            os.replace(temp, path)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(temp)
+            raise
+        entries = sorted(path.parent.glob("*.rendered"), key=lambda p: p.stat().st_mtime_ns, reverse=True)
+        for old in entries[MAX_ENTRIES:]:
+            with contextlib.suppress(OSError):
+                old.unlink()

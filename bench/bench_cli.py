@@ -10,6 +10,7 @@ On two data shapes generated once under ``bench/.data/`` with the demo generator
 Every round measures, each in a new process and in this order (the files in the page cache):
 
 * ``cli``: the CLI cold, end to end (interpreter start-up, imports, reading, query, output), ``--no-cache``,
+  the package's bytecode compiled first as pip does at install,
   rows written as CSV to ``/dev/null``; its peak memory is the largest sum of the resident sets of its process
   tree (the CLI and its reader workers), sampled every 50 ms (an upper bound: forked workers share pages);
 * ``duckdb``: DuckDB ``read_json`` over the same files, ``metricData`` unnested in SQL, the same aggregates
@@ -225,6 +226,9 @@ def main() -> None:
         print(json.dumps(MEASURES[args.measure](Path(args.extra[0]))))
         return
     print(f"{os.cpu_count()} cores; median of {args.repeat} rounds (lowest-highest)")
+    # the package's bytecode, as pip writes it at install: without it (PYTHONDONTWRITEBYTECODE set, a worktree)
+    # every run of the CLI compiles some sixty modules again, half a second a user never pays
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(HERE.parent / "smtrail_sql")], check=True)
     for shape in args.shape or ["heavy", "sparse"]:
         bench_shape(shape, args.repeat, args.no_duckdb)
 

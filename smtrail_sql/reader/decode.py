@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import errno
 import os
+import re
 from itertools import chain, compress, count, repeat
 from operator import attrgetter, is_not
 from stat import S_ISREG
@@ -42,6 +43,11 @@ from smtrail_sql.schema import METRICS_EVENT_NAME, METRICS_EVENT_SOURCE, TRIAL_C
 from smtrail_sql.settings import DEFAULT_MAX_LOG_SIZE
 
 _QUOTED_EVENT_NAME = f'"{METRICS_EVENT_NAME}"'.encode()
+#: A JSON escape of an ASCII letter (``\u0041``-``\u007a``, any case of hex digit): the only way to spell the
+#: event name other than as the literal bytes (JSON has no other escape for a letter). A file without one and
+#: without the literal holds no metric call; one with it is read by a path that decodes escapes. (A match on
+#: an escaped backslash followed by ``u00..`` is a false alarm: that file is only read the slow, sure way.)
+_LETTER_ESCAPE = re.compile(rb"\\u00[4-7]")
 _GZIP_MAGIC = b"\x1f\x8b"
 # attribute readers mapped over lists of decoded structs (a loop in C, twice as fast as a comprehension)
 _EVENT_ID, _ERROR_CODE, _REQUEST_PARAMETERS, _EVENT_SOURCE, _EVENT_TIME, _ERROR_MESSAGE = (
@@ -181,7 +187,7 @@ def _extract_json(data: bytes, log: LogFile, lean: bool = False) -> FileLists:
 
     quoted = data.count(_QUOTED_EVENT_NAME)
     if not quoted:
-        if b"\\u" in data:  # the event name could be spelt with escapes: only the generic path can tell
+        if _LETTER_ESCAPE.search(data):  # the event name could be spelt with escapes: only the generic path can tell
             return extract_generic(data, log)
         # most of a trail is other traffic: a file without the event name cannot hold a metric call, so it is
         # only checked for being a CloudTrail log

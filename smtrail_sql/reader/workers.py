@@ -195,14 +195,17 @@ def _start_worker(lean: bool, budget: int | None, starts: Any) -> None:
     with starts.get_lock():
         starts.value += 1
     worker_signals()
+    try:  # first: any Arrow call before it (count_arrow_memory's) imports pandas
+        _first_arrow_call_without_pandas()
+    except Exception:  # noqa: BLE001,S110  (see above: raising would respawn workers forever)
+        pass
     if budget is not None:
         count_arrow_memory()
         limit_data(budget)
     try:
         _keep_freed_memory()
-        _first_arrow_call_without_pandas()
         _prime(lean)
-    except Exception:  # noqa: BLE001,S110  (see above: raising would respawn workers forever)
+    except Exception:  # noqa: BLE001,S110  (see above)
         pass
 
 

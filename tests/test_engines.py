@@ -92,3 +92,13 @@ def test_the_scan_limit_applies_where_scans_are_billed(monkeypatch: pytest.Monke
     Toolkit(billed, settings=dataclasses.replace(settings, max_scan="4GB")).execute(
         Toolkit().query("runs", all_time=True), progress=progress)  # type: ignore[arg-type]
     assert billed.ran == [("runs", progress)]  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("limit", ["lots", "-1GB", "nan"])
+def test_a_bad_scan_limit_is_refused_when_the_settings_are_made(limit: str) -> None:
+    from smtrail_sql.engines import EngineSettings
+    from smtrail_sql.errors import SettingError
+
+    with pytest.raises(SettingError, match=r"^invalid max_scan"):  # (the API's name for it; the CLI's: --max-scan)
+        EngineSettings(engine="athena", max_scan=limit)
+    assert EngineSettings(engine="athena", max_scan="10GiB").max_scan == "10GiB"

@@ -100,10 +100,6 @@ def run_sql(
         prefix=prefix, org_id=org_id, accounts=accounts, regions=regions, max_scan=max_scan)
     kit = Toolkit.open(settings, view=view)
     query = kit.sql_query(text, since=since, until=until, all_time=all_time, delivery_lag=delivery_lag)
-    if max_scan:
-        from smtrail_sql.aws.pricing import parse_size
-
-        parse_size(max_scan, setting="--max-scan")
     choice = kit.choose_source(source, query.window)  # (after every value is checked: it may ask Athena)
     if choice.source != "trail":
         query = kit.sql_query(text, since=since, until=until, all_time=all_time, delivery_lag=delivery_lag,
@@ -183,10 +179,6 @@ def export(
         output_location=output_location, region=region, profile=profile, catalog=catalog, bucket=bucket,
         prefix=prefix, org_id=org_id, accounts=accounts, regions=regions, max_scan=max_scan)
     kit = Toolkit.open(settings, view=view)
-    if max_scan:
-        from smtrail_sql.aws.pricing import parse_size
-
-        parse_size(max_scan, setting="--max-scan")
     choice = kit.choose_source(source, window)  # (after every value is checked: it may ask Athena)
     if choice.note:
         typer.echo(choice.note, err=True)

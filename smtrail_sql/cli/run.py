@@ -110,10 +110,6 @@ def run_query(
     kit = Toolkit.open(settings, queries_dirs=queries_dir, view=view)
     query = kit.prepare(name, parse_assignments(param), trial_component, metric, since=since, until=until,
                         all_time=all_time, delivery_lag=delivery_lag)
-    if max_scan:
-        from smtrail_sql.aws.pricing import parse_size
-
-        parse_size(max_scan, setting="--max-scan")
     choice = kit.choose_source(source, query.window)  # (after every value is checked: it may ask Athena)
     if choice.source != "trail":
         values = with_name_options(kit.describe(name), parse_assignments(param), trial_component, metric)

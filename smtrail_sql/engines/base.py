@@ -95,6 +95,14 @@ class EngineSettings:
     #: The metric store's S3 folder (default ``s3://BUCKET/smtrail-sql/DATABASE/``), for estimates of the store.
     store_location: str | None = None
 
+    def __post_init__(self) -> None:
+        # a bad scan limit is told when the settings are made, before any query is built or AWS is asked
+        if self.max_scan:
+            from smtrail_sql.aws.pricing import parse_size
+            from smtrail_sql.spelling import spell
+
+            parse_size(self.max_scan, setting=spell("max_scan", "--max-scan"))
+
 
 class Engine(Protocol):
     """An adapter that runs a rendered query and returns typed rows (registered in ``engines.ENGINES``)."""

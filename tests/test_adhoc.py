@@ -218,3 +218,18 @@ def test_columns_lists_every_column_with_its_type(cli: Cli) -> None:
         (relation, column) for relation, columns in RELATIONS.items() for column in columns]
     code, out, _ = cli("columns")
     assert code == 0 and out.startswith("sagemaker_metrics: one row per metric point") and "point_count" in out
+
+
+def test_sql_prints_notes_as_run_does_and_quiet_silences_them(cli: Cli, metric_logs: tuple[Path, list[Path]],
+                                                               tmp_path: Path) -> None:
+    import shutil
+
+    logs = tmp_path / "logs"
+    shutil.copytree(metric_logs[0], logs)  # (the session's folder stays as it is)
+    (logs / "corrupt.json.gz").write_bytes(b"not gzip")  # a bad file: skipped and counted, as run says
+    text = "SELECT count(*) AS points FROM sagemaker_metrics"
+    code, out, err = cli("sql", text, "--logs", str(logs), "--all-time", "--no-cache", "-f", "csv")
+    assert code == 0 and out.splitlines()[0] == "points"
+    assert "skipped 1 file: 1 corrupt-gzip" in err
+    code, quiet_out, quiet_err = cli("sql", text, "--logs", str(logs), "--all-time", "--no-cache", "-f", "csv", "-q")
+    assert (code, quiet_out, quiet_err) == (0, out, "")

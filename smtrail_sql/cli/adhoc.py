@@ -17,8 +17,10 @@ from smtrail_sql.cli.options import (
     Engine,
     Format,
     Logs,
+    MaxRows,
     MaxScan,
     NoCache,
+    NoPager,
     OptionalAccounts,
     OptionalBucket,
     OptionalRegions,
@@ -26,13 +28,16 @@ from smtrail_sql.cli.options import (
     OutputLocation,
     Prefix,
     Profile,
+    Quiet,
     Region,
     RowsOutput,
     Since,
     Source,
     Strict,
     Until,
+    Verbose,
     View,
+    Wide,
     Workgroup,
 )
 from smtrail_sql.settings import DEFAULT_CATALOG, DEFAULT_DATABASE
@@ -63,6 +68,11 @@ def run_sql(
     regions: OptionalRegions = None,
     fmt: Format = None,
     output: RowsOutput = None,
+    wide: Wide = False,
+    max_rows: MaxRows = None,
+    no_pager: NoPager = False,
+    quiet: Quiet = False,
+    verbose: Verbose = False,
     strict: Strict = False,
     no_cache: NoCache = False,
     database: Database = DEFAULT_DATABASE,
@@ -87,9 +97,9 @@ def run_sql(
     Example: smtrail-sql sql "SELECT metric_name, count(*) AS n FROM sagemaker_metrics GROUP BY 1" --logs logs
     """
     from smtrail_sql.api import Toolkit
-    from smtrail_sql.cli.console import live_progress, report
+    from smtrail_sql.cli.console import live_progress, note, report, write_rows
     from smtrail_sql.engines import EngineSettings
-    from smtrail_sql.output import resolve_format, write_result
+    from smtrail_sql.output import resolve_format
 
     resolve_format(fmt, output)  # a bad --format fails before any file is read
     if text.strip() == "-":
@@ -105,11 +115,11 @@ def run_sql(
         query = kit.sql_query(text, since=since, until=until, all_time=all_time, delivery_lag=delivery_lag,
                               source=choice.source)
     if choice.note:
-        typer.echo(choice.note, err=True)
+        note(choice.note, quiet=quiet)
     with live_progress() as progress:
         result = kit.execute(query, progress=progress)
-    write_result(result, fmt, output)
-    report(result.stats)
+    write_rows(result, fmt, output, wide=wide, max_rows=max_rows, no_pager=no_pager, quiet=quiet)
+    report(result.stats, quiet=quiet, verbose=verbose)
 
 
 @app.command("columns")

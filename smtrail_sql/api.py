@@ -278,8 +278,9 @@ class Toolkit(ToolkitExtras):
         from smtrail_sql.prerendered import request_key
         from smtrail_sql.resources import queries_dir
 
-        parts = (name, tuple(params.items()), tuple(trial_components or ()), tuple(metrics or ()), window,
-                 naming, "duckdb")
+        # the window's shape, not its values: the kept SQL leaves them as parameters (a relative window hits)
+        parts = (name, tuple(params.items()), tuple(trial_components or ()), tuple(metrics or ()),
+                 tuple(sorted(window.bindings())), naming, "duckdb")
         return window, root, request_key(parts, [queries_dir(), *self._queries_dirs])
 
     def choose_source(self, source: str | None, window: TimeWindow) -> SourceChoice:

@@ -1,13 +1,15 @@
 """Rendered SQL kept beside the local engine's cache: a warm run of an identical query does not render again.
 
 Rendering goes through sqlglot (about a third of a second to import, then the template's parse and the
-DuckDB transpilation). What a run of the local engine needs from the rendered query is small: its DuckDB SQL
-(with and without the deduplication of copies), the columns it names, its window and its names. They are kept
-in ``<cache folder>/rendered/KEY.rendered``, keyed exactly by everything the rendering depends on:
+DuckDB transpilation). What a run of the local engine needs from the rendered query is small: its DuckDB
+statements (with and without the deduplication of copies, the window's bounds left as named parameters: see
+:meth:`RenderedQuery.duckdb_statement <smtrail_sql.render.RenderedQuery.duckdb_statement>`), the columns it
+names, its window and its names. They are kept in ``<cache folder>/rendered/KEY.rendered``, keyed exactly by
+everything the rendering depends on:
 
-* the query's name, its parameter values, ``-t``/``-m``, the source asked for, the exact window (a relative
-  ``--since 7d`` moves with the clock, so it hits only within the same instant; ``--all-time`` and absolute
-  windows hit) and the relations' names;
+* the query's name, its parameter values, ``-t``/``-m``, the source asked for, which bounds the window has
+  (not their values, which DuckDB binds: a relative ``--since 7d`` hits at every instant) and the relations'
+  names;
 * every template file the library would load (paths and contents, built-in and ``--queries-dir``);
 * the code that renders: the package's own source files and sqlglot's version.
 
@@ -35,11 +37,9 @@ if TYPE_CHECKING:
     from smtrail_sql.window import TimeWindow
 
 #: Bump when the entries' content changes.
-FORMAT = 1
-#: Entries kept; older ones are removed when a new one is written (a relative window writes one every run).
+FORMAT = 2  # 2: the window's bounds are parameters
+#: Entries kept; older ones are removed when a new one is written.
 MAX_ENTRIES = 64
-#: The (dialect, pretty, copies) forms kept: what the local engine runs.
-KEPT_FORMS = (("duckdb", True, True), ("duckdb", True, False))
 _FOLDER = "rendered"
 _TEMP_PREFIX = ".tmp-"
 
@@ -50,13 +50,14 @@ class PrerenderedQuery:
     Whatever else is asked of it comes from the full rendering, done on first use by ``full``.
     """
 
-    def __init__(self, name: str, window: TimeWindow, naming: Naming, sql: dict[tuple[str, bool, bool], str],
-                 columns: frozenset[str] | None, full: Callable[[], RenderedQuery]) -> None:
+    def __init__(self, name: str, window: TimeWindow, naming: Naming,
+                 statements: dict[bool, tuple[str, tuple[str, ...]]], columns: frozenset[str] | None,
+                 full: Callable[[], RenderedQuery]) -> None:
         self.name = name
         self.window = window
         self.naming = naming
         self.columns = columns
-        self._sql = sql
+        self._statements = statements
         self._make_full = full
         self._full: RenderedQuery | None = None
 
@@ -67,10 +68,16 @@ class PrerenderedQuery:
             self._full = self._make_full()
         return self._full
 
+    def duckdb_statement(self, *, copies: bool = True) -> tuple[str, dict[str, str]]:
+        """The kept statement and the values of this window for its parameters (as
+        :meth:`RenderedQuery.duckdb_statement <smtrail_sql.render.RenderedQuery.duckdb_statement>`)."""
+        sql, names = self._statements[copies]
+        bindings = self.window.bindings()
+        return sql, {name: bindings[name] for name in names}
+
     def to_sql(self, dialect: str = "athena", *, pretty: bool = True, copies: bool = True) -> str:
-        """The kept SQL of this form, else the full rendering's."""
-        kept = self._sql.get((dialect, pretty, copies))
-        return kept if kept is not None else self.full.to_sql(dialect, pretty=pretty, copies=copies)
+        """The full rendering's SQL (with the window's values written in)."""
+        return self.full.to_sql(dialect, pretty=pretty, copies=copies)
 
     @property
     def sql(self) -> str:
@@ -140,9 +147,12 @@ def load(root: Path, key: str, window: TimeWindow, naming: Naming,
         if payload is None:
             raise ValueError("damaged")
         entry = json.loads(payload)
-        sql = {(str(d), bool(p), bool(c)): str(text) for d, p, c, text in entry["sql"]}
+        statements = {bool(copies): (str(sql), tuple(map(str, names))) for copies, sql, names in entry["sql"]}
+        if set(statements) != {True, False} or any(
+                set(names) - set(window.bindings()) for _, names in statements.values()):
+            raise ValueError("not the statements of this window")
         columns = entry["columns"]
-        kept = PrerenderedQuery(str(entry["name"]), window, naming, sql,
+        kept = PrerenderedQuery(str(entry["name"]), window, naming, statements,
                                 None if columns is None else frozenset(map(str, columns)), full)
     except (ValueError, KeyError, TypeError):
         with contextlib.suppress(OSError):
@@ -159,8 +169,11 @@ def store(root: Path, key: str, query: RenderedQuery, columns: Iterable[str] | N
     from smtrail_sql.reader.entries import frame
     from smtrail_sql.runfiles import hold, owned_prefix
 
+    if getattr(query, "unwindowed", None) is None:  # (its SQL would hold this window's values: not kept)
+        return
+    statements = {copies: query.duckdb_statement(copies=copies) for copies in (True, False)}
     entry = {"name": query.name,
-             "sql": [[d, p, c, query.to_sql(d, pretty=p, copies=c)] for d, p, c in KEPT_FORMS],
+             "sql": [[copies, sql, sorted(values)] for copies, (sql, values) in statements.items()],
              "columns": None if columns is None else sorted(columns)}
     path = _path(root, key)
     with contextlib.suppress(OSError):

@@ -19,7 +19,7 @@ from sqlglot.errors import ErrorLevel, SqlglotError
 
 from smtrail_sql.errors import ParameterError, RenderError
 from smtrail_sql.naming import Naming as Naming
-from smtrail_sql.params import bind, timestamp_literal, to_literal
+from smtrail_sql.params import bind, to_literal
 from smtrail_sql.schema import (
     CALLS_STORE_RELATION,
     EVENTS_RELATION,
@@ -34,7 +34,7 @@ from smtrail_sql.settings import (
     needs_quotes,
 )
 from smtrail_sql.templates import Template, is_cte_name, nesting_checked
-from smtrail_sql.window import TimeWindow, format_day
+from smtrail_sql.window import TimeWindow
 
 #: The dialects a query can be rendered for.
 DIALECTS = ("athena", "duckdb")
@@ -63,9 +63,14 @@ class RenderedQuery:
     #: The same query without the deduplication of copies: equal to it over relations known to hold no event
     #: twice (see :meth:`to_sql`).
     single_copy_expression: exp.Expr | None = field(default=None, repr=False, compare=False)
+    #: The query before the window was put in front of its reads: for :meth:`duckdb_statement`.
+    unwindowed: exp.Expr | None = field(default=None, repr=False, compare=False)
     #: SQL already generated, by (dialect, pretty, copies): a query run again is not transpiled again (~1 ms).
     _generated: dict[tuple[str, bool, bool], str] = field(default_factory=dict, init=False, repr=False,
                                                           compare=False)
+    #: :meth:`duckdb_statement`'s SQL and parameter names, by ``copies``.
+    _parameterized: dict[bool, tuple[str, tuple[str, ...]]] = field(default_factory=dict, init=False,
+                                                                     repr=False, compare=False)
 
     @property
     def name(self) -> str:
@@ -100,6 +105,33 @@ class RenderedQuery:
                 raise RenderError(f"{self.name}: cannot generate {dialect} SQL: {error}") from None
             self._generated[key] = generated
         return generated
+
+    def duckdb_statement(self, *, copies: bool = True) -> tuple[str, dict[str, str]]:
+        """What the local engine runs: the query in DuckDB SQL with the window's bounds left as named
+        parameters (``$first_day``, ``$window_start``...), and the values to bind to them
+        (:meth:`TimeWindow.bindings <smtrail_sql.window.TimeWindow.bindings>`); ``copies`` as in :meth:`to_sql`.
+
+        The SQL depends on which bounds the window has, not on their values: kept once
+        (:mod:`smtrail_sql.prerendered`), it serves a relative window (``--since 7d``) at every instant,
+        the values bound by DuckDB, never written into the text.
+        """
+        generated = self._parameterized.get(copies)
+        if generated is None:
+            if self.unwindowed is None:  # (no tree to put parameters in: the window's literals serve)
+                return self.to_sql("duckdb", copies=copies), {}
+            tree = apply_window(self.unwindowed.copy(), self.window, self.naming, deduplicate=copies,
+                                parameters=True)
+            names = tuple(sorted({placeholder.name for placeholder in tree.find_all(exp.Placeholder)}))
+            try:
+                with nesting_checked(self.template.path):
+                    sql = with_trino_semantics(tree).sql(dialect="duckdb", pretty=True,
+                                                         unsupported_level=ErrorLevel.RAISE)
+            except SqlglotError as error:
+                raise RenderError(f"{self.name}: cannot generate duckdb SQL: {error}") from None
+            generated = self._parameterized[copies] = (sql, names)
+        sql, names = generated
+        bindings = self.window.bindings()
+        return sql, {name: bindings[name] for name in names}
 
 
 def with_trino_semantics(tree: exp.Expr) -> exp.Expr:
@@ -141,10 +173,11 @@ def render(
     with nesting_checked(template.path):
         tree = template.statement.copy()
         tree = substitute(tree, template, bound)
+        unwindowed = tree.copy()
         single_copy = apply_window(tree.copy(), window, naming, deduplicate=False)
         tree = apply_window(tree, window, naming)
         rendered = RenderedQuery(template=template, expression=tree, params=bound, window=window, naming=naming,
-                                 single_copy_expression=single_copy)
+                                 single_copy_expression=single_copy, unwindowed=unwindowed)
         _check_roundtrip(rendered)
     return rendered
 
@@ -195,7 +228,7 @@ def _drop_predicate(tree: exp.Expr, placeholder: exp.Expr, template: Template) -
 
 
 def apply_window(tree: exp.Expr, window: TimeWindow, naming: Naming | None = None, *,
-                 deduplicate: bool = True) -> exp.Expr:
+                 deduplicate: bool = True, parameters: bool = False) -> exp.Expr:
     """Put the window and the deduplication of copies in front of every read of the views.
 
     Each view the query reads becomes a CTE of the same name, so the template's own SQL stays as written:
@@ -205,7 +238,8 @@ def apply_window(tree: exp.Expr, window: TimeWindow, naming: Naming | None = Non
     through a window function only on its partition keys); the copy kept is the one of the earliest delivery
     day, then account and region, ties broken on the columns the query reads, so every engine keeps the same
     row. Rows without an ``event_id`` cannot be told apart from copies and are all kept.
-    ``deduplicate=False`` applies the window alone (for relations known to hold each event once).
+    ``deduplicate=False`` applies the window alone (for relations known to hold each event once);
+    ``parameters`` leaves the window's values as named parameters (see :meth:`RenderedQuery.duckdb_statement`).
     Returns the tree.
     """
     naming = naming or Naming()
@@ -213,7 +247,8 @@ def apply_window(tree: exp.Expr, window: TimeWindow, naming: Naming | None = Non
     if not read:
         return tree
     names_read = _names_read(tree)
-    ctes = [_relation_cte(relation, window, naming, names_read, deduplicate=deduplicate) for relation in read]
+    ctes = [_relation_cte(relation, window, naming, names_read, deduplicate=deduplicate, parameters=parameters)
+            for relation in read]
     existing = tree.args.get("with_") or tree.args.get("with")
     if existing is not None:
         existing.set("expressions", ctes + list(existing.expressions))
@@ -246,7 +281,7 @@ def _names_read(tree: exp.Expr) -> frozenset[str] | None:
 
 
 def _relation_cte(relation: str, window: TimeWindow, naming: Naming, names_read: frozenset[str] | None, *,
-                  deduplicate: bool) -> exp.CTE:
+                  deduplicate: bool, parameters: bool = False) -> exp.CTE:
     """``relation AS (...)``: the view's columns the query reads, inside the window, and one copy of each row.
 
     ``SELECT <read> FROM (SELECT <read>, <keys>, ROW_NUMBER() OVER (PARTITION BY <keys> ORDER BY day, account,
@@ -266,7 +301,7 @@ def _relation_cte(relation: str, window: TimeWindow, naming: Naming, names_read:
         )
         inner = inner.select(exp.alias_(numbered, _COPY_NUMBER), copy=False)
     inner = inner.from_(_view_table(relation, naming), copy=False)
-    predicates = _window_predicates(window)
+    predicates = _window_predicates(window, parameters=parameters)
     if predicates:
         inner = inner.where(exp.and_(*predicates), copy=False)
     body = inner
@@ -281,21 +316,27 @@ def _view_table(relation: str, naming: Naming) -> exp.Table:
     return exp.Table(this=athena_identifier(naming.name_of(relation)), db=athena_identifier(naming.database))
 
 
-def _window_predicates(window: TimeWindow) -> list[exp.Expr]:
+def _window_predicates(window: TimeWindow, *, parameters: bool = False) -> list[exp.Expr]:
     """The window on a view's columns: the ``day`` partition range first (what lets Athena prune delivery
-    days), then ``event_time``."""
+    days), then ``event_time``. The values are :meth:`TimeWindow.bindings`, written as literals, or with
+    ``parameters`` left as named parameters (``$first_day`` in DuckDB) for the engine to bind."""
+    bindings = window.bindings()
+
+    def value(name: str) -> exp.Expr:
+        return exp.Placeholder(this=name) if parameters else exp.Literal.string(bindings[name])
+
+    def moment(name: str) -> exp.Expr:
+        return exp.cast(value(name), exp.DataType.build("TIMESTAMP"))
+
     predicates: list[exp.Expr] = []
-    if not window.is_bounded:
-        return predicates
-    first_day, last_day = window.delivery_day_range()
-    if first_day is not None:
-        predicates.append(exp.column("day") >= exp.Literal.string(format_day(first_day)))
-    if last_day is not None:
-        predicates.append(exp.column("day") <= exp.Literal.string(format_day(last_day)))
-    if window.start is not None:
-        predicates.append(exp.column("event_time") >= timestamp_literal(window.start))
-    if window.end is not None:
-        predicates.append(exp.column("event_time") < timestamp_literal(window.end))
+    if "first_day" in bindings:
+        predicates.append(exp.column("day") >= value("first_day"))
+    if "last_day" in bindings:
+        predicates.append(exp.column("day") <= value("last_day"))
+    if "window_start" in bindings:
+        predicates.append(exp.column("event_time") >= moment("window_start"))
+    if "window_end" in bindings:
+        predicates.append(exp.column("event_time") < moment("window_end"))
     return predicates
 
 

@@ -286,6 +286,31 @@ class TimeWindow:
         last = (self.end + self.delivery_lag).date() if self.end is not None else None
         return first, last
 
+    def bindings(self) -> dict[str, str]:
+        """The window's bounds as SQL writes them, by the name of the parameter each one is bound to: the
+        delivery days (``first_day``, ``last_day``: ``yyyy/MM/dd``) and the event times (``window_start``,
+        ``window_end``: naive UTC with milliseconds, cast to ``TIMESTAMP``). Only the bounds the window has.
+
+        The rendered SQL writes these values as literals, or leaves them as parameters for the local engine to
+        bind (see :mod:`smtrail_sql.prerendered`): one rendering then serves a relative window at every instant.
+
+        >>> TimeWindow.parse(since="2024-05-01", until="2024-05-03 12:00").bindings()
+        {'first_day': '2024/05/01', 'last_day': '2024/05/04', 'window_start': '2024-05-01 00:00:00.000', \
+'window_end': '2024-05-03 12:00:00.000'}
+        >>> TimeWindow.all_time().bindings()
+        {}
+        """
+        first, last = self.delivery_day_range()
+        values: dict[str, str] = {}
+        if first is not None:
+            values["first_day"] = format_day(first)
+        if last is not None:
+            values["last_day"] = format_day(last)
+        for name, moment in (("window_start", self.start), ("window_end", self.end)):
+            if moment is not None:
+                values[name] = naive_utc(moment).isoformat(sep=" ", timespec="milliseconds")
+        return values
+
     def may_contain_day(self, day: date) -> bool:
         """Whether a delivery-day folder may hold events of this window (used to prune folders)."""
         first, last = self.delivery_day_range()

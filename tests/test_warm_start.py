@@ -18,6 +18,8 @@ from smtrail_sql import prerendered
 from smtrail_sql.api import Toolkit
 from smtrail_sql.cli import COMMANDS, _module_of, app
 from smtrail_sql.engines import EngineSettings
+from smtrail_sql.render import render
+from smtrail_sql.templates import TemplateLibrary
 
 #: What a warm local run has no use for (the floor, ``import duckdb, pyarrow``, is allowed what it loads).
 HEAVY = ("sqlglot", "rich", "numpy", "pandas", "matplotlib", "boto3", "pyathena", "msgspec",
@@ -96,7 +98,8 @@ def test_a_kept_query_runs_as_the_rendered_one(metric_logs: tuple[Path, list[Pat
     kit = _toolkit(metric_logs[0], tmp_path)
     kept = kit.prepare("metric-summary", {"limit": "5"}, all_time=True)
     assert isinstance(kept, prerendered.PrerenderedQuery)
-    assert kept.to_sql("duckdb") == rendered.to_sql("duckdb")
+    assert kept.duckdb_statement() == rendered.duckdb_statement()
+    assert kept.duckdb_statement(copies=False) == rendered.duckdb_statement(copies=False)
     assert _same(kit.execute(kept).rows) == _same(rows)
     assert kept.sql == rendered.sql  # (anything else: the full rendering)
     # another value, another window: other keys
@@ -104,6 +107,44 @@ def test_a_kept_query_runs_as_the_rendered_one(metric_logs: tuple[Path, list[Pat
                           prerendered.PrerenderedQuery)
     assert not isinstance(kit.prepare("metric-summary", {"limit": "5"}, since="2024-05-01"),
                           prerendered.PrerenderedQuery)
+
+
+def test_one_rendering_serves_every_window_of_its_shape(metric_logs: tuple[Path, list[Path]], tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The kept SQL leaves the window's bounds as parameters: another window of the same shape (a relative
+    window a second later, or other dates) is served from it, bound to its own values, never the first's."""
+    monkeypatch.setenv("SMTRAIL_CACHE_DIR", str(tmp_path))
+    early = {"since": "2024-05-01 12:00", "until": "2024-05-01 12:02:30"}
+    late = {"since": "2024-05-01 12:02:30", "until": "2024-05-03"}
+    kit = _toolkit(metric_logs[0], tmp_path)
+    first = kit.prepare("metric-summary", {}, **early)
+    early_rows = kit.execute(first).rows
+    (entry,) = (tmp_path / "rendered").glob("*.rendered")
+    assert b"2024" not in entry.read_bytes() and b"$window_start" in entry.read_bytes()
+    kit = _toolkit(metric_logs[0], tmp_path)
+    kept = kit.prepare("metric-summary", {}, **late)
+    assert isinstance(kept, prerendered.PrerenderedQuery)
+    fresh = render(TemplateLibrary.load().get("metric-summary"), {}, window=kept.window)
+    assert kept.duckdb_statement() == fresh.duckdb_statement()
+    assert kept.duckdb_statement()[1]["window_start"] == "2024-05-01 12:02:30.000"
+    late_rows = kit.execute(kept).rows
+    assert late_rows and early_rows and _same(late_rows) != _same(early_rows)
+    assert _same(late_rows) == _same(Toolkit.open(EngineSettings(engine="local", logs=metric_logs[0],
+                                                                 use_cache=False)).execute(fresh).rows)
+    # a relative window ("since a date, until now") moves with the clock and still hits
+    kit.execute(kit.prepare("metric-summary", {}, since="2024-05-01"))
+    assert isinstance(_toolkit(metric_logs[0], tmp_path).prepare("metric-summary", {}, since="2024-05-01"),
+                      prerendered.PrerenderedQuery)
+    # another shape (no end) is another rendering
+    assert not isinstance(kit.prepare("metric-summary", {}, all_time=True), prerendered.PrerenderedQuery)
+
+
+def test_a_warm_relative_window_loads_no_heavy_module(metric_logs: tuple[Path, list[Path]],
+                                                      tmp_path: Path) -> None:
+    first, _ = _warm_run(metric_logs[0], tmp_path, "--since", "2024-05-01", "-f", "csv")
+    second, loaded = _warm_run(metric_logs[0], tmp_path, "--since", "2024-05-01", "-f", "csv")
+    assert loaded == []
+    assert second.splitlines()[0] == first.splitlines()[0] and len(second.splitlines()) == len(first.splitlines())
 
 
 def test_a_damaged_entry_is_rebuilt_never_served(metric_logs: tuple[Path, list[Path]], tmp_path: Path,

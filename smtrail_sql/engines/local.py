@@ -212,19 +212,19 @@ class LocalEngine:
         """Run ``query`` (its DuckDB transpilation) over the files its window needs; ``progress`` is told about
         the files as they are read."""
         started = time.perf_counter()
-        transpiled: list[str] = []
+        statements: list[tuple[str, dict[str, str]]] = []
 
         def transpile() -> None:
             # both forms: the one without deduplication serves when the read found every event once (see
             # RenderedQuery.to_sql); the transpilation (its first use loads sqlglot's duckdb dialect) is done
-            # while the logs are read
-            transpiled.extend((query.to_sql("duckdb"), query.to_sql("duckdb", copies=False)))
+            # while the logs are read. The window's bounds are bound as parameters, never written in the SQL
+            statements.extend((query.duckdb_statement(), query.duckdb_statement(copies=False)))
 
         con, read, selection, stats = self._connect(query.window, query.naming, columns_named(query), transpile,
                                                     progress, reuse=True)
-        sql = transpiled[1] if read.single_copy else transpiled[0]
+        sql, parameters = statements[1] if read.single_copy else statements[0]
         try:
-            cursor = con.execute(sql)
+            cursor = con.execute(sql, parameters)
             description = cursor.description or []
             rows = cursor.fetchall()
         except BaseException as error:

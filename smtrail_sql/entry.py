@@ -1,15 +1,24 @@
-"""The ``smtrail-sql`` console script: a Ctrl-C during start-up ends it as cleanly as one during a command.
+"""The ``smtrail-sql`` console script: a Ctrl-C during start-up ends it as cleanly as one during a command,
+and a finished command leaves at once.
 
 Importing the CLI (typer, click, rich) takes a few tenths of a second, before :func:`smtrail_sql.cli.main`
 installs its handlers; a signal then would end in a ``KeyboardInterrupt`` traceback. Here the handlers come
 first: nothing has started yet, so a signal before the CLI's own handlers just prints its line and exits.
+
+Once the command is done, the interpreter's teardown (freeing every module, DuckDB's database, the mapped
+cache) would take about 0.08 s of a warm query's 0.5 s, and does nothing the user can see: the process leaves
+with :func:`os._exit` once its output is flushed and the ``atexit`` handlers have run (logging's flush, the
+workers' clean-up). When anything is left to finish (a thread still running, output that cannot be
+flushed), it exits the usual way.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import sys
+from typing import NoReturn
 
 
 def _exit_at_once(signum: int, frame: object) -> None:
@@ -31,4 +40,32 @@ def main() -> None:
     COMMAND_LINE = sys.argv[1:]
     from smtrail_sql.cli import main as run_cli
 
-    run_cli()
+    try:
+        run_cli()
+    except SystemExit as done:
+        leave(done.code)
+    leave(0)
+
+
+def leave(code: str | int | None) -> NoReturn:
+    """Exit with ``code`` (as :func:`sys.exit` takes it) without the interpreter's teardown, when nothing is
+    left to finish; else the usual way."""
+    import atexit
+    import threading
+
+    if any(thread.is_alive() and not thread.daemon for thread in threading.enumerate()
+           if thread is not threading.current_thread()):
+        sys.exit(code)
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except (OSError, ValueError):  # a closed pipe, a full disk: the usual exit says so as it always has
+        sys.exit(code)
+    status = code if isinstance(code, int) else (0 if code is None else 1)
+    if isinstance(code, str):
+        sys.stderr.write(f"{code}\n")  # (what sys.exit does with a message)
+    atexit._run_exitfuncs()  # (the handlers the teardown would have run, in the same order)
+    with contextlib.suppress(OSError, ValueError):
+        sys.stdout.flush()
+        sys.stderr.flush()
+    os._exit(status)

@@ -25,6 +25,9 @@ COMMANDS = {
     "status": "aws", "migrate": "aws", "estimate": "aws", "sync": "aws", "check-trail": "trail",
     "refresh": "store", "config": "config",
 }
+#: The commands that run one query, print its rows and end: the console script's process is then a one-query
+#: process (see :mod:`smtrail_sql.process`).
+ONE_QUERY_COMMANDS = frozenset({"run", "sql"})
 #: The root options that take a value (before the command's name).
 _VALUED_OPTIONS = ("--config-profile",)
 
@@ -37,7 +40,8 @@ def load_commands(args: Sequence[str] | None = None) -> None:
         import_module(f"smtrail_sql.cli.{name}")
 
 
-def _module_of(args: Sequence[str]) -> str | None:
+def _command_of(args: Sequence[str]) -> str | None:
+    """The command a command line names plainly (None: help, completion, no command)."""
     if any(name.endswith("_COMPLETE") for name in os.environ):  # (click's completion: _SMTRAIL_SQL_COMPLETE)
         return None
     rest = list(args)
@@ -47,11 +51,27 @@ def _module_of(args: Sequence[str]) -> str | None:
             rest.pop(0)
         elif not option.startswith(tuple(f"{o}=" for o in _VALUED_OPTIONS)):
             return None  # --help, --version, completion: every command
-    return COMMANDS.get(rest[0]) if rest else None
+    return rest[0] if rest else None
+
+
+def _module_of(args: Sequence[str]) -> str | None:
+    command = _command_of(args)
+    return COMMANDS.get(command) if command else None
+
+
+def _console_command_line() -> list[str] | None:
+    """The console script's command line (None in any other process), its process declared a one-query
+    process when the command is one of :data:`ONE_QUERY_COMMANDS`."""
+    args: list[str] | None = getattr(sys.modules.get("smtrail_sql.entry"), "COMMAND_LINE", None)
+    if args is not None and _command_of(args) in ONE_QUERY_COMMANDS:
+        from smtrail_sql.process import declare_one_query
+
+        declare_one_query()
+    return args
 
 
 # the console script (smtrail_sql.entry) leaves its command line here: only its command is registered then
-load_commands(getattr(sys.modules.get("smtrail_sql.entry"), "COMMAND_LINE", None))
+load_commands(_console_command_line())
 from smtrail_sql.cli.app import app, main  # noqa: E402  (after the commands: app is the Typer, not the module)
 
 __all__ = ["app", "main"]

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import mmap
+import os
 import struct
 from dataclasses import dataclass
 from pathlib import Path
@@ -133,14 +134,28 @@ def deserialize_entry(buffer: Any, key: str = "") -> CachedRows:
     import pyarrow as pa
 
     data = pa.py_buffer(buffer) if isinstance(buffer, bytes | bytearray) else buffer
-    if data.size < _HEADER.size:
-        raise ValueError("cache entry too short")
-    magic, meta_len, points_len, crc = _HEADER.unpack(data.slice(0, _HEADER.size).to_pybytes())
-    if magic != _MAGIC or _HEADER.size + meta_len + points_len > data.size:
-        raise ValueError("not a cache entry")
     with memoryview(data) as view:
-        if _checksum(view[_HEADER.size:], meta_len, points_len, key) != crc:
-            raise ValueError("cache entry damaged (checksum)")
+        meta_len, points_len = _verified(view, key)
+    return _tables(data, meta_len, points_len)
+
+
+def _verified(view: memoryview, key: str) -> tuple[int, int]:
+    """The lengths of a table entry's metadata and points stream, once its header and checksum are checked
+    (ValueError otherwise)."""
+    if view.nbytes < _HEADER.size:
+        raise ValueError("cache entry too short")
+    magic, meta_len, points_len, crc = _HEADER.unpack(view[:_HEADER.size])
+    if magic != _MAGIC or _HEADER.size + meta_len + points_len > view.nbytes:
+        raise ValueError("not a cache entry")
+    if _checksum(view[_HEADER.size:], meta_len, points_len, key) != crc:
+        raise ValueError("cache entry damaged (checksum)")
+    return meta_len, points_len
+
+
+def _tables(data: pa.Buffer, meta_len: int, points_len: int) -> CachedRows:
+    """The metadata and the two tables of a verified table entry."""
+    import pyarrow as pa
+
     offset = _HEADER.size
     meta = json.loads(data.slice(offset, meta_len).to_pybytes())
     offset += meta_len
@@ -154,11 +169,22 @@ def deserialize_entry(buffer: Any, key: str = "") -> CachedRows:
 
 def read_entry(path: str | Path, key: str = "") -> CachedRows:
     """A table entry (written under ``key``) from a file, memory-mapped: its tables stay valid after the file is
-    removed. Raises OSError or ValueError when it cannot be read whole and undamaged."""
-    import pyarrow as pa
+    removed. Raises OSError or ValueError when it cannot be read whole and undamaged.
 
+    The checksum is verified on the mapped bytes before pyarrow is even loaded: only then are the rows known
+    to come from here, which lets a one-query process load it lean (see :mod:`smtrail_sql.process`).
+    """
+    from smtrail_sql.process import import_pyarrow
+
+    with open(path, "rb") as handle:
+        size = os.fstat(handle.fileno()).st_size
+        if size < _HEADER.size:
+            raise ValueError(f"{path}: cache entry too short")
+        mapped = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
+    with memoryview(mapped) as view:
+        meta_len, points_len = _verified(view, key)
+    pa = import_pyarrow()
     try:
-        with pa.memory_map(str(path), "r") as source:
-            return deserialize_entry(source.read_buffer(), key)
+        return _tables(pa.py_buffer(mapped), meta_len, points_len)
     except pa.ArrowException as error:
         raise ValueError(f"{path}: not a whole entry: {error}") from None

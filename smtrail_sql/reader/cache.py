@@ -181,6 +181,10 @@ class ExtractCache:
     def _snapshot_path(self, key: str) -> Path:
         return self.root / "snapshots" / f"{key}.arrows"
 
+    def has_snapshot(self, key: str) -> bool:
+        """Whether a snapshot is kept under ``key`` (whole and undamaged or not: :meth:`load_snapshot` tells)."""
+        return self._snapshot_path(key).is_file()
+
     def load_snapshot(self, key: str) -> CachedRows | None:
         """The rows of a whole selection, or None.
 

@@ -70,6 +70,7 @@ def read_log_files(
     strict: bool = False,
     columns: Collection[str] | None = None,
     alongside: Callable[[], object] | None = None,
+    early: Callable[[], object] | None = None,
     max_size: int = DEFAULT_MAX_LOG_SIZE,
 ) -> ReadResult:
     """Extract the rows of ``files`` (in this order), using and filling ``cache`` when given.
@@ -80,15 +81,17 @@ def read_log_files(
     saves a fifth of the reading (with a cache, every column is read: its entries must be whole).
     ``alongside`` is other work to overlap with the reading (setting up the query engine, say): it runs in a
     thread while worker processes read, or after the reading when the files are read in this process; its
-    error, if any, is raised here. ``max_size``: a file larger than this once inflated is skipped as
-    ``too-large``.
+    error, if any, is raised here. ``early`` is work that may start at once, in a thread, when the rows come
+    from a snapshot (no worker process is forked then; were the snapshot found damaged, it is waited for before
+    any is): it must not import pyarrow, which the snapshot's reading may be loading meanwhile. ``max_size``: a
+    file larger than this once inflated is skipped as ``too-large``.
 
     >>> read_log_files([]).points.num_rows
     0
     """
     beside = pool.Alongside(alongside)
     try:
-        result = _read(files, cache, workers, progress, strict, columns, max_size, beside.start)
+        result = _read(files, cache, workers, progress, strict, columns, max_size, beside.start, early)
     except BaseException:
         beside.abandon()  # (the error on its way out is raised in any case)
         raise
@@ -98,7 +101,7 @@ def read_log_files(
 
 def _read(files: Sequence[LogFile], cache: ExtractCache | None, workers: int | None,
           progress: ReadProgress | None, strict: bool, columns: Collection[str] | None, max_size: int,
-          forked: Callable[[], object]) -> ReadResult:
+          forked: Callable[[], object], early: Callable[[], object] | None = None) -> ReadResult:
     from smtrail_sql.reader.cache import snapshot_key, with_identity
     from smtrail_sql.reader.lists import OPTIONAL_COLUMNS
 
@@ -108,7 +111,14 @@ def _read(files: Sequence[LogFile], cache: ExtractCache | None, workers: int | N
         cache.remove_leftovers()
         files = with_identity(files)
         key = snapshot_key(files)
-        answered = _from_snapshot(cache, key, len(files), strict)
+        started = pool.Alongside(early if cache.has_snapshot(key) else None)
+        started.start()  # (no fork follows a snapshot served; one found damaged waits for it below)
+        try:
+            answered = _from_snapshot(cache, key, len(files), strict)
+        except BaseException:
+            started.abandon()
+            raise
+        started.finish()
         if answered is not None:
             return answered
 

@@ -35,8 +35,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
-import shutil
-import tempfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -232,6 +230,8 @@ class ExtractCache:
         """
         folder = self.root / "tmp"
         folder.mkdir(parents=True, exist_ok=True)
+        import tempfile  # (only a cache being written needs it: a warm query imports it not)
+
         fd, temp = tempfile.mkstemp(dir=folder, prefix=owned_prefix(_TEMP_PREFIX), suffix=".part")
         hold(fd)
         return fd, temp
@@ -284,6 +284,8 @@ class ExtractCache:
 
     def clear(self) -> CacheInfo:
         """Remove every entry; returns what was there."""
+        import shutil
+
         self._last_snapshot = None
         before = self.info()
         for sub in ("files", "snapshots", "tmp", "rendered"):  # (rendered: smtrail_sql.prerendered)

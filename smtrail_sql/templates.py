@@ -25,16 +25,11 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.errors import ErrorLevel, ParseError
 
-from smtrail_sql.errors import ParameterError, TemplateError, UnknownQueryError
-from smtrail_sql.params import LIKE_ESCAPE, PARAM_TYPES, ParamSpec
+from smtrail_sql.errors import TemplateError, UnknownQueryError
+from smtrail_sql.params import LIKE_ESCAPE, ParamSpec
 from smtrail_sql.resources import queries_dir
 from smtrail_sql.schema import EVENTS_RELATION, METRIC_CALLS_RELATION, METRIC_POINTS_RELATION
-
-_NAME = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
-_PARAM = re.compile(
-    r"^(?P<name>[a-z_][a-z0-9_]*)\s+(?P<type>\S+)\s*"
-    r"(?:(?P<required>required)|(?P<optional>optional)|=\s*(?P<default>\S+))?\s*(?P<help>.*)$"
-)
+from smtrail_sql.template_text import parse_header
 
 
 @contextmanager
@@ -79,50 +74,9 @@ class Template:
 
 def parse_template(text: str, path: Path, *, source: str = "built-in") -> Template:
     """Parse the text of a template file; errors name the file and line."""
-    name: str | None = None
-    description: list[str] = []
-    params: dict[str, ParamSpec] = {}
-    body_start = 0
+    header = parse_header(text, path)
+    name, params, body, body_start = header.name, header.params, header.body, header.body_start
     lines = text.splitlines()
-    in_description = False
-    for number, line in enumerate(lines, start=1):
-        stripped = line.strip()
-        if not stripped:
-            in_description = False
-            continue
-        if not stripped.startswith("--"):
-            body_start = number - 1
-            break
-        content = stripped[2:].strip()
-        key, sep, rest = content.partition(":")
-        key = key.strip().lower()
-        if sep and key == "name":
-            name = rest.strip()
-            in_description = False
-        elif sep and key == "description":
-            description.append(rest.strip())
-            in_description = True
-        elif sep and key == "param":
-            params_spec = _parse_param(rest.strip(), path, number)
-            if params_spec.name in params:
-                raise TemplateError(f"parameter {params_spec.name!r} is declared twice", str(path), number)
-            params[params_spec.name] = params_spec
-            in_description = False
-        elif in_description:
-            description.append(content)
-    else:
-        raise TemplateError("no SQL statement after the header", str(path))
-
-    if name is None:
-        raise TemplateError("missing '-- name:' header line", str(path), 1)
-    if not _NAME.match(name):
-        raise TemplateError(f"name {name!r} must be lowercase words joined by '-'", str(path), 1)
-    if name != path.stem:
-        raise TemplateError(f"name {name!r} differs from the file name {path.stem!r}", str(path), 1)
-    if not description:
-        raise TemplateError("missing '-- description:' header line", str(path), 1)
-
-    body = "\n".join(lines[body_start:]).strip().rstrip(";").strip()
     with nesting_checked(path):
         try:
             statements = [s for s in sqlglot.parse(body, read="athena", error_level=ErrorLevel.RAISE) if s]
@@ -138,7 +92,7 @@ def parse_template(text: str, path: Path, *, source: str = "built-in") -> Templa
         _check_read_only(statement, path, body_start)
     return Template(
         name=name,
-        description="\n".join(description).strip(),
+        description=header.description,
         params=params,
         sql=body,
         path=path,
@@ -200,28 +154,6 @@ def _check_read_only(statement: exp.Expr, path: Path, body_start: int) -> None:
         if node.name.lower() not in _RELATIONS:
             raise TemplateError(f"a template reads only {' and '.join(_RELATIONS)} (and its own CTEs), not "
                                 f"{node.name!r}", str(path), line_of(node))
-
-
-def _parse_param(text: str, path: Path, line: int) -> ParamSpec:
-    match = _PARAM.match(text)
-    if not match:
-        raise TemplateError("expected '-- param: NAME TYPE required|optional|= DEFAULT  help'", str(path), line)
-    type_ = match.group("type")
-    if type_ not in PARAM_TYPES:
-        raise TemplateError(f"unknown type {type_!r}; valid types: {', '.join(PARAM_TYPES)}", str(path), line)
-    spec = ParamSpec(
-        name=match.group("name"),
-        type=type_,
-        required=bool(match.group("required")),
-        help=match.group("help").strip(),
-    )
-    if match.group("default") is not None:
-        try:
-            default = spec.coerce(match.group("default"))
-        except ParameterError as error:
-            raise TemplateError(f"bad default: {error}", str(path), line) from None
-        spec = ParamSpec(spec.name, spec.type, False, default, spec.help)
-    return spec
 
 
 def _check_placeholders(

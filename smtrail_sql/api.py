@@ -222,8 +222,8 @@ class Toolkit(ToolkitExtras):
         """:meth:`query` with ``-t``/``-m`` given as the query's parameters (as the CLI's ``run`` takes them),
         served without rendering when the local engine's cache kept the same query rendered (see
         :mod:`smtrail_sql.prerendered`); a query rendered here is kept once it ran."""
-        window, root, key = self._rendered_key(name, params, trial_components, metrics,
-                                               (since, until, all_time, delivery_lag))
+        window, local, root, key = self._rendered_key(name, params, trial_components, metrics,
+                                                      (since, until, all_time, delivery_lag))
 
         def full() -> RenderedQuery:
             from smtrail_sql.params import with_name_options
@@ -234,54 +234,48 @@ class Toolkit(ToolkitExtras):
                                   delivery_lag=delivery_lag)
             return self._build(self.templates.get(name), values, window, None)
 
-        if root is None or key is None or window is None:
+        if not local or window is None:
             return full()
         from smtrail_sql import prerendered
 
-        kept = prerendered.load(root, key, window, self._naming(), full)
-        if kept is not None:
-            return cast("RenderedQuery", kept)  # (it answers what the engines ask; the rest from full())
-        import warnings
-
-        with warnings.catch_warnings(record=True) as caught:
-            query = full()
-        for warning in caught:  # shown as they would have been; a render that warns is not kept
-            warnings.showwarning(warning.message, warning.category, warning.filename, warning.lineno)
-        if not caught:
-            self._to_keep[id(query)] = (root, key, query)
-        return query
+        kept_at = (root, key) if root is not None and key is not None else None
+        query, keep = prerendered.prepared(name, params, trial_components, metrics, window, self._naming(),
+                                           self._queries_dirs, kept_at, full)
+        if keep and kept_at is not None:
+            self._to_keep[id(query)] = (*kept_at, query)
+        return cast("RenderedQuery", query)  # (it answers what the engines ask; the rest from its full())
 
     def _rendered_key(self, name: str, params: Mapping[str, Any], trial_components: Sequence[str] | None,
                       metrics: Sequence[str] | None, when: tuple[Any, ...]
-                      ) -> tuple[TimeWindow | None, Path | None, str | None]:
-        """The window, the cache folder and the key of a rendering :meth:`prepare` may keep (Nones: not kept)."""
+                      ) -> tuple[TimeWindow | None, bool, Path | None, str | None]:
+        """The window, whether the engine is the local one, and the cache folder and key of a rendering
+        :meth:`prepare` may keep (Nones: not kept)."""
         from smtrail_sql.errors import SmtrailError
 
         try:
             window = api_window(when[0], when[1], all_time=when[2], delivery_lag=when[3])
-            root: Path | None = None
+            local, root = False, None
             if self._engine is not None:
-                cache = getattr(self._engine, "cache", None) if self._engine.name == "local" else None
-                root = getattr(cache, "root", None)
-            elif self.settings is not None and self.settings.use_cache:
+                local = self._engine.name == "local"
+                root = getattr(getattr(self._engine, "cache", None), "root", None) if local else None
+            elif self.settings is not None:
                 from smtrail_sql.engines import choose_engine
+                from smtrail_sql.reader.cache import default_cache_dir
 
-                if choose_engine(self.settings) == "local":
-                    from smtrail_sql.reader.cache import default_cache_dir
-
-                    root = default_cache_dir()
+                local = choose_engine(self.settings) == "local"
+                root = default_cache_dir() if local and self.settings.use_cache else None
             naming = self._naming()
         except SmtrailError:
-            return None, None, None
+            return None, False, None, None
         if root is None:
-            return window, None, None
+            return window, local, None, None
         from smtrail_sql.prerendered import request_key
         from smtrail_sql.resources import queries_dir
 
         # the window's shape, not its values: the kept SQL leaves them as parameters (a relative window hits)
         parts = (name, tuple(params.items()), tuple(trial_components or ()), tuple(metrics or ()),
                  tuple(sorted(window.bindings())), naming, "duckdb")
-        return window, root, request_key(parts, [queries_dir(), *self._queries_dirs])
+        return window, local, root, request_key(parts, [queries_dir(), *self._queries_dirs])
 
     def choose_source(self, source: str | None, window: TimeWindow) -> SourceChoice:
         """Which source a query over ``window`` reads on this toolkit's engine, and a line saying why
@@ -311,7 +305,7 @@ class Toolkit(ToolkitExtras):
             from smtrail_sql.engines.local import columns_named
             from smtrail_sql.prerendered import store
 
-            store(kept[0], kept[1], query, columns_named(query))
+            store(kept[0], kept[1], query, columns_named(getattr(query, "full", query)))
         return result
 
     def estimate(self, query: RenderedQuery) -> ScanEstimate:

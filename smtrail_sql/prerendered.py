@@ -27,7 +27,7 @@ import contextlib
 import hashlib
 import json
 import os
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -44,20 +44,17 @@ _FOLDER = "rendered"
 _TEMP_PREFIX = ".tmp-"
 
 
-class PrerenderedQuery:
-    """A query served from the rendered-SQL cache: what the local engine runs, without sqlglot.
+class LightQuery:
+    """A query known without sqlglot by what the local engine needs before it runs it (its name, window,
+    names and the columns it may read); whatever else is asked of it comes from the full rendering, done on
+    first use by ``full``. This one renders when its SQL is asked for (see :func:`deferred`)."""
 
-    Whatever else is asked of it comes from the full rendering, done on first use by ``full``.
-    """
-
-    def __init__(self, name: str, window: TimeWindow, naming: Naming,
-                 statements: dict[bool, tuple[str, tuple[str, ...]]], columns: frozenset[str] | None,
+    def __init__(self, name: str, window: TimeWindow, naming: Naming, columns: frozenset[str] | None,
                  full: Callable[[], RenderedQuery]) -> None:
         self.name = name
         self.window = window
         self.naming = naming
         self.columns = columns
-        self._statements = statements
         self._make_full = full
         self._full: RenderedQuery | None = None
 
@@ -69,11 +66,8 @@ class PrerenderedQuery:
         return self._full
 
     def duckdb_statement(self, *, copies: bool = True) -> tuple[str, dict[str, str]]:
-        """The kept statement and the values of this window for its parameters (as
-        :meth:`RenderedQuery.duckdb_statement <smtrail_sql.render.RenderedQuery.duckdb_statement>`)."""
-        sql, names = self._statements[copies]
-        bindings = self.window.bindings()
-        return sql, {name: bindings[name] for name in names}
+        """As :meth:`RenderedQuery.duckdb_statement <smtrail_sql.render.RenderedQuery.duckdb_statement>`."""
+        return self.full.duckdb_statement(copies=copies)
 
     def to_sql(self, dialect: str = "athena", *, pretty: bool = True, copies: bool = True) -> str:
         """The full rendering's SQL (with the window's values written in)."""
@@ -88,6 +82,22 @@ class PrerenderedQuery:
         if attribute.startswith("_"):
             raise AttributeError(attribute)
         return getattr(self.full, attribute)
+
+
+class PrerenderedQuery(LightQuery):
+    """A query served from the rendered-SQL cache: what the local engine runs, without sqlglot."""
+
+    def __init__(self, name: str, window: TimeWindow, naming: Naming,
+                 statements: dict[bool, tuple[str, tuple[str, ...]]], columns: frozenset[str] | None,
+                 full: Callable[[], RenderedQuery]) -> None:
+        super().__init__(name, window, naming, columns, full)
+        self._statements = statements
+
+    def duckdb_statement(self, *, copies: bool = True) -> tuple[str, dict[str, str]]:
+        """The kept statement and the values of this window for its parameters."""
+        sql, names = self._statements[copies]
+        bindings = self.window.bindings()
+        return sql, {name: bindings[name] for name in names}
 
 
 def request_key(parts: Sequence[object], template_dirs: Sequence[Path]) -> str | None:
@@ -195,3 +205,61 @@ def store(root: Path, key: str, query: RenderedQuery, columns: Iterable[str] | N
         for old in entries[MAX_ENTRIES:]:
             with contextlib.suppress(OSError):
                 old.unlink()
+
+
+def prepared(name: str, params: Mapping[str, Any], trial_components: Sequence[str] | None,
+             metrics: Sequence[str] | None, window: TimeWindow, naming: Naming, queries_dirs: Sequence[Path],
+             kept_at: tuple[Path, str] | None, full: Callable[[], RenderedQuery]) -> tuple[Any, bool]:
+    """A query for the local engine, and whether to keep its rendering once it ran: the one kept at
+    ``kept_at`` (the cache folder and the key), else one :func:`deferred`, else ``full()`` rendered now."""
+    if kept_at is not None:
+        kept = load(kept_at[0], kept_at[1], window, naming, full)
+        if kept is not None:
+            return kept, False
+    later = deferred(name, params, trial_components, metrics, window, naming, queries_dirs, full)
+    if later is not None:
+        return later, True
+    import warnings
+
+    with warnings.catch_warnings(record=True) as caught:
+        query = full()
+    for warning in caught:  # shown as they would have been; a render that warns is not kept
+        warnings.showwarning(warning.message, warning.category, warning.filename, warning.lineno)
+    return query, not caught
+
+
+def deferred(name: str, params: Mapping[str, Any], trial_components: Sequence[str] | None,
+             metrics: Sequence[str] | None, window: TimeWindow, naming: Naming, queries_dirs: Sequence[Path],
+             full: Callable[[], RenderedQuery]) -> LightQuery | None:
+    """The query, to be rendered while the local engine reads its rows (None: render it now).
+
+    A cold query's rendering (importing sqlglot, parsing the templates, about 0.3 s) would otherwise hold back
+    the reading of its files. What the reading needs first comes from the template's text
+    (:mod:`smtrail_sql.template_text`): its parameters, so that a bad value is still refused before any file
+    is read, and the columns it may read. A name with no template file, a value given under an old name
+    (whose warning is shown once, by the rendering) or a negative number (which the rendering refuses where a
+    row count is expected) is rendered now.
+    """
+    import warnings
+    from types import SimpleNamespace
+
+    from smtrail_sql.params import bind, with_name_options
+    from smtrail_sql.template_text import columns_read, parse_header, template_file
+
+    path = template_file(name, queries_dirs)
+    if path is None:
+        return None
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+    header = parse_header(text, path)
+    described = SimpleNamespace(name=header.name, params=list(header.params.values()))
+    values = with_name_options(described, dict(params), trial_components, metrics)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        bound = bind(header.params, values, query=header.name)
+    if caught or any(type(value) is int and value < 0 for value in bound.values()):
+        return None  # (a negative row count is refused by the rendering: before any file is read, then)
+    return LightQuery(header.name, window, naming, columns_read(header.body, window_bounded=window.is_bounded),
+                      full)

@@ -314,9 +314,9 @@ def columns_named(query: RenderedQuery) -> frozenset[str] | None:
     >>> "user_agent" in columns_named(query)
     False
     """
-    from smtrail_sql.prerendered import PrerenderedQuery
+    from smtrail_sql.prerendered import LightQuery
 
-    if isinstance(query, PrerenderedQuery):  # (kept with its SQL: see smtrail_sql.prerendered)
+    if isinstance(query, LightQuery):  # (known without sqlglot: see smtrail_sql.prerendered)
         return query.columns
     from sqlglot import exp
 

@@ -18,6 +18,9 @@ from __future__ import annotations
 import errno
 import os
 import re
+from bisect import bisect_right
+from itertools import accumulate, repeat
+from operator import add
 from stat import S_ISREG
 from typing import Any
 
@@ -48,6 +51,9 @@ _QUOTED_EVENT_NAME = f'"{METRICS_EVENT_NAME}"'.encode()
 #: an escaped backslash followed by ``u00..`` is a false alarm: that file is only read the slow, sure way.)
 _LETTER_ESCAPE = re.compile(rb"\\u00[4-7]")
 _GZIP_MAGIC = b"\x1f\x8b"
+#: A file with fewer metric calls than one per this many bytes is read by :func:`_extract_sparse` (a metric call
+#: takes one or two kilobytes: below this, calls are a tenth of the file at most).
+SPARSE_BYTES_PER_CALL = 16384
 
 
 def read_log_file(log: LogFile, *, lean: bool = False, max_size: int = DEFAULT_MAX_LOG_SIZE) -> FileLists:
@@ -189,6 +195,10 @@ def _extract_json(data: bytes, log: LogFile, lean: bool = False) -> FileLists:
         lean_lists = _extract_lean(data, log, quoted)
         if lean_lists is not None:
             return lean_lists
+    elif quoted * SPARSE_BYTES_PER_CALL <= len(data):
+        sparse = _extract_sparse(data, log, quoted)
+        if sparse is not None:
+            return sparse
     document = _typed(shapes.LOG_DECODER, data, log)
     if isinstance(document, FileLists):
         return document
@@ -233,3 +243,54 @@ def _extract_lean(data: bytes, log: LogFile, quoted: int) -> FileLists | None:
     lists = FileLists(None, len(document.Records))
     calls = metric_calls(document.Records, quoted)
     return lists if calls is not None and columnar(calls, log, lists, lean=True) else None
+
+
+def _extract_sparse(data: bytes, log: LogFile, quoted: int) -> FileLists | None:
+    """A file whose metric calls are few among other traffic: its records only validated and counted
+    (:class:`~smtrail_sql.reader.shapes.Outline`), and typed only those that hold the quoted event name; None
+    for any other file (the full decoder then reads it, and tells why).
+
+    Exactly the full decoder's rows: in an ASCII file without a letter escape (see :data:`_LETTER_ESCAPE`), a
+    record named ``BatchPutMetrics`` holds the quoted name, and no field left undecoded could have failed to
+    decode (only text that is not UTF-8 fails in a field that skipping accepts);
+    :func:`~smtrail_sql.reader.columnar.metric_calls` then proves that every named record was among those
+    typed: as many of them as quoted names. Speed trick: the bench's 1%-metric files take 0.22 s of CPU per
+    320 files this way, 0.34 s with the full decoder. Not for a lean read: its decoder costs no more (0.20 s).
+    """
+    import msgspec
+
+    import smtrail_sql.reader.shapes as shapes
+
+    if not data.isascii() or _LETTER_ESCAPE.search(data):
+        return None
+    try:
+        records = shapes.OUTLINE_DECODER.decode(data).Records
+        if not records:
+            return None
+        events = shapes.EVENTS_DECODER.decode(b"[" + b",".join(_records_holding(data, records, quoted)) + b"]")
+    except msgspec.DecodeError:  # (ValidationError included) the full path tells why
+        return None
+    lists = FileLists(None, len(records))
+    calls = metric_calls(events, quoted)
+    return lists if calls is not None and columnar(calls, log, lists) else None
+
+
+def _records_holding(data: bytes, records: list[Any], quoted: int) -> list[Any]:
+    """The raw records (in file order) where the quoted event name is found in ``data``.
+
+    Each record's offset is told by the lengths of those before it, CloudTrail's records being separated by
+    one comma: no look at each record in Python (500 records a file in the bench, 0.15 s per 320 files). A file
+    laid out otherwise has each record searched instead. (A name outside every record picks none, and
+    :func:`~smtrail_sql.reader.columnar.metric_calls` then finds fewer calls than names.)
+    """
+    starts = list(accumulate(map(add, map(len, records), repeat(1)), initial=data.find(records[0])))
+    chosen: list[int] = []
+    at = -1
+    for _ in range(quoted):
+        at = data.find(_QUOTED_EVENT_NAME, at + 1)
+        index = bisect_right(starts, at) - 1
+        if 0 <= index < len(records) and (not chosen or chosen[-1] != index):
+            chosen.append(index)
+    if all(data.find(records[i], starts[i], starts[i + 1]) == starts[i] for i in chosen):
+        return [records[i] for i in chosen]
+    return [r for r in records if _QUOTED_EVENT_NAME in bytes(r)]

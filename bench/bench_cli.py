@@ -82,29 +82,42 @@ def ensure_shape(shape: str) -> tuple[Path, dict[str, Any]]:
 
 # -- the measurements -----------------------------------------------------------------------------------------
 
-def _tree_rss(root: int) -> int:
-    """Bytes resident in ``root`` and its descendants (from /proc; 0 once it is gone)."""
-    parents: dict[int, int] = {}
-    rss: dict[int, int] = {}
-    page = os.sysconf("SC_PAGE_SIZE")
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat", "rb") as handle:
-                fields = handle.read().rsplit(b")", 1)[1].split()
-        except OSError:
-            continue
-        parents[int(entry)] = int(fields[1])
-        rss[int(entry)] = int(fields[21]) * page
-    total = 0
-    for pid in rss:
-        walk = pid
-        while walk not in (0, 1, root) and walk in parents:
-            walk = parents[walk]
-        if walk == root:
-            total += rss[pid]
-    return total
+class _TreeMemory:
+    """Bytes resident in a process and its descendants, from /proc, cheaply enough to sample every 50 ms beside
+    the run it measures: each process's parent is read once (it never changes), and only the tree's own
+    processes are read again (reading all of /proc took 2.3 ms a sample, 5% of a core taken from the CLI)."""
+
+    def __init__(self, root: int) -> None:
+        self.root = root
+        self.parents: dict[int, int] = {}
+        self.page = os.sysconf("SC_PAGE_SIZE")
+
+    def _parent(self, pid: int) -> int:
+        if pid not in self.parents:
+            try:
+                with open(f"/proc/{pid}/stat", "rb") as handle:
+                    self.parents[pid] = int(handle.read().rsplit(b")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                return 0
+        return self.parents[pid]
+
+    def sample(self) -> int:
+        """The tree's resident bytes now (0 once it is gone)."""
+        total = 0
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit():
+                continue
+            walk = int(entry)
+            while walk not in (0, 1, self.root):
+                walk = self._parent(walk)
+            if walk != self.root:
+                continue
+            try:
+                with open(f"/proc/{entry}/statm", "rb") as handle:
+                    total += int(handle.read().split()[1]) * self.page
+            except (OSError, IndexError, ValueError):
+                continue
+        return total
 
 
 def run_cli(bucket: Path) -> dict[str, Any]:
@@ -117,10 +130,12 @@ def run_cli(bucket: Path) -> dict[str, Any]:
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     done = threading.Event()
 
+    tree = _TreeMemory(process.pid)
+
     def sample() -> None:
         nonlocal peak
         while not done.wait(0.05):
-            peak = max(peak, _tree_rss(process.pid))
+            peak = max(peak, tree.sample())
 
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()

@@ -100,5 +100,7 @@ class LeanLog(msgspec.Struct, gc=False):
 
 
 LOG_DECODER = msgspec.json.Decoder(Log)
+#: Records without their log: those of a file with few metric calls (see ``decode._extract_sparse``).
+EVENTS_DECODER = msgspec.json.Decoder(list[Event])
 LEAN_LOG_DECODER = msgspec.json.Decoder(LeanLog)
 OUTLINE_DECODER = msgspec.json.Decoder(Outline)

@@ -8,9 +8,10 @@ A template looks like this (the header is ``--`` comment lines before the statem
     -- param: limit int = 10000  Most points to return
     SELECT ... FROM sagemaker_metrics WHERE trial_component = :trial_component LIMIT :limit
 
-Parameters are ``:name`` placeholders. Declarations are checked both ways at load time (an undeclared
-placeholder and an unused declaration are errors naming the file and line), and the statement must parse
-in sqlglot's ``athena`` dialect.
+Parameters are ``:name`` placeholders. Declarations are checked both ways when a template is parsed (an
+undeclared placeholder and an unused declaration are errors naming the file and line), and the statement must
+parse in sqlglot's ``athena`` dialect. The library parses a template when it is first asked for, every one when
+they are listed.
 """
 
 from __future__ import annotations
@@ -203,47 +204,67 @@ def _in_escaped_pattern(placeholder: exp.Expr) -> bool:
 
 def load_dir(directory: Path, *, source: str) -> dict[str, Template]:
     """Every ``*.sql`` template of one folder, by name."""
+    return {name: _read(path, source) for name, (path, source) in template_files(directory, source=source).items()}
+
+
+def template_files(directory: Path, *, source: str) -> dict[str, tuple[Path, str]]:
+    """Every ``*.sql`` file of one folder, by the name it must declare (its file name): unread."""
     if not directory.is_dir():
         raise TemplateError("not a folder of templates", str(directory))
-    templates: dict[str, Template] = {}
-    for path in sorted(directory.glob("*.sql")):
-        try:
-            text = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as error:
-            raise TemplateError(f"cannot read: {error}", str(path)) from None
-        template = parse_template(text, path, source=source)
-        templates[template.name] = template
-    return templates
+    return {path.stem: (path, source) for path in sorted(directory.glob("*.sql"))}
 
 
-@dataclass(frozen=True)
+def _read(path: Path, source: str) -> Template:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise TemplateError(f"cannot read: {error}", str(path)) from None
+    return parse_template(text, path, source=source)
+
+
 class TemplateLibrary:
-    """The templates available: the built-in ones, then user folders (a user template may replace a built-in)."""
+    """The templates available: the built-in ones, then user folders (a user template may replace a built-in).
 
-    templates: dict[str, Template]
+    Each file is read and parsed when it is first asked for (:meth:`get`), all of them when they are listed
+    (:attr:`templates`, iteration): running one query parses one template, not every one of them.
+    """
+
+    def __init__(self, files: dict[str, tuple[Path, str]]) -> None:
+        self._files = dict(sorted(files.items()))
+        self._parsed: dict[str, Template] = {}
 
     @classmethod
     def load(cls, extra_dirs: Iterable[Path] | None = None) -> TemplateLibrary:
-        """Load the built-in templates and those of ``extra_dirs``.
+        """The built-in templates and those of ``extra_dirs`` (a folder that is none is a TemplateError now; a
+        template that does not parse, when it is asked for).
 
         >>> TemplateLibrary.load().get("metric-summary").name
         'metric-summary'
         """
-        templates = load_dir(queries_dir(), source="built-in")
+        files = template_files(queries_dir(), source="built-in")
         for directory in extra_dirs or ():
-            templates.update(load_dir(Path(directory), source=str(directory)))
-        return cls(dict(sorted(templates.items())))
+            files.update(template_files(Path(directory), source=str(directory)))
+        return cls(files)
+
+    @property
+    def templates(self) -> dict[str, Template]:
+        """Every template, by name (each one parsed)."""
+        return {name: self.get(name) for name in self._files}
 
     def names(self) -> list[str]:
         """Every template name, sorted."""
-        return list(self.templates)
+        return list(self._files)
 
     def get(self, name: str) -> Template:
         """The template called ``name``; :class:`UnknownQueryError` suggests the closest name."""
-        try:
-            return self.templates[name]
-        except KeyError:
-            raise UnknownQueryError(name, self.names()) from None
+        template = self._parsed.get(name)
+        if template is None:
+            try:
+                path, source = self._files[name]
+            except KeyError:
+                raise UnknownQueryError(name, self.names()) from None
+            template = self._parsed[name] = _read(path, source)
+        return template
 
     def __iter__(self) -> Iterator[Template]:
         return iter(self.templates.values())

@@ -197,7 +197,7 @@ def test_logs_that_are_not_a_folder_are_the_same_error_in_the_api(tmp_path: Path
         ("too-deep-to-parse", ["queries"]),
         ("too-deep-to-parse", ["show", "too-deep-to-parse"]),
         ("too-deep-to-parse", ["render", "too-deep-to-parse"]),
-        ("too-deep-to-parse", ["run", "runs"]),  # the folder is loaded whole, whichever query is run
+        ("too-deep-to-parse", ["run", "too-deep-to-parse"]),  # (another query of the folder runs: test_templates)
         ("too-deep-to-render", ["render", "too-deep-to-render"]),
         ("too-deep-to-render", ["run", "too-deep-to-render"]),
         ("too-deep-to-render", ["estimate", "too-deep-to-render", *AWS]),

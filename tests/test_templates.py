@@ -58,8 +58,9 @@ def test_unknown_query_suggests_the_closest() -> None:
 )
 def test_bad_template_errors_name_file_and_line(tmp_path: Path, text: str, message: str, line: int | None) -> None:
     (tmp_path / "q.sql").write_text(text)
+    library = TemplateLibrary.load([tmp_path])  # (a template is read when it is asked for, or listed)
     with pytest.raises(TemplateError, match=message) as error:
-        TemplateLibrary.load([tmp_path])
+        library.get("q")
     assert str(tmp_path / "q.sql") in str(error.value)
     if line is not None:
         assert error.value.line == line
@@ -68,3 +69,13 @@ def test_bad_template_errors_name_file_and_line(tmp_path: Path, text: str, messa
 def test_missing_user_folder_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(TemplateError, match="not a folder"):
         TemplateLibrary.load([tmp_path / "nope"])
+
+
+def test_a_broken_template_fails_only_where_it_is_used(tmp_path: Path) -> None:
+    """Running one query parses its template alone: another one that is broken does not stop it, and is
+    reported where the templates are listed."""
+    (tmp_path / "broken.sql").write_text("-- name: broken\n-- description: d\nSELEC 1\n")
+    library = TemplateLibrary.load([tmp_path])
+    assert library.get("runs").name == "runs" and "broken" in library.names()
+    with pytest.raises(TemplateError, match="does not parse"):
+        list(library)

@@ -22,7 +22,8 @@ def _console(cache: Path, *args: str) -> tuple[subprocess.CompletedProcess[str],
     """Run ``smtrail-sql ARGS`` (its ``main``, as the console script does): the process, and whether it had
     loaded numpy when it ended."""
     code = ("import atexit, sys\n"
-            "atexit.register(lambda: print('NUMPY', 'numpy' in sys.modules, file=sys.stderr))\n"
+            "atexit.register(lambda: print('NUMPY', 'numpy' in sys.modules, 'PANDAS', 'pandas' in sys.modules,"
+            " file=sys.stderr))\n"
             f"sys.argv = ['smtrail-sql', *{list(args)!r}]\n"
             "from smtrail_sql.entry import main\nmain()\n")
     env = {**os.environ, "SMTRAIL_CACHE_DIR": str(cache)}
@@ -75,11 +76,21 @@ def test_a_damaged_snapshot_is_found_before_pyarrow_loads(metric_logs: tuple[Pat
     assert rebuilt.read_bytes() != bytes(data)
 
 
+def test_a_cold_query_read_in_this_process_needs_no_pandas(metric_logs: tuple[Path, list[Path]],
+                                                           tmp_path: Path) -> None:
+    """A small selection is read without workers: pyarrow's pandas check is settled without pandas there
+    too, as in a worker (pandas costs 0.4 s to import, and nothing in a query that prints rows uses it)."""
+    done, _ = _console(tmp_path, *_query(metric_logs[0], "--no-cache", "-f", "csv"))
+    assert done.returncode == 0, done.stderr
+    assert "PANDAS False" in done.stderr and done.stdout.startswith("trial_component,")
+
+
 def test_the_library_keeps_pyarrow_whole(metric_logs: tuple[Path, list[Path]], tmp_path: Path) -> None:
     """Outside the console script (a notebook, say), a warm read leaves pyarrow able to make a DataFrame."""
     code = ("from smtrail_sql import Toolkit, EngineSettings\n"
             f"kit = Toolkit.open(EngineSettings(engine='local', logs={str(metric_logs[0])!r}))\n"
             "kit.run('metric-summary', all_time=True)\n"
+            "import pandas  # (a cold read in the library left pyarrow able to use it)\n"
             "kit = Toolkit.open(EngineSettings(engine='local', logs=kit.settings.logs))\n"
             "print(len(kit.run('metric-summary', all_time=True).to_pandas()))\n")
     env = {**os.environ, "SMTRAIL_CACHE_DIR": str(tmp_path)}

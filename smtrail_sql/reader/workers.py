@@ -18,6 +18,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from smtrail_sql.errors import LogReadError
+from smtrail_sql.process import arrow_without_pandas, one_query
 from smtrail_sql.reader.layout import LogFile
 from smtrail_sql.reader.memory import count_arrow_memory, data_budget, limit_data, reader_budget
 from smtrail_sql.reader.signals import HeldSignals, worker_signals
@@ -60,6 +61,8 @@ def extract_all(files: Sequence[LogFile], to_read: list[int], cache: ExtractCach
     count = max(1, min(count, len(groups)))
     budget = reader_budget(max_size)
     if count == 1 or sum(files[i].size for i in to_read) < PARALLEL_MIN_BYTES:
+        if one_query():  # (a worker's own trick, where this process is known to want no DataFrame)
+            arrow_without_pandas()
         for group in groups:
             try:
                 with data_budget(budget), _no_cycle_collection():  # (the budget: only while this process reads)
@@ -196,7 +199,7 @@ def _start_worker(lean: bool, budget: int | None, starts: Any) -> None:
         starts.value += 1
     worker_signals()
     try:  # first: any Arrow call before it (count_arrow_memory's) imports pandas
-        _first_arrow_call_without_pandas()
+        arrow_without_pandas()
     except Exception:  # noqa: BLE001,S110  (see above: raising would respawn workers forever)
         pass
     if budget is not None:
@@ -238,30 +241,6 @@ def _keep_freed_memory() -> None:
     m_trim_threshold, m_mmap_threshold = -1, -3
     mallopt(m_mmap_threshold, 32 * 1024 * 1024)  # glibc's largest: buffers below this come from the heap
     mallopt(m_trim_threshold, 1024 * 1024 * 1024)  # and freed heap memory stays for the next file
-
-
-def _first_arrow_call_without_pandas() -> None:
-    """pyarrow imports pandas on the first ``pyarrow.array`` call of a process, only to check whether the list
-    given is a pandas object, which a worker never holds: made with pandas hidden, that call settles the check
-    for good in the worker, and only there (0.40 s and 43 MB less in each worker's start)."""
-    import sys
-
-    import pyarrow as pa
-
-    if "pandas" in sys.modules:
-        return
-
-    class NoPandas:  # an import hook that says pandas is not installed
-        def find_spec(self, name: str, path: Any = None, target: Any = None) -> None:
-            if name == "pandas" or name.startswith("pandas."):
-                raise ModuleNotFoundError(f"{name} is not used by reader workers", name=name)
-
-    hook = NoPandas()
-    sys.meta_path.insert(0, hook)
-    try:
-        pa.array([None])
-    finally:
-        sys.meta_path.remove(hook)
 
 
 #: A tiny log of the usual kinds of value, extracted once by each worker as it starts (see :func:`_prime`).

@@ -28,13 +28,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import statistics
 import subprocess
 import sys
 import threading
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -55,29 +53,7 @@ TARGETS = {"vs_duckdb": 8.0, "vs_floor": 4.0, "peak_gb": 1.0}
 def ensure_shape(shape: str) -> tuple[Path, dict[str, Any]]:
     """The shape's bucket, generated unless one with the same spec exists, and its summary."""
     data, spec = SHAPES[shape]
-    if shape == "heavy":
-        return bench_local.BUCKET, bench_local.ensure_data()
-    bucket = data / "bucket"
-    marker = data / "spec.json"
-    if marker.exists():
-        saved = json.loads(marker.read_text())
-        if saved.get("spec") == spec:
-            return bucket, dict(saved["summary"])
-    shutil.rmtree(bucket, ignore_errors=True)
-    data.mkdir(parents=True, exist_ok=True)
-    from smtrail_sql.demo import write_sample_bucket
-
-    print(f"generating {bucket} ...", flush=True)
-    summary = write_sample_bucket(
-        bucket, seed=int(spec["seed"]), now=datetime.fromisoformat(str(spec["now"])).astimezone(UTC),
-        days=int(spec["days"]), files_per_day=int(spec["files_per_day"]),
-        calls_per_file=int(spec["calls_per_file"]), trial_components=int(spec["trial_components"]),
-        noise_per_call=float(spec["noise_per_call"]), duplicate=bool(spec["duplicate"]))
-    facts = {"log_files": summary.log_files, "uncompressed_bytes": summary.uncompressed_bytes,
-             "events": summary.events, "metric_calls": summary.metric_calls, "points": summary.points,
-             "compressed_bytes": sum(p.stat().st_size for p in bucket.glob(GLOB))}
-    marker.write_text(json.dumps({"spec": spec, "summary": facts}))
-    return bucket, facts
+    return bench_local.ensure_bucket(data, spec)
 
 
 # -- the measurements -----------------------------------------------------------------------------------------

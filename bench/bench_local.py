@@ -46,28 +46,36 @@ GLOB = "AWSLogs/*/CloudTrail/*/*/*/*/*.json.gz"
 
 def ensure_data() -> dict[str, Any]:
     """Generate the bucket copy unless one with the same spec exists; returns its summary."""
-    marker = DATA / "spec.json"
+    return ensure_bucket(DATA, SPEC)[1]
+
+
+def ensure_bucket(data: Path, spec: dict[str, Any]) -> tuple[Path, dict[str, Any]]:
+    """``data/bucket``, generated with the demo generator from ``spec`` unless ``data/spec.json`` says it was
+    with this very spec; and the summary of what it holds."""
+    bucket = data / "bucket"
+    marker = data / "spec.json"
     if marker.exists():
         saved = json.loads(marker.read_text())
-        if saved.get("spec") == SPEC:
-            return dict(saved["summary"])
-    shutil.rmtree(BUCKET, ignore_errors=True)
+        if saved.get("spec") == spec:
+            return bucket, dict(saved["summary"])
+    shutil.rmtree(bucket, ignore_errors=True)
+    data.mkdir(parents=True, exist_ok=True)
     sys.path.insert(0, str(HERE.parent))
     from smtrail_sql.demo import write_sample_bucket
 
-    print(f"generating {BUCKET} ...", flush=True)
+    print(f"generating {bucket} ...", flush=True)
     started = time.perf_counter()
     summary = write_sample_bucket(
-        BUCKET, seed=int(SPEC["seed"]), now=datetime.fromisoformat(str(SPEC["now"])).astimezone(UTC),
-        days=int(SPEC["days"]), files_per_day=int(SPEC["files_per_day"]),
-        calls_per_file=int(SPEC["calls_per_file"]), trial_components=int(SPEC["trial_components"]),
-        noise_per_call=float(SPEC["noise_per_call"]), duplicate=bool(SPEC["duplicate"]))
+        bucket, seed=int(spec["seed"]), now=datetime.fromisoformat(str(spec["now"])).astimezone(UTC),
+        days=int(spec["days"]), files_per_day=int(spec["files_per_day"]),
+        calls_per_file=int(spec["calls_per_file"]), trial_components=int(spec["trial_components"]),
+        noise_per_call=float(spec["noise_per_call"]), duplicate=bool(spec["duplicate"]))
     facts = {"log_files": summary.log_files, "uncompressed_bytes": summary.uncompressed_bytes,
              "events": summary.events, "metric_calls": summary.metric_calls, "points": summary.points,
-             "compressed_bytes": sum(p.stat().st_size for p in BUCKET.glob(GLOB))}
-    marker.write_text(json.dumps({"spec": SPEC, "summary": facts}))
+             "compressed_bytes": sum(p.stat().st_size for p in bucket.glob(GLOB))}
+    marker.write_text(json.dumps({"spec": spec, "summary": facts}))
     print(f"generated in {time.perf_counter() - started:.1f} s", flush=True)
-    return facts
+    return bucket, facts
 
 
 # -- measurements, each run in its own process --------------------------------------------------------------

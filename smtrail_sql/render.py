@@ -96,15 +96,19 @@ class RenderedQuery:
         generated = self._generated.get(key)
         if generated is None:
             tree = self.expression if copies or self.single_copy_expression is None else self.single_copy_expression
-            try:
-                with nesting_checked(self.template.path):
-                    if dialect != "athena":
-                        tree = with_trino_semantics(tree)
-                    generated = tree.sql(dialect=dialect, pretty=pretty, unsupported_level=ErrorLevel.RAISE)
-            except SqlglotError as error:
-                raise RenderError(f"{self.name}: cannot generate {dialect} SQL: {error}") from None
+            generated = self._generate(tree, dialect, pretty)
             self._generated[key] = generated
         return generated
+
+    def _generate(self, tree: exp.Expr, dialect: str, pretty: bool = True) -> str:
+        """``tree`` in ``dialect`` (with Trino's meaning kept outside Athena); a RenderError if it cannot be."""
+        try:
+            with nesting_checked(self.template.path):
+                if dialect != "athena":
+                    tree = with_trino_semantics(tree)
+                return tree.sql(dialect=dialect, pretty=pretty, unsupported_level=ErrorLevel.RAISE)
+        except SqlglotError as error:
+            raise RenderError(f"{self.name}: cannot generate {dialect} SQL: {error}") from None
 
     def duckdb_statement(self, *, copies: bool = True) -> tuple[str, dict[str, str]]:
         """What the local engine runs: the query in DuckDB SQL with the window's bounds left as named
@@ -122,13 +126,7 @@ class RenderedQuery:
             tree = apply_window(self.unwindowed.copy(), self.window, self.naming, deduplicate=copies,
                                 parameters=True)
             names = tuple(sorted({placeholder.name for placeholder in tree.find_all(exp.Placeholder)}))
-            try:
-                with nesting_checked(self.template.path):
-                    sql = with_trino_semantics(tree).sql(dialect="duckdb", pretty=True,
-                                                         unsupported_level=ErrorLevel.RAISE)
-            except SqlglotError as error:
-                raise RenderError(f"{self.name}: cannot generate duckdb SQL: {error}") from None
-            generated = self._parameterized[copies] = (sql, names)
+            generated = self._parameterized[copies] = (self._generate(tree, "duckdb"), names)
         sql, names = generated
         bindings = self.window.bindings()
         return sql, {name: bindings[name] for name in names}

@@ -12,7 +12,8 @@ Every round measures, each in a new process and in this order (the files in the 
 * ``cli``: the CLI cold, end to end (interpreter start-up, imports, reading, query, output), ``--no-cache``,
   the package's bytecode compiled first as pip does at install,
   rows written as CSV to ``/dev/null``; its peak memory is the largest sum of the resident sets of its process
-  tree (the CLI and its reader workers), sampled every 50 ms (an upper bound: forked workers share pages);
+  tree (the CLI and its reader workers), sampled every 50 ms (an upper bound: forked workers share pages),
+  and the part of it *held* (not file pages mapped from disk, which the system takes back under pressure);
 * ``duckdb``: DuckDB ``read_json`` over the same files, ``metricData`` unnested in SQL, the same aggregates
   (:func:`bench_local.measure_duckdb`), timed from the call in its own process (imports included);
 * ``floor``: the decompression floor: every file read and inflated (ISA-L, as the reader does), on two
@@ -61,12 +62,15 @@ def ensure_shape(shape: str) -> tuple[Path, dict[str, Any]]:
 class _TreeMemory:
     """Bytes resident in a process and its descendants, from /proc, cheaply enough to sample every 50 ms beside
     the run it measures: each process's parent is read once (it never changes), and only the tree's own
-    processes are read again (reading all of /proc took 2.3 ms a sample, 5% of a core taken from the CLI)."""
+    processes are read again (reading all of /proc took 2.3 ms a sample, 5% of a core taken from the CLI).
+
+    Two figures: *held*, the memory only the processes can give back (anonymous and shared memory: the heap,
+    Arrow's and DuckDB's buffers, files in ``/dev/shm``), and *mapped*, file pages mapped from disk (the
+    snapshot, the spooled rows), which are the system's file cache: it takes them back under pressure."""
 
     def __init__(self, root: int) -> None:
         self.root = root
         self.parents: dict[int, int] = {}
-        self.page = os.sysconf("SC_PAGE_SIZE")
 
     def _parent(self, pid: int) -> int:
         if pid not in self.parents:
@@ -77,9 +81,9 @@ class _TreeMemory:
                 return 0
         return self.parents[pid]
 
-    def sample(self) -> int:
-        """The tree's resident bytes now (0 once it is gone)."""
-        total = 0
+    def sample(self) -> tuple[int, int]:
+        """The tree's held and mapped bytes now (zeros once it is gone)."""
+        held = mapped = 0
         for entry in os.listdir("/proc"):
             if not entry.isdigit():
                 continue
@@ -89,29 +93,37 @@ class _TreeMemory:
             if walk != self.root:
                 continue
             try:
-                with open(f"/proc/{entry}/statm", "rb") as handle:
-                    total += int(handle.read().split()[1]) * self.page
+                with open(f"/proc/{entry}/status", "rb") as handle:
+                    for line in handle:
+                        if line.startswith((b"RssAnon:", b"RssShmem:")):
+                            held += int(line.split()[1]) * 1024
+                        elif line.startswith(b"RssFile:"):
+                            mapped += int(line.split()[1]) * 1024
             except (OSError, IndexError, ValueError):
                 continue
-        return total
+        return held, mapped
 
 
-def run_cli(bucket: Path) -> dict[str, Any]:
-    """The CLI cold, end to end: seconds and the peak of its process tree's resident memory."""
+def run_cli(bucket: Path, *args: str, env: dict[str, str] | None = None) -> dict[str, Any]:
+    """The CLI's ``run metric-summary`` over the whole bucket, end to end (``args``: more options; the default
+    is cold, ``--no-cache``): seconds, and the peaks of its process tree's memory, held and in all (held and
+    mapped), in MB."""
     cli = Path(sys.executable).with_name("smtrail-sql")
-    command = [str(cli), "run", "metric-summary", "--logs", str(bucket), "--all-time", "--no-cache",
-               "--format", "csv", "--output", "/dev/null"]
-    peak = 0
+    command = [str(cli), "run", "metric-summary", "--logs", str(bucket), "--all-time",
+               *(args or ("--no-cache",)), "--format", "csv", "--output", "/dev/null"]
+    peak_held = peak_total = 0
     started = time.perf_counter()
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                               env={**os.environ, **(env or {})})
     done = threading.Event()
 
     tree = _TreeMemory(process.pid)
 
     def sample() -> None:
-        nonlocal peak
+        nonlocal peak_held, peak_total
         while not done.wait(0.05):
-            peak = max(peak, tree.sample())
+            held, mapped = tree.sample()
+            peak_held, peak_total = max(peak_held, held), max(peak_total, held + mapped)
 
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
@@ -121,7 +133,7 @@ def run_cli(bucket: Path) -> dict[str, Any]:
     sampler.join()
     if process.returncode:
         raise SystemExit(f"the CLI failed: {err.decode(errors='replace')}")
-    return {"seconds": elapsed, "peak_mb": peak / 2**20}
+    return {"seconds": elapsed, "peak_mb": peak_total / 2**20, "held_mb": peak_held / 2**20}
 
 
 def _inflate_files(paths: list[str]) -> int:
@@ -181,6 +193,7 @@ def bench_shape(shape: str, repeat: int, skip_duckdb: bool) -> None:
     seconds = {name: [r["seconds"] for r in rounds] for name, rounds in runs.items() if rounds}
     cli = statistics.median(seconds["cli"])
     peak_gb = max(r["peak_mb"] for r in runs["cli"]) / 1024
+    held_gb = max(r["held_mb"] for r in runs["cli"]) / 1024
     floor = statistics.median(seconds["floor"])
     lines = [("CLI cold metric-summary --no-cache", _spread(seconds["cli"]), "")]
     if "duckdb" in seconds:
@@ -197,6 +210,7 @@ def bench_shape(shape: str, repeat: int, skip_duckdb: bool) -> None:
                            f"<= {TARGETS['vs_floor']:g}x")))
     lines.append(("peak memory of the CLI's processes", f"{peak_gb:6.2f} GB",
                   _verdict("", peak_gb < TARGETS["peak_gb"], f"< {TARGETS['peak_gb']:g} GB")))
+    lines.append(("  of which held (not file pages)", f"{held_gb:6.2f} GB", "(bench_memory.py: vs bucket size)"))
     for label, figure, verdict in lines:
         print(f"{label:<44} {figure:>24}   {verdict}")
 

@@ -1,10 +1,10 @@
 """Scratch files that belong to one run, and the removal of those a dead run left behind.
 
 A run that is killed (``kill -9``, the out-of-memory killer, a SIGTERM with no handler) cannot remove what it
-was writing: the cache's temporary files, the rows its workers spool in ``/dev/shm``. So every such file or
+was writing: the cache's temporary files, the rows its workers spool. So every such file or
 folder is named ``PREFIX{pid}-...`` after the process that made it, and held with a shared :func:`fcntl.flock`
 while in use; the next run removes the ones whose process is gone and whose lock is free. Both tests are needed:
-a pid says nothing across PID namespaces (two containers sharing ``/dev/shm`` or a cache folder), and forked
+a pid says nothing across PID namespaces (two containers sharing a cache folder), and forked
 workers that outlive a killed parent still hold the lock they inherited, so their files stay until they exit.
 The lock is released by the kernel when its last holder dies, however it dies.
 

@@ -354,8 +354,33 @@ def validate_max_log_size(value: str | int | None) -> int:
     >>> validate_max_log_size(None) == DEFAULT_MAX_LOG_SIZE, validate_max_log_size("64MB")
     (True, 67108864)
     """
+    return _size(value, DEFAULT_MAX_LOG_SIZE, MAX_LOG_SIZE_VARIABLE, 1, "a size of at least one byte")
+
+
+#: What DuckDB may hold for a local query (DuckDB's own default is 80% of the machine's memory): past it,
+#: sorts, joins and aggregations spill to a folder on disk, so a query over a bucket larger than the
+#: machine's memory still runs. 1 GiB holds every built-in query over a million points without spilling.
+DEFAULT_DUCKDB_MEMORY = 1 << 30
+#: The environment variable that sets it (a size such as ``512MB`` or ``4GiB``).
+DUCKDB_MEMORY_VARIABLE = "SMTRAIL_DUCKDB_MEMORY"
+_DUCKDB_MEMORY_MIN = 64 << 20
+
+
+def validate_duckdb_memory(value: str | int | None) -> int:
+    """DuckDB's memory for a local query, in bytes: a size such as ``2GiB``; None is the default.
+
+    >>> validate_duckdb_memory(None) == DEFAULT_DUCKDB_MEMORY, validate_duckdb_memory("512MiB")
+    (True, 536870912)
+    """
+    return _size(value, DEFAULT_DUCKDB_MEMORY, DUCKDB_MEMORY_VARIABLE, _DUCKDB_MEMORY_MIN,
+                 "a size of at least 64MiB")
+
+
+def _size(value: str | int | None, default: int, variable: str, least: int, valid: str) -> int:
+    """A size in bytes from ``value`` (bytes, or text such as ``512MB``), ``default`` for None or blank text;
+    :class:`SettingError` naming ``variable`` when it is below ``least`` or not a size."""
     if value is None or (isinstance(value, str) and not value.strip()):
-        return DEFAULT_MAX_LOG_SIZE
+        return default
     if isinstance(value, int):
         size = value
     else:
@@ -365,6 +390,6 @@ def validate_max_log_size(value: str | int | None) -> int:
             size = parse_size(value)
         except SettingError:
             size = 0
-    if size < 1:
-        raise SettingError(MAX_LOG_SIZE_VARIABLE, str(value), "a size of at least one byte, such as 512MiB or 2GiB")
+    if size < least:
+        raise SettingError(variable, str(value), f"{valid}, such as 512MiB or 2GiB")
     return size

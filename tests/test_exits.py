@@ -263,7 +263,7 @@ def test_an_age_reaching_before_1970_is_out_of_range() -> None:
 
 
 def test_duckdb_interrupting_a_query_is_a_keyboard_interrupt() -> None:
-    from smtrail_sql.engines.local import is_interrupt
+    from smtrail_sql.engines.database import is_interrupt
 
     assert is_interrupt(RuntimeError("Query interrupted"))
     assert not is_interrupt(RuntimeError("Query interrupted by a bug")) and not is_interrupt(ValueError("x"))

@@ -4,7 +4,8 @@ Creating a DuckDB database costs about 35 ms (its catalog of functions, the time
 outside the GIL. A warm query creates it in a thread while its rows are read from the snapshot (see ``early``
 in :func:`smtrail_sql.reader.pipeline.read_log_files`), so it no longer waits for it; it needs no pyarrow, so it
 cannot race the snapshot's loading of pyarrow (:mod:`smtrail_sql.process`).
-:func:`smtrail_sql.engines.local.relations_database` adds the views and locks it.
+:func:`smtrail_sql.engines.local.relations_database` adds the views and locks it. :func:`is_interrupt` tells
+DuckDB's answer to Ctrl-C.
 """
 
 from __future__ import annotations
@@ -12,12 +13,22 @@ from __future__ import annotations
 from typing import Any
 
 
-def new_database() -> Any:
+def new_database(memory_limit: int | None = None, spill_to: str | None = None) -> Any:
     """A new in-memory DuckDB database (as its first connection) that can read no file and whose session time
-    zone is UTC, as on Athena."""
+    zone is UTC, as on Athena.
+
+    ``memory_limit`` (bytes) caps what DuckDB holds for a query (its default is 80% of the machine's memory);
+    past it, sorts, joins and aggregations spill to ``spill_to``, a folder DuckDB makes only when it spills
+    (see :func:`~smtrail_sql.engines.local.LocalEngine`): what a query over a large bucket holds stays bounded.
+    """
     import duckdb
 
-    con = duckdb.connect(config={"enable_external_access": False})
+    config: dict[str, Any] = {"enable_external_access": False}
+    if memory_limit is not None:
+        config["memory_limit"] = f"{memory_limit}B"
+    if spill_to is not None:
+        config["temp_directory"] = spill_to
+    con = duckdb.connect(config=config)
     try:
         con.execute("LOAD icu")  # (statically linked: nothing is read) time zones, for the one below
         con.execute("SET GLOBAL TimeZone = 'UTC'")
@@ -25,3 +36,19 @@ def new_database() -> Any:
         con.close()
         raise
     return con
+
+
+def is_interrupt(error: BaseException) -> bool:
+    """Whether ``error`` is DuckDB's answer to Ctrl-C during a query, which is a ``KeyboardInterrupt`` to the
+    caller: DuckDB 2.0 raises a plain ``RuntimeError('Query interrupted')`` from ``execute``, though it also
+    has an ``InterruptException``.
+
+    >>> is_interrupt(RuntimeError("Query interrupted")), is_interrupt(RuntimeError("other"))
+    (True, False)
+    """
+    import duckdb
+
+    interrupt = getattr(duckdb, "InterruptException", None)
+    if isinstance(interrupt, type) and isinstance(error, interrupt):
+        return True
+    return type(error) is RuntimeError and str(error).strip() == "Query interrupted"

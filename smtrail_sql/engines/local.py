@@ -24,13 +24,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from smtrail_sql.engines.base import EngineSettings, RunProgress
-from smtrail_sql.engines.database import new_database
+from smtrail_sql.engines.database import is_interrupt, new_database
 from smtrail_sql.errors import EngineError, MissingSettingError, QueryFailedError, SettingError
 from smtrail_sql.result import QueryResult, QueryStats
 from smtrail_sql.schema import METRIC_CALL_COLUMNS, METRIC_POINT_COLUMNS
 from smtrail_sql.settings import (
+    DUCKDB_MEMORY_VARIABLE,
     MAX_LOG_SIZE_VARIABLE,
     validate_accounts,
+    validate_duckdb_memory,
     validate_max_log_size,
     validate_regions,
 )
@@ -56,7 +58,8 @@ class LocalEngine:
     as every bad value of an option is), raised here, before any query.
     ``max_log_size`` (bytes, or a size such as ``512MB``; default: ``SMTRAIL_MAX_LOG_SIZE``, else 1 GiB) is the
     largest a file may be once inflated: a larger one is skipped as ``too-large``, which bounds the memory a
-    file can take, whatever it holds.
+    file can take, whatever it holds. ``duckdb_memory`` (default: ``SMTRAIL_DUCKDB_MEMORY``, else 1 GiB) is what
+    DuckDB may hold for a query; past it, DuckDB spills to a folder beside the reader's (the cache's ``tmp``).
     """
 
     name: ClassVar[str] = "local"
@@ -74,6 +77,7 @@ class LocalEngine:
         strict: bool = False,
         workers: int | None = None,
         max_log_size: int | str | None = None,
+        duckdb_memory: int | str | None = None,
     ) -> None:
         self.logs = logs_folder(logs)
         self.accounts = validate_accounts(accounts) if accounts else None
@@ -82,6 +86,8 @@ class LocalEngine:
         self.workers = workers
         self.max_log_size = validate_max_log_size(
             max_log_size if max_log_size is not None else os.environ.get(MAX_LOG_SIZE_VARIABLE))
+        self.duckdb_memory = validate_duckdb_memory(
+            duckdb_memory if duckdb_memory is not None else os.environ.get(DUCKDB_MEMORY_VARIABLE))
         if use_cache and cache is None:
             from smtrail_sql.reader.cache import ExtractCache
 
@@ -106,10 +112,17 @@ class LocalEngine:
         return cls(settings.logs, accounts=settings.accounts, regions=settings.regions,
                    use_cache=settings.use_cache, strict=settings.strict)
 
+    def _new_database(self) -> Any:
+        """A new DuckDB database within :attr:`duckdb_memory`, spilling beside the reader's scratch files."""
+        from smtrail_sql.reader.workers import spill_folder
+
+        return new_database(self.duckdb_memory, spill_folder(self.cache))
+
     def _database(self, naming: Naming) -> Any:
         key = _naming_key(naming)
         if key not in self._databases:
-            self._databases[key] = relations_database(naming, base=self._fresh.pop(key, None))
+            base = self._fresh.pop(key, None)
+            self._databases[key] = relations_database(naming, base=base if base is not None else self._new_database())
         return self._databases[key]
 
     def _take_connection(self, naming: Naming, selection: Selection, read: ReadResult) -> Any:
@@ -192,7 +205,7 @@ class LocalEngine:
         def start_database() -> None:  # (in a thread while the rows come from a snapshot: see engines.database)
             key = _naming_key(naming)
             if key not in self._databases and key not in self._fresh:
-                self._fresh[key] = new_database()
+                self._fresh[key] = self._new_database()
 
         def set_up() -> None:
             self._database(naming)
@@ -281,22 +294,6 @@ of CloudTrail files (a bucket copy, AWSLogs/..., or .json.gz files), e.g. one `s
         raise SettingError("logs folder", str(logs), f"{problem}; give a folder of CloudTrail files (a bucket "
                            "copy, AWSLogs/..., or .json.gz files), e.g. one `smtrail-sql demo` writes")
     return path
-
-
-def is_interrupt(error: BaseException) -> bool:
-    """Whether ``error`` is DuckDB's answer to Ctrl-C during a query, which is a ``KeyboardInterrupt`` to the
-    caller: DuckDB 2.0 raises a plain ``RuntimeError('Query interrupted')`` from ``execute``, though it also
-    has an ``InterruptException``.
-
-    >>> is_interrupt(RuntimeError("Query interrupted")), is_interrupt(RuntimeError("other"))
-    (True, False)
-    """
-    import duckdb
-
-    interrupt = getattr(duckdb, "InterruptException", None)
-    if isinstance(interrupt, type) and isinstance(error, interrupt):
-        return True
-    return type(error) is RuntimeError and str(error).strip() == "Query interrupted"
 
 
 def _naming_key(naming: Naming) -> tuple[str, str, str]:

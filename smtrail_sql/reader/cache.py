@@ -207,8 +207,10 @@ class ExtractCache:
                 self._last_snapshot = (key, _file_identity(path), entry)
         return entry
 
-    def store_snapshot(self, key: str, points: pa.Table, calls: pa.Table, meta: dict[str, Any]) -> None:
-        """Record the rows of a whole selection, then drop the oldest snapshots beyond :data:`MAX_SNAPSHOTS`.
+    def store_snapshot(self, key: str, points: pa.Table | Iterable[pa.Table], calls: pa.Table,
+                       meta: dict[str, Any]) -> None:
+        """Record the rows of a whole selection (the points may come as tables one after the other), then drop
+        the oldest snapshots beyond :data:`MAX_SNAPSHOTS`.
 
         Best effort, as :meth:`store_file`.
         """
@@ -248,7 +250,8 @@ class ExtractCache:
                 os.unlink(temp)
             raise
 
-    def _write_entry(self, path: Path, key: str, points: pa.Table, calls: pa.Table, meta: dict[str, Any]) -> None:
+    def _write_entry(self, path: Path, key: str, points: pa.Table | Iterable[pa.Table], calls: pa.Table,
+                     meta: dict[str, Any]) -> None:
         """Stream a snapshot into a temporary file (see :func:`~smtrail_sql.reader.entries.write_entry`), then
         move it in place."""
         path.parent.mkdir(parents=True, exist_ok=True)

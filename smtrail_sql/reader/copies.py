@@ -22,8 +22,11 @@ if TYPE_CHECKING:
 def each_event_once(calls: pa.Table) -> bool:
     """Whether no event ID appears twice among the calls (IDs that are NULL are never copies of one another).
 
-    A set of the IDs, in Python: 0.1 s for 250,000 calls, where :mod:`pyarrow.compute` costs as much to import
-    and as much again to count them (and a trail with 1% of metric events has few calls to look at).
+    The IDs' hashes, chunk by chunk, sorted in one array: 0.1 s for 250,000 calls, where :mod:`pyarrow.compute`
+    costs as much to import and as much again to count them (and a trail with 1% of metric events has few calls
+    to look at). Only 8 bytes a call are held, never a list or a set of every ID. Two equal hashes (equal IDs,
+    or, once in billions of calls, two IDs that collide) answer False, which only costs the query its
+    deduplication, never a wrong row.
 
     >>> import pyarrow as pa
     >>> each_event_once(pa.table({"event_id": ["a", "b", None, None]}))
@@ -31,6 +34,15 @@ def each_event_once(calls: pa.Table) -> bool:
     >>> each_event_once(pa.table({"event_id": ["a", "a"]}))
     False
     """
+    import numpy as np
+
     column = calls.column("event_id")
-    ids = set(column.to_pylist())
-    return bool(len(ids) - (None in ids) == len(column) - column.null_count)
+    hashes = np.empty(len(column) - column.null_count, dtype=np.int64)
+    filled = 0
+    for chunk in column.chunks:
+        ids = len(chunk) - chunk.null_count
+        hashes[filled:filled + ids] = np.fromiter((hash(id_) for id_ in chunk.to_pylist() if id_ is not None),
+                                                  dtype=np.int64, count=ids)
+        filled += ids
+    hashes.sort()
+    return not bool((hashes[1:] == hashes[:-1]).any())

@@ -5,7 +5,7 @@ Two layouts, both checked by a CRC-32 before anything in them is parsed (see :fu
 * a **framed payload** (a per-file cache entry, whose payload is the file's marshalled lists: see
   :mod:`smtrail_sql.reader.lists`): ``_FRAME`` (magic ``SMTRAIL2``, payload length, CRC-32 of the payload and
   then of the key), then the payload;
-* a **table entry** (a snapshot of a whole selection; a worker's rows in ``/dev/shm``, under the key ``""``):
+* a **table entry** (a snapshot of a whole selection; a worker's spooled rows, under the key ``""``):
   ``_HEADER`` (magic ``SMTRAIL2``, length of the metadata, length of the points stream, CRC-32 of everything
   after the header, then of the two lengths and the key), the metadata as JSON, then two Arrow IPC streams:
   the points, then the calls (see :mod:`smtrail_sql.reader.tables`). Read back memory-mapped, the tables are
@@ -24,6 +24,7 @@ import json
 import mmap
 import os
 import struct
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
@@ -103,10 +104,12 @@ def serialize_entry(points: pa.Table, calls: pa.Table, meta: dict[str, Any], key
     return _HEADER.pack(_MAGIC, len(meta_bytes), len(streams[0]), crc) + body
 
 
-def write_entry(handle: IO[bytes], points: pa.Table, calls: pa.Table, meta: dict[str, Any], key: str) -> None:
+def write_entry(handle: IO[bytes], points: pa.Table | Iterable[pa.Table], calls: pa.Table, meta: dict[str, Any],
+                key: str) -> None:
     """Stream a table entry into ``handle``, a new file opened ``w+b`` (a snapshot: no copy of it in memory),
     in batches of :data:`SNAPSHOT_BATCH_ROWS`; the header goes last, so until then the file does not even
-    claim to be an entry."""
+    claim to be an entry. ``points`` may come as tables of the same schema, one after the other (each
+    written, then let go)."""
     import pyarrow as pa
 
     meta_bytes = json.dumps(meta, sort_keys=True).encode()
@@ -114,10 +117,17 @@ def write_entry(handle: IO[bytes], points: pa.Table, calls: pa.Table, meta: dict
     handle.write(meta_bytes)
     start = handle.tell()
     points_length = 0
-    for table in (points, calls):
-        with pa.ipc.new_stream(handle, table.schema) as writer:
+    for tables in (points, calls):
+        writer = None
+        for table in [tables] if isinstance(tables, pa.Table) else tables:
+            if writer is None:
+                writer = pa.ipc.new_stream(handle, table.schema)
             writer.write_table(table, max_chunksize=SNAPSHOT_BATCH_ROWS)
-        if table is points:
+            del table  # (before the next one is made)
+        if writer is None:
+            raise ValueError("a table entry needs its points")
+        writer.close()
+        if tables is points:
             points_length = handle.tell() - start
     handle.flush()
     # the checksum of what is on disk, read back from the page cache (about 3 ms for 40 MB)

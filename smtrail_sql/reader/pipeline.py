@@ -1,21 +1,27 @@
 """Read a selection of log files, through the cache, into the two relations' tables: the story of a read.
 
 1. A snapshot of the whole selection (one memory-mapped file) answers an unchanged selection.
-2. Otherwise each file's own cache entry answers for that file.
+2. Otherwise each file's own cache entry answers for that file, their rows built a run of files at a time.
 3. The files left are read, by worker processes when there is enough to share
    (:mod:`~smtrail_sql.reader.workers`), each file decoded (:mod:`~smtrail_sql.reader.decode`) and its rows
    built (:mod:`~smtrail_sql.reader.tables`).
-4. The rows are put in file order; whether any event was read twice is noted
+4. The rows are put in file order, chunked over their parts; whether any event was read twice is noted
    (:mod:`~smtrail_sql.reader.copies`).
-5. A new snapshot is written and read back, memory-mapped.
+5. A new snapshot is written, sorted a slice at a time, and read back, memory-mapped.
+
+What the process holds does not grow with the selection: rows come from files on disk, memory-mapped (the
+workers' spool, the parts :class:`PartSpool` writes once :data:`HELD_BYTES` are held, the snapshot), which are
+the system's file cache, taken back under pressure; lists are built into rows :data:`RUN_VALUES` at a time.
 
 Nothing is deduplicated here: an event delivered twice is two rows, as in the views, and the rendered SQL keeps
 one of them on every engine. Every read starts by removing what killed runs left (cache temporaries, row
-spools in ``/dev/shm``: see :mod:`smtrail_sql.runfiles`).
+spools: see :mod:`smtrail_sql.runfiles`).
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
 from collections import Counter
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
@@ -30,6 +36,14 @@ if TYPE_CHECKING:
 
     from smtrail_sql.reader.cache import ExtractCache
     from smtrail_sql.reader.lists import FileLists
+
+    Tables = tuple[pa.Table, pa.Table]
+
+#: Rows built in this process (from cache entries) held in memory before further ones go to scratch files
+#: (see :class:`PartSpool`).
+HELD_BYTES = 64 << 20
+#: Values (points and calls) of cached files built into rows at a time: about 60 MB of rows, 30 MB of lists.
+RUN_VALUES = 1 << 18
 
 
 class ReadProgress(Protocol):
@@ -105,7 +119,7 @@ def _read(files: Sequence[LogFile], cache: ExtractCache | None, workers: int | N
     from smtrail_sql.reader.cache import snapshot_key, with_identity
     from smtrail_sql.reader.lists import OPTIONAL_COLUMNS
 
-    pool.remove_dead_spools()
+    pool.remove_dead_spools(cache)
     key = ""
     if cache is not None:
         cache.remove_leftovers()
@@ -122,12 +136,12 @@ def _read(files: Sequence[LogFile], cache: ExtractCache | None, workers: int | N
         if answered is not None:
             return answered
 
-    lists = [_cached_lists(cache, log) for log in files]
-    to_read = [index for index, entry in enumerate(lists) if entry is None]
-    lean = cache is None and columns is not None and OPTIONAL_COLUMNS.isdisjoint(columns)
-    groups = _read_files(files, to_read, lists, cache, workers, lean, max_size, progress, strict, forked)
-
-    result = _assemble(files, lists, groups)
+    reasons: list[str | None] = [None] * len(files)
+    with PartSpool(cache) as spool:
+        parts, to_read = _cached_runs(files, cache, reasons, spool)
+        lean = cache is None and columns is not None and OPTIONAL_COLUMNS.isdisjoint(columns)
+        _read_files(files, to_read, reasons, parts, cache, workers, lean, max_size, progress, strict, forked)
+        result = _assemble(files, reasons, parts)
     result.files_read, result.files_cached = len(to_read), len(files) - len(to_read)
     if strict:
         raise_if_bad(result.skipped_paths)
@@ -167,72 +181,130 @@ def _cached_lists(cache: ExtractCache | None, log: LogFile) -> FileLists | None:
         return None
 
 
-def _read_files(files: Sequence[LogFile], to_read: list[int], lists: list[FileLists | None],
-                cache: ExtractCache | None, workers: int | None, lean: bool, max_size: int,
-                progress: ReadProgress | None, strict: bool, forked: Callable[[], object]
-                ) -> dict[int, tuple[pa.Table, pa.Table]]:
-    """Read ``files[i]`` for ``i`` in ``to_read``: their tables by each group's first index; each file's skip
-    reason goes to ``lists[i]`` (its rows are in the tables)."""
-    from smtrail_sql.reader.lists import FileLists
+def _cached_runs(files: Sequence[LogFile], cache: ExtractCache | None, reasons: list[str | None],
+                 spool: PartSpool) -> tuple[dict[int, Tables], list[int]]:
+    """The rows of the files their cache entries answer, built in runs of consecutive files (each at most
+    :data:`RUN_VALUES` values: the lists of a whole bucket are never held at once), by each run's first index;
+    and the indices of the files left to read. Skip reasons go to ``reasons``."""
+    from smtrail_sql.reader.tables import build_tables
 
+    parts: dict[int, Tables] = {}
+    to_read: list[int] = []
+    pending: list[FileLists] = []
+    first = held = 0
+
+    def flush() -> None:
+        nonlocal pending, held
+        built = build_tables(pending) if pending else None
+        pending, held = [], 0  # (the lists are let go before their rows may be spooled)
+        if built is not None:
+            parts[first] = spool.keep(built)
+
+    for index, log in enumerate(files):
+        entry = _cached_lists(cache, log)
+        if entry is None:
+            flush()
+            to_read.append(index)
+            continue
+        reasons[index] = entry.skip_reason
+        if entry.calls["event_id"] or entry.skip_reason is None and entry.events:
+            if not pending:
+                first = index
+            pending.append(entry)
+            held += len(entry.names) + entry.call_count
+            if held >= RUN_VALUES:
+                flush()
+    flush()
+    return parts, to_read
+
+
+def _read_files(files: Sequence[LogFile], to_read: list[int], reasons: list[str | None],
+                parts: dict[int, Tables], cache: ExtractCache | None, workers: int | None, lean: bool,
+                max_size: int, progress: ReadProgress | None, strict: bool, forked: Callable[[], object]) -> None:
+    """Read ``files[i]`` for ``i`` in ``to_read``: their tables go to ``parts`` by each group's first index,
+    each file's skip reason to ``reasons[i]``."""
     if progress is not None:
         progress.start(len(to_read), sum(files[i].size for i in to_read))
-    groups: dict[int, tuple[pa.Table, pa.Table]] = {}
     try:
-        for indices, reasons, tables in pool.extract_all(files, to_read, cache, workers, lean, max_size, forked):
-            for index, reason in zip(indices, reasons, strict=True):
-                lists[index] = FileLists(reason)
+        for indices, skips, tables in pool.extract_all(files, to_read, cache, workers, lean, max_size, forked):
+            for index, reason in zip(indices, skips, strict=True):
+                reasons[index] = reason
                 if strict and reason and reason != SKIP_DIGEST:
                     raise_if_bad([(files[index].path, reason)])
-            groups[indices[0]] = tables
+            parts[indices[0]] = tables
             if progress is not None:
                 progress.advance(len(indices), sum(files[i].size for i in indices))
     finally:
         if progress is not None:
             progress.finish()
-    return groups
 
 
-def _assemble(files: Sequence[LogFile], lists: list[FileLists | None],
-              groups: dict[int, tuple[pa.Table, pa.Table]]) -> ReadResult:
-    """Put rows in file order and count skips (every copy of an event is kept: see the module docstring).
-
-    ``groups`` holds the tables of files read now, by their first file's index; files answered by their
-    cache entry are built here, in runs of consecutive files.
-    """
+def _assemble(files: Sequence[LogFile], reasons: list[str | None], parts: dict[int, Tables]) -> ReadResult:
+    """Put the parts' rows in file order and count skips (every copy of an event is kept: see the module
+    docstring). The tables are chunked over the parts: nothing is copied."""
     from smtrail_sql.reader.batch import concat
-    from smtrail_sql.reader.tables import build_tables
 
     skipped: Counter[str] = Counter()
     skipped_paths: list[tuple[str, str]] = []
-    parts: list[tuple[pa.Table, pa.Table]] = []
-    pending: list[FileLists] = []
-    for index, (log, entry) in enumerate(zip(files, lists, strict=True)):
-        assert entry is not None  # (each file was answered by its entry or read)
-        if entry.skip_reason:
-            skipped[entry.skip_reason] += 1
-            skipped_paths.append((log.path, entry.skip_reason))
-        if index in groups:
-            if pending:
-                parts.append(build_tables(pending))
-                pending = []
-            parts.append(groups[index])
-        elif entry.calls["event_id"] or entry.skip_reason is None and entry.events:
-            pending.append(entry)
-    if pending:
-        parts.append(build_tables(pending))
-    points, calls = concat(parts)
+    for log, reason in zip(files, reasons, strict=True):
+        if reason:
+            skipped[reason] += 1
+            skipped_paths.append((log.path, reason))
+    points, calls = concat([parts[first] for first in sorted(parts)])
     return ReadResult(points, calls, skipped=skipped, skipped_paths=skipped_paths)
+
+
+class PartSpool:
+    """Where the rows built in this process go: kept in memory up to :data:`HELD_BYTES`, then each further part
+    written to a scratch file beside the workers' spool and memory-mapped back (the system's file cache, which
+    it takes back under pressure): the rows of a bucket larger than memory are never all held.
+
+    A context manager: its folder (made on first use) is removed at the end; the mapped parts outlive it.
+    """
+
+    def __init__(self, cache: ExtractCache | None) -> None:
+        self.cache = cache
+        self.held = 0
+        self._folder: str | None = None
+        self._stack = contextlib.ExitStack()
+
+    def __enter__(self) -> PartSpool:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stack.close()
+
+    def keep(self, tables: Tables) -> Tables:
+        """``tables``, or the same rows mapped from a scratch file once :data:`HELD_BYTES` are held."""
+        size = tables[0].nbytes + tables[1].nbytes
+        if self.held + size <= HELD_BYTES:
+            self.held += size
+            return tables
+        from smtrail_sql.reader.entries import read_entry, write_entry
+        from smtrail_sql.runfiles import scratch_folder
+
+        if self._folder is None:
+            self._folder = self._stack.enter_context(scratch_folder(pool.spool_parent(self.cache),
+                                                                    pool.SPOOL_PREFIX))
+        path = os.path.join(self._folder, "part.arrows")
+        try:
+            with open(path, "w+b") as handle:  # (streamed: no copy of the rows in memory)
+                write_entry(handle, *tables, {}, "")
+            entry = read_entry(path)
+        finally:
+            with contextlib.suppress(OSError):
+                os.unlink(path)
+        return entry.points, entry.calls
 
 
 def _store_snapshot(cache: ExtractCache, key: str, result: ReadResult) -> None:
     """Write the rows of the selection as its snapshot, and hand back the rows as written, memory-mapped: the
     tables built here are freed, DuckDB scans the snapshot's batches in parallel, and the next read of this
-    selection gets these very tables back."""
-    from smtrail_sql.reader.tables import series_order
+    selection gets these very tables back. The points are written grouped by series, slice by slice (see
+    :func:`~smtrail_sql.reader.tables.series_slices`)."""
+    from smtrail_sql.reader.tables import series_slices
 
-    result.points = series_order(result.points)
-    cache.store_snapshot(key, result.points, result.calls,
+    cache.store_snapshot(key, series_slices(result.points), result.calls,
                          {"skipped": result.skipped_paths, "single_copy": result.single_copy})
     stored = cache.load_snapshot(key)
     if stored is not None:

@@ -9,7 +9,7 @@ point has its 1-based ``point_index`` in ``metricData``; every copy of an event 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from itertools import compress, count, repeat
 from typing import Any
 
@@ -128,6 +128,21 @@ def series_order(points: pa.Table) -> pa.Table:
                      "step": unified.column("step"), "metric_time": unified.column("metric_time")})
     order = pc.sort_indices(keys, sort_keys=[(name, "ascending") for name in keys.column_names])
     return unified.take(order)
+
+
+#: Points sorted at a time by :func:`series_slices`: a snapshot's writing holds one slice's sorted copy.
+SORT_ROWS = 1 << 19
+
+
+def series_slices(points: pa.Table) -> Iterator[pa.Table]:
+    """The points in slices of at most :data:`SORT_ROWS` rows, each grouped by series (:func:`series_order`):
+    the whole selection in one when it is no larger, slice after slice otherwise, so that sorting a bucket
+    larger than memory never holds a sorted copy of all of it (one slice, about 120 MB, at most)."""
+    if points.num_rows <= SORT_ROWS:
+        yield series_order(points)
+        return
+    for start in range(0, points.num_rows, SORT_ROWS):
+        yield series_order(points.slice(start, SORT_ROWS))
 
 
 def _spread(column: pa.Array, owners: Any) -> pa.Array:

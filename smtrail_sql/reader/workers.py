@@ -3,9 +3,14 @@
 A selection too small to be worth forking for (:data:`PARALLEL_MIN_BYTES`), or one core, is read in this
 process, under the reader's memory budget for the time of the reading (see :mod:`smtrail_sql.reader.memory`).
 Otherwise a pool of forked processes reads it: each worker keeps the budget for its whole life, writes each
-file's cache entry itself, and spools the rows of each group to a file in memory (``/dev/shm``) that this
-process memory-maps. A worker that dies fails the read with a one-line error rather than hanging it; Ctrl-C
-and SIGTERM are this process's to handle (see :mod:`smtrail_sql.reader.signals`).
+file's cache entry itself, and spools the rows of each group to a file that this process memory-maps. A worker
+that dies fails the read with a one-line error rather than hanging it; Ctrl-C and SIGTERM are this process's to
+handle (see :mod:`smtrail_sql.reader.signals`).
+
+The spool is a folder on disk (see :func:`spool_parent`), not in memory (``/dev/shm``): rows memory-mapped from
+there are the system's file cache, which it takes back under pressure, so that a bucket larger than the
+machine's memory is read as well as a small one. A spool file is removed as soon as it is mapped, and its pages
+are then never written to the disk.
 """
 
 from __future__ import annotations
@@ -32,10 +37,12 @@ if TYPE_CHECKING:
 PARALLEL_MIN_BYTES = 8 * 1024 * 1024
 #: Files per task: enough to amortise Arrow's per-call overhead, few enough to balance the workers.
 GROUP_SIZE = 16
-#: Where worker processes spool their rows (memory, where there is a ``/dev/shm``), in a folder named
-#: ``smtrail-rows-{pid}-...`` after the run (see :func:`extract_all`).
-SPOOL_PARENT = "/dev/shm"
+#: Where worker processes spool their rows, in a folder named ``smtrail-rows-{pid}-...`` after the run (see
+#: :func:`extract_all`): None for the cache folder's ``tmp`` (see :func:`spool_parent`).
+SPOOL_PARENT: str | None = None
 SPOOL_PREFIX = "smtrail-rows-"
+#: The folder where DuckDB spills a large query, beside the spool (see ``LocalEngine``).
+SPILL_PREFIX = "smtrail-duckdb-"
 #: Seconds between two looks at the workers while waiting for a result (see :func:`_results`).
 WORKER_CHECK_SECONDS = 0.5
 
@@ -83,11 +90,11 @@ def _in_workers(groups: list[list[tuple[int, LogFile]]], cache: ExtractCache | N
 
     _preload()
     cache_root = str(cache.root) if cache is not None else None
-    # Rows come back through files in memory (/dev/shm), memory-mapped here: through the pool's pipe every
-    # payload was pickled, copied in 64 KB reads and unpickled, which kept the parent busy for a fifth of the
-    # workers' time, on a core they needed. The mapping outlives the file, removed at once. The folder is
-    # named after this process and held by it and its workers: if they are killed, the next run removes it.
-    with scratch_folder(_spool_parent(), SPOOL_PREFIX) as spool:
+    # Rows come back through spool files, memory-mapped here: through the pool's pipe every payload was
+    # pickled, copied in 64 KB reads and unpickled, which kept the parent busy for a fifth of the workers'
+    # time, on a core they needed. The mapping outlives the file, removed at once. The folder is named after
+    # this process and held by it and its workers: if they are killed, the next run removes it.
+    with scratch_folder(spool_parent(cache), SPOOL_PREFIX) as spool:
         jobs = [(group, cache_root, lean, spool, max_size) for group in groups]
         # fork: workers start in milliseconds with the modules already imported; they touch no DuckDB state
         context = multiprocessing.get_context("fork")
@@ -157,17 +164,41 @@ def _out_of_budget(max_size: int) -> LogReadError:
                         f"({reader_budget(max_size) >> 20} MiB, from SMTRAIL_MAX_LOG_SIZE): raise the limit")
 
 
-def _spool_parent() -> str:
-    import tempfile
+def spool_parent(cache: ExtractCache | None) -> str:
+    """The folder of the reader's scratch files: :data:`SPOOL_PARENT` if set, else the ``tmp`` folder of the
+    cache (``cache``'s, or the default one's under ``--no-cache``), which is on disk where ``/tmp`` may be in
+    memory; the system's temporary folder if that one cannot be made."""
+    if SPOOL_PARENT is not None:
+        return SPOOL_PARENT
+    from smtrail_sql.reader.cache import default_cache_dir
 
-    return SPOOL_PARENT if os.path.isdir(SPOOL_PARENT) else tempfile.gettempdir()
+    folder = (cache.root if cache is not None else default_cache_dir()) / "tmp"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        import tempfile
+
+        return tempfile.gettempdir()
+    return str(folder)
 
 
-def remove_dead_spools() -> None:
-    """Remove the rows spooled by the workers of runs that were killed (one directory listing, usually nothing)."""
+def spill_folder(cache: ExtractCache | None) -> str:
+    """Where a DuckDB database of this process spills (see ``LocalEngine``): a new name beside the spool,
+    after this process (DuckDB makes the folder only if it spills; a killed run's is removed by
+    :func:`remove_dead_spools`)."""
+    from smtrail_sql.runfiles import owned_prefix
+
+    return os.path.join(spool_parent(cache), owned_prefix(SPILL_PREFIX) + os.urandom(4).hex())
+
+
+def remove_dead_spools(cache: ExtractCache | None) -> None:
+    """Remove the rows spooled by the workers of runs that were killed, and what their DuckDB spilled (one
+    directory listing, usually nothing)."""
     from smtrail_sql.runfiles import remove_dead
 
-    remove_dead(_spool_parent(), SPOOL_PREFIX)
+    parent = spool_parent(cache)
+    remove_dead(parent, SPOOL_PREFIX)
+    remove_dead(parent, SPILL_PREFIX)
 
 
 # -- a worker's start ----------------------------------------------------------------------------------------

@@ -131,13 +131,13 @@ def series_order(points: pa.Table) -> pa.Table:
 
 
 #: Points sorted at a time by :func:`series_slices`: a snapshot's writing holds one slice's sorted copy.
-SORT_ROWS = 1 << 19
+SORT_ROWS = 1 << 18
 
 
 def series_slices(points: pa.Table) -> Iterator[pa.Table]:
     """The points in slices of at most :data:`SORT_ROWS` rows, each grouped by series (:func:`series_order`):
     the whole selection in one when it is no larger, slice after slice otherwise, so that sorting a bucket
-    larger than memory never holds a sorted copy of all of it (one slice, about 120 MB, at most)."""
+    larger than memory never holds a sorted copy of all of it (one slice, about 60 MB, at most)."""
     if points.num_rows <= SORT_ROWS:
         yield series_order(points)
         return

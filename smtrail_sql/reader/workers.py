@@ -9,8 +9,8 @@ handle (see :mod:`smtrail_sql.reader.signals`).
 
 The spool is a folder on disk (see :func:`spool_parent`), not in memory (``/dev/shm``): rows memory-mapped from
 there are the system's file cache, which it takes back under pressure, so that a bucket larger than the
-machine's memory is read as well as a small one. A spool file is removed as soon as it is mapped, and its pages
-are then never written to the disk.
+machine's memory is read as well as a small one. A spool file is removed as soon as it is mapped, so its pages
+are mostly dropped before they are ever written to the disk.
 """
 
 from __future__ import annotations

@@ -302,7 +302,7 @@ class Toolkit(ToolkitExtras):
         result = engine.execute(query, progress=progress)
         kept = self._to_keep.pop(id(query), None)
         if kept is not None and kept[2] is query:
-            from smtrail_sql.engines.local import columns_named
+            from smtrail_sql.engines.columns import columns_named
             from smtrail_sql.prerendered import store
 
             store(kept[0], kept[1], query, columns_named(getattr(query, "full", query)))

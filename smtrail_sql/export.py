@@ -20,7 +20,7 @@ into place once whole, so a run stopped half-way leaves no half-written export.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
@@ -33,6 +33,7 @@ from smtrail_sql.sqltypes import type_family
 
 if TYPE_CHECKING:
     from smtrail_sql.render import RenderedQuery
+    from smtrail_sql.result import ArrowRows
     from smtrail_sql.templates import Template
 
 #: The formats an export is written in.
@@ -139,25 +140,65 @@ def export_relations(
     force: bool = False,
     build: Callable[[Template], RenderedQuery],
     execute: Callable[[RenderedQuery], QueryResult],
+    batches: Callable[[RenderedQuery], ArrowRows] | None = None,
 ) -> ExportSummary:
     """Read both views with ``build`` and ``execute`` (a Toolkit's: its window, source and engine) and write
     them to ``to`` (see the module's docstring for the formats).
 
+    ``batches``, when the engine streams (the local one: :meth:`~smtrail_sql.engines.local.LocalEngine.
+    execute_batches`), is used instead of ``execute``: each view goes from DuckDB to the file in Arrow record
+    batches, never held whole, so an export of a bucket of any size holds about one batch.
     The target is checked first (:func:`check_target`): nothing runs when it would be refused.
     """
     fmt = export_format(to, fmt)
     files = check_target(to, fmt, force=force)
-    tables: dict[str, Any] = {}
     rows: dict[str, int] = {}
     stats: list[QueryStats] = []
-    for relation, columns in RELATIONS.items():
-        result = execute(build(adhoc_template(export_sql(relation))))
-        tables[relation] = typed_table(result, columns)
-        rows[relation] = len(result.rows)
-        if result.stats is not None:
-            stats.append(result.stats)
-    _WRITERS[fmt](Path(to).expanduser(), tables)
+
+    def relations() -> Iterator[tuple[str, Any, Iterator[Any]]]:
+        for relation, columns in RELATIONS.items():
+            query = build(adhoc_template(export_sql(relation)))
+            schema = view_schema(columns)
+            if batches is not None:
+                yield relation, schema, _counted(relation, batches(query), schema, rows, stats)
+                continue
+            result = execute(query)
+            table = typed_table(result, columns)
+            rows[relation] = table.num_rows
+            if result.stats is not None:
+                stats.append(result.stats)
+            yield relation, schema, iter(table.to_batches())
+
+    _WRITERS[fmt](Path(to).expanduser(), relations())
     return ExportSummary(Path(to).expanduser(), fmt, rows, files, stats)
+
+
+def _counted(relation: str, arrow: ArrowRows, schema: Any, rows: dict[str, int], stats: list[QueryStats]
+             ) -> Iterator[Any]:
+    """``arrow``'s batches typed as ``schema``; once they are all read, their rows counted in ``rows`` and the
+    query's cost added to ``stats``."""
+    _check_columns(arrow.schema.names, schema.names)
+    count = 0
+    for batch in arrow.batches:
+        count += batch.num_rows
+        yield batch.rename_columns(schema.names).cast(schema)
+    rows[relation] = count
+    stats.append(arrow.stats)
+
+
+def view_schema(columns: Mapping[str, str]) -> Any:
+    """The Arrow schema a view is exported with: its columns, each typed as the engines return it."""
+    import pyarrow as pa
+
+    from smtrail_sql.frames import arrow_type
+
+    return pa.schema([(name, arrow_type(sql_type)) for name, sql_type in columns.items()])
+
+
+def _check_columns(read: list[str], expected: list[str]) -> None:
+    names = [c.lower() for c in read]
+    if names != list(expected):  # (the export's own query: a mismatch is a bug, not the user's doing)
+        raise AssertionError(f"export read columns {names}, expected {list(expected)}")
 
 
 def export_sql(relation: str) -> str:
@@ -177,9 +218,8 @@ def typed_table(result: QueryResult, columns: Mapping[str, str]) -> Any:
     """The rows as an Arrow table typed as the view's columns, whatever type names the engine reported."""
     from smtrail_sql.frames import to_arrow
 
-    names = [c.lower() for c in result.columns]
-    if names != list(columns):  # (the export's own query: a mismatch is a bug, not the user's doing)
-        raise AssertionError(f"export read columns {names}, expected {list(columns)}")
+    _check_columns(result.columns, list(columns))
+    names = list(columns)
     return to_arrow(replace(result, columns=names, column_types=list(columns.values())), as_stored=True)
 
 
@@ -191,29 +231,36 @@ def _temporary(path: Path) -> Path:
     return path.with_name(f".{path.name}.{os.getpid()}.tmp")
 
 
-def _write_parquet(folder: Path, tables: Mapping[str, Any]) -> None:
+#: What a writer gets: each view's name, its Arrow schema and its record batches (read once, in this order).
+Relations = Iterable[tuple[str, Any, Iterator[Any]]]
+
+
+def _write_parquet(folder: Path, relations: Relations) -> None:
     import pyarrow.parquet as pq
 
     folder.mkdir(parents=True, exist_ok=True)
-    for relation, table in tables.items():
+    for relation, schema, batches in relations:
         target = folder / f"{relation}.parquet"
         temporary = _temporary(target)
         try:
-            pq.write_table(table, temporary)
+            with pq.ParquetWriter(temporary, schema) as writer:
+                for batch in batches:
+                    writer.write_batch(batch)
             os.replace(temporary, target)
         finally:
             temporary.unlink(missing_ok=True)
 
 
-def _write_duckdb(path: Path, tables: Mapping[str, Any]) -> None:
+def _write_duckdb(path: Path, relations: Relations) -> None:
     import duckdb
+    import pyarrow as pa
 
     temporary = _temporary(path)
     try:
         con = duckdb.connect(str(temporary))
         try:
-            for relation, table in tables.items():
-                con.register("_smtrail_export", table)
+            for relation, schema, batches in relations:
+                con.register("_smtrail_export", pa.RecordBatchReader.from_batches(schema, batches))
                 con.execute(f'CREATE TABLE "{relation}" AS SELECT * FROM _smtrail_export')  # (names: constants)
                 con.unregister("_smtrail_export")
         finally:
@@ -224,21 +271,23 @@ def _write_duckdb(path: Path, tables: Mapping[str, Any]) -> None:
         Path(f"{temporary}.wal").unlink(missing_ok=True)
 
 
-def _write_sqlite(path: Path, tables: Mapping[str, Any]) -> None:
+def _write_sqlite(path: Path, relations: Relations) -> None:
     import sqlite3
 
     temporary = _temporary(path)
     try:
         con = sqlite3.connect(temporary)
         try:
-            for relation, table in tables.items():
-                families = [type_family(RELATIONS[relation][name]) for name in table.column_names]
+            for relation, schema, batches in relations:
+                families = [type_family(RELATIONS[relation][name]) for name in schema.names]
                 declared = ", ".join(f'"{name}" {_SQLITE_TYPES.get(family, "TEXT")}'
-                                     for name, family in zip(table.column_names, families, strict=True))
+                                     for name, family in zip(schema.names, families, strict=True))
                 con.execute(f'CREATE TABLE "{relation}" ({declared})')  # (names and types: the schema's)
                 marks = ", ".join("?" * len(families))
-                columns = [_sqlite_values(table.column(i).to_pylist(), family) for i, family in enumerate(families)]
-                con.executemany(f'INSERT INTO "{relation}" VALUES ({marks})', zip(*columns, strict=True))
+                for batch in batches:
+                    columns = [_sqlite_values(batch.column(i).to_pylist(), family)
+                               for i, family in enumerate(families)]
+                    con.executemany(f'INSERT INTO "{relation}" VALUES ({marks})', zip(*columns, strict=True))
             con.commit()
         finally:
             con.close()
@@ -259,7 +308,7 @@ def _sqlite_values(values: list[Any], family: str) -> list[Any]:
     return [None if v is None else v.isoformat(sep=" ", timespec="milliseconds") for v in values]
 
 
-_WRITERS: Final[dict[str, Callable[[Path, Mapping[str, Any]], None]]] = {
+_WRITERS: Final[dict[str, Callable[[Path, Relations], None]]] = {
     "duckdb": _write_duckdb,
     "sqlite": _write_sqlite,
     "parquet": _write_parquet,

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 #: Reasons a file is skipped that are no news: every trail holds digest files beside its logs (one an hour
 #: per account and region), and they are never read. Reported only when asked (``verbose``).
@@ -116,3 +119,15 @@ class QueryResult:
         from smtrail_sql.frames import to_pandas
 
         return to_pandas(self)
+
+
+@dataclass
+class ArrowRows:
+    """A query's rows as Arrow record batches, made as they are read (see
+    :meth:`LocalEngine.execute_batches <smtrail_sql.engines.local.LocalEngine.execute_batches>`): their
+    ``schema``, the ``batches`` (an iterator, read once) and what the query cost (whole once the last batch is
+    read)."""
+
+    schema: pa.Schema
+    batches: Iterator[pa.RecordBatch]
+    stats: QueryStats

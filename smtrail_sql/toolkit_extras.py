@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
     from smtrail_sql.api import Toolkit
-    from smtrail_sql.engines.base import RunProgress
+    from smtrail_sql.engines.base import Engine, RunProgress
     from smtrail_sql.export import ExportSummary
     from smtrail_sql.plot import Curves
     from smtrail_sql.render import RenderedQuery
@@ -43,6 +43,9 @@ class ToolkitExtras:
 
         def execute(self, query: RenderedQuery, *, progress: RunProgress | None = None) -> QueryResult: ...
 
+        @property
+        def engine(self) -> Engine: ...
+
     def sql_query(self, text: str, *, since: TimeSpec | None = None, until: TimeSpec | None = None,
                   all_time: bool = False, delivery_lag: str | timedelta | None = None,
                   source: str | None = None) -> RenderedQuery:
@@ -68,8 +71,11 @@ class ToolkitExtras:
         from smtrail_sql.export import export_relations
 
         window = api_window(since, until, all_time=all_time, delivery_lag=delivery_lag)
+        # the local engine streams each view to the file in Arrow batches; Athena's rows come whole
+        stream = getattr(self.engine, "execute_batches", None)
         return export_relations(to, fmt=fmt, force=force, build=lambda t: self._build(t, {}, window, source),
-                                execute=lambda query: self.execute(query, progress=progress))
+                                execute=lambda query: self.execute(query, progress=progress),
+                                batches=(lambda query: stream(query, progress=progress)) if stream else None)
 
     # -- frames: pandas DataFrames from the canned queries (smtrail_sql.metric_frames) -----------------------
 

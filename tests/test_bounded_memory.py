@@ -133,3 +133,26 @@ def test_a_bad_duckdb_memory_is_a_usage_error(demo: Path, tmp_path: Path) -> Non
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
         "error: invalid SMTRAIL_DUCKDB_MEMORY '1MB': a size of at least 64MiB, such as 512MiB or 2GiB"]
+
+
+def test_a_query_streams_its_rows_in_batches_as_execute_would_give_them_whole(demo: Path, tmp_path: Path) -> None:
+    from smtrail_sql.adhoc import adhoc_template
+    from smtrail_sql.api import Toolkit
+
+    kit = Toolkit.local(demo, cache=ExtractCache(tmp_path / "cache"))
+    try:
+        window = TimeWindow.all_time()
+        query = kit._build(adhoc_template("SELECT event_id, point_index, value, metric_time FROM sagemaker_metrics "
+                                          "ORDER BY event_id, point_index"), {}, window, None)
+        whole = kit.execute(query)
+        engine = kit.engine
+        assert isinstance(engine, LocalEngine)
+        streamed = engine.execute_batches(query, batch_rows=100)
+        assert streamed.schema.names == whole.columns
+        batches = list(streamed.batches)
+        assert len(batches) > 2 and all(b.num_rows <= 100 for b in batches)
+        assert [tuple(r.values()) for b in batches for r in b.to_pylist()] == whole.rows
+        assert streamed.stats.files_read + streamed.stats.files_cached == len(discover_log_files(demo).files)
+        assert kit.execute(query).rows == whole.rows  # the connection went back to the engine, usable
+    finally:
+        kit.close()

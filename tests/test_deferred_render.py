@@ -16,7 +16,7 @@ import pytest
 from smtrail_sql import prerendered
 from smtrail_sql.api import Toolkit
 from smtrail_sql.engines import EngineSettings
-from smtrail_sql.engines.local import columns_named
+from smtrail_sql.engines.columns import columns_named
 from smtrail_sql.render import render
 from smtrail_sql.schema import METRIC_CALL_COLUMNS, METRIC_POINT_COLUMNS
 from smtrail_sql.template_text import columns_read

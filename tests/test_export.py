@@ -252,3 +252,48 @@ def test_export_runs_the_views_queries_on_any_engine(tmp_path: Path) -> None:
     with sqlite3.connect(tmp_path / "a.sqlite") as con:
         assert con.execute("SELECT metric_time, step FROM sagemaker_metrics").fetchall() == [
             ("2024-05-01 11:59:59.500", 3)]
+
+
+# -- the local engine streams: the same files as from whole rows ------------------------------------------
+
+
+def _contents(path: Path, fmt: str) -> dict[str, list[tuple[Any, ...]]]:
+    """Every row of both views in an export, in the file's order."""
+    import duckdb
+    import pyarrow.parquet as pq
+
+    if fmt == "parquet":
+        return {r: [tuple(row.values()) for row in pq.read_table(path / f"{r}.parquet").to_pylist()]
+                for r in RELATION_COLUMNS}
+    if fmt == "sqlite":
+        with sqlite3.connect(path) as lite:
+            return {r: lite.execute(f'SELECT * FROM "{r}" ORDER BY rowid').fetchall() for r in RELATION_COLUMNS}
+    with duckdb.connect(str(path), read_only=True) as con:
+        return {r: con.execute(f'SELECT * FROM "{r}"').fetchall() for r in RELATION_COLUMNS}
+
+
+@pytest.mark.parametrize(("name", "fmt"), [("s.duckdb", "duckdb"), ("s.sqlite", "sqlite"), ("pq", "parquet")])
+@pytest.mark.parametrize("window", [{"all_time": True}, {"since": "2020-01-01", "until": "2020-01-02"}],
+                         ids=["all", "empty"])
+def test_a_streamed_export_writes_what_whole_rows_would(demo: Path, tmp_path: Path, name: str, fmt: str,
+                                                        window: dict[str, Any]) -> None:
+    from smtrail_sql.export import export_relations
+    from smtrail_sql.window import api_window
+
+    (tmp_path / "streamed").mkdir()
+    (tmp_path / "whole").mkdir()
+    kit = Toolkit.local(demo)
+    try:
+        streamed = kit.export(tmp_path / "streamed" / name, **window)
+        span = api_window(window.get("since"), window.get("until"), all_time=bool(window.get("all_time")))
+        whole = export_relations(tmp_path / "whole" / name, build=lambda t: kit._build(t, {}, span, "auto"),
+                                 execute=kit.execute)  # (no batches: the rows whole, as from Athena)
+    finally:
+        kit.close()
+    assert streamed.rows == whole.rows == {r: len(rows) for r, rows in _contents(streamed.path, fmt).items()}
+    assert (streamed.rows["sagemaker_metrics"] > 4000) is bool(window.get("all_time"))
+    assert _contents(streamed.path, fmt) == _contents(whole.path, fmt)
+    reader = {"duckdb": read_duckdb, "sqlite": read_sqlite, "parquet": read_parquet}[fmt]
+    assert reader(streamed.path)[1] == reader(whole.path)[1]  # the same types, rows or none
+    assert [s.files_read + s.files_cached for s in streamed.stats] == [s.files_read + s.files_cached
+                                                                       for s in whole.stats]

@@ -133,7 +133,7 @@ def test_every_template_gives_the_same_rows_without_a_cache(metric_logs: tuple[P
 def test_columns_named_is_all_a_query_can_read(sql: str, reads: set[str] | None) -> None:
     import sqlglot
 
-    from smtrail_sql.engines.local import columns_named
+    from smtrail_sql.engines.columns import columns_named
 
     query = render(TEMPLATES.get("runs"), window=WINDOW)
     query = type(query)(query.template, sqlglot.parse_one(sql, read="trino"), {}, WINDOW, query.naming)

@@ -52,3 +52,22 @@ def is_interrupt(error: BaseException) -> bool:
     if isinstance(interrupt, type) and isinstance(error, interrupt):
         return True
     return type(error) is RuntimeError and str(error).strip() == "Query interrupted"
+
+
+def query_error(name: str, error: BaseException) -> BaseException:
+    """What a failed query (named ``name``) raises: Ctrl-C as :class:`KeyboardInterrupt`, DuckDB's errors as
+    one :class:`~smtrail_sql.errors.QueryFailedError`, anything else as it is."""
+    import duckdb
+
+    from smtrail_sql.errors import QueryFailedError
+
+    if is_interrupt(error):
+        return KeyboardInterrupt()
+    if isinstance(error, duckdb.Error):  # (its errors share no useful base class across versions)
+        return QueryFailedError(f"{name}: DuckDB could not run the query: {error}")
+    return error
+
+
+def sql_type(duckdb_type: Any) -> str:
+    """DuckDB's name of a result column's type (``BIGINT``, ``DOUBLE``, ``TIMESTAMP``, ``DECIMAL(18,3)``...)."""
+    return str(duckdb_type).upper()

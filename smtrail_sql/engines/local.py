@@ -19,14 +19,16 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Callable, Collection, Iterable, Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from smtrail_sql.engines.base import EngineSettings, RunProgress
-from smtrail_sql.engines.database import is_interrupt, new_database
-from smtrail_sql.errors import EngineError, MissingSettingError, QueryFailedError, SettingError
-from smtrail_sql.result import QueryResult, QueryStats
+from smtrail_sql.engines.columns import columns_named
+from smtrail_sql.engines.database import new_database, query_error, sql_type
+from smtrail_sql.errors import EngineError, MissingSettingError, SettingError
+from smtrail_sql.result import ArrowRows, QueryResult, QueryStats
 from smtrail_sql.schema import METRIC_CALL_COLUMNS, METRIC_POINT_COLUMNS
 from smtrail_sql.settings import (
     DUCKDB_MEMORY_VARIABLE,
@@ -45,6 +47,10 @@ if TYPE_CHECKING:
     from smtrail_sql.reader.pipeline import ReadResult
     from smtrail_sql.render import Naming, RenderedQuery
     from smtrail_sql.window import TimeWindow
+
+
+#: Rows per Arrow record batch of :meth:`LocalEngine.execute_batches`.
+BATCH_ROWS = 65536
 
 
 class LocalEngine:
@@ -236,6 +242,48 @@ class LocalEngine:
         """Run ``query`` (its DuckDB transpilation) over the files its window needs; ``progress`` is told about
         the files as they are read."""
         started = time.perf_counter()
+        con, sql, parameters, selection, stats = self._start(query, progress)
+        try:
+            cursor = con.execute(sql, parameters)
+            description = cursor.description or []
+            rows = cursor.fetchall()
+        except BaseException as error:
+            con.close()
+            raise query_error(query.name, error) from None
+        self._end(query, selection, con)
+        return QueryResult(columns=[d[0] for d in description], column_types=[sql_type(d[1]) for d in description],
+                           rows=[tuple(r) for r in rows], stats=_timed(stats, started), sql=sql)
+
+    def execute_batches(self, query: RenderedQuery, *, progress: RunProgress | None = None,
+                        batch_rows: int = BATCH_ROWS) -> ArrowRows:
+        """Run ``query`` as :meth:`execute` does, its rows as Arrow record batches that DuckDB makes as they are
+        read: a result of any size is never held whole (an export of a whole bucket). The connection goes back
+        to the engine once the last batch is read; :attr:`ArrowRows.stats` is then the whole query's."""
+        started = time.perf_counter()
+        con, sql, parameters, selection, stats = self._start(query, progress)
+        try:
+            reader = con.sql(sql, params=parameters).to_arrow_reader(batch_rows)
+        except BaseException as error:
+            con.close()
+            raise query_error(query.name, error) from None
+        rows = ArrowRows(reader.schema, iter(()), stats)
+
+        def batches() -> Iterator[pa.RecordBatch]:
+            try:
+                yield from reader
+            except BaseException as error:
+                con.close()
+                raise query_error(query.name, error) from None
+            self._end(query, selection, con)
+            rows.stats = _timed(stats, started)
+
+        rows.batches = batches()
+        return rows
+
+    def _start(self, query: RenderedQuery, progress: RunProgress | None
+               ) -> tuple[Any, str, dict[str, str], Selection, QueryStats]:
+        """The connection with the rows ``query`` reads, its statement and parameters (the form without the
+        deduplication of copies when the read found every event once), what the rows were read from, the stats."""
         statements: list[tuple[str, dict[str, str]]] = []
 
         def transpile() -> None:
@@ -247,31 +295,18 @@ class LocalEngine:
         con, read, selection, stats = self._connect(query.window, query.naming, columns_named(query), transpile,
                                                     progress, reuse=True)
         sql, parameters = statements[1] if read.single_copy else statements[0]
-        try:
-            cursor = con.execute(sql, parameters)
-            description = cursor.description or []
-            rows = cursor.fetchall()
-        except BaseException as error:
-            con.close()
-            import duckdb
+        return con, sql, parameters, selection, stats
 
-            if is_interrupt(error):
-                raise KeyboardInterrupt from None
-            if isinstance(error, duckdb.Error):  # (its errors share no useful base class across versions)
-                raise QueryFailedError(f"{query.name}: DuckDB could not run the query: {error}") from None
-            raise
+    def _end(self, query: RenderedQuery, selection: Selection, con: Any) -> None:
         if self.cache is not None:  # (without it, the tables are new every time: nothing to keep them for)
             self._give_back(query.naming, selection, con)
         else:
             con.close()
-        columns = [d[0] for d in description]
-        types = [_sql_type(d[1]) for d in description]
-        elapsed = time.perf_counter() - started
-        final = QueryStats(engine=stats.engine, elapsed_seconds=elapsed, files_read=stats.files_read,
-                           files_cached=stats.files_cached, files_skipped=stats.files_skipped,
-                           skipped_reasons=stats.skipped_reasons)
-        return QueryResult(columns=columns, column_types=types, rows=[tuple(r) for r in rows], stats=final,
-                           sql=sql)
+
+
+def _timed(stats: QueryStats, started: float) -> QueryStats:
+    """``stats`` with the time since ``started``."""
+    return replace(stats, elapsed_seconds=time.perf_counter() - started)
 
 
 #: What a connection's tables were read from: the columns asked for (None: all) and the files, as listed.
@@ -298,31 +333,6 @@ of CloudTrail files (a bucket copy, AWSLogs/..., or .json.gz files), e.g. one `s
 
 def _naming_key(naming: Naming) -> tuple[str, str, str]:
     return naming.database, naming.view, naming.calls_view
-
-
-def columns_named(query: RenderedQuery) -> frozenset[str] | None:
-    """Every name the query could read a column by (a superset: all identifiers), or None when it has a
-    ``*`` that selects columns (``COUNT(*)`` reads none) or a natural join.
-
-    >>> from smtrail_sql.templates import TemplateLibrary
-    >>> from smtrail_sql.render import render
-    >>> from smtrail_sql.window import TimeWindow
-    >>> query = render(TemplateLibrary.load().get("metric-summary"), window=TimeWindow.all_time())
-    >>> "user_agent" in columns_named(query)
-    False
-    """
-    from smtrail_sql.prerendered import LightQuery
-
-    if isinstance(query, LightQuery):  # (known without sqlglot: see smtrail_sql.prerendered)
-        return query.columns
-    from sqlglot import exp
-
-    tree = query.expression
-    if any(not isinstance(star.parent, exp.Count) for star in tree.find_all(exp.Star)):
-        return None
-    if any(str(join.args.get("method") or "").upper() == "NATURAL" for join in tree.find_all(exp.Join)):
-        return None  # a natural join compares every column the two sides share, naming none
-    return frozenset(identifier.name.lower() for identifier in tree.find_all(exp.Identifier))
 
 
 def relations_connection(points: pa.Table, calls: pa.Table, naming: Naming, *, database: Any = None) -> Any:
@@ -385,8 +395,3 @@ def relations_database(naming: Naming, *, base: Any = None) -> Any:
         con.close()
         raise EngineError(f"cannot set up the local relations: {error}") from None
     return con
-
-
-def _sql_type(duckdb_type: Any) -> str:
-    """DuckDB's name of a result column's type (``BIGINT``, ``DOUBLE``, ``TIMESTAMP``, ``DECIMAL(18,3)``...)."""
-    return str(duckdb_type).upper()

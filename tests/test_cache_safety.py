@@ -201,6 +201,37 @@ def test_a_dead_runs_temporaries_and_spools_are_removed_a_live_runs_are_not(
     assert left == {"live temporary", "live spool", "fresh unowned spool", "someone else's"}
 
 
+def test_clearing_the_cache_keeps_what_a_live_run_is_using(logs_and_cache_for_clear: Path,
+                                                           live: subprocess.Popen[bytes]) -> None:
+    """``cache clear`` beside a query going on: its spooled rows and DuckDB's spill folder stay, a dead run's go,
+    and so does every entry."""
+    cache_root = logs_and_cache_for_clear
+    temps = cache_root / "tmp"
+    dead = _dead_pid()
+    made = {
+        "dead spool": temps / f"smtrail-rows-{dead}-a" / "0.arrows",
+        "live spool": temps / f"smtrail-rows-{live.pid}-b" / "0.arrows",
+        "dead spill": temps / f"smtrail-duckdb-{dead}-c" / "duckdb_temp_storage.tmp",
+        "live spill": temps / f"smtrail-duckdb-{live.pid}-d" / "duckdb_temp_storage.tmp",
+        "live temporary": temps / f".tmp-{live.pid}-e.part",
+    }
+    for path in made.values():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"x" * 100)
+    cache = ExtractCache(cache_root)
+    assert cache.info().entries == 1  # (the spooled rows are no entries)
+    assert cache.clear().entries == 1 and cache.info().entries == 0
+    assert {name for name, path in made.items() if path.exists()} == {"live spool", "live spill", "live temporary"}
+
+
+@pytest.fixture()
+def logs_and_cache_for_clear(tmp_path: Path) -> Path:
+    logs = tmp_path / "logs"
+    _plain_log(logs / "metrics.json", "0.25")
+    _read(logs, ExtractCache(tmp_path / "cache"))
+    return tmp_path / "cache"
+
+
 def test_a_dead_pids_spool_still_held_by_a_live_process_is_kept(tmp_path: Path) -> None:
     """A pid means nothing in another PID namespace, and orphaned workers of a killed run still write: the lock
     they hold keeps their folder."""

@@ -275,24 +275,31 @@ class ExtractCache:
     def info(self) -> CacheInfo:
         """How many entries and bytes the cache holds."""
         entries = snapshots = size = 0
-        if self.root.is_dir():
-            for path in [*self.root.rglob("*.arrows"), *self.root.rglob("*.entry")]:
-                with contextlib.suppress(OSError):
-                    size += path.stat().st_size
-                    if path.parent.name == "snapshots":
-                        snapshots += 1
-                    else:
-                        entries += 1
+        # (not tmp: what runs going on spool there is theirs, and gone when they end)
+        for path in [*(self.root / "snapshots").glob("*.arrows"), *(self.root / "files").rglob("*.entry")]:
+            with contextlib.suppress(OSError):
+                size += path.stat().st_size
+                if path.parent.name == "snapshots":
+                    snapshots += 1
+                else:
+                    entries += 1
         return CacheInfo(self.root, entries, snapshots, size)
 
     def clear(self) -> CacheInfo:
-        """Remove every entry; returns what was there."""
+        """Remove every entry, and what dead runs left in ``tmp``; returns what was there. A run going on keeps
+        its scratch files (the rows its workers spool, what its DuckDB spills): it is not broken mid-read."""
         import shutil
+
+        from smtrail_sql.reader.workers import remove_dead_spools
 
         self._last_snapshot = None
         before = self.info()
-        for sub in ("files", "snapshots", "tmp", "rendered"):  # (rendered: smtrail_sql.prerendered)
+        for sub in ("files", "snapshots", "rendered"):  # (rendered: smtrail_sql.prerendered)
             shutil.rmtree(self.root / sub, ignore_errors=True)
+        self.remove_leftovers()
+        remove_dead_spools(self)
+        with contextlib.suppress(OSError):
+            (self.root / "tmp").rmdir()  # (when nothing is left in it)
         return before
 
 

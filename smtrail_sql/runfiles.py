@@ -31,6 +31,18 @@ from pathlib import Path
 UNOWNED_AGE_S = 24 * 3600
 
 
+#: The folders of a run's reader workers' spooled rows, and of its DuckDB's spill (see
+#: :mod:`smtrail_sql.reader.workers`), in the cache's ``tmp``: ``{prefix}{pid}-...``.
+SPOOL_PREFIX = "smtrail-rows-"
+SPILL_PREFIX = "smtrail-duckdb-"
+
+
+def remove_dead_scratch(folder: str | Path) -> int:
+    """Remove the spooled rows and the spill folders that dead runs left in ``folder`` (see
+    :func:`remove_dead`); returns how many."""
+    return remove_dead(folder, SPOOL_PREFIX) + remove_dead(folder, SPILL_PREFIX)
+
+
 def owned_prefix(prefix: str) -> str:
     """The start of the name of a scratch file or folder that this process owns."""
     return f"{prefix}{os.getpid()}-"

@@ -14,6 +14,7 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
+from smtrail_sql import runfiles
 from smtrail_sql.engines.local import LocalEngine
 from smtrail_sql.errors import SettingError
 from smtrail_sql.reader import pipeline, tables, workers
@@ -52,7 +53,7 @@ def test_rows_past_the_budget_are_mapped_from_a_scratch_file_then_the_file_is_go
         kept = spool.keep((points, calls))
         assert kept[0] is not points and kept[0].equals(points) and kept[1].equals(calls)
         folders = list((tmp_path / "spool").iterdir())
-        assert [f.name.startswith(f"{workers.SPOOL_PREFIX}{os.getpid()}-") for f in folders] == [True]
+        assert [f.name.startswith(f"{runfiles.SPOOL_PREFIX}{os.getpid()}-") for f in folders] == [True]
         assert not any(folders[0].iterdir())  # mapped, the file is removed at once
     assert not any((tmp_path / "spool").iterdir())  # and the folder at the end
     assert kept[0].to_pylist() == points.to_pylist()  # the mapping outlives both
@@ -72,7 +73,7 @@ def test_files_answered_by_their_entries_give_the_same_rows_built_in_small_runs_
     assert (again.files_read, again.files_cached, again.snapshot_hit) == (0, len(files), False)
     assert _rows(again.points) == _rows(plain.points) and _rows(again.calls) == _rows(plain.calls)
     assert again.skipped == plain.skipped and again.single_copy is plain.single_copy is False
-    assert not list((tmp_path / "cache" / "tmp").glob(f"{workers.SPOOL_PREFIX}*"))
+    assert not list((tmp_path / "cache" / "tmp").glob(f"{runfiles.SPOOL_PREFIX}*"))
 
 
 def test_a_snapshot_larger_than_a_slice_is_sorted_slice_by_slice(
@@ -108,7 +109,7 @@ def test_duckdb_holds_at_most_its_limit_and_spills_beside_the_reader(tmp_path: P
         assert con.execute("SELECT current_setting('memory_limit')").fetchone() == ("64.0 MiB",)
         spill = con.execute("SELECT current_setting('temp_directory')").fetchone()[0]
         assert Path(spill).parent == tmp_path / "cache" / "tmp"
-        assert Path(spill).name.startswith(f"{workers.SPILL_PREFIX}{os.getpid()}-")
+        assert Path(spill).name.startswith(f"{runfiles.SPILL_PREFIX}{os.getpid()}-")
         # a sort of 200 MB, three times the limit: it spills, and ends
         (biggest,) = con.execute("SELECT max(x) FROM (SELECT random() AS x, repeat('y', 40) AS pad "
                                  "FROM range(4000000) ORDER BY x)").fetchone()

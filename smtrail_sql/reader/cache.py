@@ -41,7 +41,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from smtrail_sql.reader.entries import CachedRows, frame, read_entry, unframe, write_entry
-from smtrail_sql.runfiles import hold, owned_prefix, remove_dead
+from smtrail_sql.runfiles import hold, owned_prefix, remove_dead, remove_dead_scratch
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -290,14 +290,12 @@ class ExtractCache:
         its scratch files (the rows its workers spool, what its DuckDB spills): it is not broken mid-read."""
         import shutil
 
-        from smtrail_sql.reader.workers import remove_dead_spools
-
         self._last_snapshot = None
         before = self.info()
         for sub in ("files", "snapshots", "rendered"):  # (rendered: smtrail_sql.prerendered)
             shutil.rmtree(self.root / sub, ignore_errors=True)
         self.remove_leftovers()
-        remove_dead_spools(self)
+        remove_dead_scratch(self.root / "tmp")
         with contextlib.suppress(OSError):
             (self.root / "tmp").rmdir()  # (when nothing is left in it)
         return before

@@ -281,11 +281,10 @@ class PartSpool:
             self.held += size
             return tables
         from smtrail_sql.reader.entries import read_entry, write_entry
-        from smtrail_sql.runfiles import scratch_folder
+        from smtrail_sql.runfiles import SPOOL_PREFIX, scratch_folder
 
         if self._folder is None:
-            self._folder = self._stack.enter_context(scratch_folder(pool.spool_parent(self.cache),
-                                                                    pool.SPOOL_PREFIX))
+            self._folder = self._stack.enter_context(scratch_folder(pool.spool_parent(self.cache), SPOOL_PREFIX))
         path = os.path.join(self._folder, "part.arrows")
         try:
             with open(path, "w+b") as handle:  # (streamed: no copy of the rows in memory)

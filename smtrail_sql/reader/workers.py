@@ -27,6 +27,7 @@ from smtrail_sql.process import arrow_without_pandas, one_query
 from smtrail_sql.reader.layout import LogFile
 from smtrail_sql.reader.memory import count_arrow_memory, data_budget, limit_data, reader_budget
 from smtrail_sql.reader.signals import HeldSignals, worker_signals
+from smtrail_sql.runfiles import SPILL_PREFIX, SPOOL_PREFIX, remove_dead_scratch
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -40,9 +41,6 @@ GROUP_SIZE = 16
 #: Where worker processes spool their rows, in a folder named ``smtrail-rows-{pid}-...`` after the run (see
 #: :func:`extract_all`): None for the cache folder's ``tmp`` (see :func:`spool_parent`).
 SPOOL_PARENT: str | None = None
-SPOOL_PREFIX = "smtrail-rows-"
-#: The folder where DuckDB spills a large query, beside the spool (see ``LocalEngine``).
-SPILL_PREFIX = "smtrail-duckdb-"
 #: Seconds between two looks at the workers while waiting for a result (see :func:`_results`).
 WORKER_CHECK_SECONDS = 0.5
 
@@ -194,11 +192,7 @@ def spill_folder(cache: ExtractCache | None) -> str:
 def remove_dead_spools(cache: ExtractCache | None) -> None:
     """Remove the rows spooled by the workers of runs that were killed, and what their DuckDB spilled (one
     directory listing, usually nothing)."""
-    from smtrail_sql.runfiles import remove_dead
-
-    parent = spool_parent(cache)
-    remove_dead(parent, SPOOL_PREFIX)
-    remove_dead(parent, SPILL_PREFIX)
+    remove_dead_scratch(spool_parent(cache))
 
 
 # -- a worker's start ----------------------------------------------------------------------------------------

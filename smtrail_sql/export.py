@@ -19,6 +19,7 @@ into place once whole, so a run stopped half-way leaves no half-written export.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
@@ -236,19 +237,28 @@ Relations = Iterable[tuple[str, Any, Iterator[Any]]]
 
 
 def _write_parquet(folder: Path, relations: Relations) -> None:
+    """Each view to a temporary file, renamed in place only once both are whole; a folder made here is removed
+    again if the export fails (a query's error, Ctrl-C)."""
     import pyarrow.parquet as pq
 
-    folder.mkdir(parents=True, exist_ok=True)
-    for relation, schema, batches in relations:
-        target = folder / f"{relation}.parquet"
-        temporary = _temporary(target)
-        try:
-            with pq.ParquetWriter(temporary, schema) as writer:
+    made = not folder.exists()
+    folder.mkdir(exist_ok=True)
+    written: list[tuple[Path, Path]] = []
+    try:
+        for relation, schema, batches in relations:
+            target = folder / f"{relation}.parquet"
+            written.append((_temporary(target), target))
+            with pq.ParquetWriter(written[-1][0], schema) as writer:
                 for batch in batches:
                     writer.write_batch(batch)
+        for temporary, target in written:
             os.replace(temporary, target)
-        finally:
+    finally:
+        for temporary, _ in written:
             temporary.unlink(missing_ok=True)
+        if made:
+            with contextlib.suppress(OSError):  # (only when empty: the export failed)
+                folder.rmdir()
 
 
 def _write_duckdb(path: Path, relations: Relations) -> None:

@@ -297,3 +297,26 @@ def test_a_streamed_export_writes_what_whole_rows_would(demo: Path, tmp_path: Pa
     assert reader(streamed.path)[1] == reader(whole.path)[1]  # the same types, rows or none
     assert [s.files_read + s.files_cached for s in streamed.stats] == [s.files_read + s.files_cached
                                                                        for s in whole.stats]
+
+
+@pytest.mark.parametrize("name", ["f.duckdb", "f.sqlite", "f_parquet"])
+def test_a_failed_export_leaves_nothing(demo: Path, tmp_path: Path, name: str) -> None:
+    """The rows are streamed to the file as the views are read: a read that fails (here --strict on a corrupt
+    file) leaves no file, no folder and no temporary behind."""
+    import shutil
+
+    from smtrail_sql.errors import LogReadError
+
+    logs = tmp_path / "logs"
+    shutil.copytree(demo, logs)
+    first = sorted(p for p in logs.rglob("*.json.gz") if "Digest" not in str(p))[0]
+    (first.parent / first.name.replace(".json.gz", "X.json.gz")).write_bytes(first.read_bytes()[:200])
+    target = tmp_path / "out"
+    target.mkdir()
+    kit = Toolkit.local(logs, use_cache=False, strict=True)
+    try:
+        with pytest.raises(LogReadError, match="corrupt or truncated gzip"):
+            kit.export(target / name, all_time=True)
+    finally:
+        kit.close()
+    assert list(target.iterdir()) == []

@@ -14,8 +14,9 @@ Every error is a :class:`smtrail_sql.errors.SmtrailError` (``ParameterError``, `
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import timedelta
+from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
@@ -222,8 +223,8 @@ class Toolkit(ToolkitExtras):
         """:meth:`query` with ``-t``/``-m`` given as the query's parameters (as the CLI's ``run`` takes them),
         served without rendering when the local engine's cache kept the same query rendered (see
         :mod:`smtrail_sql.prerendered`); a query rendered here is kept once it ran."""
-        window, local, root, key = self._rendered_key(name, params, trial_components, metrics,
-                                                      (since, until, all_time, delivery_lag))
+        window, local, kept_at = self._rendered_key(name, params, trial_components, metrics,
+                                                    (since, until, all_time, delivery_lag))
 
         def full() -> RenderedQuery:
             from smtrail_sql.params import with_name_options
@@ -238,18 +239,18 @@ class Toolkit(ToolkitExtras):
             return full()
         from smtrail_sql import prerendered
 
-        kept_at = (root, key) if root is not None and key is not None else None
         query, keep = prerendered.prepared(name, params, trial_components, metrics, window, self._naming(),
                                            self._queries_dirs, kept_at, full)
-        if keep and kept_at is not None:
-            self._to_keep[id(query)] = (*kept_at, query)
+        where = kept_at() if keep else None
+        if where is not None:
+            self._to_keep[id(query)] = (*where, query)
         return cast("RenderedQuery", query)  # (it answers what the engines ask; the rest from its full())
 
     def _rendered_key(self, name: str, params: Mapping[str, Any], trial_components: Sequence[str] | None,
                       metrics: Sequence[str] | None, when: tuple[Any, ...]
-                      ) -> tuple[TimeWindow | None, bool, Path | None, str | None]:
-        """The window, whether the engine is the local one, and the cache folder and key of a rendering
-        :meth:`prepare` may keep (Nones: not kept)."""
+                      ) -> tuple[TimeWindow | None, bool, Callable[[], tuple[Path, str] | None]]:
+        """The window, whether the engine is the local one, and (when called: it costs a digest of the templates
+        and the code) the cache folder and the key of a rendering :meth:`prepare` may keep (None: not kept)."""
         from smtrail_sql.errors import SmtrailError
 
         try:
@@ -266,16 +267,20 @@ class Toolkit(ToolkitExtras):
                 root = default_cache_dir() if local and self.settings.use_cache else None
             naming = self._naming()
         except SmtrailError:
-            return None, False, None, None
-        if root is None:
-            return window, local, None, None
-        from smtrail_sql.prerendered import request_key
-        from smtrail_sql.resources import queries_dir
+            return None, False, lambda: None
 
-        # the window's shape, not its values: the kept SQL leaves them as parameters (a relative window hits)
-        parts = (name, tuple(params.items()), tuple(trial_components or ()), tuple(metrics or ()),
-                 tuple(sorted(window.bindings())), naming, "duckdb")
-        return window, local, root, request_key(parts, [queries_dir(), *self._queries_dirs])
+        @cache
+        def kept_at() -> tuple[Path, str] | None:
+            from smtrail_sql.prerendered import request_key
+            from smtrail_sql.resources import queries_dir
+
+            # the window's shape, not its values: the kept SQL leaves them as parameters (a relative window hits)
+            parts = (name, tuple(params.items()), tuple(trial_components or ()), tuple(metrics or ()),
+                     tuple(sorted(window.bindings())), naming, "duckdb")
+            key = request_key(parts, [queries_dir(), *self._queries_dirs]) if root is not None else None
+            return (root, key) if root is not None and key is not None else None
+
+        return window, local, kept_at
 
     def choose_source(self, source: str | None, window: TimeWindow) -> SourceChoice:
         """Which source a query over ``window`` reads on this toolkit's engine, and a line saying why

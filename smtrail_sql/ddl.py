@@ -20,7 +20,8 @@ from sqlglot import TokenType, exp
 from sqlglot.errors import ErrorLevel, ParseError
 
 from smtrail_sql.errors import TemplateError
-from smtrail_sql.render import Naming, athena_identifier, qualify_relations
+from smtrail_sql.query_tree import athena_identifier
+from smtrail_sql.render import Naming, qualify_relations
 from smtrail_sql.resources import ddl_dir
 from smtrail_sql.settings import TableSettings
 

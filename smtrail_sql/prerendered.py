@@ -30,14 +30,15 @@ import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 if TYPE_CHECKING:
     from smtrail_sql.render import Naming, RenderedQuery
+    from smtrail_sql.template_text import TemplateHeader
     from smtrail_sql.window import TimeWindow
 
 #: Bump when the entries' content changes.
-FORMAT = 2  # 2: the window's bounds are parameters
+FORMAT = 3  # 2: the window's bounds are parameters; 3: a built-in's values too, kept with the statements
 #: Entries kept; older ones are removed when a new one is written.
 MAX_ENTRIES = 64
 _FOLDER = "rendered"
@@ -65,7 +66,7 @@ class LightQuery:
             self._full = self._make_full()
         return self._full
 
-    def duckdb_statement(self, *, copies: bool = True) -> tuple[str, dict[str, str]]:
+    def duckdb_statement(self, *, copies: bool = True) -> tuple[str, dict[str, Any]]:
         """As :meth:`RenderedQuery.duckdb_statement <smtrail_sql.render.RenderedQuery.duckdb_statement>`."""
         return self.full.duckdb_statement(copies=copies)
 
@@ -85,19 +86,25 @@ class LightQuery:
 
 
 class PrerenderedQuery(LightQuery):
-    """A query served from the rendered-SQL cache: what the local engine runs, without sqlglot."""
+    """A query served from the rendered-SQL cache, or a built-in one from its shipped forms (see
+    :mod:`smtrail_sql.bound_sql`): what the local engine runs, without sqlglot."""
 
     def __init__(self, name: str, window: TimeWindow, naming: Naming,
                  statements: dict[bool, tuple[str, tuple[str, ...]]], columns: frozenset[str] | None,
-                 full: Callable[[], RenderedQuery]) -> None:
+                 full: Callable[[], RenderedQuery], values: Mapping[str, Any] | None = None) -> None:
         super().__init__(name, window, naming, columns, full)
         self._statements = statements
+        self._values = dict(values or {})
 
-    def duckdb_statement(self, *, copies: bool = True) -> tuple[str, dict[str, str]]:
-        """The kept statement and the values of this window for its parameters."""
+    def duckdb_statement(self, *, copies: bool = True) -> tuple[str, dict[str, Any]]:
+        """The kept statement, and the values of this window and of the query's parameters for its parameters."""
         sql, names = self._statements[copies]
-        bindings = self.window.bindings()
-        return sql, {name: bindings[name] for name in names}
+        values = {**self.window.bindings(), **self._values}
+        return sql, {name: values[name] for name in names}
+
+
+class ShippedQuery(PrerenderedQuery):
+    """A built-in query whose statements are its shipped forms (see :mod:`smtrail_sql.bound_sql`)."""
 
 
 def request_key(parts: Sequence[object], template_dirs: Sequence[Path]) -> str | None:
@@ -158,12 +165,13 @@ def load(root: Path, key: str, window: TimeWindow, naming: Naming,
             raise ValueError("damaged")
         entry = json.loads(payload)
         statements = {bool(copies): (str(sql), tuple(map(str, names))) for copies, sql, names in entry["sql"]}
-        if set(statements) != {True, False} or any(
-                set(names) - set(window.bindings()) for _, names in statements.values()):
+        values = entry["values"]
+        if set(statements) != {True, False} or not isinstance(values, dict) or any(
+                set(names) - set(window.bindings()) - set(values) for _, names in statements.values()):
             raise ValueError("not the statements of this window")
         columns = entry["columns"]
         kept = PrerenderedQuery(str(entry["name"]), window, naming, statements,
-                                None if columns is None else frozenset(map(str, columns)), full)
+                                None if columns is None else frozenset(map(str, columns)), full, values)
     except (ValueError, KeyError, TypeError):
         with contextlib.suppress(OSError):
             path.unlink()
@@ -182,8 +190,11 @@ def store(root: Path, key: str, query: RenderedQuery, columns: Iterable[str] | N
     if getattr(query, "unwindowed", None) is None:  # (its SQL would hold this window's values: not kept)
         return
     statements = {copies: query.duckdb_statement(copies=copies) for copies in (True, False)}
+    bindings = query.window.bindings()
     entry = {"name": query.name,
              "sql": [[copies, sql, sorted(values)] for copies, (sql, values) in statements.items()],
+             "values": {name: value for _, values in statements.values() for name, value in values.items()
+                        if name not in bindings},  # (the query's own parameters: see bound_sql)
              "columns": None if columns is None else sorted(columns)}
     path = _path(root, key)
     with contextlib.suppress(OSError):
@@ -209,16 +220,23 @@ def store(root: Path, key: str, query: RenderedQuery, columns: Iterable[str] | N
 
 def prepared(name: str, params: Mapping[str, Any], trial_components: Sequence[str] | None,
              metrics: Sequence[str] | None, window: TimeWindow, naming: Naming, queries_dirs: Sequence[Path],
-             kept_at: tuple[Path, str] | None, full: Callable[[], RenderedQuery]) -> tuple[Any, bool]:
-    """A query for the local engine, and whether to keep its rendering once it ran: the one kept at
-    ``kept_at`` (the cache folder and the key), else one :func:`deferred`, else ``full()`` rendered now."""
-    if kept_at is not None:
-        kept = load(kept_at[0], kept_at[1], window, naming, full)
+             kept_at: Callable[[], tuple[Path, str] | None], full: Callable[[], RenderedQuery]
+             ) -> tuple[Any, bool]:
+    """A query for the local engine, and whether to keep its rendering once it ran: a built-in one from its
+    shipped forms, else the one kept at ``kept_at()`` (the cache folder and the key, or None), else one
+    :func:`deferred`, else ``full()`` rendered now."""
+    request = _bound_request(name, params, trial_components, metrics, queries_dirs)
+    if request is not None:
+        shipped = _shipped(request, window, naming, full)
+        if shipped is not None:
+            return shipped, False
+    where = kept_at()
+    if where is not None:
+        kept = load(where[0], where[1], window, naming, full)
         if kept is not None:
             return kept, False
-    later = deferred(name, params, trial_components, metrics, window, naming, queries_dirs, full)
-    if later is not None:
-        return later, True
+    if request is not None:
+        return _deferred(request, window, naming, full), True
     import warnings
 
     with warnings.catch_warnings(record=True) as caught:
@@ -228,38 +246,75 @@ def prepared(name: str, params: Mapping[str, Any], trial_components: Sequence[st
     return query, not caught
 
 
-def deferred(name: str, params: Mapping[str, Any], trial_components: Sequence[str] | None,
-             metrics: Sequence[str] | None, window: TimeWindow, naming: Naming, queries_dirs: Sequence[Path],
-             full: Callable[[], RenderedQuery]) -> LightQuery | None:
-    """The query, to be rendered while the local engine reads its rows (None: render it now).
+class _Request(NamedTuple):
+    """A query asked for, known from its template's text: the file, its text, its header, its bound values."""
 
-    A cold query's rendering (importing sqlglot, parsing the templates, about 0.3 s) would otherwise hold back
-    the reading of its files. What the reading needs first comes from the template's text
-    (:mod:`smtrail_sql.template_text`): its parameters, so that a bad value is still refused before any file
-    is read, and the columns it may read. A name with no template file, a value given under an old name
-    (whose warning is shown once, by the rendering) or a negative number (which the rendering refuses where a
-    row count is expected) is rendered now.
-    """
+    path: Path
+    text: bytes
+    header: TemplateHeader
+    bound: dict[str, Any]
+
+
+def _bound_request(name: str, params: Mapping[str, Any], trial_components: Sequence[str] | None,
+                   metrics: Sequence[str] | None, queries_dirs: Sequence[Path]) -> _Request | None:
+    """The request with its values checked against the template's header, read as text without sqlglot (a bad
+    value is refused here, before any file is read); None when the query must be rendered now: a name with no
+    template file, a value given under an old name (whose warning is shown once, by the rendering) or a negative
+    number (which the rendering refuses where a row count is expected)."""
     import warnings
     from types import SimpleNamespace
 
     from smtrail_sql.params import bind, with_name_options
-    from smtrail_sql.template_text import columns_read, parse_header, template_file
+    from smtrail_sql.template_text import parse_header, template_file
 
     path = template_file(name, queries_dirs)
     if path is None:
         return None
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_bytes()
+        header = parse_header(text.decode("utf-8").replace("\r\n", "\n").replace("\r", "\n"), path)
     except (OSError, UnicodeDecodeError):
         return None
-    header = parse_header(text, path)
     described = SimpleNamespace(name=header.name, params=list(header.params.values()))
     values = with_name_options(described, dict(params), trial_components, metrics)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         bound = bind(header.params, values, query=header.name)
     if caught or any(type(value) is int and value < 0 for value in bound.values()):
-        return None  # (a negative row count is refused by the rendering: before any file is read, then)
-    return LightQuery(header.name, window, naming, columns_read(header.body, window_bounded=window.is_bounded),
-                      full)
+        return None
+    return _Request(path, text, header, bound)
+
+
+def _shipped(request: _Request, window: TimeWindow, naming: Naming,
+             full: Callable[[], RenderedQuery]) -> ShippedQuery | None:
+    """The built-in query from its shipped forms, when they were made from its very file and for these names."""
+    from smtrail_sql import bound_sql
+    from smtrail_sql.naming import Naming
+    from smtrail_sql.resources import queries_dir
+    from smtrail_sql.template_text import columns_read
+
+    header = request.header
+    if naming != Naming() or request.path != queries_dir() / f"{header.name}.sql":
+        return None
+    absent = bound_sql.absent_params(header.params, request.bound)
+    forms = bound_sql.shipped_forms(header.name, request.text, absent, window.bindings())
+    if forms is None:
+        return None
+    return ShippedQuery(header.name, window, naming, forms,
+                        columns_read(header.body, window_bounded=window.is_bounded), full,
+                        bound_sql.bound_values(header.params, request.bound))
+
+
+def _deferred(request: _Request, window: TimeWindow, naming: Naming, full: Callable[[], RenderedQuery]
+              ) -> LightQuery:
+    """The query, to be rendered while the local engine reads its rows.
+
+    A cold query's rendering (importing sqlglot, parsing the templates, about 0.3 s) would otherwise hold back
+    the reading of its files. What the reading needs first comes from the template's text
+    (:mod:`smtrail_sql.template_text`): its parameters, checked already (:func:`_bound_request`), and the
+    columns it may read.
+    """
+    from smtrail_sql.template_text import columns_read
+
+    return LightQuery(request.header.name, window, naming,
+                      columns_read(request.header.body, window_bounded=window.is_bounded), full)

@@ -26,7 +26,8 @@ from sqlglot import exp
 
 from smtrail_sql.errors import SettingError
 from smtrail_sql.params import timestamp_literal
-from smtrail_sql.render import Naming, athena_identifier
+from smtrail_sql.query_tree import athena_identifier
+from smtrail_sql.render import Naming
 from smtrail_sql.schema import (
     CALLS_STORE_RELATION,
     METRIC_CALL_COLUMNS,

@@ -62,15 +62,24 @@ def test_the_text_adds_what_the_renderer_reads() -> None:
 
 @pytest.mark.parametrize("name", ["metric-summary", "failed-calls", "callers", "metric-history"])
 @pytest.mark.parametrize("window", ["all-time", "bounded"])
-def test_a_deferred_query_gives_the_rendered_rows(metric_logs: tuple[Path, list[Path]], name: str,
-                                                  window: str) -> None:
-    kit = Toolkit.open(EngineSettings(engine="local", logs=metric_logs[0], use_cache=False))
+@pytest.mark.parametrize("served", ["shipped", "deferred"])
+def test_a_query_served_before_rendering_gives_the_rendered_rows(metric_logs: tuple[Path, list[Path]],
+                                                                 tmp_path: Path, name: str, window: str,
+                                                                 served: str) -> None:
+    """A built-in query comes from its shipped forms; the same template in a folder of one's own (no forms
+    shipped for it) is rendered while the files are read. Either way, the rows of the query rendered now."""
     template = TEMPLATES.get(name)
+    queries_dirs = None
+    if served == "deferred":
+        (tmp_path / f"{name}.sql").write_bytes(template.path.read_bytes())
+        queries_dirs = [tmp_path]
+    kit = Toolkit.open(EngineSettings(engine="local", logs=metric_logs[0], use_cache=False),
+                       queries_dirs=queries_dirs)
     values = dict(all_params(template))
     when: dict[str, Any] = ({"all_time": True} if window == "all-time"
                             else {"since": "2024-04-30", "until": "2024-05-03"})
     query = kit.prepare(name, values, **when)
-    assert isinstance(query, prerendered.LightQuery) and not isinstance(query, prerendered.PrerenderedQuery)
+    assert type(query) is (prerendered.ShippedQuery if served == "shipped" else prerendered.LightQuery)
     rows = kit.execute(query).rows
     fresh = kit.execute(kit.query(name, values, **when)).rows
     assert sorted(map(_exact, rows)) == sorted(map(_exact, fresh))

@@ -9,8 +9,8 @@ give the same rows for the same files.
 
 Two buckets are compared: the lead's metric bucket with odd but possible shapes, and the hostile corpus of
 ``tests/hostile.py``. Both relations and every template (rendered for Athena exactly as ``smtrail-sql render``
-prints it, and for DuckDB as the local engine runs it) must give the same rows everywhere; Trino's rows are the
-reference.
+prints it; for the local engine as it runs it, a built-in's values bound as parameters; for the DuckDB stand-in
+with every value written in) must give the same rows everywhere; Trino's rows are the reference.
 """
 
 from __future__ import annotations
@@ -148,10 +148,14 @@ def runners(bucket_files: dict[str, tuple[Path, list[Path]]], request: pytest.Fi
         closers += [local.close, duck.close]
         shape = athena_shaped_trino(trino, files, schema=f"equivalence_{bucket.replace('-', '_')}")
 
-        def on_duckdb(con: Any) -> Runner:
+        def on_duckdb(con: Any, *, bound: bool) -> Runner:
+            """``bound``: the query as the local engine runs it (a built-in's values bound: see bound_sql),
+            else its DuckDB text with every value written in (what ``render --dialect duckdb`` prints)."""
             def run(query: RenderedQuery | str) -> list[tuple[Any, ...]]:
-                sql = f"SELECT * FROM smtrail.{query}" if isinstance(query, str) else query.to_sql("duckdb")
-                return [tuple(row) for row in con.execute(sql).fetchall()]
+                if isinstance(query, str):
+                    return [tuple(row) for row in con.execute(f"SELECT * FROM smtrail.{query}").fetchall()]
+                sql, values = query.duckdb_statement() if bound else (query.to_sql("duckdb"), {})
+                return [tuple(row) for row in con.execute(sql, values).fetchall()]
             return run
 
         def on_trino(shape: Any = shape) -> Runner:
@@ -174,9 +178,9 @@ def runners(bucket_files: dict[str, tuple[Path, list[Path]]], request: pytest.Fi
                 return [tuple(row) for row in shape.execute(athena.sql)]
             return run
 
-        found[bucket, "local"] = on_duckdb(local)
+        found[bucket, "local"] = on_duckdb(local, bound=True)
         found[bucket, "store"] = on_store()
-        found[bucket, "duckdb"] = on_duckdb(duck)
+        found[bucket, "duckdb"] = on_duckdb(duck, bound=False)
         found[bucket, "trino"] = on_trino()
     yield found
     for close in closers:

@@ -304,7 +304,10 @@ class Toolkit(ToolkitExtras):
             from smtrail_sql.scan import refuse_over_max_scan
 
             refuse_over_max_scan(query, self.settings)
-        result = engine.execute(query, progress=progress)
+        from smtrail_sql import executor
+
+        served = executor.serve(engine, query)  # (a warm local query of the console script: see executor)
+        result = served if served is not None else engine.execute(query, progress=progress)
         kept = self._to_keep.pop(id(query), None)
         if kept is not None and kept[2] is query:
             from smtrail_sql.engines.columns import columns_named

@@ -22,6 +22,9 @@ from typing import NoReturn
 
 
 def _exit_at_once(signum: int, frame: object) -> None:
+    dismiss = getattr(sys.modules.get("smtrail_sql.executor"), "dismiss", None)  # (maybe still being imported)
+    if dismiss is not None:
+        dismiss()
     interrupted = signum == signal.SIGINT
     sys.stderr.write("interrupted\n" if interrupted else "terminated\n")
     sys.stderr.flush()
@@ -38,6 +41,9 @@ def main() -> None:
     signal.signal(signal.SIGINT, _exit_at_once)
     signal.signal(signal.SIGTERM, _exit_at_once)
     COMMAND_LINE = sys.argv[1:]
+    from smtrail_sql import executor
+
+    executor.start(COMMAND_LINE)  # (DuckDB loaded on another core while the command line is parsed)
     from smtrail_sql.cli import main as run_cli
 
     try:
@@ -52,6 +58,10 @@ def leave(code: str | int | None) -> NoReturn:
     left to finish; else the usual way."""
     import atexit
     import threading
+
+    from smtrail_sql import executor
+
+    executor.dismiss()  # (when the command did not use it)
 
     if any(thread.is_alive() and not thread.daemon for thread in threading.enumerate()
            if thread is not threading.current_thread()):

@@ -282,6 +282,11 @@ def _write_table(result: QueryResult, stream: IO[str], layout: TableLayout) -> l
 
 
 def _write_parquet(result: QueryResult, output: Path) -> None:
+    from smtrail_sql.process import arrow_without_pandas, import_pyarrow, one_query
+
+    import_pyarrow()  # (in the console script, without the numpy and pandas nothing here uses)
+    if one_query():
+        arrow_without_pandas()
     import pyarrow.parquet as pq
 
     from smtrail_sql.frames import to_arrow

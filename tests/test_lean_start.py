@@ -18,15 +18,16 @@ from smtrail_sql.entry import leave
 FORMATS = ("table", "csv", "tsv", "json", "markdown", "parquet")
 
 
-def _console(cache: Path, *args: str) -> tuple[subprocess.CompletedProcess[str], bool]:
+def _console(cache: Path, *args: str, executor: bool = True) -> tuple[subprocess.CompletedProcess[str], bool]:
     """Run ``smtrail-sql ARGS`` (its ``main``, as the console script does): the process, and whether it had
-    loaded numpy when it ended."""
+    loaded numpy when it ended. ``executor=False``: a warm query runs in this process (see
+    smtrail_sql.executor)."""
     code = ("import atexit, sys\n"
             "atexit.register(lambda: print('NUMPY', 'numpy' in sys.modules, 'PANDAS', 'pandas' in sys.modules,"
             " file=sys.stderr))\n"
             f"sys.argv = ['smtrail-sql', *{list(args)!r}]\n"
             "from smtrail_sql.entry import main\nmain()\n")
-    env = {**os.environ, "SMTRAIL_CACHE_DIR": str(cache)}
+    env = {**os.environ, "SMTRAIL_CACHE_DIR": str(cache), "SMTRAIL_EXECUTOR": "1" if executor else "0"}
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
     return done, "NUMPY True" in done.stderr
 
@@ -47,11 +48,11 @@ def test_a_warm_query_needs_no_numpy_in_any_format(metric_logs: tuple[Path, list
     cold, cold_numpy = _console(cache, *_query(logs, "-f", "csv"))
     assert cold.returncode == 0, cold.stderr
     assert cold_numpy  # (reading log files builds Arrow arrays with numpy)
-    for fmt in FORMATS:
+    for fmt, executor in [(fmt, True) for fmt in FORMATS] + [(fmt, False) for fmt in FORMATS]:
         target = tmp_path / f"rows.{fmt}"
-        warm, warm_numpy = _console(cache, *_query(logs, "-f", fmt, "-o", str(target)))
+        warm, warm_numpy = _console(cache, *_query(logs, "-f", fmt, "-o", str(target)), executor=executor)
         assert warm.returncode == 0, warm.stderr
-        assert not warm_numpy, fmt
+        assert not warm_numpy, (fmt, executor)
         assert target.stat().st_size > 0
     assert pq.read_table(tmp_path / "rows.parquet").num_rows == len(cold.stdout.splitlines()) - 1
     assert (tmp_path / "rows.csv").read_text().splitlines()[0] == cold.stdout.splitlines()[0]
@@ -68,7 +69,8 @@ def test_a_damaged_snapshot_is_found_before_pyarrow_loads(metric_logs: tuple[Pat
     data = bytearray(snapshot.read_bytes())
     data[len(data) // 2] ^= 0x40
     snapshot.write_bytes(bytes(data))
-    again, numpy_loaded = _console(tmp_path, *_every_point(logs))
+    # (in this process: through the executor, it is the executor that reads again, see test_executor)
+    again, numpy_loaded = _console(tmp_path, *_every_point(logs), executor=False)
     assert again.returncode == 0, again.stderr
     assert numpy_loaded  # (the rows were read again: pyarrow whole)
     assert again.stdout == first.stdout

@@ -113,7 +113,7 @@ def stop_while_reading(logs: Path, signum: int, *, group: bool, delay: float, ag
 @pytest.mark.parametrize("delay", [0.0, 0.05, 0.3, 0.8, 1.5])
 def test_ctrl_c_to_the_group_prints_one_line_and_leaves_no_worker(big_bucket: Path, delay: float) -> None:
     code, stderr, workers = stop_while_reading(big_bucket, signal.SIGINT, group=True, delay=delay)
-    assert "Traceback" not in stderr
+    assert "Traceback" not in stderr, stderr
     assert stderr == "interrupted\n"
     assert code == 130
     assert workers and not [pid for pid in workers if alive(pid)]
@@ -131,7 +131,7 @@ def test_other_stops_print_one_line_and_leave_no_worker(
     big_bucket: Path, signum: int, group: bool, line: str, code: int
 ) -> None:
     returncode, stderr, workers = stop_while_reading(big_bucket, signum, group=group, delay=0.3)
-    assert "Traceback" not in stderr
+    assert "Traceback" not in stderr, stderr
     assert stderr == f"{line}\n"
     assert returncode == code
     assert workers and not [pid for pid in workers if alive(pid)]
@@ -141,7 +141,7 @@ def test_other_stops_print_one_line_and_leave_no_worker(
 def test_ctrl_c_twice_still_prints_one_line(big_bucket: Path, again: float) -> None:
     # the second one lands while the first is being handled: workers stopping, the line printed, Python exiting
     code, stderr, workers = stop_while_reading(big_bucket, signal.SIGINT, group=True, delay=0.3, again=again)
-    assert "Traceback" not in stderr
+    assert "Traceback" not in stderr, stderr
     assert stderr == "interrupted\n"
     assert code == 130
     assert workers and not [pid for pid in workers if alive(pid)]
@@ -151,7 +151,7 @@ def test_a_third_ctrl_c_ends_a_stuck_stop_at_once(big_bucket: Path) -> None:
     # the first raises, the second is only noted (it would land inside the clean-up), the third ends the process
     code, stderr, workers = stop_while_reading(big_bucket, signal.SIGINT, group=False, delay=0.3, again=0.02,
                                                times=3)
-    assert "Traceback" not in stderr
+    assert "Traceback" not in stderr, stderr
     assert stderr == "interrupted\n"
     assert code == 130
     deadline = time.monotonic() + 5

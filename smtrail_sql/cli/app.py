@@ -130,6 +130,9 @@ class StopSignals:
             if "multiprocessing" in sys.modules:  # the reader's workers ignore Ctrl-C: end them first
                 for worker in sys.modules["multiprocessing"].active_children():
                     worker.terminate()
+            from smtrail_sql import executor
+
+            executor.dismiss()
             line, code = self.outcome()
             sys.stderr.write(f"{line}\n")
             sys.stderr.flush()

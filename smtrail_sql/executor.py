@@ -1,0 +1,224 @@
+"""A second process that loads DuckDB while the command line is parsed, and runs a warm local query there.
+
+A warm ``smtrail-sql run`` (or ``sql``) is mostly start-up, and its start-up is Python imports, which hold the
+interpreter's lock: typer and the command's own modules (about 0.1 s), then DuckDB and pyarrow (about 0.25 s),
+one after the other, whatever threads are used. On a machine with two cores, the console script therefore
+forks at once (before importing anything heavy: a fork then costs about a millisecond) a process of its own,
+the *executor*, that imports DuckDB and pyarrow on the other core while the command line is parsed.
+
+When the query turns out to be a local one whose rows come from a snapshot (a warm query: see
+:mod:`smtrail_sql.reader.pipeline`), :func:`serve` hands it to the executor, which runs it with the same
+:class:`~smtrail_sql.engines.local.LocalEngine` code and sends back the result; the command process never
+loads DuckDB or pyarrow. Anything else (Athena, a cold read, whose progress is shown as it goes, any other
+command) dismisses the executor, which exits at once. Nothing the executor does is seen: its output goes to
+``/dev/null``; an error there, or an executor gone, makes the command run the query itself, as it always did,
+so that errors keep their messages and exit codes.
+
+It dies with the command: a Ctrl-C to the terminal's process group stops it as it stops the command; the
+command gone any other way closes its pipe (and on Linux the kernel stops it too). ``SMTRAIL_EXECUTOR=0``
+turns it off.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import sys
+import time
+from typing import TYPE_CHECKING, Any, cast
+
+if TYPE_CHECKING:
+    from smtrail_sql.engines.base import Engine
+    from smtrail_sql.engines.local import LocalEngine
+    from smtrail_sql.result import QueryResult
+
+#: ``0`` turns the executor off.
+EXECUTOR_VARIABLE = "SMTRAIL_EXECUTOR"
+#: The commands that may run a query through it.
+COMMANDS = ("run", "sql")
+#: (its process id, the pipe to it, the pipe from it), while it waits for a query.
+_EXECUTOR: tuple[int, int, int] | None = None
+
+
+def start(arguments: list[str]) -> None:
+    """Fork the executor if ``arguments`` (the command line) run a command that may use it."""
+    global _EXECUTOR
+    if (not hasattr(os, "fork") or os.environ.get(EXECUTOR_VARIABLE, "1") == "0" or not arguments
+            or arguments[0] not in COMMANDS or (os.cpu_count() or 1) < 2 or _EXECUTOR is not None):
+        return
+    from_parent, to_child = os.pipe()  # (each: its reading end, its writing end)
+    from_child, to_parent = os.pipe()
+    try:
+        pid = os.fork()
+    except OSError:
+        for fd in (to_child, from_parent, from_child, to_parent):
+            os.close(fd)
+        return
+    if pid == 0:  # (the executor: a signal now stops it, with no handler of the command's)
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        os.close(to_child)
+        os.close(from_child)
+        _serve(from_parent, to_parent)
+    os.close(from_parent)
+    os.close(to_parent)
+    _EXECUTOR = (pid, to_child, from_child)
+
+
+def dismiss() -> None:
+    """Stop the executor and reap it (nothing to do if there is none). It holds nothing that could be left
+    half-done: before a query it has only loaded modules, and once it has answered it has only to exit."""
+    global _EXECUTOR
+    if _EXECUTOR is None:
+        return
+    pid, to_child, from_child = _EXECUTOR
+    _EXECUTOR = None
+    for fd in (to_child, from_child):
+        if fd >= 0:
+            with contextlib.suppress(OSError):
+                os.close(fd)
+    with contextlib.suppress(OSError):
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+
+
+def serve(engine: Engine, query: Any) -> QueryResult | None:
+    """``query``'s result from the executor when ``engine`` is the local one and the query's rows come from a
+    snapshot of its cache; None otherwise (the executor dismissed: the caller runs the query itself)."""
+    global _EXECUTOR
+    if _EXECUTOR is None:
+        return None
+    started = time.perf_counter()
+    try:
+        request = _request(cast("LocalEngine", engine), query) if engine.name == "local" else None
+    except Exception:  # noqa: BLE001  (the query itself will tell what is wrong)
+        request = None
+    if request is None:
+        dismiss()
+        return None
+    import pickle
+
+    pid, to_child, from_child = _EXECUTOR
+    try:
+        _write_all(to_child, pickle.dumps(request, protocol=pickle.HIGHEST_PROTOCOL))
+        _EXECUTOR = (pid, -1, from_child)
+        os.close(to_child)  # (the end of the request)
+        reply = pickle.loads(_read_all(from_child))
+    except Exception:  # noqa: BLE001  (the executor gone, or a reply that is not whole: run it here)
+        reply = None
+    dismiss()
+    if not isinstance(reply, tuple) or reply[0] != "result":
+        return None
+    from dataclasses import replace
+
+    result: QueryResult = reply[1]
+    if result.stats is None:
+        return result
+    return replace(result, stats=replace(result.stats, elapsed_seconds=time.perf_counter() - started))
+
+
+def _request(engine: LocalEngine, query: Any) -> dict[str, Any] | None:
+    """What the executor needs to run ``query`` as ``engine`` would: None unless its rows come from a snapshot."""
+    from smtrail_sql.engines.columns import columns_named
+    from smtrail_sql.prerendered import PrerenderedQuery
+    from smtrail_sql.reader.cache import snapshot_key, with_identity
+    from smtrail_sql.reader.layout import discover_log_files
+
+    if engine.cache is None:
+        return None
+    found = discover_log_files(engine.logs, query.window, engine.accounts, engine.regions)
+    if found.skipped_paths and engine.strict:
+        return None
+    if not engine.cache.has_snapshot(snapshot_key(with_identity(found.files))):
+        return None
+    statements, values = {}, {}
+    for copies in (True, False):
+        sql, bound = query.duckdb_statement(copies=copies)
+        statements[copies] = (sql, tuple(sorted(bound)))
+        values.update(bound)
+    sent = PrerenderedQuery(query.name, query.window, query.naming, statements, columns_named(query), _no_rendering,
+                            values)
+    return {"logs": str(engine.logs), "accounts": engine.accounts, "regions": engine.regions,
+            "cache": str(engine.cache.root), "strict": engine.strict, "workers": engine.workers,
+            "max_log_size": engine.max_log_size, "duckdb_memory": engine.duckdb_memory, "query": sent}
+
+
+def _no_rendering() -> Any:
+    raise RuntimeError("the executor runs the statements it was sent")
+
+
+# -- the executor's side ----------------------------------------------------------------------------------------
+
+def _serve(requests: int, replies: int) -> None:
+    """The executor: load what a warm query needs, wait for one, run it, send back its result, exit."""
+    code = 0
+    try:
+        import pickle
+
+        _die_with_parent()
+        devnull = os.open(os.devnull, os.O_RDWR)
+        for fd in (0, 1, 2):
+            os.dup2(devnull, fd)
+        from smtrail_sql.process import declare_one_query, import_pyarrow
+
+        declare_one_query()
+        import duckdb  # noqa: F401
+
+        import_pyarrow()
+        import smtrail_sql.engines.local  # noqa: F401
+        import smtrail_sql.reader.pipeline  # noqa: F401
+
+        data = _read_all(requests)
+        if data:
+            _write_all(replies, pickle.dumps(_answer(pickle.loads(data)), protocol=pickle.HIGHEST_PROTOCOL))
+    except BaseException:  # noqa: BLE001  (nothing is seen: the command runs the query itself)
+        code = 1
+    finally:
+        with contextlib.suppress(Exception):
+            sys.stdout.flush()
+        os._exit(code)
+
+
+def _answer(request: dict[str, Any]) -> tuple[str, Any]:
+    from smtrail_sql.engines.local import LocalEngine
+    from smtrail_sql.reader.cache import ExtractCache
+
+    engine = LocalEngine(request["logs"], accounts=request["accounts"], regions=request["regions"],
+                         cache=ExtractCache(request["cache"]), strict=request["strict"], workers=request["workers"],
+                         max_log_size=request["max_log_size"], duckdb_memory=request["duckdb_memory"])
+    try:
+        return ("result", engine.execute(request["query"]))
+    except Exception as error:  # noqa: BLE001
+        return ("error", repr(error))
+    finally:
+        engine.close()
+
+
+def _die_with_parent() -> None:
+    """On Linux, have the kernel stop this process when the command's process ends, however it ends."""
+    if not sys.platform.startswith("linux"):
+        return
+    with contextlib.suppress(Exception):
+        import ctypes
+
+        pr_set_pdeathsig = 1
+        ctypes.CDLL(None).prctl(pr_set_pdeathsig, signal.SIGKILL)
+        if os.getppid() == 1:  # (the command ended before the call above)
+            os._exit(0)
+
+
+def _read_all(fd: int) -> bytes:
+    chunks: list[bytes] = []
+    while True:
+        chunk = os.read(fd, 1 << 20)
+        if not chunk:
+            return b"".join(chunks)
+        chunks.append(chunk)
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        written = os.write(fd, view)
+        view = view[written:]

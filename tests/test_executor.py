@@ -1,0 +1,142 @@
+"""The executor (smtrail_sql.executor): a warm query of the console script runs in a process forked at start-up,
+with the rows, errors and exit codes of a query run in the command's own process, and nothing left behind."""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytestmark = pytest.mark.skipif(not hasattr(os, "fork") or not Path("/proc").is_dir(), reason="forks; reads /proc")
+
+#: The command process reports what it loaded (beside the console script's own run).
+_SPY = ("import sys, atexit\n"
+        "atexit.register(lambda: print('LOADED', sorted(m for m in ('duckdb', 'pyarrow') if m in sys.modules),"
+        " file=sys.stderr))\n"
+        "sys.argv = ['smtrail-sql', *sys.argv[1:]]\n"
+        "from smtrail_sql.entry import main\nmain()\n")
+
+
+def _cli(cache: Path, *args: str, executor: bool = True) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "SMTRAIL_CACHE_DIR": str(cache), "SMTRAIL_EXECUTOR": "1" if executor else "0"}
+    process = subprocess.Popen([sys.executable, "-c", _SPY, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True, env=env, start_new_session=True)
+    stdout, stderr = process.communicate(timeout=120)
+    # nothing of the command's process group outlives it (the executor is killed and reaped, or never was)
+    deadline = time.monotonic() + 5
+    while _group(process.pid) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert not _group(process.pid), "a process of the command outlived it"
+    return subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
+
+
+def _group(pgid: int) -> list[int]:
+    """The live processes of process group ``pgid`` (a zombie has ended)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[2]) == pgid and fields[0] != "Z":
+                found.append(int(entry.name))
+    return found
+
+
+def _rows(stdout: str) -> list[list[Any]]:
+    def value(text: str) -> Any:
+        try:
+            number = float(text)
+        except ValueError:
+            return text
+        return text if math.isnan(number) else f"{number:.12g}"
+    return [[value(v) for v in row] for row in csv.reader(io.StringIO(stdout))]
+
+
+def _loaded(stderr: str) -> list[str]:
+    line = next(line for line in stderr.splitlines() if line.startswith("LOADED"))
+    return list(eval(line.removeprefix("LOADED ")))  # noqa: S307  (our own printout)
+
+
+@pytest.mark.parametrize("query", [
+    ["run", "metric-summary", "--all-time"],
+    ["run", "metric-history", "-t", "resnet-training-job-aws-training-job", "-m", "train:loss", "--since",
+     "2024-04-30", "--until", "2024-05-03"],
+    ["sql", "SELECT metric_name, COUNT(*) AS n FROM sagemaker_metrics GROUP BY 1 ORDER BY 1", "--all-time"],
+])
+def test_a_warm_query_runs_in_the_executor_with_the_same_rows(metric_logs: tuple[Path, list[Path]],
+                                                              tmp_path: Path, query: list[str]) -> None:
+    args = [*query, "--logs", str(metric_logs[0]), "-f", "csv"]
+    cold = _cli(tmp_path, *args)  # (fills the cache: read in the command's process, the executor dismissed)
+    assert cold.returncode == 0, cold.stderr
+    assert _loaded(cold.stderr) == ["duckdb", "pyarrow"]
+    warm = _cli(tmp_path, *args)
+    assert warm.returncode == 0, warm.stderr
+    assert _loaded(warm.stderr) == []  # (the rows came from the executor)
+    here = _cli(tmp_path, *args, executor=False)
+    assert _loaded(here.stderr) == ["duckdb", "pyarrow"]
+    assert _rows(warm.stdout) == _rows(here.stdout) == _rows(cold.stdout) and len(_rows(warm.stdout)) > 1
+    assert warm.stderr.replace("LOADED []", "") == here.stderr.replace("LOADED ['duckdb', 'pyarrow']", "")
+
+
+def test_an_error_in_the_executor_is_the_usual_error(metric_logs: tuple[Path, list[Path]], tmp_path: Path) -> None:
+    """The query fails at run time in DuckDB: the command runs it itself, for the usual line and exit code."""
+    logs = ["--logs", str(metric_logs[0]), "--all-time"]
+    assert _cli(tmp_path, "run", "runs", *logs).returncode == 0
+    failing = ["sql", "SELECT CAST(metric_name AS INTEGER) AS n FROM sagemaker_metrics", *logs]
+    through, here = _cli(tmp_path, *failing), _cli(tmp_path, *failing, executor=False)
+    assert through.returncode == here.returncode != 0
+    # (up to the value DuckDB names: whichever its threads met first)
+    assert through.stderr.splitlines()[0].split("'")[0] == here.stderr.splitlines()[0].split("'")[0]
+    assert through.stderr.startswith("error: sql: ") and len(through.stderr.splitlines()) == 2  # (+ LOADED)
+    assert "Traceback" not in through.stderr
+
+
+def test_a_damaged_snapshot_is_read_again_never_served(metric_logs: tuple[Path, list[Path]], tmp_path: Path) -> None:
+    args = ["run", "metric-summary", "--logs", str(metric_logs[0]), "--all-time", "-f", "csv"]
+    first = _cli(tmp_path, *args)
+    (snapshot,) = (tmp_path / "snapshots").iterdir()
+    data = bytearray(snapshot.read_bytes())
+    data[len(data) // 2] ^= 0x40
+    snapshot.write_bytes(bytes(data))
+    again = _cli(tmp_path, *args)
+    assert again.returncode == 0, again.stderr
+    assert _rows(again.stdout) == _rows(first.stdout)
+    assert snapshot.read_bytes() != bytes(data)  # (rebuilt)
+
+
+def test_cold_and_other_commands_dismiss_it(metric_logs: tuple[Path, list[Path]], tmp_path: Path) -> None:
+    logs = ["--logs", str(metric_logs[0]), "--all-time"]
+    for args in (["run", "runs", "--no-cache", *logs], ["run", "--help"], ["run", "nope", *logs],
+                 ["queries"], ["sql", "SELECT 1 AS one", "--no-cache", *logs]):
+        done = _cli(tmp_path, *args)  # (which also checks that no process outlives the command)
+        assert "Traceback" not in done.stderr, args
+
+
+def test_a_ctrl_c_stops_the_executor_with_the_command(metric_logs: tuple[Path, list[Path]], tmp_path: Path) -> None:
+    """Ctrl-C while the command line is being parsed: the group's signal stops both, one line, exit 130."""
+    env = {**os.environ, "SMTRAIL_CACHE_DIR": str(tmp_path)}
+    command = [sys.executable, "-m", "smtrail_sql", "run", "runs", "--logs", str(metric_logs[0]), "--all-time"]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env,
+                               start_new_session=True)
+    deadline = time.monotonic() + 30
+    while len(_group(process.pid)) < 2 and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.005)
+    os.killpg(process.pid, signal.SIGINT)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode in (0, 130)  # (0: it had finished)
+    assert "Traceback" not in stderr
+    deadline = time.monotonic() + 5
+    while _group(process.pid) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert not _group(process.pid)

@@ -26,10 +26,15 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from smtrail_sql.engines.base import EngineSettings, RunProgress
 from smtrail_sql.engines.columns import columns_named
-from smtrail_sql.engines.database import new_database, query_error, sql_type
-from smtrail_sql.errors import EngineError, MissingSettingError, SettingError
+from smtrail_sql.engines.database import (
+    new_database,
+    query_error,
+    relations_connection,
+    relations_database,
+    sql_type,
+)
+from smtrail_sql.errors import MissingSettingError, SettingError
 from smtrail_sql.result import ArrowRows, QueryResult, QueryStats
-from smtrail_sql.schema import METRIC_CALL_COLUMNS, METRIC_POINT_COLUMNS
 from smtrail_sql.settings import (
     DUCKDB_MEMORY_VARIABLE,
     MAX_LOG_SIZE_VARIABLE,
@@ -43,7 +48,7 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
     from smtrail_sql.reader.cache import ExtractCache
-    from smtrail_sql.reader.layout import LogFile
+    from smtrail_sql.reader.layout import Discovery, LogFile
     from smtrail_sql.reader.pipeline import ReadResult
     from smtrail_sql.render import Naming, RenderedQuery
     from smtrail_sql.window import TimeWindow
@@ -108,6 +113,8 @@ class LocalEngine:
         #: over instead of registering the tables again (warm metric-summary 58 -> 49 ms, best of 30).
         self._idle: dict[tuple[str, str, str], tuple[Selection, Any]] = {}
         self._idle_lock = threading.Lock()
+        #: The files found already for a window, taken by the next read of it (smtrail_sql.executor's).
+        self.discovered: tuple[TimeWindow, Discovery] | None = None
 
     @classmethod
     def from_settings(cls, settings: EngineSettings) -> LocalEngine:
@@ -123,6 +130,11 @@ class LocalEngine:
         from smtrail_sql.reader.workers import spill_folder
 
         return new_database(self.duckdb_memory, spill_folder(self.cache))
+
+    def adopt_database(self, naming: Naming, database: Any) -> None:
+        """Run ``naming``'s queries in ``database`` (made ahead by :func:`new_database` with this engine's
+        memory limit and spill folder: see smtrail_sql.executor), unless the engine has one already."""
+        self._fresh.setdefault(_naming_key(naming), database)
 
     def _database(self, naming: Naming) -> Any:
         key = _naming_key(naming)
@@ -153,9 +165,8 @@ class LocalEngine:
         """Close the DuckDB connections this engine keeps (it opens new ones if used again)."""
         with self._idle_lock:
             idle, self._idle = list(self._idle.values()), {}
-        databases, self._databases = list(self._databases.values()), {}
-        databases += list(self._fresh.values())
-        self._fresh = {}
+        databases = [*self._databases.values(), *self._fresh.values()]
+        self._databases, self._fresh = {}, {}
         for _, con in idle:
             con.close()
         for database in databases:
@@ -173,7 +184,9 @@ class LocalEngine:
         from smtrail_sql.reader.layout import discover_log_files, raise_if_bad
         from smtrail_sql.reader.pipeline import read_log_files
 
-        found = discover_log_files(self.logs, window, self.accounts, self.regions)
+        given, self.discovered = self.discovered, None
+        found = (given[1] if given is not None and given[0] == window
+                 else discover_log_files(self.logs, window, self.accounts, self.regions))
         if self.strict:  # a folder that could not be listed, a FIFO...: before any file is read
             raise_if_bad(found.skipped_paths)
         result = read_log_files(found.files, cache=self.cache, workers=self.workers, progress=progress,
@@ -333,65 +346,3 @@ of CloudTrail files (a bucket copy, AWSLogs/..., or .json.gz files), e.g. one `s
 
 def _naming_key(naming: Naming) -> tuple[str, str, str]:
     return naming.database, naming.view, naming.calls_view
-
-
-def relations_connection(points: pa.Table, calls: pa.Table, naming: Naming, *, database: Any = None) -> Any:
-    """A new DuckDB connection where ``naming``'s two views read ``points`` and ``calls``, typed as the view.
-
-    ``database``, from :func:`relations_database` with the same ``naming``, is reused: the connection is then
-    a cursor on it, which costs next to nothing where a new DuckDB database costs 10 ms.
-    """
-    import duckdb
-
-    base = database if database is not None else relations_database(naming)
-    con = base.cursor() if database is not None else base
-    try:
-        # registered tables belong to this connection: the shared views read this connection's rows
-        con.register("_smtrail_points", points)
-        con.register("_smtrail_calls", calls)
-    except duckdb.Error as error:
-        con.close()
-        raise EngineError(f"cannot set up the local relations: {error}") from None
-    return con
-
-
-def relations_database(naming: Naming, *, base: Any = None) -> Any:
-    """A DuckDB database (as its first connection) holding ``naming``'s schema and two views: ``base``, made
-    by :func:`~smtrail_sql.engines.database.new_database`, else a new one.
-
-    The views read ``_smtrail_points`` and ``_smtrail_calls``, which each connection registers for itself
-    (a view is bound anew in the connection that queries it), so connections on one database never see each
-    other's rows. The casts are no-ops on the reader's tables (dictionary strings are VARCHAR to DuckDB);
-    they pin the types so that an empty or all-NULL column is still typed as the view's.
-
-    A query runs in a locked sandbox: no file can be read or written, no extension loaded, no setting changed
-    (``enable_external_access`` off, then ``lock_configuration``), whatever a template says; the session's time
-    zone is UTC, as on Athena, for every connection on the database.
-    """
-    import duckdb
-
-    from smtrail_sql.reader.tables import empty_tables
-    from smtrail_sql.settings import validate_identifier
-
-    database = validate_identifier("database", naming.database)
-    try:
-        con = base if base is not None else new_database()
-    except duckdb.Error as error:
-        raise EngineError(f"cannot set up the local relations: {error}") from None
-    try:
-        points, calls = empty_tables()  # (for the views to be created against)
-        con.register("_smtrail_points", points)
-        con.register("_smtrail_calls", calls)
-        con.execute(f'CREATE SCHEMA IF NOT EXISTS "{database}"')
-        for name, source, columns in (
-            (naming.view, "_smtrail_points", METRIC_POINT_COLUMNS),
-            (naming.calls_view, "_smtrail_calls", METRIC_CALL_COLUMNS),
-        ):
-            select = ", ".join(f'CAST("{c}" AS {t}) AS "{c}"' for c, t in columns.items())
-            con.execute(f'CREATE VIEW "{database}"."{validate_identifier("view", name)}" AS '
-                        f"SELECT {select} FROM {source}")
-        con.execute("SET lock_configuration = true")
-    except duckdb.Error as error:
-        con.close()
-        raise EngineError(f"cannot set up the local relations: {error}") from None
-    return con

@@ -201,10 +201,11 @@ class _DatabaseAhead:
         from smtrail_sql.reader.workers import spill_folder, spool_parent
         from smtrail_sql.settings import DUCKDB_MEMORY_VARIABLE, validate_duckdb_memory
 
-        cache = ExtractCache()
-        self.settings = (validate_duckdb_memory(os.environ.get(DUCKDB_MEMORY_VARIABLE)), spool_parent(cache))
+        cache = ExtractCache()  # (no folder is made here: a command refused later must have written nothing)
+        self.settings = (validate_duckdb_memory(os.environ.get(DUCKDB_MEMORY_VARIABLE)),
+                         spool_parent(cache, make=False))
         self.made: list[Any] = []
-        spill = spill_folder(cache)
+        spill = spill_folder(cache, make=False)
         self._thread = threading.Thread(target=lambda: self.made.append(new_database(self.settings[0], spill)),
                                         daemon=True)
         self._thread.start()
@@ -214,7 +215,7 @@ class _DatabaseAhead:
         from smtrail_sql.reader.workers import spool_parent
 
         self._thread.join()
-        if self.made and self.settings == (engine.duckdb_memory, spool_parent(engine.cache)):
+        if self.made and self.settings == (engine.duckdb_memory, spool_parent(engine.cache, make=False)):
             engine.adopt_database(naming, self.made.pop())
 
 

@@ -162,15 +162,18 @@ def _out_of_budget(max_size: int) -> LogReadError:
                         f"({reader_budget(max_size) >> 20} MiB, from SMTRAIL_MAX_LOG_SIZE): raise the limit")
 
 
-def spool_parent(cache: ExtractCache | None) -> str:
+def spool_parent(cache: ExtractCache | None, *, make: bool = True) -> str:
     """The folder of the reader's scratch files: :data:`SPOOL_PARENT` if set, else the ``tmp`` folder of the
     cache (``cache``'s, or the default one's under ``--no-cache``), which is on disk where ``/tmp`` may be in
-    memory; the system's temporary folder if that one cannot be made."""
+    memory; the system's temporary folder if that one cannot be made. ``make=False``: the folder it would be,
+    not made."""
     if SPOOL_PARENT is not None:
         return SPOOL_PARENT
     from smtrail_sql.reader.cache import default_cache_dir
 
     folder = (cache.root if cache is not None else default_cache_dir()) / "tmp"
+    if not make:
+        return str(folder)
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError:
@@ -180,13 +183,13 @@ def spool_parent(cache: ExtractCache | None) -> str:
     return str(folder)
 
 
-def spill_folder(cache: ExtractCache | None) -> str:
+def spill_folder(cache: ExtractCache | None, *, make: bool = True) -> str:
     """Where a DuckDB database of this process spills (see ``LocalEngine``): a new name beside the spool,
     after this process (DuckDB makes the folder only if it spills; a killed run's is removed by
-    :func:`remove_dead_spools`)."""
+    :func:`remove_dead_spools`). ``make``: as for :func:`spool_parent`."""
     from smtrail_sql.runfiles import owned_prefix
 
-    return os.path.join(spool_parent(cache), owned_prefix(SPILL_PREFIX) + os.urandom(4).hex())
+    return os.path.join(spool_parent(cache, make=make), owned_prefix(SPILL_PREFIX) + os.urandom(4).hex())
 
 
 def remove_dead_spools(cache: ExtractCache | None) -> None:

@@ -17,13 +17,13 @@ from __future__ import annotations
 
 import errno
 import os
-import re
 from bisect import bisect_right
 from itertools import accumulate, repeat
 from operator import add
 from stat import S_ISREG
 from typing import Any
 
+from smtrail_sql.reader import search
 from smtrail_sql.reader.columnar import columnar, metric_calls
 from smtrail_sql.reader.generic import extract_generic
 from smtrail_sql.reader.layout import (
@@ -49,7 +49,8 @@ _QUOTED_EVENT_NAME = f'"{METRICS_EVENT_NAME}"'.encode()
 #: event name other than as the literal bytes (JSON has no other escape for a letter). A file without one and
 #: without the literal holds no metric call; one with it is read by a path that decodes escapes. (A match on
 #: an escaped backslash followed by ``u00..`` is a false alarm: that file is only read the slow, sure way.)
-_LETTER_ESCAPE = re.compile(rb"\\u00[4-7]")
+#: Found by :func:`_holds_letter_escape`: ``\u00`` searched for, then the digit after it.
+_ESCAPE_START, _LETTER_ESCAPE_DIGITS = b"\\u00", b"4567"
 _GZIP_MAGIC = b"\x1f\x8b"
 #: A file with fewer metric calls than one per this many bytes is read by :func:`_extract_sparse` (a metric call
 #: takes one or two kilobytes: below this, calls are a tenth of the file at most).
@@ -183,9 +184,9 @@ def _extract_json(data: bytes, log: LogFile, lean: bool = False) -> FileLists:
 
     import smtrail_sql.reader.shapes as shapes
 
-    quoted = data.count(_QUOTED_EVENT_NAME)
+    quoted = search.count(data, _QUOTED_EVENT_NAME)
     if not quoted:
-        if _LETTER_ESCAPE.search(data):  # the event name could be spelt with escapes: only the generic path can tell
+        if _holds_letter_escape(data):  # the event name could be spelt with escapes: only the generic path can tell
             return extract_generic(data, log)
         # most of a trail is other traffic: a file without the event name cannot hold a metric call, so it is
         # only checked for being a CloudTrail log
@@ -207,6 +208,20 @@ def _extract_json(data: bytes, log: LogFile, lean: bool = False) -> FileLists:
     if calls is not None and columnar(calls, log, lists):
         return lists
     return extract_generic(data, log)
+
+
+def _holds_letter_escape(data: bytes) -> bool:
+    r"""Whether ``data`` holds a JSON escape of an ASCII letter (see :data:`_ESCAPE_START`).
+
+    >>> _holds_letter_escape(rb'{"eventName":"\u0042atchPutMetrics"}'), _holds_letter_escape(rb'"caf\u00e9"')
+    (True, False)
+    """
+    at = search.find(data, _ESCAPE_START)
+    while at >= 0:
+        if at + 4 < len(data) and data[at + 4] in _LETTER_ESCAPE_DIGITS:
+            return True
+        at = search.find(data, _ESCAPE_START, at + 1)
+    return False
 
 
 def _typed(decoder: Any, data: bytes, log: LogFile) -> Any:
@@ -250,7 +265,7 @@ def _extract_sparse(data: bytes, log: LogFile, quoted: int) -> FileLists | None:
     (:class:`~smtrail_sql.reader.shapes.Outline`), and typed only those that hold the quoted event name; None
     for any other file (the full decoder then reads it, and tells why).
 
-    Exactly the full decoder's rows: in an ASCII file without a letter escape (see :data:`_LETTER_ESCAPE`), a
+    Exactly the full decoder's rows: in an ASCII file without a letter escape (see :data:`_ESCAPE_START`), a
     record named ``BatchPutMetrics`` holds the quoted name, and no field left undecoded could have failed to
     decode (only text that is not UTF-8 fails in a field that skipping accepts);
     :func:`~smtrail_sql.reader.columnar.metric_calls` then proves that every named record was among those
@@ -261,7 +276,7 @@ def _extract_sparse(data: bytes, log: LogFile, quoted: int) -> FileLists | None:
 
     import smtrail_sql.reader.shapes as shapes
 
-    if not data.isascii() or _LETTER_ESCAPE.search(data):
+    if not data.isascii() or _holds_letter_escape(data):
         return None
     try:
         records = shapes.OUTLINE_DECODER.decode(data).Records

@@ -164,12 +164,12 @@ def _serve(requests: int, replies: int) -> None:
     try:
         import pickle
 
-        _die_with_parent()
+        from smtrail_sql.process import declare_one_query, die_with_parent, import_pyarrow
+
+        die_with_parent()
         devnull = os.open(os.devnull, os.O_RDWR)
         for fd in (0, 1, 2):
             os.dup2(devnull, fd)
-        from smtrail_sql.process import declare_one_query, import_pyarrow
-
         declare_one_query()
         import duckdb  # noqa: F401
 
@@ -234,19 +234,6 @@ def _answer(request: dict[str, Any], ahead: _DatabaseAhead) -> tuple[str, Any]:
         return ("error", repr(error))
     finally:
         engine.close()
-
-
-def _die_with_parent() -> None:
-    """On Linux, have the kernel stop this process when the command's process ends, however it ends."""
-    if not sys.platform.startswith("linux"):
-        return
-    with contextlib.suppress(Exception):
-        import ctypes
-
-        pr_set_pdeathsig = 1
-        ctypes.CDLL(None).prctl(pr_set_pdeathsig, signal.SIGKILL)
-        if os.getppid() == 1:  # (the command ended before the call above)
-            os._exit(0)
 
 
 def _read_all(fd: int) -> bytes:

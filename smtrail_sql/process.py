@@ -18,6 +18,9 @@ ask for a DataFrame later. Once pyarrow is loaded, nothing here changes how it w
 
 from __future__ import annotations
 
+import contextlib
+import os
+import signal
 import sys
 from typing import Any
 
@@ -75,3 +78,19 @@ def arrow_without_pandas() -> None:
         pa.array([None])
     finally:
         sys.meta_path.remove(hook)
+
+
+def die_with_parent() -> None:
+    """On Linux, have the kernel kill this process (a reader's worker, the executor) when the process that forked
+    it ends, however it ends: a worker of a command killed by SIGKILL would otherwise die of a broken pipe, its
+    traceback printed on the terminal."""
+    if not sys.platform.startswith("linux"):
+        return
+    with contextlib.suppress(Exception):
+        import ctypes
+
+        parent = os.getppid()
+        pr_set_pdeathsig = 1
+        ctypes.CDLL(None).prctl(pr_set_pdeathsig, signal.SIGKILL)
+        if os.getppid() != parent:  # (it ended before the call above)
+            os._exit(0)

@@ -137,6 +137,18 @@ def test_other_stops_print_one_line_and_leave_no_worker(
     assert workers and not [pid for pid in workers if alive(pid)]
 
 
+def test_workers_of_a_killed_command_die_with_it_silently(big_bucket: Path) -> None:
+    """SIGKILL to the command alone: nothing can be handled, but its workers die with it (the kernel kills
+    them), rather than later of a broken pipe, each with a traceback on the terminal."""
+    returncode, stderr, workers = stop_while_reading(big_bucket, signal.SIGKILL, group=False, delay=0.3)
+    assert returncode == -signal.SIGKILL
+    assert stderr == "", stderr
+    deadline = time.monotonic() + 5
+    while [pid for pid in workers if alive(pid)] and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert workers and not [pid for pid in workers if alive(pid)]
+
+
 @pytest.mark.parametrize("again", [0.01, 0.1])
 def test_ctrl_c_twice_still_prints_one_line(big_bucket: Path, again: float) -> None:
     # the second one lands while the first is being handled: workers stopping, the line printed, Python exiting

@@ -23,7 +23,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from smtrail_sql.errors import LogReadError
-from smtrail_sql.process import arrow_without_pandas, one_query
+from smtrail_sql.process import arrow_without_pandas, die_with_parent, one_query
 from smtrail_sql.reader.layout import LogFile
 from smtrail_sql.reader.memory import count_arrow_memory, data_budget, limit_data, reader_budget
 from smtrail_sql.reader.signals import HeldSignals, worker_signals
@@ -226,6 +226,7 @@ def _start_worker(lean: bool, budget: int | None, starts: Any) -> None:
     with starts.get_lock():
         starts.value += 1
     worker_signals()
+    die_with_parent()  # (the command killed: its workers must not die of a broken pipe, with a traceback)
     try:  # first: any Arrow call before it (count_arrow_memory's) imports pandas
         arrow_without_pandas()
     except Exception:  # noqa: BLE001,S110  (see above: raising would respawn workers forever)

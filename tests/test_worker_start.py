@@ -7,8 +7,9 @@ import subprocess
 import sys
 
 PROBE = """
-import multiprocessing, sys
+import sys
 import smtrail_sql.reader.workers as w
+from smtrail_sql.reader.forked import WorkerPool
 from smtrail_sql.reader.memory import reader_budget
 from smtrail_sql.settings import DEFAULT_MAX_LOG_SIZE
 
@@ -17,13 +18,11 @@ def probe(_):
 
 w._preload()
 assert "pandas" not in sys.modules
-starts = multiprocessing.get_context("fork").Value("i", 0)
-with multiprocessing.get_context("fork").Pool(1, initializer=w._start_worker,
-                                              initargs=(True, reader_budget(DEFAULT_MAX_LOG_SIZE), starts)) as pool:
-    print(pool.map(probe, [0])[0], starts.value)
+with WorkerPool(1, probe, w._start_worker, (True, reader_budget(DEFAULT_MAX_LOG_SIZE))) as pool:
+    print(list(pool.imap_unordered([0])))
 """
 
 
 def test_a_worker_with_a_memory_budget_never_imports_pandas() -> None:
     result = subprocess.run([sys.executable, "-c", PROBE], capture_output=True, text=True, check=True, timeout=60)
-    assert result.stdout.split() == ["False", "1"]
+    assert result.stdout.split() == ["[False]"]

@@ -2,10 +2,10 @@
 
 A selection too small to be worth forking for (:data:`PARALLEL_MIN_BYTES`), or one core, is read in this
 process, under the reader's memory budget for the time of the reading (see :mod:`smtrail_sql.reader.memory`).
-Otherwise a pool of forked processes reads it: each worker keeps the budget for its whole life, writes each
-file's cache entry itself, and spools the rows of each group to a file that this process memory-maps. A worker
-that dies fails the read with a one-line error rather than hanging it; Ctrl-C and SIGTERM are this process's to
-handle (see :mod:`smtrail_sql.reader.signals`).
+Otherwise forked worker processes read it (see :mod:`smtrail_sql.reader.forked`): each worker keeps the budget
+for its whole life, writes each file's cache entry itself, and spools the rows of each group to a file that
+this process memory-maps. A worker that dies fails the read with a one-line error rather than hanging it;
+Ctrl-C and SIGTERM are this process's to handle (see :mod:`smtrail_sql.reader.signals`).
 
 The spool is a folder on disk (see :func:`spool_parent`), not in memory (``/dev/shm``): rows memory-mapped from
 there are the system's file cache, which it takes back under pressure, so that a bucket larger than the
@@ -41,8 +41,6 @@ GROUP_SIZE = 16
 #: Where worker processes spool their rows, in a folder named ``smtrail-rows-{pid}-...`` after the run (see
 #: :func:`extract_all`): None for the cache folder's ``tmp`` (see :func:`spool_parent`).
 SPOOL_PARENT: str | None = None
-#: Seconds between two looks at the workers while waiting for a result (see :func:`_results`).
-WORKER_CHECK_SECONDS = 0.5
 
 #: What :func:`extract_all` yields for each group: the files' indices, their skip reasons, their rows.
 Group = tuple[list[int], list["str | None"], tuple["pa.Table", "pa.Table"]]
@@ -81,9 +79,8 @@ def extract_all(files: Sequence[LogFile], to_read: list[int], cache: ExtractCach
 
 def _in_workers(groups: list[list[tuple[int, LogFile]]], cache: ExtractCache | None, count: int, lean: bool,
                 budget: int, max_size: int, forked: Callable[[], object] | None) -> Iterator[Group]:
-    import multiprocessing
-
     from smtrail_sql.reader.entries import read_entry
+    from smtrail_sql.reader.forked import WorkerPool
     from smtrail_sql.runfiles import scratch_folder
 
     _preload()
@@ -95,23 +92,20 @@ def _in_workers(groups: list[list[tuple[int, LogFile]]], cache: ExtractCache | N
     with scratch_folder(spool_parent(cache), SPOOL_PREFIX) as spool:
         jobs = [(group, cache_root, lean, spool, max_size) for group in groups]
         # fork: workers start in milliseconds with the modules already imported; they touch no DuckDB state
-        context = multiprocessing.get_context("fork")
-        starts = context.Value("i", 0)  # worker processes started, replacements included (see _results)
         held = HeldSignals()
         try:
             with held:
-                pool = context.Pool(count, initializer=_start_worker, initargs=(lean, budget, starts))
-            with pool:
+                workers = WorkerPool(count, _run_group, _start_worker, (lean, budget))
+            with workers:
                 held.deliver()
                 if forked is not None:
                     forked()
-                for indices, reasons, path in _results(pool.imap_unordered(_run_group, jobs), starts, count,
-                                                       max_size):
+                for indices, reasons, path in _results(workers.imap_unordered(jobs), max_size):
                     entry = read_entry(path)
                     os.unlink(path)
                     yield indices, reasons, (entry.points, entry.calls)
         finally:
-            # the pool is gone (stopped workers are waited for): a temporary one was writing when it was
+            # the workers are gone (stopped ones are waited for): a temporary one was writing when it was
             # stopped (Ctrl-C, an error) is removed now rather than by the next run
             if cache is not None:
                 cache.remove_leftovers()
@@ -134,26 +128,18 @@ def _run_group(job: tuple[list[tuple[int, LogFile]], str | None, bool, str, int]
     return indices, reasons, path
 
 
-def _results(results: Any, starts: Any, count: int, max_size: int) -> Iterator[Any]:
-    """The results of ``pool.imap_unordered``, or :class:`LogReadError` if a worker process dies.
+def _results(results: Iterator[Any], max_size: int) -> Iterator[Any]:
+    """The workers' results, a worker's death (see :class:`~smtrail_sql.reader.forked.WorkerDied`) and a
+    group's rows over the memory budget as one-line :class:`LogReadError`s."""
+    from smtrail_sql.reader.forked import WorkerDied
 
-    A pool replaces a worker that dies (killed for memory, say), but the work it held is never done: waiting
-    for it would hang forever. Every worker counts its start in ``starts`` (see :func:`_start_worker`): while
-    no result comes, more starts than workers means one was replaced, so one died.
-    """
-    import multiprocessing
-
-    while True:
-        try:
-            yield results.next(timeout=WORKER_CHECK_SECONDS)
-        except StopIteration:
-            return
-        except MemoryError:
-            raise _out_of_budget(max_size) from None
-        except multiprocessing.TimeoutError:
-            if starts.value > count:
-                raise LogReadError("a log reader process died before it finished its files (out of memory, "
-                                   "or killed): run the query again") from None
+    try:
+        yield from results
+    except MemoryError:
+        raise _out_of_budget(max_size) from None
+    except WorkerDied:
+        raise LogReadError("a log reader process died before it finished its files (out of memory, or "
+                           "killed): run the query again") from None
 
 
 def _out_of_budget(max_size: int) -> LogReadError:
@@ -214,17 +200,14 @@ def _preload() -> None:
     import smtrail_sql.reader.shapes  # noqa: F401
 
 
-def _start_worker(lean: bool, budget: int | None, starts: Any) -> None:
-    """Pool initializer: count the start (see :func:`_results`), signals, a memory budget (see
+def _start_worker(lean: bool, budget: int | None) -> None:
+    """A worker's start (see :class:`~smtrail_sql.reader.forked.WorkerPool`): signals, a memory budget (see
     :mod:`smtrail_sql.reader.memory`), the speed tricks below, then a warm-up (:func:`_prime`), paid here in
     every worker at once rather than by each one's first task.
 
-    Nothing here may raise: a pool replaces a worker whose initializer fails, again and again, forever. The
-    tricks and the warm-up only save time, so their failure is ignored (the work itself then fails, with its
-    own error).
+    Nothing here may raise: a worker whose start fails ends, and the read with it. The tricks and the warm-up
+    only save time, so their failure is ignored (the work itself then fails, with its own error).
     """
-    with starts.get_lock():
-        starts.value += 1
     worker_signals()
     die_with_parent()  # (the command killed: its workers must not die of a broken pipe, with a traceback)
     try:  # first: any Arrow call before it (count_arrow_memory's) imports pandas

@@ -103,14 +103,14 @@ def serve(engine: Engine, query: Any) -> QueryResult | None:
     if request is None:
         dismiss()
         return None
-    import pickle
+    from smtrail_sql.pipes import receive, send
 
     pid, to_child, from_child = _EXECUTOR
     try:
-        _write_all(to_child, pickle.dumps(request, protocol=pickle.HIGHEST_PROTOCOL))
+        send(to_child, request)
         _EXECUTOR = (pid, -1, from_child)
         os.close(to_child)  # (the end of the request)
-        reply = pickle.loads(_read_all(from_child))
+        reply = receive(from_child)
     except Exception:  # noqa: BLE001  (the executor gone, or a reply that is not whole: run it here)
         reply = None
     dismiss()
@@ -162,8 +162,7 @@ def _serve(requests: int, replies: int) -> None:
     """The executor: load what a warm query needs, wait for one, run it, send back its result, exit."""
     code = 0
     try:
-        import pickle
-
+        from smtrail_sql.pipes import receive, send
         from smtrail_sql.process import declare_one_query, die_with_parent, import_pyarrow
 
         die_with_parent()
@@ -178,9 +177,9 @@ def _serve(requests: int, replies: int) -> None:
         import smtrail_sql.engines.local  # noqa: F401
         import smtrail_sql.reader.pipeline  # noqa: F401
 
-        data = _read_all(requests)
-        if data:
-            _write_all(replies, pickle.dumps(_answer(pickle.loads(data), ahead), protocol=pickle.HIGHEST_PROTOCOL))
+        request = receive(requests)
+        if request is not None:
+            send(replies, _answer(request, ahead))
     except BaseException:  # noqa: BLE001  (nothing is seen: the command runs the query itself)
         code = 1
     finally:
@@ -234,19 +233,3 @@ def _answer(request: dict[str, Any], ahead: _DatabaseAhead) -> tuple[str, Any]:
         return ("error", repr(error))
     finally:
         engine.close()
-
-
-def _read_all(fd: int) -> bytes:
-    chunks: list[bytes] = []
-    while True:
-        chunk = os.read(fd, 1 << 20)
-        if not chunk:
-            return b"".join(chunks)
-        chunks.append(chunk)
-
-
-def _write_all(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        written = os.write(fd, view)
-        view = view[written:]

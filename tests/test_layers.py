@@ -19,8 +19,8 @@ PACKAGE = Path(__file__).resolve().parent.parent / "smtrail_sql"
 #: Most lines a module may have.
 MAX_LINES = 400
 #: What the reader may use from the rest of the package: the layers below it.
-READER_BELOW = {"smtrail_sql.errors", "smtrail_sql.process", "smtrail_sql.runfiles", "smtrail_sql.schema",
-                "smtrail_sql.settings", "smtrail_sql.window"}
+READER_BELOW = {"smtrail_sql.errors", "smtrail_sql.pipes", "smtrail_sql.process", "smtrail_sql.runfiles",
+                "smtrail_sql.schema", "smtrail_sql.settings", "smtrail_sql.window"}
 #: The CLI modules every command module may import: the app, the shared options, the console helpers.
 CLI_SHARED = {"smtrail_sql.cli", "smtrail_sql.cli.app", "smtrail_sql.cli.options", "smtrail_sql.cli.console"}
 

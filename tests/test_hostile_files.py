@@ -233,6 +233,33 @@ def test_inflating_stops_at_the_limit() -> None:
     assert decode.inflate(member * 2, max_size=len(document) * 2 - 1) == "too-large"  # the members together
 
 
+def test_a_trailer_that_lies_about_the_size_changes_nothing() -> None:
+    """The trailer's length is only the first buffer's size: members longer or shorter than they claim,
+    several members, padding, damage and cut files give what the gzip module gives, within the limit."""
+    import random
+
+    rng = random.Random(1616)
+    for _ in range(600):
+        parts = [rng.randbytes(rng.randrange(3000)) if rng.random() < 0.3 else b" " * rng.randrange(200_000)
+                 for _ in range(rng.randrange(1, 4))]
+        raw = b"".join(gzip.compress(part, compresslevel=rng.choice([0, 1, 9])) for part in parts)
+        damage = rng.random()
+        if damage < 0.25:  # a trailer that says any length (its CRC then fails: corrupt, whatever it says)
+            raw = raw[:-4] + rng.randrange(1 << 32).to_bytes(4, "little")
+        elif damage < 0.4:
+            raw = raw[:rng.randrange(len(raw))]
+        elif damage < 0.5:
+            raw += b"\0" * rng.randrange(1, 5)
+        limit = rng.choice([10, 1000, 150_000, 1 << 30])
+        try:
+            whole: bytes | str = gzip.decompress(raw)
+        except (OSError, EOFError):
+            whole = "corrupt-gzip"
+        expected = "too-large" if isinstance(whole, bytes) and len(whole) > limit else whole
+        got = decode.inflate(raw, max_size=limit)
+        assert got == expected or (got == "too-large" and expected == "corrupt-gzip"), (damage, limit)
+
+
 def test_files_past_the_limit_are_too_large(bucket: Path, tmp_path: Path) -> None:
     limit = 64 * 1024
     bomb = write_gzip_bomb(bucket / "bomb.json.gz", 16 * limit, chunk_size=4096)

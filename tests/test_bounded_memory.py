@@ -102,6 +102,29 @@ def test_copies_are_found_across_chunks() -> None:
     assert each_event_once(calls([]))
 
 
+def test_copies_are_found_whatever_the_ids_and_their_chunks() -> None:
+    """IDs of one length (hashed over the column's bytes) and of several (hashed one by one), NULLs, sliced
+    chunks: a copy is always found, and IDs all different are never taken for copies."""
+    import random
+    import uuid
+
+    rng = random.Random(1616)
+    for _ in range(300):
+        same_length = rng.random() < 0.7
+        pool = [str(uuid.UUID(int=rng.getrandbits(128))) if same_length else "e" * rng.randrange(1, 12)
+                for _ in range(rng.randrange(1, 60))]
+        ids = [rng.choice(pool) if rng.random() < 0.9 else None for _ in range(rng.randrange(0, 80))]
+        chunks = []
+        while ids:
+            size = rng.randrange(1, len(ids) + 1)
+            array = pa.array([None, *ids[:size], None], pa.string()).slice(1, size)  # (an offset, as a slice has)
+            chunks.append(array)
+            ids = ids[size:]
+        table = pa.table({"event_id": pa.chunked_array(chunks, pa.string())})
+        present = [i for i in table.column("event_id").to_pylist() if i is not None]
+        assert each_event_once(table) == (len(present) == len(set(present))), present
+
+
 def test_duckdb_holds_at_most_its_limit_and_spills_beside_the_reader(tmp_path: Path) -> None:
     engine = LocalEngine(tmp_path, cache=ExtractCache(tmp_path / "cache"), duckdb_memory="64MiB")
     con, _ = engine.connect(TimeWindow.all_time(), Naming())

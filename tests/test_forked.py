@@ -33,7 +33,11 @@ class _Unpicklable(Exception):
 
 
 def _nothing() -> None:
-    """A worker's start that does nothing."""
+    """A worker's start that only sets its signals, as the reader's does (the test process's handlers, which
+    another test may have replaced, are not a worker's)."""
+    from smtrail_sql.reader.signals import worker_signals
+
+    worker_signals()
 
 
 def _left(pids: list[int]) -> list[int]:
@@ -78,7 +82,11 @@ def test_stopping_waits_for_no_worker_killed_while_it_waited_for_a_task() -> Non
     the pool returns at once (Python's pool waited forever for the lock the waiting one held)."""
     import threading
 
-    pool = WorkerPool(2, _square, _nothing)
+    previous = signal.signal(signal.SIGTERM, lambda signum, frame: None)  # (a handler a worker must not keep)
+    try:
+        pool = WorkerPool(2, _square, _nothing)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     pids = _pids(pool)
     raised: list[BaseException] = []
 

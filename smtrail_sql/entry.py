@@ -41,6 +41,9 @@ def main() -> None:
     signal.signal(signal.SIGINT, _exit_at_once)
     signal.signal(signal.SIGTERM, _exit_at_once)
     COMMAND_LINE = sys.argv[1:]
+    # numpy's BLAS starts a thread per core as it loads, which spins 0.05 s of CPU for nothing: no command
+    # multiplies matrices (a setting of the user's is kept)
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     from smtrail_sql import executor
 
     executor.start(COMMAND_LINE)  # (DuckDB loaded on another core while the command line is parsed)

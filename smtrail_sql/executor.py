@@ -134,9 +134,8 @@ def _request(engine: LocalEngine, query: Any) -> dict[str, Any] | None:
     if engine.cache is None:
         return None
     found = discover_log_files(engine.logs, query.window, engine.accounts, engine.regions)
-    if found.skipped_paths and engine.strict:
-        return None
-    if not engine.cache.has_snapshot(snapshot_key(with_identity(found.files))):
+    if found.skipped_paths and engine.strict or not engine.cache.has_snapshot(snapshot_key(with_identity(found.files))):
+        engine.discovered = (query.window, found)  # (the command reads them itself: the folders are not walked twice)
         return None
     found.walking.clear()
     statements, values = {}, {}

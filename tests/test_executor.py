@@ -115,6 +115,26 @@ def test_a_damaged_snapshot_is_read_again_never_served(metric_logs: tuple[Path, 
     assert snapshot.read_bytes() != bytes(data)  # (rebuilt)
 
 
+_WALKS = ("import sys, atexit\n"
+          "import smtrail_sql.reader.layout as layout\n"
+          "walk, walks = layout.discover_log_files, []\n"
+          "layout.discover_log_files = lambda *a, **k: walks.append(1) or walk(*a, **k)\n"
+          "atexit.register(lambda: print('WALKS', len(walks), file=sys.stderr))\n"
+          "sys.argv = ['smtrail-sql', *sys.argv[1:]]\n"
+          "from smtrail_sql.entry import main\nmain()\n")
+
+
+def test_a_cold_read_walks_the_folders_once(metric_logs: tuple[Path, list[Path]], tmp_path: Path) -> None:
+    """The executor's look for a snapshot walked the folders; the read that follows uses that walk."""
+    env = {**os.environ, "SMTRAIL_CACHE_DIR": str(tmp_path), "SMTRAIL_EXECUTOR": "1"}
+    args = ["run", "metric-summary", "--logs", str(metric_logs[0]), "--all-time", "-f", "csv"]
+    for expected in ("WALKS 1", "WALKS 1"):  # cold (no snapshot: read here), then warm (in the executor)
+        done = subprocess.run([sys.executable, "-c", _WALKS, *args], capture_output=True, text=True, env=env,
+                              timeout=120)
+        assert done.returncode == 0, done.stderr
+        assert expected in done.stderr.splitlines()
+
+
 def test_cold_and_other_commands_dismiss_it(metric_logs: tuple[Path, list[Path]], tmp_path: Path) -> None:
     logs = ["--logs", str(metric_logs[0]), "--all-time"]
     for args in (["run", "runs", "--no-cache", *logs], ["run", "--help"], ["run", "nope", *logs],

@@ -153,6 +153,27 @@ def test_max_by_keeps_trinos_meaning_on_duckdb() -> None:
     assert "ARG_MAX_NULL(" in duckdb_sql and "ARG_MIN_NULL(" in duckdb_sql
 
 
+def test_an_average_gives_the_same_digits_every_run_on_duckdb() -> None:
+    """AVG becomes FAVG on DuckDB (compensated sums): its threads' partial sums, added in whatever order they
+    finish, give the same result every run (AVG gives several here). 600,000 values over several row groups."""
+    import random
+
+    import duckdb
+    import pyarrow as pa
+
+    duckdb_sql = render(LIBRARY.get("metric-summary"), {}, window=WINDOW).to_sql("duckdb")
+    assert "FAVG(" in duckdb_sql and "AVG(" not in duckdb_sql.replace("FAVG(", "")
+    rng = random.Random(1616)
+    values = pa.table({"series": [i % 7 for i in range(600_000)],
+                       "value": [rng.uniform(-1e6, 1e6) * 10 ** rng.randrange(-6, 6) for _ in range(600_000)]})
+    seen = set()
+    for _ in range(6):
+        with duckdb.connect(config={"threads": 2}) as con:
+            con.register("points", values)
+            seen.add(tuple(con.execute("SELECT series, FAVG(value) FROM points GROUP BY 1 ORDER BY 1").fetchall()))
+    assert len(seen) == 1
+
+
 def test_default_window_is_the_last_seven_days() -> None:
     now = datetime(2024, 5, 10, 12, tzinfo=UTC)
     window = TimeWindow.parse(now=now)

@@ -58,7 +58,7 @@ WITH sagemaker_metrics AS (
     MAX(CASE WHEN from_last = 1 THEN value END) AS last_value,
     MIN(value) AS min_value,
     MAX(value) AS max_value,
-    AVG(value) AS avg_value
+    FAVG(value) AS avg_value
   FROM ranked
   GROUP BY
     trial_component,

@@ -37,7 +37,7 @@ SELECT
   COUNT(*) AS points,
   MIN(value) AS min_value,
   MAX(value) AS max_value,
-  AVG(value) AS avg_value,
+  FAVG(value) AS avg_value,
   ARG_MIN_NULL(
     value,
     {'_0': COALESCE(step, 9223372036854775807), '_1': COALESCE(metric_time, CAST('9999-12-31 23:59:59' AS TIMESTAMP(0))), '_2': COALESCE(value, 1e308)}

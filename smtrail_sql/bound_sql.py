@@ -200,14 +200,34 @@ def forms_dir() -> Path:
     return sql_root() / _FOLDER
 
 
+#: Templates of the package's own, not queries a user runs, shipped with their forms as the built-ins are:
+#: the query behind an empty result's explanation (:mod:`smtrail_sql.explain`), in ``sql/explain/``.
+INTERNAL_TEMPLATES = ("names-present",)
+
+
+def internal_template_file(name: str) -> Path:
+    """The file of the internal template ``name`` (one of :data:`INTERNAL_TEMPLATES`)."""
+    from smtrail_sql.resources import sql_root
+
+    return sql_root() / "explain" / f"{name}.sql"
+
+
+def internal_template(name: str) -> Template:
+    """The internal template ``name``, parsed (through sqlglot)."""
+    from smtrail_sql.templates import parse_template
+
+    path = internal_template_file(name)
+    return parse_template(path.read_text(encoding="utf-8"), path, source="explain")
+
+
 def write_forms(folder: Path | None = None) -> list[Path]:
-    """(Re)write every built-in template's forms; the files written."""
+    """(Re)write the forms of every built-in template and of every internal one; the files written."""
     from smtrail_sql.templates import TemplateLibrary
 
     folder = folder or forms_dir()
     folder.mkdir(parents=True, exist_ok=True)
     written = []
-    for template in TemplateLibrary.load():
+    for template in [*TemplateLibrary.load(), *map(internal_template, INTERNAL_TEMPLATES)]:
         document = forms_document(template, template.path.read_bytes())
         path = folder / f"{template.name}.json"
         path.write_text(json.dumps(document, indent=1, sort_keys=True) + "\n", encoding="utf-8")

@@ -9,7 +9,8 @@ the *executor*, that imports DuckDB and pyarrow on the other core while the comm
 When the query turns out to be a local one whose rows come from a snapshot (a warm query: see
 :mod:`smtrail_sql.reader.pipeline`), :func:`serve` hands it to the executor, which runs it with the same
 :class:`~smtrail_sql.engines.local.LocalEngine` code and sends back the result; the command process never
-loads DuckDB or pyarrow. Anything else (Athena, a cold read, whose progress is shown as it goes, any other
+loads DuckDB or pyarrow. The executor then waits for the command's next query (an empty result's explanation
+asks what the logs hold), with the same engine and database, until the command ends. Anything else (Athena, a cold read, whose progress is shown as it goes, any other
 command) dismisses the executor, which exits at once. Nothing the executor does is seen: its output goes to
 ``/dev/null``; an error there, or an executor gone, makes the command run the query itself, as it always did,
 so that errors keep their messages and exit codes.
@@ -108,14 +109,13 @@ def serve(engine: Engine, query: Any) -> QueryResult | None:
     pid, to_child, from_child = _EXECUTOR
     try:
         send(to_child, request)
-        _EXECUTOR = (pid, -1, from_child)
-        os.close(to_child)  # (the end of the request)
         reply = receive(from_child)
     except Exception:  # noqa: BLE001  (the executor gone, or a reply that is not whole: run it here)
         reply = None
-    dismiss()
     if not isinstance(reply, tuple) or reply[0] != "result":
+        dismiss()
         return None
+    # (it stays for the command's next query, an empty result's explanation: dismissed when the command ends)
     from dataclasses import replace
 
     result: QueryResult = reply[1]
@@ -158,7 +158,8 @@ def _no_rendering() -> Any:
 # -- the executor's side ----------------------------------------------------------------------------------------
 
 def _serve(requests: int, replies: int) -> None:
-    """The executor: load what a warm query needs, wait for one, run it, send back its result, exit."""
+    """The executor: load what a warm query needs, then run each query it is sent and send back its result,
+    until the command ends."""
     code = 0
     try:
         from smtrail_sql.pipes import receive, send
@@ -176,9 +177,9 @@ def _serve(requests: int, replies: int) -> None:
         import smtrail_sql.engines.local  # noqa: F401
         import smtrail_sql.reader.pipeline  # noqa: F401
 
-        request = receive(requests)
-        if request is not None:
-            send(replies, _answer(request, ahead))
+        engines: dict[tuple[Any, ...], LocalEngine] = {}
+        while (request := receive(requests)) is not None:  # (until the command ends, or dismisses it)
+            send(replies, _answer(request, ahead, engines))
     except BaseException:  # noqa: BLE001  (nothing is seen: the command runs the query itself)
         code = 1
     finally:
@@ -217,18 +218,24 @@ class _DatabaseAhead:
             engine.adopt_database(naming, self.made.pop())
 
 
-def _answer(request: dict[str, Any], ahead: _DatabaseAhead) -> tuple[str, Any]:
+def _answer(request: dict[str, Any], ahead: _DatabaseAhead, engines: dict[tuple[Any, ...], LocalEngine]
+            ) -> tuple[str, Any]:
+    """The result of the request's query, run by the engine of its settings (kept for the next request: its
+    DuckDB database is made once)."""
     from smtrail_sql.engines.local import LocalEngine
     from smtrail_sql.reader.cache import ExtractCache
 
-    engine = LocalEngine(request["logs"], accounts=request["accounts"], regions=request["regions"],
-                         cache=ExtractCache(request["cache"]), strict=request["strict"], workers=request["workers"],
-                         max_log_size=request["max_log_size"], duckdb_memory=request["duckdb_memory"])
+    settings = tuple(request[name] for name in ("logs", "accounts", "regions", "cache", "strict", "workers",
+                                                 "max_log_size", "duckdb_memory"))
+    engine = engines.get(settings)
+    if engine is None:
+        engine = engines[settings] = LocalEngine(
+            request["logs"], accounts=request["accounts"], regions=request["regions"],
+            cache=ExtractCache(request["cache"]), strict=request["strict"], workers=request["workers"],
+            max_log_size=request["max_log_size"], duckdb_memory=request["duckdb_memory"])
+        ahead.give(engine, request["query"].naming)
     engine.discovered = (request["query"].window, request["found"])
-    ahead.give(engine, request["query"].naming)
     try:
         return ("result", engine.execute(request["query"]))
     except Exception as error:  # noqa: BLE001
         return ("error", repr(error))
-    finally:
-        engine.close()

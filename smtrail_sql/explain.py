@@ -26,14 +26,18 @@ import fnmatch
 import math
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from smtrail_sql.window import aware_utc, format_day
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import Any
+
     from smtrail_sql.engines.base import Engine
+    from smtrail_sql.naming import Naming
     from smtrail_sql.render import RenderedQuery
+    from smtrail_sql.result import QueryResult
 
 #: The parameters that name things the logs hold: parameter -> (what it names, the column of the names).
 NAME_PARAMS = {
@@ -46,18 +50,10 @@ NAME_PARAMS = {
 GLOB_PARAMS = {"trial_component_glob": ("trial component", ("",)),
                "job": ("trial component or job", ("", "-aws-training-job"))}
 
-#: Every name the logs hold (points and calls), with the last event time: one small query over all time.
-_NAMES_TEMPLATE = """-- name: names-present
--- description: The names the logs hold, and the first and last event time of each.
-SELECT trial_component, metric_name, account_id, region, MIN(event_time) AS first_event_time,
-  MAX(event_time) AS last_event_time
-FROM sagemaker_metrics
-GROUP BY trial_component, metric_name, account_id, region
-UNION ALL
-SELECT trial_component, CAST(NULL AS VARCHAR), account_id, region, MIN(event_time), MAX(event_time)
-FROM sagemaker_metric_calls
-GROUP BY trial_component, account_id, region
-"""
+#: The query behind the explanation: every name the logs hold (points and calls), with the first and last event
+#: time, over all time (``sql/explain/names-present.sql``, shipped with its DuckDB forms: see
+#: :mod:`smtrail_sql.bound_sql`).
+NAMES_QUERY = "names-present"
 
 
 @dataclass
@@ -94,17 +90,14 @@ def explain_empty(query: RenderedQuery, names: Names | None) -> str:
     return "; ".join(parts)
 
 
-def names_present(engine: Engine, query: RenderedQuery) -> Names | None:
-    """What the logs hold over all time, by one small query on ``engine`` (the query's naming and source);
-    None on an engine that bills scans."""
+def names_present(engine: Engine, query: RenderedQuery,
+                  run: Callable[[Any], QueryResult] | None = None) -> Names | None:
+    """What the logs hold over all time, by one small query on ``engine`` (the query's naming and source), run
+    by ``run`` (``engine.execute`` by default; the console script's goes through its executor); None on an
+    engine that bills scans."""
     if engine.bills_scans:
         return None
-    from smtrail_sql.render import render
-    from smtrail_sql.templates import parse_template
-    from smtrail_sql.window import TimeWindow
-
-    template = parse_template(_NAMES_TEMPLATE, Path("names-present.sql"), source="explain")
-    result = engine.execute(render(template, window=TimeWindow.all_time(), naming=query.naming))
+    result = (run or engine.execute)(names_query(query.naming))
     names = Names(present={column: set() for _, column in NAME_PARAMS.values()})
     firsts, lasts = [], []
     for row in result.as_dicts():
@@ -133,6 +126,33 @@ def names_present(engine: Engine, query: RenderedQuery) -> Names | None:
         if days:
             names.first_day, names.last_day = days[0], days[-1]
     return names
+
+
+def names_query(naming: Naming) -> Any:
+    """The query of :data:`NAMES_QUERY` over all time: its shipped DuckDB forms for the default names (no
+    sqlglot), else rendered."""
+    from smtrail_sql import bound_sql
+    from smtrail_sql.naming import Naming
+    from smtrail_sql.window import TimeWindow
+
+    window = TimeWindow.all_time()
+    path = bound_sql.internal_template_file(NAMES_QUERY)
+    text = path.read_bytes()
+
+    def rendered() -> RenderedQuery:
+        from smtrail_sql.render import render
+
+        return render(bound_sql.internal_template(NAMES_QUERY), window=window, naming=naming)
+
+    forms = bound_sql.shipped_forms(NAMES_QUERY, text, (), window.bindings()) if naming == Naming() else None
+    if forms is None:
+        return rendered()
+    from smtrail_sql.prerendered import PrerenderedQuery
+    from smtrail_sql.template_text import columns_read, parse_header
+
+    body = parse_header(text.decode("utf-8"), path).body
+    return PrerenderedQuery(NAMES_QUERY, window, naming, forms, columns_read(body, window_bounded=False), rendered,
+                            {}, {})
 
 
 def _window_text(query: RenderedQuery) -> str:

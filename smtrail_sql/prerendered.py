@@ -51,13 +51,20 @@ class LightQuery:
     first use by ``full``. This one renders when its SQL is asked for (see :func:`deferred`)."""
 
     def __init__(self, name: str, window: TimeWindow, naming: Naming, columns: frozenset[str] | None,
-                 full: Callable[[], RenderedQuery]) -> None:
+                 full: Callable[[], RenderedQuery], params: Mapping[str, Any] | None = None) -> None:
         self.name = name
         self.window = window
         self.naming = naming
         self.columns = columns
         self._make_full = full
         self._full: RenderedQuery | None = None
+        self._params = dict(params) if params is not None else None
+
+    @property
+    def params(self) -> dict[str, Any]:
+        """The query's parameter values, as the rendering binds them (known from the template's text when this
+        query was made from it, else from the full rendering)."""
+        return self._params if self._params is not None else self.full.params
 
     @property
     def full(self) -> RenderedQuery:
@@ -91,8 +98,9 @@ class PrerenderedQuery(LightQuery):
 
     def __init__(self, name: str, window: TimeWindow, naming: Naming,
                  statements: dict[bool, tuple[str, tuple[str, ...]]], columns: frozenset[str] | None,
-                 full: Callable[[], RenderedQuery], values: Mapping[str, Any] | None = None) -> None:
-        super().__init__(name, window, naming, columns, full)
+                 full: Callable[[], RenderedQuery], values: Mapping[str, Any] | None = None,
+                 params: Mapping[str, Any] | None = None) -> None:
+        super().__init__(name, window, naming, columns, full, params)
         self._statements = statements
         self._values = dict(values or {})
 
@@ -302,7 +310,7 @@ def _shipped(request: _Request, window: TimeWindow, naming: Naming,
         return None
     return ShippedQuery(header.name, window, naming, forms,
                         columns_read(header.body, window_bounded=window.is_bounded), full,
-                        bound_sql.bound_values(header.params, request.bound))
+                        bound_sql.bound_values(header.params, request.bound), request.bound)
 
 
 def _deferred(request: _Request, window: TimeWindow, naming: Naming, full: Callable[[], RenderedQuery]
@@ -317,4 +325,4 @@ def _deferred(request: _Request, window: TimeWindow, naming: Naming, full: Calla
     from smtrail_sql.template_text import columns_read
 
     return LightQuery(request.header.name, window, naming,
-                      columns_read(request.header.body, window_bounded=window.is_bounded), full)
+                      columns_read(request.header.body, window_bounded=window.is_bounded), full, request.bound)

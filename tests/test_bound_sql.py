@@ -30,6 +30,8 @@ from tests.hostile import hostile_bucket
 from tests.sample_params import all_params, required_params
 
 TEMPLATES = TemplateLibrary.load()
+#: The package's own templates shipped with forms (the query behind an empty result's explanation).
+INTERNAL = [bound_sql.internal_template(name) for name in bound_sql.INTERNAL_TEMPLATES]
 WINDOWS = {
     "all-time": TimeWindow.all_time(),
     "start": TimeWindow(datetime(2024, 5, 1, 12, tzinfo=UTC), None),
@@ -54,8 +56,8 @@ HOSTILE_NAMES: dict[str, Any] = {
 def test_the_shipped_forms_are_what_the_templates_make() -> None:
     """``python -m smtrail_sql.bound_sql`` was run after the last change to a template or to the rendering."""
     shipped = {path.stem for path in bound_sql.forms_dir().glob("*.json")}
-    assert shipped == {template.name for template in TEMPLATES}
-    for template in TEMPLATES:
+    assert shipped == {template.name for template in [*TEMPLATES, *INTERNAL]}
+    for template in [*TEMPLATES, *INTERNAL]:
         document = json.loads((bound_sql.forms_dir() / f"{template.name}.json").read_text(encoding="utf-8"))
         assert document == bound_sql.forms_document(template, template.path.read_bytes()), (
             f"{template.name}: the shipped forms are stale: run python -m smtrail_sql.bound_sql")
@@ -117,7 +119,7 @@ def _value_sets(template: Template, bucket: str) -> dict[str, dict[str, Any]]:
 
 
 @pytest.mark.parametrize("bucket", ["lead", "hostile"])
-@pytest.mark.parametrize("template", list(TEMPLATES), ids=lambda t: t.name)
+@pytest.mark.parametrize("template", [*TEMPLATES, *INTERNAL], ids=lambda t: t.name)
 def test_every_form_gives_the_rows_of_the_literal_rendering(connections: dict[str, Any], bucket: str,
                                                             template: Template) -> None:
     """The form with its values bound, against the same query with its values written as literals by sqlglot:

@@ -89,6 +89,28 @@ def test_a_warm_query_runs_in_the_executor_with_the_same_rows(metric_logs: tuple
     assert warm.stderr.replace("LOADED []", "") == here.stderr.replace("LOADED ['duckdb', 'pyarrow']", "")
 
 
+def test_an_empty_results_explanation_is_looked_up_in_the_executor(metric_logs: tuple[Path, list[Path]],
+                                                                   tmp_path: Path) -> None:
+    """The query behind the explanation (what the logs hold) is the executor's second query, from its shipped
+    form: the command loads neither DuckDB, pyarrow nor sqlglot, and says what it always said."""
+    spy = _SPY.replace("('duckdb', 'pyarrow')", "('duckdb', 'pyarrow', 'sqlglot')")
+    args = ["run", "metric-summary", "--logs", str(metric_logs[0]), "--all-time", "-f", "csv",
+            "-t", "resnet-traning-job-aws-training-job"]
+    assert _cli(tmp_path, *args).returncode == 0  # (fills the cache)
+    env = {**os.environ, "SMTRAIL_CACHE_DIR": str(tmp_path)}
+    runs = {}
+    for executor in ("1", "0"):
+        done = subprocess.run([sys.executable, "-c", spy, *args], capture_output=True, text=True, timeout=120,
+                              env={**env, "SMTRAIL_EXECUTOR": executor})
+        assert done.returncode == 0, done.stderr
+        runs[executor] = done
+    assert _loaded(runs["1"].stderr) == []
+    assert "sqlglot" not in _loaded(runs["0"].stderr)  # (shipped forms: the explanation needs no rendering)
+    said = [line for line in runs["1"].stderr.splitlines() if not line.startswith("LOADED")]
+    assert said == [line for line in runs["0"].stderr.splitlines() if not line.startswith("LOADED")]
+    assert "did you mean 'resnet-training-job-aws-training-job'" in said[-1]
+
+
 def test_an_error_in_the_executor_is_the_usual_error(metric_logs: tuple[Path, list[Path]], tmp_path: Path) -> None:
     """The query fails at run time in DuckDB: the command runs it itself, for the usual line and exit code."""
     logs = ["--logs", str(metric_logs[0]), "--all-time"]

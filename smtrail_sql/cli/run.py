@@ -124,7 +124,7 @@ def run_query(
     if not result.rows:
         from smtrail_sql.explain import explain_empty, names_present
 
-        note(explain_empty(query, names_present(kit.engine, query)), quiet=quiet)
+        note(explain_empty(query, names_present(kit.engine, query, kit.execute)), quiet=quiet)
 
 
 @app.command("demo")

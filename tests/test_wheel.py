@@ -18,7 +18,8 @@ def test_wheel_ships_every_sql_file(tmp_path: Path) -> None:
                    check=True, capture_output=True, timeout=300)
     wheel = next(tmp_path.glob("smtrail_sql-*.whl"))
     names = set(zipfile.ZipFile(wheel).namelist())
-    shipped = {f"smtrail_sql/sql/{p.relative_to(ROOT / 'sql').as_posix()}" for p in (ROOT / "sql").rglob("*.sql")}
+    shipped = {f"smtrail_sql/sql/{p.relative_to(ROOT / 'sql').as_posix()}" for p in (ROOT / "sql").rglob("*")
+               if p.is_file() and p.suffix in (".sql", ".json")}  # (the templates and their DuckDB forms)
     assert shipped, "no sql files found in the source tree"
     assert shipped <= names, f"missing from the wheel: {sorted(shipped - names)}"
     assert "smtrail_sql/cli/__init__.py" in names

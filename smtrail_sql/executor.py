@@ -1,19 +1,19 @@
 """A second process that loads DuckDB while the command line is parsed, and runs a warm local query there.
 
-A warm ``smtrail-sql run`` (or ``sql``) is mostly start-up, and its start-up is Python imports, which hold the
-interpreter's lock: typer and the command's own modules (about 0.1 s), then DuckDB and pyarrow (about 0.25 s),
-one after the other, whatever threads are used. On a machine with two cores, the console script therefore
-forks at once (before importing anything heavy: a fork then costs about a millisecond) a process of its own,
-the *executor*, that imports DuckDB and pyarrow on the other core while the command line is parsed.
+A warm ``smtrail-sql run`` (or ``sql``, or ``plot``) is mostly start-up, and its start-up is Python imports,
+which hold the interpreter's lock: typer and the command's own modules (about 0.1 s), then DuckDB and pyarrow
+(about 0.25 s), one after the other, whatever threads are used. On a machine with two cores, the console script
+therefore forks at once (before importing anything heavy: a fork then costs about a millisecond) a process of
+its own, the *executor*, that imports DuckDB and pyarrow on the other core while the command line is parsed.
 
 When the query turns out to be a local one whose rows come from a snapshot (a warm query: see
 :mod:`smtrail_sql.reader.pipeline`), :func:`serve` hands it to the executor, which runs it with the same
 :class:`~smtrail_sql.engines.local.LocalEngine` code and sends back the result; the command process never
 loads DuckDB or pyarrow. The executor then waits for the command's next query (an empty result's explanation
-asks what the logs hold), with the same engine and database, until the command ends. Anything else (Athena, a cold read, whose progress is shown as it goes, any other
-command) dismisses the executor, which exits at once. Nothing the executor does is seen: its output goes to
-``/dev/null``; an error there, or an executor gone, makes the command run the query itself, as it always did,
-so that errors keep their messages and exit codes.
+asks what the logs hold), with the same engine and database, until the command ends. Anything else (Athena, a
+cold read, whose progress is shown as it goes, any other command) dismisses the executor, which exits at once.
+Nothing the executor does is seen: its output goes to ``/dev/null``; an error there, or an executor gone, makes
+the command run the query itself, as it always did, so that errors keep their messages and exit codes.
 
 It dies with the command: a Ctrl-C to the terminal's process group stops it as it stops the command; the
 command gone any other way closes its pipe (and on Linux the kernel stops it too). ``SMTRAIL_EXECUTOR=0``
@@ -37,7 +37,7 @@ if TYPE_CHECKING:
 #: ``0`` turns the executor off.
 EXECUTOR_VARIABLE = "SMTRAIL_EXECUTOR"
 #: The commands that may run a query through it.
-COMMANDS = ("run", "sql")
+COMMANDS = ("run", "sql", "plot")
 #: (its process id, the pipe to it, the pipe from it), while it waits for a query.
 _EXECUTOR: tuple[int, int, int] | None = None
 

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from smtrail_sql.plot import Curves
     from smtrail_sql.render import RenderedQuery
     from smtrail_sql.result import QueryResult
+    from smtrail_sql.source import SourceChoice
     from smtrail_sql.templates import Template
     from smtrail_sql.window import TimeSpec, TimeWindow
 
@@ -42,6 +43,13 @@ class ToolkitExtras:
                    source: str | None) -> RenderedQuery: ...
 
         def execute(self, query: RenderedQuery, *, progress: RunProgress | None = None) -> QueryResult: ...
+
+        def prepare(self, name: str, params: Mapping[str, Any], trial_components: Sequence[str] | None = None,
+                    metrics: Sequence[str] | None = None, *, since: TimeSpec | None = None,
+                    until: TimeSpec | None = None, all_time: bool = False,
+                    delivery_lag: str | timedelta | None = None) -> RenderedQuery: ...
+
+        def choose_source(self, source: str | None, window: TimeWindow) -> SourceChoice: ...
 
         @property
         def engine(self) -> Engine: ...
@@ -134,8 +142,12 @@ class ToolkitExtras:
             limit = max_points if limit is None else limit
         if limit is not None:
             params["limit"] = limit
-        query = self.query(CURVES_QUERY, params, since=since, until=until, all_time=all_time,
-                           delivery_lag=delivery_lag, source="auto")
+        query = self.prepare(CURVES_QUERY, params, since=since, until=until, all_time=all_time,
+                             delivery_lag=delivery_lag)  # (a built-in: its shipped form, no sqlglot, locally)
+        choice = self.choose_source("auto", query.window)
+        if choice.source != "trail":
+            query = self.query(CURVES_QUERY, params, since=since, until=until, all_time=all_time,
+                               delivery_lag=delivery_lag, source=choice.source)
         curves = curves_from_result(self.execute(query, progress=progress), x, trial_components=components,
                                     metrics=names, max_series=max_series or DEFAULT_MAX_SERIES)
         if curves.missing_trial_components or curves.missing_metrics:

@@ -111,6 +111,23 @@ def test_an_empty_results_explanation_is_looked_up_in_the_executor(metric_logs: 
     assert "did you mean 'resnet-training-job-aws-training-job'" in said[-1]
 
 
+def test_a_warm_plot_runs_its_query_in_the_executor(metric_logs: tuple[Path, list[Path]], tmp_path: Path) -> None:
+    """``plot`` draws what ``run`` would read: its query, warm, from its shipped form in the executor."""
+    spy = _SPY.replace("('duckdb', 'pyarrow')", "('duckdb', 'pyarrow', 'sqlglot')")
+    args = ["plot", "-t", "resnet-training-job-aws-training-job", "-m", "train:loss", "--logs", str(metric_logs[0]),
+            "--all-time"]
+    assert _cli(tmp_path, *args).returncode == 0  # (fills the cache)
+    env = {**os.environ, "SMTRAIL_CACHE_DIR": str(tmp_path), "NO_COLOR": "1"}
+    drawn = {}
+    for executor in ("1", "0"):
+        done = subprocess.run([sys.executable, "-c", spy, *args], capture_output=True, text=True, timeout=120,
+                              env={**env, "SMTRAIL_EXECUTOR": executor})
+        assert done.returncode == 0, done.stderr
+        drawn[executor] = done
+    assert _loaded(drawn["1"].stderr) == []
+    assert drawn["1"].stdout == drawn["0"].stdout and "train:loss" in drawn["1"].stdout
+
+
 def test_an_error_in_the_executor_is_the_usual_error(metric_logs: tuple[Path, list[Path]], tmp_path: Path) -> None:
     """The query fails at run time in DuckDB: the command runs it itself, for the usual line and exit code."""
     logs = ["--logs", str(metric_logs[0]), "--all-time"]

@@ -38,6 +38,10 @@ if TYPE_CHECKING:
 EXECUTOR_VARIABLE = "SMTRAIL_EXECUTOR"
 #: The commands that may run a query through it.
 COMMANDS = ("run", "sql", "plot")
+#: The most values (rows times columns) of a result sent back: a larger one costs more to pickle and send than
+#: the executor saves (0.7 us a value: 9 s for every point of ``bench/bench_local.py``'s logs); the command then
+#: runs the query itself.
+MAX_CELLS = 100_000
 #: (its process id, the pipe to it, the pipe from it), while it waits for a query.
 _EXECUTOR: tuple[int, int, int] | None = None
 
@@ -236,6 +240,6 @@ def _answer(request: dict[str, Any], ahead: _DatabaseAhead, engines: dict[tuple[
         ahead.give(engine, request["query"].naming)
     engine.discovered = (request["query"].window, request["found"])
     try:
-        return ("result", engine.execute(request["query"]))
-    except Exception as error:  # noqa: BLE001
+        return ("result", engine.execute(request["query"], max_cells=MAX_CELLS))
+    except Exception as error:  # noqa: BLE001  (ResultTooLarge included: the command runs the query)
         return ("error", repr(error))

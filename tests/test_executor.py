@@ -128,6 +128,22 @@ def test_a_warm_plot_runs_its_query_in_the_executor(metric_logs: tuple[Path, lis
     assert drawn["1"].stdout == drawn["0"].stdout and "train:loss" in drawn["1"].stdout
 
 
+def test_a_large_result_is_fetched_by_the_command(metric_logs: tuple[Path, list[Path]], tmp_path: Path) -> None:
+    """Past MAX_CELLS values, sending the rows back costs more than the executor saves: the command runs the
+    query itself, with the same rows."""
+    spy = _SPY.replace("from smtrail_sql.entry import main", "import smtrail_sql.executor as e; e.MAX_CELLS = 6\n"
+                       "from smtrail_sql.entry import main")
+    args = ["sql", "SELECT metric_name, step FROM sagemaker_metrics ORDER BY 1, 2", "--logs", str(metric_logs[0]),
+            "--all-time", "-f", "csv"]
+    assert _cli(tmp_path, *args).returncode == 0  # (fills the cache)
+    env = {**os.environ, "SMTRAIL_CACHE_DIR": str(tmp_path), "SMTRAIL_EXECUTOR": "1"}
+    large = subprocess.run([sys.executable, "-c", spy, *args], capture_output=True, text=True, env=env, timeout=120)
+    assert large.returncode == 0, large.stderr
+    assert _loaded(large.stderr) == ["duckdb", "pyarrow"]  # (run by the command)
+    here = _cli(tmp_path, *args, executor=False)
+    assert _rows(large.stdout) == _rows(here.stdout) and len(_rows(large.stdout)) > 4  # (3 rows: 6 values)
+
+
 def test_an_error_in_the_executor_is_the_usual_error(metric_logs: tuple[Path, list[Path]], tmp_path: Path) -> None:
     """The query fails at run time in DuckDB: the command runs it itself, for the usual line and exit code."""
     logs = ["--logs", str(metric_logs[0]), "--all-time"]

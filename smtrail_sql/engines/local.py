@@ -251,17 +251,27 @@ class LocalEngine:
         )
         return con, result, selection, stats
 
-    def execute(self, query: RenderedQuery, *, progress: RunProgress | None = None) -> QueryResult:
+    def execute(self, query: RenderedQuery, *, progress: RunProgress | None = None,
+                max_cells: int | None = None) -> QueryResult:
         """Run ``query`` (its DuckDB transpilation) over the files its window needs; ``progress`` is told about
-        the files as they are read."""
+        the files as they are read. ``max_cells``: raise :class:`ResultTooLarge` rather than fetch a result of
+        more values (rows times columns) than this (only this many are made into Python objects)."""
         started = time.perf_counter()
         con, sql, parameters, selection, stats = self._start(query, progress)
         try:
             cursor = con.execute(sql, parameters)
             description = cursor.description or []
-            rows = cursor.fetchall()
+            if max_cells is None:
+                rows = cursor.fetchall()
+            else:
+                most = max_cells // max(1, len(description))
+                rows = cursor.fetchmany(most + 1)
+                if len(rows) > most:
+                    raise ResultTooLarge(f"{query.name}: more than {most} rows")
         except BaseException as error:
             con.close()
+            if isinstance(error, ResultTooLarge):
+                raise
             raise query_error(query.name, error) from None
         self._end(query, selection, con)
         return QueryResult(columns=[d[0] for d in description], column_types=[sql_type(d[1]) for d in description],
@@ -315,6 +325,10 @@ class LocalEngine:
             self._give_back(query.naming, selection, con)
         else:
             con.close()
+
+
+class ResultTooLarge(Exception):
+    """A result with more values than :meth:`LocalEngine.execute` was told to fetch (``max_cells``)."""
 
 
 def _timed(stats: QueryStats, started: float) -> QueryStats:

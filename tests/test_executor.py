@@ -89,21 +89,27 @@ def test_a_warm_query_runs_in_the_executor_with_the_same_rows(metric_logs: tuple
     assert warm.stderr.replace("LOADED []", "") == here.stderr.replace("LOADED ['duckdb', 'pyarrow']", "")
 
 
+def _warm_both_ways(cache: Path, args: list[str], **env: str) -> dict[str, subprocess.CompletedProcess[str]]:
+    """``args`` run once to fill the cache, then warm with the executor ("1") and without it ("0"), each
+    reporting whether it loaded duckdb, pyarrow or sqlglot."""
+    spy = _SPY.replace("('duckdb', 'pyarrow')", "('duckdb', 'pyarrow', 'sqlglot')")
+    assert _cli(cache, *args).returncode == 0
+    runs = {}
+    for executor in ("1", "0"):
+        runs[executor] = subprocess.run([sys.executable, "-c", spy, *args], capture_output=True, text=True,
+                                        timeout=120, env={**os.environ, "SMTRAIL_CACHE_DIR": str(cache), **env,
+                                                          "SMTRAIL_EXECUTOR": executor})
+        assert runs[executor].returncode == 0, runs[executor].stderr
+    return runs
+
+
 def test_an_empty_results_explanation_is_looked_up_in_the_executor(metric_logs: tuple[Path, list[Path]],
                                                                    tmp_path: Path) -> None:
     """The query behind the explanation (what the logs hold) is the executor's second query, from its shipped
     form: the command loads neither DuckDB, pyarrow nor sqlglot, and says what it always said."""
-    spy = _SPY.replace("('duckdb', 'pyarrow')", "('duckdb', 'pyarrow', 'sqlglot')")
     args = ["run", "metric-summary", "--logs", str(metric_logs[0]), "--all-time", "-f", "csv",
             "-t", "resnet-traning-job-aws-training-job"]
-    assert _cli(tmp_path, *args).returncode == 0  # (fills the cache)
-    env = {**os.environ, "SMTRAIL_CACHE_DIR": str(tmp_path)}
-    runs = {}
-    for executor in ("1", "0"):
-        done = subprocess.run([sys.executable, "-c", spy, *args], capture_output=True, text=True, timeout=120,
-                              env={**env, "SMTRAIL_EXECUTOR": executor})
-        assert done.returncode == 0, done.stderr
-        runs[executor] = done
+    runs = _warm_both_ways(tmp_path, args)
     assert _loaded(runs["1"].stderr) == []
     assert "sqlglot" not in _loaded(runs["0"].stderr)  # (shipped forms: the explanation needs no rendering)
     said = [line for line in runs["1"].stderr.splitlines() if not line.startswith("LOADED")]
@@ -113,17 +119,9 @@ def test_an_empty_results_explanation_is_looked_up_in_the_executor(metric_logs: 
 
 def test_a_warm_plot_runs_its_query_in_the_executor(metric_logs: tuple[Path, list[Path]], tmp_path: Path) -> None:
     """``plot`` draws what ``run`` would read: its query, warm, from its shipped form in the executor."""
-    spy = _SPY.replace("('duckdb', 'pyarrow')", "('duckdb', 'pyarrow', 'sqlglot')")
     args = ["plot", "-t", "resnet-training-job-aws-training-job", "-m", "train:loss", "--logs", str(metric_logs[0]),
             "--all-time"]
-    assert _cli(tmp_path, *args).returncode == 0  # (fills the cache)
-    env = {**os.environ, "SMTRAIL_CACHE_DIR": str(tmp_path), "NO_COLOR": "1"}
-    drawn = {}
-    for executor in ("1", "0"):
-        done = subprocess.run([sys.executable, "-c", spy, *args], capture_output=True, text=True, timeout=120,
-                              env={**env, "SMTRAIL_EXECUTOR": executor})
-        assert done.returncode == 0, done.stderr
-        drawn[executor] = done
+    drawn = _warm_both_ways(tmp_path, args, NO_COLOR="1")
     assert _loaded(drawn["1"].stderr) == []
     assert drawn["1"].stdout == drawn["0"].stdout and "train:loss" in drawn["1"].stdout
 

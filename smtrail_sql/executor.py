@@ -9,9 +9,10 @@ its own, the *executor*, that imports DuckDB and pyarrow on the other core while
 When the query turns out to be a local one whose rows come from a snapshot (a warm query: see
 :mod:`smtrail_sql.reader.pipeline`), :func:`serve` hands it to the executor, which runs it with the same
 :class:`~smtrail_sql.engines.local.LocalEngine` code and sends back the result; the command process never
-loads DuckDB or pyarrow. The executor then waits for the command's next query (an empty result's explanation
-asks what the logs hold), with the same engine and database, until the command ends. Anything else (Athena, a
-cold read, whose progress is shown as it goes, any other command) dismisses the executor, which exits at once.
+loads DuckDB or pyarrow. After an empty result, the executor waits for the command's next query (the result's
+explanation asks what the logs hold), with the same engine and database, until the command ends. Anything else
+(rows, Athena, a cold read, whose progress is shown as it goes, any other command) dismisses the executor, which
+exits at once.
 Nothing the executor does is seen: its output goes to ``/dev/null``; an error there, or an executor gone, makes
 the command run the query itself, as it always did, so that errors keep their messages and exit codes.
 
@@ -119,10 +120,11 @@ def serve(engine: Engine, query: Any) -> QueryResult | None:
     if not isinstance(reply, tuple) or reply[0] != "result":
         dismiss()
         return None
-    # (it stays for the command's next query, an empty result's explanation: dismissed when the command ends)
     from dataclasses import replace
 
     result: QueryResult = reply[1]
+    if result.rows:  # (an empty one stays for the command's next query, the explanation's, until it ends; the
+        dismiss()    # rows of any other may be paged for minutes, with DuckDB's memory held for nothing)
     if result.stats is None:
         return result
     return replace(result, stats=replace(result.stats, elapsed_seconds=time.perf_counter() - started))

@@ -126,6 +126,24 @@ def test_a_warm_plot_runs_its_query_in_the_executor(metric_logs: tuple[Path, lis
     assert drawn["1"].stdout == drawn["0"].stdout and "train:loss" in drawn["1"].stdout
 
 
+def test_the_executor_is_gone_before_rows_are_written(metric_logs: tuple[Path, list[Path]], tmp_path: Path) -> None:
+    """Rows may be paged for minutes: the executor (DuckDB's memory, the mapped snapshot) is not kept for that."""
+    spy = _SPY.replace("from smtrail_sql.entry import main", (
+        "import smtrail_sql.cli.console as console, smtrail_sql.executor as e\n"
+        "write = console.write_rows\n"
+        "def spied(*a, **k):\n"
+        "    print('EXECUTOR', e._EXECUTOR is not None, file=sys.stderr)\n"
+        "    return write(*a, **k)\n"
+        "console.write_rows = spied\n"
+        "from smtrail_sql.entry import main"))
+    args = ["run", "metric-summary", "--logs", str(metric_logs[0]), "--all-time", "-f", "csv"]
+    assert _cli(tmp_path, *args).returncode == 0  # (fills the cache)
+    env = {**os.environ, "SMTRAIL_CACHE_DIR": str(tmp_path), "SMTRAIL_EXECUTOR": "1"}
+    warm = subprocess.run([sys.executable, "-c", spy, *args], capture_output=True, text=True, env=env, timeout=120)
+    assert warm.returncode == 0, warm.stderr
+    assert _loaded(warm.stderr) == [] and "EXECUTOR False" in warm.stderr.splitlines()
+
+
 def test_a_large_result_is_fetched_by_the_command(metric_logs: tuple[Path, list[Path]], tmp_path: Path) -> None:
     """Past MAX_CELLS values, sending the rows back costs more than the executor saves: the command runs the
     query itself, with the same rows."""

@@ -109,13 +109,14 @@ def compile_form(template: Template, bound: Mapping[str, Any], window: TimeWindo
     the names of its parameters (:class:`Unbindable` if the template cannot have one)."""
     from sqlglot import exp
 
-    from smtrail_sql.query_tree import apply_window, generate
+    from smtrail_sql.query_tree import PACKAGE_SOURCES, apply_window, generate
     from smtrail_sql.templates import nesting_checked
 
     with nesting_checked(template.path):
         tree = apply_window(_parameterized(template, bound), window, naming, deduplicate=copies, parameters=True)
         names = tuple(sorted({placeholder.name for placeholder in tree.find_all(exp.Placeholder)}))
-    return generate(tree, "duckdb", template.name, template.path), names
+    return generate(tree, "duckdb", template.name, template.path,
+                    compensated_avg=template.source in PACKAGE_SOURCES), names
 
 
 def _parameterized(template: Template, bound: Mapping[str, Any]) -> exp.Expr:

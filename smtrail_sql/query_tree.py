@@ -29,33 +29,41 @@ _COPY_ORDER = ("day", "account_id", "region")
 _COPY_NUMBER = "copy_number"
 
 
-def generate(tree: exp.Expr, dialect: str, name: str, path: Any, *, pretty: bool = True) -> str:
+#: The sources of the package's own templates (built-in queries, the explanation's): their ``AVG`` runs as
+#: DuckDB's ``FAVG`` (see :func:`with_trino_semantics`), their tests proving every argument a number.
+PACKAGE_SOURCES = frozenset({"built-in", "explain"})
+
+
+def generate(tree: exp.Expr, dialect: str, name: str, path: Any, *, pretty: bool = True,
+             compensated_avg: bool = False) -> str:
     """``tree`` (of the template ``name``, read from ``path``) in ``dialect``, with Trino's meaning kept outside
-    Athena; a RenderError if it cannot be."""
+    Athena; a RenderError if it cannot be. ``compensated_avg``: see :func:`with_trino_semantics`."""
     try:
         with nesting_checked(path):
             if dialect != "athena":
-                tree = with_trino_semantics(tree)
+                tree = with_trino_semantics(tree, compensated_avg=compensated_avg)
             return tree.sql(dialect=dialect, pretty=pretty, unsupported_level=ErrorLevel.RAISE)
     except SqlglotError as error:
         raise RenderError(f"{name}: cannot generate {dialect} SQL: {error}") from None
 
 
-def with_trino_semantics(tree: exp.Expr) -> exp.Expr:
+def with_trino_semantics(tree: exp.Expr, *, compensated_avg: bool = False) -> exp.Expr:
     """A copy of an Athena (Trino) tree whose functions keep Trino's meaning once sqlglot writes it for DuckDB.
 
     ``MAX_BY``/``MIN_BY`` return the value of the extreme row even when that value is NULL; DuckDB's
     ``ARG_MAX``/``ARG_MIN`` skip such rows, its ``ARG_MAX_NULL``/``ARG_MIN_NULL`` do not.
 
-    ``AVG`` is DuckDB's ``FAVG``, which sums compensated: its threads' partial sums, added in whatever order
-    they finish, then give the same digits every time (plain ``AVG`` gave 7 different results in 8 runs of
-    ``metric-summary`` over the logs of ``bench/bench_local.py``; ``FAVG`` one, and the closer to the exact mean).
+    With ``compensated_avg`` (the package's own templates), ``AVG`` is DuckDB's ``FAVG``, which sums
+    compensated: its threads' partial sums, added in whatever order they finish, then differ far below the last
+    digit (plain ``AVG`` gave 7 different results in 8 runs of ``metric-summary`` over the logs of
+    ``bench/bench_local.py``; ``FAVG`` one, and the closer to the exact mean). Not for any SQL: ``FAVG`` takes
+    numbers only, where Trino also averages intervals.
     """
     def transform(node: exp.Expr) -> exp.Expr:
         if isinstance(node, exp.ArgMax | exp.ArgMin) and node.args.get("count") is None:
             name = "ARG_MAX_NULL" if isinstance(node, exp.ArgMax) else "ARG_MIN_NULL"
             return exp.Anonymous(this=name, expressions=[node.this, node.expression])
-        if isinstance(node, exp.Avg) and not isinstance(node.this, exp.Distinct):
+        if compensated_avg and isinstance(node, exp.Avg) and not isinstance(node.this, exp.Distinct):
             return exp.Anonymous(this="FAVG", expressions=[node.this])
         return node
 

@@ -20,7 +20,7 @@ from sqlglot.errors import ErrorLevel, SqlglotError
 from smtrail_sql.errors import ParameterError, RenderError
 from smtrail_sql.naming import Naming as Naming
 from smtrail_sql.params import bind, to_literal
-from smtrail_sql.query_tree import apply_window, athena_identifier, drop_predicate, generate
+from smtrail_sql.query_tree import PACKAGE_SOURCES, apply_window, athena_identifier, drop_predicate, generate
 from smtrail_sql.schema import (
     CALLS_STORE_RELATION,
     EVENTS_RELATION,
@@ -89,7 +89,8 @@ class RenderedQuery:
         return generated
 
     def _generate(self, tree: exp.Expr, dialect: str, pretty: bool = True) -> str:
-        return generate(tree, dialect, self.name, self.template.path, pretty=pretty)
+        return generate(tree, dialect, self.name, self.template.path, pretty=pretty,
+                        compensated_avg=self.template.source in PACKAGE_SOURCES)
 
     def duckdb_statement(self, *, copies: bool = True) -> tuple[str, dict[str, Any]]:
         """What the local engine runs: the query in DuckDB SQL with the window's bounds left as named

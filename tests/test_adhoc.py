@@ -149,6 +149,18 @@ def test_the_window_limits_the_rows(kit: Toolkit) -> None:
     assert result.rows == [("e-iso",), ("e-seconds",)]
 
 
+def test_an_average_of_anything_trino_averages_runs(kit: Toolkit) -> None:
+    """Your own AVG stays AVG on DuckDB (the built-ins' compensated FAVG takes numbers only): an interval's
+    average runs, as it does on Athena."""
+    text = ("SELECT AVG(last_time - first_time) AS span, AVG(step) AS step FROM (SELECT trial_component, "
+            "MIN(event_time) AS first_time, MAX(event_time) AS last_time, MAX(step) AS step FROM sagemaker_metrics "
+            "GROUP BY trial_component)")
+    query = kit.sql_query(text, all_time=True)
+    assert "FAVG(" not in query.to_sql("duckdb")
+    (row,) = kit.execute(query).rows
+    assert row[0] is not None and row[1] is not None
+
+
 def test_it_gives_the_rows_a_template_gives(kit: Toolkit, tmp_path: Path) -> None:
     body = "SELECT trial_component, metric_name, count(*) AS points FROM sagemaker_metrics GROUP BY 1, 2 ORDER BY 1, 2"
     (tmp_path / "mine.sql").write_text(f"-- name: mine\n-- description: mine\n{body}\n")

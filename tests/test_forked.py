@@ -24,12 +24,21 @@ def _square(task: int) -> int:
         time.sleep(60)
     if task == -4:
         raise _Unpicklable()
+    if task == -5:
+        raise _TwoArguments("metric", "loss")
     return task * task
 
 
 class _Unpicklable(Exception):
     def __reduce__(self) -> tuple[object, ...]:
         raise TypeError("not picklable")
+
+
+class _TwoArguments(Exception):
+    """Pickles, but not back: its constructor takes two arguments, its ``args`` hold one message."""
+
+    def __init__(self, what: str, name: str) -> None:
+        super().__init__(f"no {what} {name}")
 
 
 def _nothing() -> None:
@@ -65,6 +74,9 @@ def test_a_tasks_error_is_raised_in_the_parent() -> None:
     with WorkerPool(1, _square, _nothing) as pool, pytest.raises(RuntimeError, match="_Unpicklable"):
         pids += _pids(pool)
         list(pool.imap_unordered([-4]))
+    with WorkerPool(1, _square, _nothing) as pool, pytest.raises(RuntimeError, match="no metric loss"):
+        pids += _pids(pool)
+        list(pool.imap_unordered([-5]))
     assert not _left(pids)
 
 
@@ -117,3 +129,18 @@ def test_a_worker_start_that_fails_ends_the_read() -> None:
         pids = _pids(pool)
         list(pool.imap_unordered([1]))
     assert not _left(pids)
+
+
+def test_stop_all_signals_every_live_worker_at_once() -> None:
+    """For a process about to exit at once (a third Ctrl-C): every worker of every pool is told to stop."""
+    from smtrail_sql.reader import forked
+
+    pools = [WorkerPool(1, _square, _nothing), WorkerPool(1, _square, _nothing)]
+    pids = [pid for pool in pools for pid in _pids(pool)]
+    assert set(pids) <= forked._LIVE
+    forked.stop_all()
+    for pid in pids:
+        assert os.waitpid(pid, 0)[1] == signal.SIGTERM  # (ended by the signal: its default action)
+    for pool in pools:
+        pool.terminate()  # (already reaped: nothing left to wait for)
+    assert not set(pids) & forked._LIVE and not _left(pids)

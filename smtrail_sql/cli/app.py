@@ -127,9 +127,9 @@ class StopSignals:
         if len(self.received) >= 3:
             import os
 
-            if "multiprocessing" in sys.modules:  # the reader's workers ignore Ctrl-C: end them first
-                for worker in sys.modules["multiprocessing"].active_children():
-                    worker.terminate()
+            forked = sys.modules.get("smtrail_sql.reader.forked")
+            if forked is not None:  # the reader's workers ignore Ctrl-C: end them first
+                forked.stop_all()
             from smtrail_sql import executor
 
             executor.dismiss()

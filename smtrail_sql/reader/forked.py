@@ -27,6 +27,17 @@ from typing import Any
 from smtrail_sql.pipes import receive as _receive
 from smtrail_sql.pipes import send as _send
 
+#: The process ids of every worker alive in this process's pools (see :func:`stop_all`).
+_LIVE: set[int] = set()
+
+
+def stop_all() -> None:
+    """SIGTERM to every worker of this process's pools, waiting for none: for a process about to exit at once
+    (a third Ctrl-C while the reading stops: see ``smtrail_sql.cli.app``). Workers ignore Ctrl-C."""
+    for pid in list(_LIVE):
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGTERM)
+
 
 class WorkerDied(Exception):
     """A worker process ended before it sent back the result of its task (killed, or out of memory)."""
@@ -80,26 +91,36 @@ class WorkerPool:
                 yield value
 
     def terminate(self) -> None:
-        """Stop every worker (SIGTERM: a worker takes its default action) and wait for it; close the pipes."""
-        workers, self.workers = self.workers, []
-        for pid, tasks, results in workers:
+        """Stop every worker (SIGTERM: a worker takes its default action) and wait for it; close the pipes.
+
+        Every worker is signalled before any is waited for, and each is forgotten only once reaped: stopped
+        midway (a Ctrl-C in a notebook), a second call finishes the work.
+        """
+        for pid, tasks, results in self.workers:
             for fd in (tasks, results):
                 with contextlib.suppress(OSError):
                     os.close(fd)
             with contextlib.suppress(OSError):
                 os.kill(pid, signal.SIGTERM)
-        for pid, _, _ in workers:
+        while self.workers:
+            pid = self.workers[0][0]
             with contextlib.suppress(ChildProcessError):
                 os.waitpid(pid, 0)
+            _LIVE.discard(pid)
+            del self.workers[0]
 
 
 def _fork(work: Callable[[Any], Any], initializer: Callable[..., object], initargs: tuple[Any, ...],
           siblings: list[tuple[int, int, int]]) -> tuple[int, int, int]:
     """Fork one worker; its process id and the parent's ends of its two pipes."""
+    import warnings
+
     task_read, task_write = os.pipe()
     result_read, result_write = os.pipe()
     try:
-        pid = os.fork()
+        with warnings.catch_warnings():  # (Python 3.12 warns of a fork beside threads: a worker runs none of theirs)
+            warnings.simplefilter("ignore", DeprecationWarning)
+            pid = os.fork()
     except BaseException:
         for fd in (task_read, task_write, result_read, result_write):
             os.close(fd)
@@ -117,6 +138,7 @@ def _fork(work: Callable[[Any], Any], initializer: Callable[..., object], initar
             code = 0
         finally:  # (whatever happened: nothing of the parent's code runs on in a worker)
             os._exit(code)
+    _LIVE.add(pid)
     os.close(task_read)
     os.close(result_write)
     return pid, task_write, result_read
@@ -128,11 +150,17 @@ def _serve(work: Callable[[Any], Any], tasks: int, results: int) -> None:
         try:
             reply: tuple[bool, Any] = (True, work(task))
         except Exception as error:  # noqa: BLE001  (the parent raises it)
-            reply = (False, error)
-        try:
-            _send(results, reply)
-        except (pickle.PicklingError, TypeError, AttributeError):  # an exception that does not pickle
-            _send(results, (False, RuntimeError(repr(reply[1]))))
+            reply = (False, error if _crosses(error) else RuntimeError(repr(error)))
+        _send(results, reply)
+
+
+def _crosses(error: Exception) -> bool:
+    """Whether ``error`` comes out of a pickle as it went in (one whose arguments are not its constructor's
+    would fail in the parent, as a ``TypeError`` of its own)."""
+    try:
+        return type(pickle.loads(pickle.dumps(error, protocol=pickle.HIGHEST_PROTOCOL))) is type(error)
+    except Exception:  # noqa: BLE001
+        return False
 
 
 def _give(worker: tuple[int, int, int], pending: Iterator[Any]) -> bool:

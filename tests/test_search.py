@@ -46,5 +46,7 @@ def test_the_searches_use_memmem_here_and_bytes_without_it(monkeypatch: pytest.M
 
 def test_the_letter_escape_check_is_the_regular_expression_it_replaced() -> None:
     expression = re.compile(rb"\\u00[4-7]")
-    for data in [*_haystacks(), b"\\u00", b"\\u004", b"\\u003c", rb'{"eventName":"\u0042atchPutMetrics"}']:
+    dense = b"caf\\u00e9 " * 5000  # (escaped accents every few bytes: the rest is read by the expression)
+    for data in [*_haystacks(), b"\\u00", b"\\u004", b"\\u003c", rb'{"eventName":"\u0042atchPutMetrics"}', dense,
+                 dense + b"\\u0042", b"\\u0042" + dense, dense[:1000] + b"\\u0061" + dense]:
         assert decode._holds_letter_escape(data) == bool(expression.search(data)), data[:80]

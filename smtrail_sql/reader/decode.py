@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import errno
 import os
+import re
 from bisect import bisect_right
 from itertools import accumulate, repeat
 from operator import add
@@ -51,6 +52,8 @@ _QUOTED_EVENT_NAME = f'"{METRICS_EVENT_NAME}"'.encode()
 #: an escaped backslash followed by ``u00..`` is a false alarm: that file is only read the slow, sure way.)
 #: Found by :func:`_holds_letter_escape`: ``\u00`` searched for, then the digit after it.
 _ESCAPE_START, _LETTER_ESCAPE_DIGITS = b"\\u00", b"4567"
+#: The same, for the rest of a file where ``\u00`` comes every few bytes (see :func:`_holds_letter_escape`).
+_DENSE_ESCAPE = re.compile(rb"\\u00[4-7]")
 _GZIP_MAGIC = b"\x1f\x8b"
 #: A file with fewer metric calls than one per this many bytes is read by :func:`_extract_sparse` (a metric call
 #: takes one or two kilobytes: below this, calls are a tenth of the file at most).
@@ -136,8 +139,7 @@ def inflate(raw: bytes, max_size: int = DEFAULT_MAX_LOG_SIZE) -> bytes | str:
     rest = raw
     try:
         while True:
-            inflater = isal_zlib.decompressobj(wbits=31)  # (checks the header, the CRC and the length)
-            data = _inflate_member(inflater, rest, max_size - total + 1)
+            data, inflater = _inflate_member(rest, max_size - total + 1)
             total += len(data)
             if total > max_size:
                 return SKIP_TOO_LARGE
@@ -154,20 +156,21 @@ def inflate(raw: bytes, max_size: int = DEFAULT_MAX_LOG_SIZE) -> bytes | str:
     return members[0] if len(members) == 1 else b"".join(members)
 
 
-def _inflate_member(inflater: Any, member: bytes, room: int) -> bytes:
-    """Inflate the gzip member that starts ``member`` (other members may follow), at most ``room`` bytes of it:
-    first as many as its trailer claims (exact for a file of one member), then on while there is more."""
+def _inflate_member(member: bytes, room: int) -> tuple[bytes, Any]:
+    """Inflate the gzip member that starts ``member`` (other members may follow), at most ``room`` bytes of it,
+    and the inflater (its ``eof``, its ``unused_data``): into a buffer of the size its trailer claims (exact for
+    a file of one member); when that is not its size (a file of several members, zero padding, a trailer that
+    lies), inflated again the usual way, as one call whose buffer grows: never a copy of the rest of the file."""
+    from isal import isal_zlib
+
     claimed = int.from_bytes(member[-4:], "little") + 1  # (+1: a member longer than claimed is seen to be)
-    pieces = [inflater.decompress(member, claimed if claimed < room else room)]
-    produced = len(pieces[0])
-    while not inflater.eof and produced < room:
-        tail = inflater.unconsumed_tail
-        more = inflater.decompress(tail, room - produced)
-        if not more and len(inflater.unconsumed_tail) == len(tail):  # cut short: nothing more will come
-            break
-        pieces.append(more)
-        produced += len(more)
-    return pieces[0] if len(pieces) == 1 else b"".join(pieces)
+    inflater = isal_zlib.decompressobj(wbits=31)  # (checks the header, the CRC and the length)
+    if claimed < room:
+        data: bytes = inflater.decompress(member, claimed)
+        if inflater.eof:
+            return data, inflater
+        inflater = isal_zlib.decompressobj(wbits=31)
+    return inflater.decompress(member, room), inflater
 
 
 def extract_lists(raw: bytes, log: LogFile, *, lean: bool = False, max_size: int = DEFAULT_MAX_LOG_SIZE
@@ -235,10 +238,13 @@ def _holds_letter_escape(data: bytes) -> bool:
     >>> _holds_letter_escape(rb'{"eventName":"\u0042atchPutMetrics"}'), _holds_letter_escape(rb'"caf\u00e9"')
     (True, False)
     """
-    at = search.find(data, _ESCAPE_START)
+    at, hits = search.find(data, _ESCAPE_START), 0
     while at >= 0:
         if at + 4 < len(data) and data[at + 4] in _LETTER_ESCAPE_DIGITS:
             return True
+        hits += 1
+        if hits % search.DENSE_HITS == 0 and at < hits * search.DENSE_BYTES:  # dense (a text of escaped accents):
+            return _DENSE_ESCAPE.search(data, at + 1) is not None  # one regular scan beats a call per hit
         at = search.find(data, _ESCAPE_START, at + 1)
     return False
 

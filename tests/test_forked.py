@@ -3,6 +3,7 @@ in the parent, a worker's death a prompt WorkerDied, and stopping never waits on
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import time
@@ -121,6 +122,28 @@ def test_stopping_waits_for_no_worker_killed_while_it_waited_for_a_task() -> Non
     assert not _left(pids)
 
 
+def test_a_worker_that_ignores_sigterm_is_killed(monkeypatch: pytest.MonkeyPatch) -> None:
+    from smtrail_sql.reader import forked
+
+    monkeypatch.setattr(forked, "STOP_SECONDS", 0.2)
+    pool = WorkerPool(1, _square, lambda: signal.signal(signal.SIGTERM, signal.SIG_IGN))
+    pids = _pids(pool)
+    import threading
+
+    def read() -> None:
+        with contextlib.suppress(OSError, WorkerDied):  # (its pipe closed under it by terminate)
+            list(pool.imap_unordered([-3]))  # (busy for a minute)
+
+    reader = threading.Thread(target=read, daemon=True)
+    started = time.monotonic()
+    reader.start()
+    time.sleep(0.2)
+    pool.terminate()
+    assert time.monotonic() - started < 5
+    reader.join(5)
+    assert not _left(pids)
+
+
 def test_a_worker_start_that_fails_ends_the_read() -> None:
     def broken() -> None:
         raise RuntimeError("start failed")
@@ -136,6 +159,8 @@ def test_stop_all_signals_every_live_worker_at_once() -> None:
     from smtrail_sql.reader import forked
 
     pools = [WorkerPool(1, _square, _nothing), WorkerPool(1, _square, _nothing)]
+    for pool in pools:  # (started: a signal before a worker's own handlers would be the test process's)
+        assert list(pool.imap_unordered([2])) == [4]
     pids = [pid for pool in pools for pid in _pids(pool)]
     assert set(pids) <= forked._LIVE
     forked.stop_all()

@@ -21,12 +21,15 @@ import os
 import pickle
 import select
 import signal
+import time
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from smtrail_sql.pipes import receive as _receive
 from smtrail_sql.pipes import send as _send
 
+#: Seconds a worker has to end once told to, before it is killed (see :meth:`WorkerPool.terminate`).
+STOP_SECONDS = 5.0
 #: The process ids of every worker alive in this process's pools (see :func:`stop_all`).
 _LIVE: set[int] = set()
 
@@ -94,7 +97,8 @@ class WorkerPool:
         """Stop every worker (SIGTERM: a worker takes its default action) and wait for it; close the pipes.
 
         Every worker is signalled before any is waited for, and each is forgotten only once reaped: stopped
-        midway (a Ctrl-C in a notebook), a second call finishes the work.
+        midway (a Ctrl-C in a notebook), a second call finishes the work. One still running after
+        :data:`STOP_SECONDS` (it caught or blocked SIGTERM) is killed.
         """
         for pid, tasks, results in self.workers:
             for fd in (tasks, results):
@@ -102,10 +106,21 @@ class WorkerPool:
                     os.close(fd)
             with contextlib.suppress(OSError):
                 os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + STOP_SECONDS
         while self.workers:
             pid = self.workers[0][0]
-            with contextlib.suppress(ChildProcessError):
-                os.waitpid(pid, 0)
+            try:
+                ended = os.waitpid(pid, os.WNOHANG)[0] != 0
+            except ChildProcessError:  # (reaped already)
+                ended = True
+            if not ended and time.monotonic() < deadline:
+                time.sleep(0.001)
+                continue
+            if not ended:  # (a worker that does not take SIGTERM: never a hang here)
+                with contextlib.suppress(OSError):
+                    os.kill(pid, signal.SIGKILL)
+                with contextlib.suppress(ChildProcessError):
+                    os.waitpid(pid, 0)
             _LIVE.discard(pid)
             del self.workers[0]
 

@@ -92,5 +92,5 @@ def die_with_parent() -> None:
         parent = os.getppid()
         pr_set_pdeathsig = 1
         ctypes.CDLL(None).prctl(pr_set_pdeathsig, signal.SIGKILL)
-        if os.getppid() != parent:  # (it ended before the call above)
+        if parent == 1 or os.getppid() != parent:  # (it ended before the call above, or before the fork returned)
             os._exit(0)

@@ -123,7 +123,7 @@ def inflate(raw: bytes, max_size: int = DEFAULT_MAX_LOG_SIZE) -> bytes | str:
 
     Inflating stops at the limit: a bomb (10 GB of spaces in 10 MB) never gets more memory than
     ``max_size``, and the usual file, one member, is still inflated in one call, into a buffer of the size its
-    trailer gives (a hint only, never trusted: a member longer than it says is inflated on, up to the limit).
+    trailer gives (a hint only, never trusted: a member of another size is inflated again, up to the limit).
     Speed trick: without the hint, the buffer grows as it fills, which costs where glibc's malloc is not tuned
     as the workers' is (``workers._keep_freed_memory``): 0.54 ms a bench file, 0.35 ms with it.
 

@@ -212,7 +212,7 @@ def _start_worker(lean: bool, budget: int | None) -> None:
     die_with_parent()  # (the command killed: its workers must not die of a broken pipe, with a traceback)
     try:  # first: any Arrow call before it (count_arrow_memory's) imports pandas
         arrow_without_pandas()
-    except Exception:  # noqa: BLE001,S110  (see above: raising would respawn workers forever)
+    except Exception:  # noqa: BLE001,S110  (see above: raising would end the worker, and the read)
         pass
     if budget is not None:
         count_arrow_memory()

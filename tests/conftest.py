@@ -84,3 +84,14 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
         terminalreporter.write_line(
             f"Trino started in {_TRINO_FIGURES['startup']:.1f} s; the tests marked trino took "
             f"{_TRINO_FIGURES.get('tier', 0.0):.1f} s, start-up included")
+
+
+@pytest.fixture
+def python_paths_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The reader without its C scanner (``smtrail_sql.reader.native``), in this process, the workers it forks
+    and the commands it starts: for the tests of the Python paths themselves."""
+    from smtrail_sql.reader import native
+
+    monkeypatch.setattr(native, "_loaded", True)
+    monkeypatch.setattr(native, "_scan", None)
+    monkeypatch.setenv(native.NATIVE_ENV, "0")

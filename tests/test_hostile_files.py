@@ -316,6 +316,7 @@ def _dense(folder: Path, kind: str, size: int, *, level: int = 9) -> Path:
                            filler=filler, head=head, tail=tail, level=level)
 
 
+@pytest.mark.usefixtures("python_paths_only")
 @pytest.mark.parametrize("kind", sorted(DENSE))
 def test_a_dense_file_is_skipped_within_the_reader_budget(bucket: Path, kind: str) -> None:
     """60 MB of ``{},``, under a 64 MB limit: decoding it would take over a gigabyte (records) or four
@@ -329,6 +330,20 @@ def test_a_dense_file_is_skipped_within_the_reader_budget(bucket: Path, kind: st
     assert peak_mb < 250 + memory.reader_budget(64 << 20) / 2**20 + 100, peak_mb
 
 
+def test_the_c_scanner_reads_a_file_of_millions_of_empty_records_within_the_budget(bucket: Path) -> None:
+    """The scanner (when built) makes no object for a record that is not a metric call: the file the Python
+    paths give up on as too large is read, and gives no row (what it holds), in the same budget."""
+    from smtrail_sql.reader import native
+
+    if native.scanner() is None:
+        pytest.skip("the C scanner is not built here")  # (CI builds it: tests/test_native_scan.py fails there)
+    _dense(bucket, "records", 60 << 20)
+    result = _cli(_root(bucket), env={"SMTRAIL_MAX_LOG_SIZE": "64MB"}, timeout=120)
+    assert result.returncode == 0 and result.stderr == "", result.stderr
+    assert result.stdout == _cli(_root(bucket), env={native.NATIVE_ENV: "0"}).stdout  # (the good file's rows)
+
+
+@pytest.mark.usefixtures("python_paths_only")
 def test_the_budget_holds_in_worker_processes_and_in_this_one(bucket: Path) -> None:
     """Read in this process (a small selection), the budget is set for the reading only and then given back;
     read by worker processes (the dense file stored uncompressed makes the selection large), each has it."""

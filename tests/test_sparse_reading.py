@@ -20,6 +20,9 @@ from smtrail_sql.reader.tables import build_tables
 from tests.events import ACCOUNT, REGION, batch_put_metrics
 from tests.hostile import hostile_bucket
 
+#: (the C scanner reads these files first, when built: these are the Python paths' tests)
+pytestmark = pytest.mark.usefixtures("python_paths_only")
+
 LOG = LogFile("/b/AWSLogs/123456789012/CloudTrail/us-east-1/2024/05/01/x.json", 0, 0, ACCOUNT, REGION,
               "2024/05/01")
 POINT = {"metricName": "train:loss", "timestamp": 1714564790000, "step": 1, "value": 0.5}

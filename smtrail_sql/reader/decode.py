@@ -24,7 +24,7 @@ from operator import add
 from stat import S_ISREG
 from typing import Any
 
-from smtrail_sql.reader import search
+from smtrail_sql.reader import native, search
 from smtrail_sql.reader.columnar import columnar, metric_calls
 from smtrail_sql.reader.generic import extract_generic
 from smtrail_sql.reader.layout import (
@@ -206,6 +206,9 @@ def _extract_json(data: bytes, log: LogFile, lean: bool = False) -> FileLists:
 
     import smtrail_sql.reader.shapes as shapes
 
+    scanned = native.scan(data, log)  # the usual file, in C (when built); None for any other
+    if scanned is not None:
+        return scanned
     quoted = search.count(data, _QUOTED_EVENT_NAME)
     if not quoted:
         if _holds_letter_escape(data):  # the event name could be spelt with escapes: only the generic path can tell

@@ -1,0 +1,986 @@
+/* smtrail_sql.reader._scan: the usual CloudTrail log file read into the reader's lists in one pass, in C.
+
+   scan(data, account, region, day) -> tuple | None
+
+   The typed path of smtrail_sql/reader/decode.py (msgspec structs, then the columns in Python) gives the lists
+   of a usual file; this gives the very same lists (equal values of equal types) for the files it takes, about
+   four times faster, and None for any other file, which the Python paths then read. It takes a file only when
+   it can prove that the typed path would read it typed and how; everything else is declined, never guessed:
+
+   - text that is not ASCII, a control character in a string, JSON that is not strictly valid, nesting deeper
+     than MAX_DEPTH, a number with more than 18 integer digits or 2 exponent digits;
+   - an escape of an ASCII letter (\u0040-\u007f: a key or a name could be spelt with it), a surrogate escape,
+     and any \u escape in a value that is kept;
+   - a key that matches one of the structs' fields in another case, or twice (the rules match keys in any case;
+     msgspec keeps the last of two);
+   - a field whose type the structs would refuse (a point that is not an object, a step that is not an integer,
+     userIdentity that is not an object...): the typed path would read that file generically;
+   - a metric call that the typed columns cannot hold (decode.py's columnar: no eventID, requestParameters that
+     is text, a caller that is not text...), or as many quoted event names in the bytes as named records.
+
+   The tuple: (events, typed, calls, call_points, names, values, steps, point_times), ``calls`` a tuple of the
+   call columns in CALL_COLUMNS' order. A MemoryError is raised as Python raises it.
+
+   SOURCE_DIGEST, given by the build, is the CRC-32 of this file (8 hex digits): smtrail_sql.reader.native refuses a module
+   built from another text. */
+
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <stdint.h>
+#include <string.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
+#ifndef SCAN_SOURCE_DIGEST
+#define SCAN_SOURCE_DIGEST ""
+#endif
+
+#define METRICS_EVENT_NAME "BatchPutMetrics"
+#define METRICS_EVENT_SOURCE "metrics-sagemaker.amazonaws.com"
+#define TRIAL_COMPONENT_RESOURCE_TYPE "AWS::SageMaker::ExperimentTrialComponent"
+#define MAX_DEPTH 64
+#define MAX_NUMBER 64
+
+enum { OK = 0, DECLINE = 1, FAIL = -1 };
+#define TRY(call) do { int _tried = (call); if (_tried != OK) return _tried; } while (0)
+
+/* A JSON value as the scan saw it: its kind and, for a string, its raw text (between the quotes). */
+enum { T_ABSENT = 0, T_NULL, T_STRING, T_NUMBER, T_OTHER };
+
+typedef struct {
+    const unsigned char *start; /* a string's text, a number's characters */
+    Py_ssize_t length;
+    unsigned char kind;
+    unsigned char escaped;   /* a string holding a backslash */
+    unsigned char unicode;   /* a string holding a \u escape */
+    unsigned char integer;   /* a number without fraction or exponent */
+} Token;
+
+typedef struct {
+    Token name, timestamp, step, value;
+} PointTokens;
+
+typedef struct {
+    Token type, ARN, arn;
+} ResourceTokens;
+
+typedef struct {
+    void *items;
+    Py_ssize_t used, room, size;
+} Stack;
+
+typedef struct {
+    const unsigned char *p, *end;
+    int depth;
+    Py_ssize_t quoted; /* the bytes "BatchPutMetrics" with its quotes, as the Python path counts them */
+    Stack points, resources;
+} Scanner;
+
+/* ---- growing arrays ------------------------------------------------------------------------------------- */
+
+static void *stack_push(Stack *stack) {
+    if (stack->used == stack->room) {
+        Py_ssize_t room = stack->room ? stack->room * 2 : 256;
+        void *items = PyMem_Realloc(stack->items, (size_t)(room * stack->size));
+        if (items == NULL) {
+            PyErr_NoMemory();
+            return NULL;
+        }
+        stack->items = items;
+        stack->room = room;
+    }
+    return (char *)stack->items + stack->size * stack->used++;
+}
+
+/* ---- the JSON grammar ----------------------------------------------------------------------------------- */
+
+static inline void skip_space(Scanner *s) {
+    while (s->p < s->end && (*s->p == ' ' || *s->p == '\n' || *s->p == '\r' || *s->p == '\t'))
+        s->p++;
+}
+
+/* The first quote, backslash, control character or non-ASCII byte at or after p (end when none). */
+static inline const unsigned char *find_special(const unsigned char *p, const unsigned char *end) {
+#if defined(__SSE2__)
+    const __m128i quote = _mm_set1_epi8('"'), backslash = _mm_set1_epi8('\\'), space = _mm_set1_epi8(0x20);
+    while (end - p >= 16) {
+        __m128i chunk = _mm_loadu_si128((const __m128i *)p);
+        /* (signed: a byte of 0x80 or more is negative, so below the space too) */
+        __m128i hits = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(chunk, quote), _mm_cmpeq_epi8(chunk, backslash)),
+                                    _mm_cmplt_epi8(chunk, space));
+        int mask = _mm_movemask_epi8(hits);
+        if (mask)
+            return p + __builtin_ctz((unsigned)mask);
+        p += 16;
+    }
+#endif
+    while (p < end && *p != '"' && *p != '\\' && *p >= 0x20 && *p < 0x80)
+        p++;
+    return p;
+}
+
+static inline int hex_value(unsigned char c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+/* The bytes "\u00" then 4-7 at p, as decode._holds_letter_escape searches the raw bytes for them. */
+static inline int letter_escape_at(const unsigned char *p, const unsigned char *end) {
+    return end - p >= 5 && p[0] == 'u' && p[1] == '0' && p[2] == '0' && p[3] >= '4' && p[3] <= '7';
+}
+
+static int scan_string(Scanner *s, Token *token) {
+    const unsigned char *p = s->p + 1, *end = s->end; /* (s->p is at the opening quote) */
+    token->kind = T_STRING;
+    token->start = p;
+    token->escaped = token->unicode = 0;
+    for (;;) {
+        p = find_special(p, end);
+        if (p >= end || *p < 0x20 || *p >= 0x80)
+            return DECLINE;
+        if (*p == '"')
+            break;
+        /* a backslash */
+        token->escaped = 1;
+        if (end - p < 2)
+            return DECLINE;
+        switch (p[1]) {
+        case '\\':
+            if (letter_escape_at(p + 2, end)) /* (the Python path's search sees "\u00.." here too) */
+                return DECLINE;
+            /* fall through */
+        case '"': case '/': case 'b': case 'f': case 'n': case 'r': case 't':
+            p += 2;
+            break;
+        case 'u': {
+            if (end - p < 6 || letter_escape_at(p + 1, end))
+                return DECLINE;
+            int a = hex_value(p[2]), b = hex_value(p[3]), c = hex_value(p[4]), d = hex_value(p[5]);
+            if ((a | b | c | d) < 0)
+                return DECLINE;
+            int code = (a << 12) | (b << 8) | (c << 4) | d;
+            if (code >= 0xD800 && code <= 0xDFFF)
+                return DECLINE;
+            token->unicode = 1;
+            p += 6;
+            break;
+        }
+        default:
+            return DECLINE;
+        }
+    }
+    token->length = p - token->start;
+    s->p = p + 1;
+    /* the quoted event name ends this string: as the whole string, or after an escaped quote */
+    static const char name[] = METRICS_EVENT_NAME;
+    const Py_ssize_t n = (Py_ssize_t)sizeof(name) - 1;
+    if (token->length >= n && p[-1] == 's' && memcmp(p - n, name, (size_t)n) == 0
+        && (token->length == n || p[-n - 1] == '"'))
+        s->quoted++;
+    return OK;
+}
+
+static int scan_number(Scanner *s, Token *token) {
+    const unsigned char *p = s->p, *end = s->end, *digits;
+    token->kind = T_NUMBER;
+    token->start = p;
+    token->integer = 1;
+    if (p < end && *p == '-')
+        p++;
+    digits = p;
+    if (p < end && *p == '0')
+        p++;
+    else if (p < end && *p >= '1' && *p <= '9')
+        while (p < end && *p >= '0' && *p <= '9')
+            p++;
+    else
+        return DECLINE;
+    if (p - digits > 18)
+        return DECLINE;
+    if (p < end && *p == '.') {
+        token->integer = 0;
+        p++;
+        digits = p;
+        while (p < end && *p >= '0' && *p <= '9')
+            p++;
+        if (p == digits)
+            return DECLINE;
+    }
+    if (p < end && (*p == 'e' || *p == 'E')) {
+        token->integer = 0;
+        p++;
+        if (p < end && (*p == '+' || *p == '-'))
+            p++;
+        digits = p;
+        while (p < end && *p >= '0' && *p <= '9')
+            p++;
+        if (p == digits || p - digits > 2)
+            return DECLINE;
+    }
+    token->length = p - token->start;
+    if (token->length > MAX_NUMBER)
+        return DECLINE;
+    s->p = p;
+    return OK;
+}
+
+static int scan_literal(Scanner *s, Token *token, const char *word, size_t length, unsigned char kind) {
+    if ((size_t)(s->end - s->p) < length || memcmp(s->p, word, length) != 0)
+        return DECLINE;
+    s->p += length;
+    token->kind = kind;
+    return OK;
+}
+
+static int scan_value(Scanner *s, Token *token);
+
+/* Past a value that is kept nowhere (validated all the same). */
+static int skip_value(Scanner *s) {
+    Token ignored;
+    return scan_value(s, &ignored);
+}
+
+/* Calls each(s, key, argument) with s->p at each value of the object at s->p, which each must pass. */
+typedef int (*MemberVisitor)(Scanner *s, const Token *key, void *argument);
+
+static int scan_object(Scanner *s, MemberVisitor each, void *argument) {
+    Token key;
+    if (++s->depth > MAX_DEPTH)
+        return DECLINE;
+    s->p++; /* { */
+    skip_space(s);
+    if (s->p < s->end && *s->p == '}') {
+        s->p++;
+        s->depth--;
+        return OK;
+    }
+    for (;;) {
+        if (s->p >= s->end || *s->p != '"')
+            return DECLINE;
+        TRY(scan_string(s, &key));
+        skip_space(s);
+        if (s->p >= s->end || *s->p != ':')
+            return DECLINE;
+        s->p++;
+        skip_space(s);
+        TRY(each(s, &key, argument));
+        skip_space(s);
+        if (s->p >= s->end)
+            return DECLINE;
+        if (*s->p == '}') {
+            s->p++;
+            s->depth--;
+            return OK;
+        }
+        if (*s->p != ',')
+            return DECLINE;
+        s->p++;
+        skip_space(s);
+    }
+}
+
+/* Calls each(s, index, argument) with s->p at each element of the array at s->p; the number of elements. */
+typedef int (*ElementVisitor)(Scanner *s, Py_ssize_t index, void *argument);
+
+static int scan_array(Scanner *s, ElementVisitor each, void *argument, Py_ssize_t *count) {
+    Py_ssize_t index = 0;
+    if (++s->depth > MAX_DEPTH)
+        return DECLINE;
+    s->p++; /* [ */
+    skip_space(s);
+    if (s->p < s->end && *s->p == ']') {
+        s->p++;
+        s->depth--;
+        *count = 0;
+        return OK;
+    }
+    for (;;) {
+        TRY(each(s, index++, argument));
+        skip_space(s);
+        if (s->p >= s->end)
+            return DECLINE;
+        if (*s->p == ']') {
+            s->p++;
+            s->depth--;
+            *count = index;
+            return OK;
+        }
+        if (*s->p != ',')
+            return DECLINE;
+        s->p++;
+        skip_space(s);
+    }
+}
+
+static int skip_member(Scanner *s, const Token *key, void *argument) {
+    (void)key;
+    (void)argument;
+    return skip_value(s);
+}
+
+static int skip_element(Scanner *s, Py_ssize_t index, void *argument) {
+    (void)index;
+    (void)argument;
+    return skip_value(s);
+}
+
+static int scan_value(Scanner *s, Token *token) {
+    Py_ssize_t count;
+    if (s->p >= s->end)
+        return DECLINE;
+    switch (*s->p) {
+    case '"':
+        return scan_string(s, token);
+    case '{':
+        token->kind = T_OTHER;
+        return scan_object(s, skip_member, NULL);
+    case '[':
+        token->kind = T_OTHER;
+        return scan_array(s, skip_element, NULL, &count);
+    case 't':
+        return scan_literal(s, token, "true", 4, T_OTHER);
+    case 'f':
+        return scan_literal(s, token, "false", 5, T_OTHER);
+    case 'n':
+        return scan_literal(s, token, "null", 4, T_NULL);
+    default:
+        return scan_number(s, token);
+    }
+}
+
+/* ---- keys ----------------------------------------------------------------------------------------------- */
+
+typedef struct {
+    const char *name;
+    Py_ssize_t length;
+} Field;
+
+#define FIELD(text) {text, (Py_ssize_t)sizeof(text) - 1}
+
+/* The index of the field ``key`` names exactly; -1 for a key that names none in any case; DECLINE's
+   -2 for a key that names one in another case (or is spelt with escapes that could). */
+static int field_of(const Token *key, const Field *fields, int count) {
+    for (int i = 0; i < count; i++) {
+        /* (first letters that differ other than in case: another name; the same test, escapes aside) */
+        if (fields[i].length != key->length || ((fields[i].name[0] ^ key->start[0]) & ~0x20))
+            continue;
+        if (memcmp(fields[i].name, key->start, (size_t)key->length) == 0)
+            return i;
+        if (key->escaped || PyOS_strnicmp(fields[i].name, (const char *)key->start, key->length) == 0)
+            return -2;
+    }
+    return -1;
+}
+
+static int seen_once(unsigned *seen, int field) {
+    if (*seen & (1u << field))
+        return DECLINE; /* twice: msgspec keeps the last, the rules the first */
+    *seen |= 1u << field;
+    return OK;
+}
+
+/* ---- the structs of shapes.py --------------------------------------------------------------------------- */
+
+static const Field POINT_FIELDS[] = {FIELD("metricName"), FIELD("timestamp"), FIELD("step"), FIELD("value")};
+
+typedef struct {
+    PointTokens *point;
+    unsigned seen;
+} PointScan;
+
+static int point_member(Scanner *s, const Token *key, void *argument) {
+    PointScan *scan = argument;
+    int field = field_of(key, POINT_FIELDS, 4);
+    if (field == -2)
+        return DECLINE;
+    if (field < 0)
+        return skip_value(s);
+    TRY(seen_once(&scan->seen, field));
+    Token *token = field == 0 ? &scan->point->name : field == 1 ? &scan->point->timestamp
+                 : field == 2 ? &scan->point->step : &scan->point->value;
+    TRY(scan_value(s, token));
+    switch (field) { /* Point's types: str | None, float | str | None, int | None, float | None */
+    case 0:
+        return token->kind == T_STRING || token->kind == T_NULL ? OK : DECLINE;
+    case 1:
+        return token->kind == T_OTHER ? DECLINE : OK;
+    case 2:
+        return token->kind == T_NULL || (token->kind == T_NUMBER && token->integer) ? OK : DECLINE;
+    default:
+        return token->kind == T_NULL || token->kind == T_NUMBER ? OK : DECLINE;
+    }
+}
+
+static int point_element(Scanner *s, Py_ssize_t index, void *argument) {
+    (void)index;
+    (void)argument;
+    if (*s->p != '{')
+        return DECLINE;
+    PointTokens *point = stack_push(&s->points);
+    if (point == NULL)
+        return FAIL;
+    memset(point, 0, sizeof *point);
+    PointScan scan = {point, 0};
+    return scan_object(s, point_member, &scan);
+}
+
+static const Field PARAMETER_FIELDS[] = {FIELD("trialComponentName"), FIELD("metricData")};
+
+typedef struct {
+    Token component;
+    Py_ssize_t point_count; /* -1: no array of points */
+    unsigned seen;
+} ParametersScan;
+
+static int parameters_member(Scanner *s, const Token *key, void *argument) {
+    ParametersScan *scan = argument;
+    int field = field_of(key, PARAMETER_FIELDS, 2);
+    if (field == -2)
+        return DECLINE;
+    if (field < 0)
+        return skip_value(s);
+    TRY(seen_once(&scan->seen, field));
+    if (field == 0)
+        return scan_value(s, &scan->component);
+    if (*s->p == '[')
+        return scan_array(s, point_element, NULL, &scan->point_count);
+    Token token;
+    TRY(scan_value(s, &token));
+    return token.kind == T_NULL ? OK : DECLINE; /* list[Point] | None */
+}
+
+static const Field IDENTITY_FIELDS[] = {FIELD("arn")};
+
+static int identity_member(Scanner *s, const Token *key, void *argument) {
+    Token *arn = argument;
+    int field = field_of(key, IDENTITY_FIELDS, 1);
+    if (field == -2)
+        return DECLINE;
+    if (field < 0)
+        return skip_value(s);
+    if (arn->kind != T_ABSENT)
+        return DECLINE;
+    TRY(scan_value(s, arn));
+    if (arn->kind == T_ABSENT) /* (never: a value has a kind; kept so that twice is seen) */
+        return DECLINE;
+    return OK;
+}
+
+static const Field RESOURCE_FIELDS[] = {FIELD("type"), FIELD("ARN"), FIELD("arn")};
+
+typedef struct {
+    ResourceTokens *resource;
+    unsigned seen;
+} ResourceScan;
+
+static int resource_member(Scanner *s, const Token *key, void *argument) {
+    ResourceScan *scan = argument;
+    int field = field_of(key, RESOURCE_FIELDS, 3);
+    if (field == -2) { /* (ARN and arn are both fields: one is the other in another case, "Arn" either) */
+        if (key->length == 3 && !key->escaped) /* "ARN" compared with "arn" first, or the other way round */
+            field = memcmp(key->start, "ARN", 3) == 0 ? 1 : memcmp(key->start, "arn", 3) == 0 ? 2 : -2;
+        if (field == -2)
+            return DECLINE;
+    }
+    if (field < 0)
+        return skip_value(s);
+    TRY(seen_once(&scan->seen, field));
+    Token *token = field == 0 ? &scan->resource->type : field == 1 ? &scan->resource->ARN : &scan->resource->arn;
+    return scan_value(s, token);
+}
+
+static int resource_element(Scanner *s, Py_ssize_t index, void *argument) {
+    (void)index;
+    (void)argument;
+    if (*s->p != '{')
+        return DECLINE;
+    ResourceTokens *resource = stack_push(&s->resources);
+    if (resource == NULL)
+        return FAIL;
+    memset(resource, 0, sizeof *resource);
+    ResourceScan scan = {resource, 0};
+    return scan_object(s, resource_member, &scan);
+}
+
+enum {
+    E_SOURCE, E_NAME, E_TIME, E_ID, E_REGION, E_ACCOUNT, E_CODE, E_MESSAGE, E_AGENT, E_IP, E_IDENTITY, E_PARAMETERS,
+    E_RESOURCES, EVENT_FIELD_COUNT
+};
+static const Field EVENT_FIELDS[] = {
+    FIELD("eventSource"), FIELD("eventName"), FIELD("eventTime"), FIELD("eventID"), FIELD("awsRegion"),
+    FIELD("recipientAccountId"), FIELD("errorCode"), FIELD("errorMessage"), FIELD("userAgent"),
+    FIELD("sourceIPAddress"), FIELD("userIdentity"), FIELD("requestParameters"), FIELD("resources"),
+};
+
+typedef struct {
+    Token fields[EVENT_FIELD_COUNT]; /* the scalar fields; userIdentity's arn at E_IDENTITY */
+    unsigned char identity, parameters, resources; /* T_ABSENT, T_NULL, T_STRING (parameters) or T_OTHER */
+    ParametersScan inside;
+    Py_ssize_t resource_count;
+    unsigned seen;
+} EventScan;
+
+static int event_member(Scanner *s, const Token *key, void *argument) {
+    EventScan *event = argument;
+    int field = field_of(key, EVENT_FIELDS, EVENT_FIELD_COUNT);
+    Token token;
+    if (field == -2)
+        return DECLINE;
+    if (field < 0)
+        return skip_value(s);
+    TRY(seen_once(&event->seen, field));
+    switch (field) {
+    case E_IDENTITY: /* Identity | None */
+        if (*s->p == '{') {
+            event->identity = T_OTHER;
+            return scan_object(s, identity_member, &event->fields[E_IDENTITY]);
+        }
+        TRY(scan_value(s, &token));
+        event->identity = token.kind;
+        return token.kind == T_NULL ? OK : DECLINE;
+    case E_PARAMETERS: /* RequestParameters | str | None */
+        if (*s->p == '{') {
+            event->parameters = T_OTHER;
+            return scan_object(s, parameters_member, &event->inside);
+        }
+        TRY(scan_value(s, &token));
+        event->parameters = token.kind;
+        return token.kind == T_NULL || token.kind == T_STRING ? OK : DECLINE;
+    case E_RESOURCES: /* list[Resource] | None */
+        if (*s->p == '[') {
+            event->resources = T_OTHER;
+            return scan_array(s, resource_element, NULL, &event->resource_count);
+        }
+        TRY(scan_value(s, &token));
+        event->resources = token.kind;
+        return token.kind == T_NULL ? OK : DECLINE;
+    default:
+        return scan_value(s, &event->fields[field]);
+    }
+}
+
+/* ---- Python values -------------------------------------------------------------------------------------- */
+
+static int equals(const Token *token, const char *text) {
+    size_t length = strlen(text);
+    return token->kind == T_STRING && !token->escaped && (size_t)token->length == length
+           && memcmp(token->start, text, length) == 0;
+}
+
+/* A string token's text (escapes decoded; none of them \u), as a new str. */
+static PyObject *text_of(const Token *token) {
+    Py_ssize_t length = token->length;
+    if (token->escaped) {
+        for (Py_ssize_t i = 0; i < token->length; i++)
+            if (token->start[i] == '\\') {
+                length--;
+                i++;
+            }
+    }
+    PyObject *text = PyUnicode_New(length, 127);
+    if (text == NULL)
+        return NULL;
+    Py_UCS1 *out = PyUnicode_1BYTE_DATA(text);
+    if (!token->escaped) {
+        memcpy(out, token->start, (size_t)length);
+        return text;
+    }
+    for (Py_ssize_t i = 0; i < token->length; i++) {
+        unsigned char c = token->start[i];
+        if (c == '\\') {
+            c = token->start[++i];
+            c = c == 'b' ? '\b' : c == 'f' ? '\f' : c == 'n' ? '\n' : c == 'r' ? '\r' : c == 't' ? '\t' : c;
+        }
+        *out++ = c;
+    }
+    return text;
+}
+
+/* A text column's value: str for a string, None for null or absent; DECLINE (NULL, no error) for any other
+   kind or a \u escape. */
+static PyObject *text_or_none(const Token *token, int *status) {
+    if (token->kind == T_ABSENT || token->kind == T_NULL)
+        return Py_NewRef(Py_None);
+    if (token->kind != T_STRING || token->unicode) {
+        *status = DECLINE;
+        return NULL;
+    }
+    PyObject *text = text_of(token);
+    if (text == NULL)
+        *status = FAIL;
+    return text;
+}
+
+/* The integer of a token of at most 18 digits (checked by scan_number). */
+static long long integer_of(const Token *token) {
+    const unsigned char *p = token->start, *end = p + token->length;
+    int negative = *p == '-';
+    long long integer = 0;
+    for (p += negative; p < end; p++)
+        integer = integer * 10 + (*p - '0');
+    return negative ? -integer : integer;
+}
+
+/* 10^0 to 10^22: every one exactly a double. */
+static const double POWERS_OF_TEN[] = {1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13,
+                                       1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+
+/* A number token as the nearest double, as msgspec reads it into a float: an integer as the integer, then as a
+   float; a fraction correctly rounded. Speed trick (Clinger's fast path): digits that make an integer below
+   2^53, scaled by a power of ten up to 10^22, are one exact division or product, rounded once: correctly;
+   anything else goes to Python's own correctly rounded conversion. */
+static int number_of(const Token *token, double *result) {
+    if (token->integer) {
+        *result = (double)integer_of(token);
+        return OK;
+    }
+    const unsigned char *p = token->start, *end = p + token->length;
+    int negative = *p == '-', exponent = 0, digits = 0, scale = 0, exponent_negative = 0;
+    uint64_t mantissa = 0;
+    for (p += negative; p < end && *p != 'e' && *p != 'E'; p++) {
+        if (*p == '.') {
+            scale = 1;
+            continue;
+        }
+        if (mantissa == 0 && *p == '0') { /* (leading zeros are not digits of the mantissa) */
+            exponent -= scale;
+            continue;
+        }
+        if (++digits > 15)
+            break;
+        mantissa = mantissa * 10 + (uint64_t)(*p - '0');
+        exponent -= scale;
+    }
+    if (digits <= 15) {
+        int stated = 0;
+        if (p < end) { /* an exponent of at most two digits (scan_number) */
+            p++;
+            if (*p == '+' || *p == '-')
+                exponent_negative = *p++ == '-';
+            for (; p < end; p++)
+                stated = stated * 10 + (*p - '0');
+        }
+        exponent += exponent_negative ? -stated : stated;
+        if (mantissa == 0) {
+            *result = negative ? -0.0 : 0.0;
+            return OK;
+        }
+        if (exponent >= -22 && exponent <= 22) {
+            double value = (double)mantissa;
+            value = exponent < 0 ? value / POWERS_OF_TEN[-exponent] : value * POWERS_OF_TEN[exponent];
+            *result = negative ? -value : value;
+            return OK;
+        }
+    }
+    char text[MAX_NUMBER + 1];
+    memcpy(text, token->start, (size_t)token->length);
+    text[token->length] = '\0';
+    *result = PyOS_string_to_double(text, NULL, NULL);
+    if (*result == -1.0 && PyErr_Occurred())
+        return FAIL;
+    return OK;
+}
+
+/* A point value: float for a number, None for null or absent (the kinds were checked by point_member). */
+static PyObject *float_or_none(const Token *token) {
+    double number;
+    if (token->kind != T_NUMBER)
+        return Py_NewRef(Py_None);
+    if (number_of(token, &number) != OK)
+        return NULL;
+    return PyFloat_FromDouble(number);
+}
+
+/* Metric names repeat: each distinct one is made once per file. */
+#define NAME_SLOTS 64
+typedef struct {
+    PyObject *slots[NAME_SLOTS];
+} NameCache;
+
+static PyObject *name_of(NameCache *cache, const Token *token, int *status) {
+    if (token->kind != T_STRING || token->escaped)
+        return text_or_none(token, status);
+    uint32_t hash = 2166136261u;
+    for (Py_ssize_t i = 0; i < token->length; i++)
+        hash = (hash ^ token->start[i]) * 16777619u;
+    PyObject **slot = &cache->slots[hash % NAME_SLOTS];
+    if (*slot != NULL && PyUnicode_GET_LENGTH(*slot) == token->length
+        && memcmp(PyUnicode_1BYTE_DATA(*slot), token->start, (size_t)token->length) == 0)
+        return Py_NewRef(*slot);
+    PyObject *name = text_of(token);
+    if (name == NULL) {
+        *status = FAIL;
+        return NULL;
+    }
+    Py_XSETREF(*slot, Py_NewRef(name));
+    return name;
+}
+
+/* ---- the lists ------------------------------------------------------------------------------------------ */
+
+enum {
+    C_ACCOUNT, C_REGION, C_DAY, C_ID, C_COMPONENT, C_POINT_COUNT, C_CODE, C_TIME, C_ARN, C_MESSAGE, C_CALLER,
+    C_AGENT, C_IP, CALL_COLUMN_COUNT
+};
+static const char *const CALL_COLUMNS[] = {
+    "account_id", "region", "day", "event_id", "trial_component", "point_count", "error_code", "event_time",
+    "trial_component_arn", "error_message", "caller_arn", "user_agent", "source_ip",
+};
+
+typedef struct {
+    PyObject *calls[CALL_COLUMN_COUNT];
+    PyObject *call_points, *names, *values, *steps, *times;
+    PyObject *partition[3];
+    NameCache name_cache;
+    Py_ssize_t events, named;
+} Lists;
+
+/* Appends a new reference (NULL: the status is already set) and lets it go. */
+static int append(PyObject *list, PyObject *item, int status) {
+    if (item == NULL)
+        return status == OK ? FAIL : status;
+    int failed = PyList_Append(list, item);
+    Py_DECREF(item);
+    return failed ? FAIL : OK;
+}
+
+#define APPEND_TEXT(column, token)                                                                             \
+    do {                                                                                                       \
+        int _status = OK;                                                                                      \
+        PyObject *_text = text_or_none(token, &_status);                                                       \
+        TRY(append(lists->calls[column], _text, _status));                                                     \
+    } while (0)
+
+/* The trial component's ARN among a call's resources, as columnar's _typed_trial_component_arn finds it. */
+static int trial_component_arn(const ResourceTokens *resources, Py_ssize_t count, const Token **arn) {
+    *arn = NULL;
+    for (Py_ssize_t i = 0; i < count; i++) {
+        const ResourceTokens *resource = &resources[i];
+        int has_upper = resource->ARN.kind > T_NULL, has_lower = resource->arn.kind > T_NULL;
+        if (resource->type.kind <= T_NULL || has_upper == has_lower)
+            return DECLINE;
+        if (resource->type.kind == T_STRING && resource->type.escaped)
+            return DECLINE;
+        if (equals(&resource->type, TRIAL_COMPONENT_RESOURCE_TYPE)) {
+            *arn = has_upper ? &resource->ARN : &resource->arn;
+            return (*arn)->kind == T_STRING ? OK : DECLINE;
+        }
+    }
+    return OK;
+}
+
+/* One record's columns, when it is a metric call that the typed columns hold. */
+static int add_call(Lists *lists, const EventScan *event, const ResourceTokens *resources,
+                    const PointTokens *points) {
+    static const Token none = {0};
+    const Token *fields = event->fields, *arn;
+    for (int i = 0; i < 3; i++)
+        if (lists->partition[i] == Py_None)
+            return DECLINE;
+    /* what columnar requires of each call */
+    if (fields[E_ID].kind <= T_NULL || event->parameters != T_OTHER || fields[E_TIME].kind <= T_NULL
+        || event->identity != T_OTHER || fields[E_IDENTITY].kind <= T_NULL || fields[E_AGENT].kind <= T_NULL
+        || fields[E_IP].kind <= T_NULL || event->resources != T_OTHER)
+        return DECLINE;
+    TRY(trial_component_arn(resources, event->resource_count, &arn));
+    for (int i = 0; i < 3; i++)
+        TRY(append(lists->calls[C_ACCOUNT + i], Py_NewRef(lists->partition[i]), OK));
+    APPEND_TEXT(C_ID, &fields[E_ID]);
+    APPEND_TEXT(C_COMPONENT, &event->inside.component);
+    Py_ssize_t count = event->inside.point_count > 0 ? event->inside.point_count : 0;
+    TRY(append(lists->calls[C_POINT_COUNT], PyLong_FromSsize_t(count), OK));
+    APPEND_TEXT(C_CODE, &fields[E_CODE]);
+    APPEND_TEXT(C_TIME, &fields[E_TIME]);
+    APPEND_TEXT(C_ARN, arn != NULL ? arn : &none);
+    APPEND_TEXT(C_MESSAGE, &fields[E_MESSAGE]);
+    APPEND_TEXT(C_CALLER, &fields[E_IDENTITY]);
+    APPEND_TEXT(C_AGENT, &fields[E_AGENT]);
+    APPEND_TEXT(C_IP, &fields[E_IP]);
+    int failed = fields[E_CODE].kind > T_NULL;
+    TRY(append(lists->call_points, PyLong_FromSsize_t(failed ? 0 : count), OK));
+    if (failed) /* a failed call stored nothing */
+        return OK;
+    for (Py_ssize_t i = 0; i < count; i++) {
+        const PointTokens *point = &points[i];
+        int status = OK; /* (set by name_of and text_or_none before it is read: never in one call's arguments) */
+        PyObject *item = name_of(&lists->name_cache, &point->name, &status);
+        TRY(append(lists->names, item, status));
+        TRY(append(lists->values, float_or_none(&point->value), OK));
+        if (point->step.kind == T_NUMBER) {
+            TRY(append(lists->steps, PyLong_FromLongLong(integer_of(&point->step)), OK));
+        } else {
+            TRY(append(lists->steps, Py_NewRef(Py_None), OK));
+        }
+        if (point->timestamp.kind == T_STRING) {
+            item = text_or_none(&point->timestamp, &status);
+            TRY(append(lists->times, item, status));
+        } else {
+            TRY(append(lists->times, float_or_none(&point->timestamp), OK));
+        }
+    }
+    return OK;
+}
+
+static int record_element(Scanner *s, Py_ssize_t index, void *argument) {
+    Lists *lists = argument;
+    EventScan event;
+    (void)index;
+    if (*s->p != '{')
+        return DECLINE;
+    memset(&event, 0, sizeof event);
+    event.inside.point_count = -1;
+    s->points.used = s->resources.used = 0;
+    TRY(scan_object(s, event_member, &event));
+    lists->events++;
+    if (!equals(&event.fields[E_NAME], METRICS_EVENT_NAME)) {
+        const Token *name = &event.fields[E_NAME];
+        /* (a name spelt with escapes other than a letter's could still be the name) */
+        return name->kind == T_STRING && name->escaped ? DECLINE : OK;
+    }
+    lists->named++;
+    const Token *source = &event.fields[E_SOURCE];
+    if (source->kind <= T_NULL || (source->kind == T_STRING && source->escaped))
+        return DECLINE;
+    if (!equals(source, METRICS_EVENT_SOURCE))
+        return OK;
+    return add_call(lists, &event, s->resources.items, s->points.items);
+}
+
+static const Field LOG_FIELDS[] = {FIELD("Records"), FIELD("digestPublicKeyFingerprint")};
+
+typedef struct {
+    Lists *lists;
+    unsigned seen;
+} LogScan;
+
+static int log_member(Scanner *s, const Token *key, void *argument) {
+    LogScan *scan = argument;
+    int field = field_of(key, LOG_FIELDS, 2);
+    Py_ssize_t count;
+    if (field == -2)
+        return DECLINE;
+    if (field < 0)
+        return skip_value(s);
+    TRY(seen_once(&scan->seen, field));
+    if (field == 1)
+        return skip_value(s);
+    if (*s->p != '[')
+        return DECLINE; /* a digest, foreign JSON: the Python path tells which */
+    return scan_array(s, record_element, scan->lists, &count);
+}
+
+static void release(Lists *lists) {
+    for (int i = 0; i < CALL_COLUMN_COUNT; i++)
+        Py_CLEAR(lists->calls[i]);
+    Py_CLEAR(lists->call_points);
+    Py_CLEAR(lists->names);
+    Py_CLEAR(lists->values);
+    Py_CLEAR(lists->steps);
+    Py_CLEAR(lists->times);
+    for (int i = 0; i < NAME_SLOTS; i++)
+        Py_CLEAR(lists->name_cache.slots[i]);
+}
+
+static PyObject *scan(PyObject *module, PyObject *const *args, Py_ssize_t nargs) {
+    Py_buffer view;
+    Lists lists;
+    Scanner s;
+    PyObject *result = NULL;
+    int status;
+    (void)module;
+    if (nargs != 4) {
+        PyErr_SetString(PyExc_TypeError, "scan(data, account, region, day) takes 4 arguments");
+        return NULL;
+    }
+    if (PyObject_GetBuffer(args[0], &view, PyBUF_SIMPLE) < 0)
+        return NULL;
+    memset(&lists, 0, sizeof lists);
+    memset(&s, 0, sizeof s);
+    s.points.size = sizeof(PointTokens);
+    s.resources.size = sizeof(ResourceTokens);
+    for (int i = 0; i < 3; i++)
+        lists.partition[i] = args[1 + i];
+    status = OK;
+    for (int i = 0; i < CALL_COLUMN_COUNT && status == OK; i++)
+        if ((lists.calls[i] = PyList_New(0)) == NULL)
+            status = FAIL;
+    if (status == OK && ((lists.call_points = PyList_New(0)) == NULL || (lists.names = PyList_New(0)) == NULL
+                         || (lists.values = PyList_New(0)) == NULL || (lists.steps = PyList_New(0)) == NULL
+                         || (lists.times = PyList_New(0)) == NULL))
+        status = FAIL;
+    if (status == OK) {
+        s.p = view.buf;
+        s.end = s.p + view.len;
+        skip_space(&s);
+        LogScan log = {&lists, 0};
+        status = s.p < s.end && *s.p == '{' ? scan_object(&s, log_member, &log) : DECLINE;
+        if (status == OK) {
+            skip_space(&s);
+            if (s.p != s.end || !(log.seen & 1u) || lists.named != s.quoted)
+                status = DECLINE;
+        }
+    }
+    PyMem_Free(s.points.items);
+    PyMem_Free(s.resources.items);
+    PyBuffer_Release(&view);
+    if (status == OK) {
+        /* a file without the quoted name is read by the typed path's outline: no columns, not "typed" */
+        PyObject *calls = PyTuple_New(CALL_COLUMN_COUNT);
+        if (calls != NULL) {
+            for (int i = 0; i < CALL_COLUMN_COUNT; i++)
+                PyTuple_SET_ITEM(calls, i, Py_NewRef(lists.calls[i]));
+            result = Py_BuildValue("(nOOOOOOO)", lists.events, s.quoted ? Py_True : Py_False, calls,
+                                   lists.call_points, lists.names, lists.values, lists.steps, lists.times);
+            Py_DECREF(calls);
+        }
+    } else if (status == DECLINE) {
+        result = Py_NewRef(Py_None);
+    }
+    release(&lists);
+    return result;
+}
+
+static PyMethodDef METHODS[] = {
+    {"scan", (PyCFunction)(void (*)(void))scan, METH_FASTCALL,
+     "scan(data, account, region, day): the lists of a usual CloudTrail log, or None (see the module)."},
+    {NULL, NULL, 0, NULL},
+};
+
+static int exec_module(PyObject *module) {
+    PyObject *columns = PyTuple_New(CALL_COLUMN_COUNT);
+    if (columns == NULL)
+        return -1;
+    for (int i = 0; i < CALL_COLUMN_COUNT; i++) {
+        PyObject *name = PyUnicode_FromString(CALL_COLUMNS[i]);
+        if (name == NULL) {
+            Py_DECREF(columns);
+            return -1;
+        }
+        PyTuple_SET_ITEM(columns, i, name);
+    }
+    if (PyModule_AddObject(module, "CALL_COLUMNS", columns) < 0) {
+        Py_DECREF(columns);
+        return -1;
+    }
+    if (PyModule_AddStringConstant(module, "SOURCE_DIGEST", SCAN_SOURCE_DIGEST) < 0
+        || PyModule_AddStringConstant(module, "METRICS_EVENT_NAME", METRICS_EVENT_NAME) < 0
+        || PyModule_AddStringConstant(module, "METRICS_EVENT_SOURCE", METRICS_EVENT_SOURCE) < 0
+        || PyModule_AddStringConstant(module, "TRIAL_COMPONENT_RESOURCE_TYPE", TRIAL_COMPONENT_RESOURCE_TYPE) < 0)
+        return -1;
+    return 0;
+}
+
+static PyModuleDef_Slot SLOTS[] = {{Py_mod_exec, exec_module}, {0, NULL}};
+
+static struct PyModuleDef MODULE = {
+    PyModuleDef_HEAD_INIT, "smtrail_sql.reader._scan",
+    "The usual CloudTrail log file read into the reader's lists in C (see smtrail_sql.reader.native).", 0,
+    METHODS, SLOTS, NULL, NULL, NULL,
+};
+
+PyMODINIT_FUNC PyInit__scan(void) {
+    return PyModuleDef_Init(&MODULE);
+}

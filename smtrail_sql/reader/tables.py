@@ -219,6 +219,14 @@ def _point_times(values: list[Any]) -> pa.Array:
     texts apart (see :func:`_text_millis`)."""
     import numpy as np
 
+    if values and type(values[0]) is str:  # times as text (the demo's, some SDKs'): perhaps no number at all
+        try:
+            texts = pa.array(values, pa.string())  # (text or None only: else a number is among them)
+        except (pa.ArrowInvalid, pa.ArrowTypeError):
+            texts = None
+        if texts is not None:
+            millis, valid = _text_millis(values, texts)
+            return _from_numpy(millis * 1000, pa.timestamp("us"), ~valid)
     try:
         array = pa.array(values, pa.float64())  # no text among them: the usual case, no look at each
         positions: list[int] = []
@@ -280,8 +288,9 @@ def _second_millis(chars: Any) -> tuple[Any, Any]:
     return ok, (days * 86400 + hour * 3600 + minute * 60 + second) * 1000
 
 
-def _text_millis(texts: list[Any]) -> tuple[Any, Any]:
-    """Texts (or None) by the time rule, as epoch milliseconds and whether each is a time (numpy arrays).
+def _text_millis(texts: list[Any], array: pa.Array | None = None) -> tuple[Any, Any]:
+    """Texts (or None) by the time rule, as epoch milliseconds and whether each is a time (numpy arrays);
+    ``array``: the texts as an Arrow string array, when the caller has it.
 
     CloudTrail's own form, ``YYYY-MM-DDTHH:MM:SSZ``, and the same with milliseconds (``...SS.fffZ``) are
     checked and computed over the bytes with numpy (no Arrow cast: it takes forms the rule rejects; one worker
@@ -295,7 +304,8 @@ def _text_millis(texts: list[Any]) -> tuple[Any, Any]:
     valid = np.zeros(size, dtype=bool)
     if not size:
         return millis, valid
-    array = _strings(texts, pa.string())
+    if array is None:
+        array = _strings(texts, pa.string())
     offsets = np.frombuffer(array.buffers()[1], np.int32, size + 1, array.offset * 4)
     lengths = np.diff(offsets)
     done = np.zeros(size, dtype=bool)

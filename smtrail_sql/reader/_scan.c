@@ -655,7 +655,7 @@ static const double POWERS_OF_TEN[] = {1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1
                                        1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
 
 /* A number token as the nearest double, as msgspec reads it into a float: an integer as the integer, then as a
-   float; a fraction correctly rounded. Speed trick (Clinger's fast path): digits that make an integer below
+   float; a fraction correctly rounded. Speed trick (Clinger's fast path): digits that make an integer up to
    2^53, scaled by a power of ten up to 10^22, are one exact division or product, rounded once: correctly;
    anything else goes to Python's own correctly rounded conversion. */
 static int number_of(const Token *token, double *result) {
@@ -675,12 +675,12 @@ static int number_of(const Token *token, double *result) {
             exponent -= scale;
             continue;
         }
-        if (++digits > 15)
+        if (++digits > 19) /* (19 digits always fit in 64 bits) */
             break;
         mantissa = mantissa * 10 + (uint64_t)(*p - '0');
         exponent -= scale;
     }
-    if (digits <= 15) {
+    if (digits <= 19 && mantissa <= (UINT64_C(1) << 53)) {
         int stated = 0;
         if (p < end) { /* an exponent of at most two digits (scan_number) */
             p++;

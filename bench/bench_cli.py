@@ -14,6 +14,7 @@ Every round measures, each in a new process and in this order (the files in the 
   rows written as CSV to ``/dev/null``; its peak memory is the largest sum of the resident sets of its process
   tree (the CLI and its reader workers), sampled every 50 ms (an upper bound: forked workers share pages),
   and the part of it *held* (not file pages mapped from disk, which the system takes back under pressure);
+* ``python``: the same, without the reader's C scanner (``SMTRAIL_SQL_NATIVE=0``), when it is built;
 * ``duckdb``: DuckDB ``read_json`` over the same files, ``metricData`` unnested in SQL, the same aggregates
   (:func:`bench_local.measure_duckdb`), timed from the call in its own process (imports included);
 * ``floor``: the decompression floor: every file read and inflated (ISA-L, as the reader does), on two
@@ -178,16 +179,18 @@ def _spread(values: list[float]) -> str:
     return f"{statistics.median(values):6.2f} s  ({min(values):.2f}-{max(values):.2f})"
 
 
-def bench_shape(shape: str, repeat: int, skip_duckdb: bool) -> None:
+def bench_shape(shape: str, repeat: int, skip_duckdb: bool, native: bool) -> None:
     bucket, facts = ensure_shape(shape)
     print(f"\n== {shape}: {facts['log_files']} files, {facts['uncompressed_bytes'] / 1e6:.0f} MB of JSON "
           f"({facts['compressed_bytes'] / 1e6:.0f} MB gzipped), {facts['events']} events, "
           f"{facts['metric_calls']} BatchPutMetrics calls, {facts['points']} points", flush=True)
     for path in bucket.glob(GLOB):  # every contender starts with the files in the page cache
         path.read_bytes()
-    runs: dict[str, list[dict[str, Any]]] = {"cli": [], "duckdb": [], "floor": []}
+    runs: dict[str, list[dict[str, Any]]] = {"cli": [], "python": [], "duckdb": [], "floor": []}
     for round_number in range(repeat):
         runs["cli"].append(run_cli(bucket))
+        if native:
+            runs["python"].append(run_cli(bucket, env={"SMTRAIL_SQL_NATIVE": "0"}))
         if not skip_duckdb:
             runs["duckdb"].append(_child("duckdb", bucket))
         runs["floor"].append(_child("floor", bucket))
@@ -199,6 +202,9 @@ def bench_shape(shape: str, repeat: int, skip_duckdb: bool) -> None:
     held_gb = max(r["held_mb"] for r in runs["cli"]) / 1024
     floor = statistics.median(seconds["floor"])
     lines = [("CLI cold metric-summary --no-cache", _spread(seconds["cli"]), "")]
+    if "python" in seconds:
+        lines.append(("  the same without the C scanner", _spread(seconds["python"]),
+                      f"{statistics.median(seconds['python']) / cli:5.2f}x the CLI's time"))
     if "duckdb" in seconds:
         points = {r["points"] for r in runs["duckdb"]}
         if points != {facts["points"]}:
@@ -237,8 +243,13 @@ def main() -> None:
     # the package's bytecode, as pip writes it at install: without it (PYTHONDONTWRITEBYTECODE set, a worktree)
     # every run of the CLI compiles some sixty modules again, half a second a user never pays
     subprocess.run([sys.executable, "-m", "compileall", "-q", str(HERE.parent / "smtrail_sql")], check=True)
+    from smtrail_sql.reader import native
+
+    built = native.scanner() is not None
+    print("the C scanner is " + ("built: the CLI is also timed without it (SMTRAIL_SQL_NATIVE=0)" if built
+                                 else "not built: the CLI reads with its Python paths only"))
     for shape in args.shape or ["heavy", "sparse"]:
-        bench_shape(shape, args.repeat, args.no_duckdb)
+        bench_shape(shape, args.repeat, args.no_duckdb, built)
 
 
 if __name__ == "__main__":

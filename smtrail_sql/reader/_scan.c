@@ -237,51 +237,73 @@ static int scan_literal(Scanner *s, Token *token, const char *word, size_t lengt
 
 static int scan_value(Scanner *s, Token *token);
 
-/* Past a value that is kept nowhere, validated all the same. Speed trick: its own loops, without scan_object's
+/* ---- containers: the steps every object and array share ------------------------------------------------ */
+
+/* Into the container at s->p (its opening character); 1 in *empty for one closed at once. */
+static int open_container(Scanner *s, unsigned char close, int *empty) {
+    if (++s->depth > MAX_DEPTH)
+        return DECLINE;
+    s->p++;
+    skip_space(s);
+    *empty = s->p < s->end && *s->p == close;
+    if (*empty) {
+        s->p++;
+        s->depth--;
+    }
+    return OK;
+}
+
+/* A member's key and its colon, s->p then at the value. */
+static int scan_key(Scanner *s, Token *key) {
+    if (s->p >= s->end || *s->p != '"')
+        return DECLINE;
+    TRY(scan_string(s, key));
+    skip_space(s);
+    if (s->p >= s->end || *s->p != ':')
+        return DECLINE;
+    s->p++;
+    skip_space(s);
+    return OK;
+}
+
+/* After a member or an element: past its comma (0 in *closed) or the container's end (1 in *closed). */
+static int next_item(Scanner *s, unsigned char close, int *closed) {
+    skip_space(s);
+    if (s->p >= s->end)
+        return DECLINE;
+    *closed = *s->p == close;
+    if (*closed) {
+        s->p++;
+        s->depth--;
+        return OK;
+    }
+    if (*s->p != ',')
+        return DECLINE;
+    s->p++;
+    skip_space(s);
+    return OK;
+}
+
+/* Past a value that is kept nowhere, validated all the same. Speed trick: its own loop, without scan_object's
    and scan_array's calls through a pointer for each member (most of a log is skipped: userIdentity's session,
    responseElements, tlsDetails, other services' parameters). */
 static int skip_value(Scanner *s) {
     Token ignored;
+    int done;
     if (s->p >= s->end)
         return DECLINE;
     unsigned char open = *s->p;
     if (open != '{' && open != '[')
         return scan_value(s, &ignored);
     unsigned char close = open == '{' ? '}' : ']';
-    if (++s->depth > MAX_DEPTH)
-        return DECLINE;
-    s->p++;
-    skip_space(s);
-    if (s->p < s->end && *s->p == close) {
-        s->p++;
-        s->depth--;
-        return OK;
-    }
-    for (;;) {
-        if (open == '{') {
-            if (s->p >= s->end || *s->p != '"')
-                return DECLINE;
-            TRY(scan_string(s, &ignored));
-            skip_space(s);
-            if (s->p >= s->end || *s->p != ':')
-                return DECLINE;
-            s->p++;
-            skip_space(s);
-        }
+    TRY(open_container(s, close, &done));
+    while (!done) {
+        if (open == '{')
+            TRY(scan_key(s, &ignored));
         TRY(skip_value(s));
-        skip_space(s);
-        if (s->p >= s->end)
-            return DECLINE;
-        if (*s->p == close) {
-            s->p++;
-            s->depth--;
-            return OK;
-        }
-        if (*s->p != ',')
-            return DECLINE;
-        s->p++;
-        skip_space(s);
+        TRY(next_item(s, close, &done));
     }
+    return OK;
 }
 
 /* Calls each(s, key, argument) with s->p at each value of the object at s->p, which each must pass. */
@@ -289,38 +311,14 @@ typedef int (*MemberVisitor)(Scanner *s, const Token *key, void *argument);
 
 static int scan_object(Scanner *s, MemberVisitor each, void *argument) {
     Token key;
-    if (++s->depth > MAX_DEPTH)
-        return DECLINE;
-    s->p++; /* { */
-    skip_space(s);
-    if (s->p < s->end && *s->p == '}') {
-        s->p++;
-        s->depth--;
-        return OK;
-    }
-    for (;;) {
-        if (s->p >= s->end || *s->p != '"')
-            return DECLINE;
-        TRY(scan_string(s, &key));
-        skip_space(s);
-        if (s->p >= s->end || *s->p != ':')
-            return DECLINE;
-        s->p++;
-        skip_space(s);
+    int done;
+    TRY(open_container(s, '}', &done));
+    while (!done) {
+        TRY(scan_key(s, &key));
         TRY(each(s, &key, argument));
-        skip_space(s);
-        if (s->p >= s->end)
-            return DECLINE;
-        if (*s->p == '}') {
-            s->p++;
-            s->depth--;
-            return OK;
-        }
-        if (*s->p != ',')
-            return DECLINE;
-        s->p++;
-        skip_space(s);
+        TRY(next_item(s, '}', &done));
     }
+    return OK;
 }
 
 /* Calls each(s, index, argument) with s->p at each element of the array at s->p; the number of elements. */
@@ -328,32 +326,14 @@ typedef int (*ElementVisitor)(Scanner *s, Py_ssize_t index, void *argument);
 
 static int scan_array(Scanner *s, ElementVisitor each, void *argument, Py_ssize_t *count) {
     Py_ssize_t index = 0;
-    if (++s->depth > MAX_DEPTH)
-        return DECLINE;
-    s->p++; /* [ */
-    skip_space(s);
-    if (s->p < s->end && *s->p == ']') {
-        s->p++;
-        s->depth--;
-        *count = 0;
-        return OK;
-    }
-    for (;;) {
+    int done;
+    TRY(open_container(s, ']', &done));
+    while (!done) {
         TRY(each(s, index++, argument));
-        skip_space(s);
-        if (s->p >= s->end)
-            return DECLINE;
-        if (*s->p == ']') {
-            s->p++;
-            s->depth--;
-            *count = index;
-            return OK;
-        }
-        if (*s->p != ',')
-            return DECLINE;
-        s->p++;
-        skip_space(s);
+        TRY(next_item(s, ']', &done));
     }
+    *count = index;
+    return OK;
 }
 
 static int scan_value(Scanner *s, Token *token) {

@@ -60,7 +60,7 @@ def _agrees(data: bytes, log: LogFile = LOG) -> bool:
         return False
     expected = _python_lists(data, log)
     assert expected.skip_reason is None, f"the scanner took a file the Python paths skip: {expected.skip_reason}"
-    assert _exactly(scanned) == _exactly(expected)
+    assert _exactly(scanned.unpacked()) == _exactly(expected)
     return True
 
 
@@ -214,5 +214,43 @@ def test_numbers_are_read_as_msgspec_reads_them() -> None:
             assert "e" in text.lower() or len(text) > 40 or len(text.split(".")[0].lstrip("-")) > 18, text
             continue
         expected = decoder.decode(f'{{"value": {text}}}'.encode()).value
-        assert msgspec.json.encode(scanned.values[0]) == msgspec.json.encode(expected), text
-        assert str(scanned.values[0]) == str(expected) and scanned.point_times == [expected], text
+        unpacked = scanned.unpacked()
+        assert str(unpacked.values[0]) == str(expected) and unpacked.point_times == [expected], text
+
+
+def _tables_agree(parts: list[FileLists]) -> None:
+    """Packed points make the very Arrow rows (dictionaries included) that their lists make."""
+    from smtrail_sql.reader.tables import build_tables
+
+    packed_points, packed_calls = build_tables(parts)
+    points, calls = build_tables([part.unpacked() for part in parts])
+    assert packed_points.equals(points) and packed_calls.equals(calls)
+    assert packed_points.num_rows == sum(part.point_count for part in parts)
+
+
+def test_packed_points_make_the_rows_of_their_lists(tmp_path: Path) -> None:
+    write_sample_bucket(tmp_path / "bucket")
+    hostile_bucket(tmp_path / "bucket")
+    parts = []
+    for log in discover_log_files(tmp_path / "bucket").files:
+        raw = Path(log.path).read_bytes()
+        data = decode.inflate(raw) if raw[:2] == b"\x1f\x8b" else raw
+        if isinstance(data, bytes) and data.strip():
+            parts.append(native.scan(data, log) or _python_lists(data, log))  # (declined: the Python paths')
+    assert sum(part.packed is not None for part in parts) > 20
+    for size in (1, 3, 16):  # groups all packed, and groups with some lists (then all are lists)
+        for start in range(0, len(parts), size):
+            _tables_agree(parts[start:start + size])
+
+
+@pytest.mark.parametrize("times", [
+    ["2024-05-01T12:00:00Z", "2024-05-01T12:00:00.250Z", "2024-05-01 12:00:00", "2024-05-01T12:00:00.123456Z",
+     "not a time", "2024-02-30T00:00:00Z", None],
+    [1714564790000, 1714564790.5, 1714564790, -1, 0, 1e15, None],
+    ["2024-05-01T12:00:00Z", 1714564790000, None, "20240501"],
+])
+def test_packed_times_follow_the_time_rule_as_lists_do(times: list[object]) -> None:
+    points = [{"metricName": f"m{i % 3}", "timestamp": t, "step": i, "value": i / 3} for i, t in enumerate(times)]
+    parts = [native.scan(_log([NOISE, _call(f"t{i}", points)]), LOG) for i in range(2)]
+    assert all(part is not None and part.packed is not None for part in parts)
+    _tables_agree([part for part in parts if part is not None])

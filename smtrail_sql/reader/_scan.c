@@ -18,8 +18,10 @@
    - a metric call that the typed columns cannot hold (decode.py's columnar: no eventID, requestParameters that
      is text, a caller that is not text...), or as many quoted event names in the bytes as named records.
 
-   The tuple: (events, typed, calls, call_points, names, values, steps, point_times), ``calls`` a tuple of the
-   call columns in CALL_COLUMNS' order. A MemoryError is raised as Python raises it.
+   The tuple: (events, typed, calls, call_points, points), ``calls`` a tuple of the call columns in CALL_COLUMNS'
+   order, ``points`` the points packed in buffers that Arrow and numpy take as they are (see
+   smtrail_sql.reader.lists.PackedPoints): (size, names, codes, values, value_valid, steps, step_valid,
+   time_kinds, time_numbers, text_ends, texts). A MemoryError is raised as Python raises it.
 
    SOURCE_DIGEST, given by the build, is the CRC-32 of this file (8 hex digits): smtrail_sql.reader.native refuses a module
    built from another text. */
@@ -690,39 +692,180 @@ static int number_of(const Token *token, double *result) {
     return OK;
 }
 
-/* A point value: float for a number, None for null or absent (the kinds were checked by point_member). */
-static PyObject *float_or_none(const Token *token) {
-    double number;
-    if (token->kind != T_NUMBER)
-        return Py_NewRef(Py_None);
-    if (number_of(token, &number) != OK)
-        return NULL;
-    return PyFloat_FromDouble(number);
+/* ---- the points, packed --------------------------------------------------------------------------------- */
+
+/* A growing byte buffer. */
+typedef struct {
+    char *data;
+    Py_ssize_t used, room;
+} Buffer;
+
+static int buffer_add(Buffer *buffer, const void *bytes, Py_ssize_t size) {
+    if (buffer->used + size > buffer->room) {
+        Py_ssize_t room = buffer->room ? buffer->room : 4096;
+        while (room < buffer->used + size)
+            room *= 2;
+        char *data = PyMem_Realloc(buffer->data, (size_t)room);
+        if (data == NULL) {
+            PyErr_NoMemory();
+            return FAIL;
+        }
+        buffer->data = data;
+        buffer->room = room;
+    }
+    memcpy(buffer->data + buffer->used, bytes, (size_t)size);
+    buffer->used += size;
+    return OK;
 }
 
-/* Metric names repeat: each distinct one is made once per file. */
-#define NAME_SLOTS 64
-typedef struct {
-    PyObject *slots[NAME_SLOTS];
-} NameCache;
+static PyObject *buffer_bytes(const Buffer *buffer) {
+    return PyBytes_FromStringAndSize(buffer->data ? buffer->data : "", buffer->used);
+}
 
-static PyObject *name_of(NameCache *cache, const Token *token, int *status) {
-    if (token->kind != T_STRING || token->escaped)
-        return text_or_none(token, status);
-    uint32_t hash = 2166136261u;
-    for (Py_ssize_t i = 0; i < token->length; i++)
-        hash = (hash ^ token->start[i]) * 16777619u;
-    PyObject **slot = &cache->slots[hash % NAME_SLOTS];
-    if (*slot != NULL && PyUnicode_GET_LENGTH(*slot) == token->length
-        && memcmp(PyUnicode_1BYTE_DATA(*slot), token->start, (size_t)token->length) == 0)
-        return Py_NewRef(*slot);
-    PyObject *name = text_of(token);
-    if (name == NULL) {
-        *status = FAIL;
-        return NULL;
+/* The metric names of a file: each distinct one made once, coded by its rank of first appearance. */
+typedef struct {
+    PyObject *names;  /* list of str, in order of first appearance */
+    Py_ssize_t *slots; /* open addressing: index + 1 into names, 0 for a free slot */
+    Py_ssize_t room;   /* slots: a power of two, at least twice the names */
+} NameTable;
+
+static uint64_t hash_bytes(const unsigned char *bytes, Py_ssize_t size) {
+    uint64_t hash = 1469598103934665603u;
+    for (Py_ssize_t i = 0; i < size; i++)
+        hash = (hash ^ bytes[i]) * 1099511628211u;
+    return hash;
+}
+
+static int name_table_grow(NameTable *table) {
+    Py_ssize_t room = table->room ? table->room * 2 : 64;
+    Py_ssize_t *slots = PyMem_Calloc((size_t)room, sizeof *slots);
+    if (slots == NULL) {
+        PyErr_NoMemory();
+        return FAIL;
     }
-    Py_XSETREF(*slot, Py_NewRef(name));
-    return name;
+    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(table->names); i++) {
+        PyObject *name = PyList_GET_ITEM(table->names, i);
+        uint64_t at = hash_bytes(PyUnicode_1BYTE_DATA(name), PyUnicode_GET_LENGTH(name)) & (uint64_t)(room - 1);
+        while (slots[at])
+            at = (at + 1) & (uint64_t)(room - 1);
+        slots[at] = i + 1;
+    }
+    PyMem_Free(table->slots);
+    table->slots = slots;
+    table->room = room;
+    return OK;
+}
+
+/* The code of a point's name: its rank among the file's names, -1 for None. */
+static int name_code(NameTable *table, const Token *token, int32_t *code) {
+    int status = OK;
+    PyObject *decoded = NULL;
+    const unsigned char *bytes = token->start;
+    Py_ssize_t size = token->length;
+    if (token->kind != T_STRING) { /* (null or absent: point_member let nothing else through) */
+        *code = -1;
+        return OK;
+    }
+    if (token->escaped) {
+        if ((decoded = text_or_none(token, &status)) == NULL)
+            return status;
+        bytes = PyUnicode_1BYTE_DATA(decoded);
+        size = PyUnicode_GET_LENGTH(decoded);
+    }
+    if (2 * (PyList_GET_SIZE(table->names) + 1) > table->room && name_table_grow(table) != OK) {
+        Py_XDECREF(decoded);
+        return FAIL;
+    }
+    uint64_t at = hash_bytes(bytes, size) & (uint64_t)(table->room - 1);
+    for (; table->slots[at]; at = (at + 1) & (uint64_t)(table->room - 1)) {
+        PyObject *name = PyList_GET_ITEM(table->names, table->slots[at] - 1);
+        if (PyUnicode_GET_LENGTH(name) == size && memcmp(PyUnicode_1BYTE_DATA(name), bytes, (size_t)size) == 0) {
+            Py_XDECREF(decoded);
+            *code = (int32_t)(table->slots[at] - 1);
+            return OK;
+        }
+    }
+    PyObject *name = decoded != NULL ? decoded : text_of(token);
+    if (name == NULL)
+        return FAIL;
+    Py_ssize_t rank = PyList_GET_SIZE(table->names);
+    if (rank >= INT32_MAX || PyList_Append(table->names, name) < 0) {
+        Py_DECREF(name);
+        return rank >= INT32_MAX ? DECLINE : FAIL;
+    }
+    Py_DECREF(name);
+    table->slots[at] = rank + 1;
+    *code = (int32_t)rank;
+    return OK;
+}
+
+/* A point's time: its kind (0 none, 1 number, 2 text), the number (NaN for none), the text's end offset. */
+enum { TIME_NONE = 0, TIME_NUMBER = 1, TIME_TEXT = 2 };
+
+typedef struct {
+    Py_ssize_t count;
+    NameTable names;
+    Buffer codes, values, value_valid, steps, step_valid, time_kinds, time_numbers, text_ends, texts;
+} Points;
+
+static int add_point(Points *points, const PointTokens *point) {
+    int32_t code;
+    double number = 0.0;
+    int64_t step = 0;
+    unsigned char valid;
+    TRY(name_code(&points->names, &point->name, &code));
+    TRY(buffer_add(&points->codes, &code, sizeof code));
+    valid = point->value.kind == T_NUMBER;
+    if (valid)
+        TRY(number_of(&point->value, &number));
+    TRY(buffer_add(&points->values, &number, sizeof number));
+    TRY(buffer_add(&points->value_valid, &valid, 1));
+    valid = point->step.kind == T_NUMBER; /* (an integer: point_member let no other number through) */
+    if (valid)
+        step = integer_of(&point->step);
+    TRY(buffer_add(&points->steps, &step, sizeof step));
+    TRY(buffer_add(&points->step_valid, &valid, 1));
+    unsigned char kind = point->timestamp.kind == T_NUMBER ? TIME_NUMBER
+                         : point->timestamp.kind == T_STRING ? TIME_TEXT : TIME_NONE;
+    number = Py_NAN;
+    if (kind == TIME_NUMBER)
+        TRY(number_of(&point->timestamp, &number));
+    if (kind == TIME_TEXT) {
+        int status = OK;
+        PyObject *text = text_or_none(&point->timestamp, &status);
+        if (text == NULL)
+            return status;
+        status = buffer_add(&points->texts, PyUnicode_1BYTE_DATA(text), PyUnicode_GET_LENGTH(text));
+        Py_DECREF(text);
+        TRY(status);
+    }
+    int32_t end = (int32_t)points->texts.used;
+    if (points->texts.used > INT32_MAX)
+        return DECLINE;
+    TRY(buffer_add(&points->time_kinds, &kind, 1));
+    TRY(buffer_add(&points->time_numbers, &number, sizeof number));
+    TRY(buffer_add(&points->text_ends, &end, sizeof end));
+    points->count++;
+    return OK;
+}
+
+static void points_release(Points *points) {
+    Buffer *buffers[] = {&points->codes, &points->values, &points->value_valid, &points->steps, &points->step_valid,
+                         &points->time_kinds, &points->time_numbers, &points->text_ends, &points->texts};
+    for (size_t i = 0; i < sizeof buffers / sizeof *buffers; i++)
+        PyMem_Free(buffers[i]->data);
+    PyMem_Free(points->names.slots);
+    Py_CLEAR(points->names.names);
+}
+
+/* (size, names, codes, values, value_valid, steps, step_valid, time_kinds, time_numbers, text_ends, texts) */
+static PyObject *points_tuple(const Points *points) {
+    typedef PyObject *(*Converter)(void *);
+    Converter bytes_of = (Converter)buffer_bytes;
+    return Py_BuildValue("(nOO&O&O&O&O&O&O&O&O&)", points->count, points->names.names,
+                         bytes_of, &points->codes, bytes_of, &points->values, bytes_of, &points->value_valid,
+                         bytes_of, &points->steps, bytes_of, &points->step_valid, bytes_of, &points->time_kinds,
+                         bytes_of, &points->time_numbers, bytes_of, &points->text_ends, bytes_of, &points->texts);
 }
 
 /* ---- the lists ------------------------------------------------------------------------------------------ */
@@ -738,9 +881,9 @@ static const char *const CALL_COLUMNS[] = {
 
 typedef struct {
     PyObject *calls[CALL_COLUMN_COUNT];
-    PyObject *call_points, *names, *values, *steps, *times;
+    PyObject *call_points;
     PyObject *partition[3];
-    NameCache name_cache;
+    Points points;
     Py_ssize_t events, named;
 } Lists;
 
@@ -809,24 +952,8 @@ static int add_call(Lists *lists, const EventScan *event, const ResourceTokens *
     TRY(append(lists->call_points, PyLong_FromSsize_t(failed ? 0 : count), OK));
     if (failed) /* a failed call stored nothing */
         return OK;
-    for (Py_ssize_t i = 0; i < count; i++) {
-        const PointTokens *point = &points[i];
-        int status = OK; /* (set by name_of and text_or_none before it is read: never in one call's arguments) */
-        PyObject *item = name_of(&lists->name_cache, &point->name, &status);
-        TRY(append(lists->names, item, status));
-        TRY(append(lists->values, float_or_none(&point->value), OK));
-        if (point->step.kind == T_NUMBER) {
-            TRY(append(lists->steps, PyLong_FromLongLong(integer_of(&point->step)), OK));
-        } else {
-            TRY(append(lists->steps, Py_NewRef(Py_None), OK));
-        }
-        if (point->timestamp.kind == T_STRING) {
-            item = text_or_none(&point->timestamp, &status);
-            TRY(append(lists->times, item, status));
-        } else {
-            TRY(append(lists->times, float_or_none(&point->timestamp), OK));
-        }
-    }
+    for (Py_ssize_t i = 0; i < count; i++)
+        TRY(add_point(&lists->points, &points[i]));
     return OK;
 }
 
@@ -882,12 +1009,7 @@ static void release(Lists *lists) {
     for (int i = 0; i < CALL_COLUMN_COUNT; i++)
         Py_CLEAR(lists->calls[i]);
     Py_CLEAR(lists->call_points);
-    Py_CLEAR(lists->names);
-    Py_CLEAR(lists->values);
-    Py_CLEAR(lists->steps);
-    Py_CLEAR(lists->times);
-    for (int i = 0; i < NAME_SLOTS; i++)
-        Py_CLEAR(lists->name_cache.slots[i]);
+    points_release(&lists->points);
 }
 
 static PyObject *scan(PyObject *module, PyObject *const *args, Py_ssize_t nargs) {
@@ -913,9 +1035,8 @@ static PyObject *scan(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     for (int i = 0; i < CALL_COLUMN_COUNT && status == OK; i++)
         if ((lists.calls[i] = PyList_New(0)) == NULL)
             status = FAIL;
-    if (status == OK && ((lists.call_points = PyList_New(0)) == NULL || (lists.names = PyList_New(0)) == NULL
-                         || (lists.values = PyList_New(0)) == NULL || (lists.steps = PyList_New(0)) == NULL
-                         || (lists.times = PyList_New(0)) == NULL))
+    if (status == OK && ((lists.call_points = PyList_New(0)) == NULL
+                         || (lists.points.names.names = PyList_New(0)) == NULL))
         status = FAIL;
     if (status == OK) {
         s.p = view.buf;
@@ -938,8 +1059,8 @@ static PyObject *scan(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         if (calls != NULL) {
             for (int i = 0; i < CALL_COLUMN_COUNT; i++)
                 PyTuple_SET_ITEM(calls, i, Py_NewRef(lists.calls[i]));
-            result = Py_BuildValue("(nOOOOOOO)", lists.events, s.quoted ? Py_True : Py_False, calls,
-                                   lists.call_points, lists.names, lists.values, lists.steps, lists.times);
+            result = Py_BuildValue("(nOOOO&)", lists.events, s.quoted ? Py_True : Py_False, calls,
+                                   lists.call_points, (PyObject *(*)(void *))points_tuple, &lists.points);
             Py_DECREF(calls);
         }
     } else if (status == DECLINE) {

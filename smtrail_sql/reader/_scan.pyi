@@ -10,6 +10,6 @@ TRIAL_COMPONENT_RESOURCE_TYPE: Final[str]
 
 def scan(
     data: bytes, account: str | None, region: str | None, day: str | None, /
-) -> tuple[int, bool, tuple[list[Any], ...], list[int], list[Any], list[Any], list[Any], list[Any]] | None:
-    """The lists of a usual CloudTrail log (events, typed, call columns, call_points, names, values, steps,
-    point_times), or None for a file it declines."""
+) -> tuple[int, bool, tuple[list[Any], ...], list[int], tuple[Any, ...]] | None:
+    """The lists of a usual CloudTrail log (events, typed, call columns, call_points, packed points: see
+    ``smtrail_sql.reader.lists.PackedPoints``), or None for a file it declines."""

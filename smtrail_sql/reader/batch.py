@@ -46,7 +46,7 @@ def extract_group(tasks: list[tuple[int, LogFile]], cache: ExtractCache | None, 
             lists = FileLists(SKIP_TOO_LARGE)
         reasons.append(lists.skip_reason)
         pending.append(lists)
-        held += len(lists.names) + lists.call_count
+        held += lists.point_count + lists.call_count
         if held >= FLUSH_VALUES:  # plain lists take several times what their Arrow rows do
             built.append(_build_each(pending, lean, reasons, len(reasons) - len(pending)))
             pending, held = [], 0

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from smtrail_sql.reader.layout import LogFile
-from smtrail_sql.reader.lists import CALL_NAMES, FileLists
+from smtrail_sql.reader.lists import CALL_NAMES, FileLists, PackedPoints
 from smtrail_sql.schema import METRICS_EVENT_NAME, METRICS_EVENT_SOURCE, TRIAL_COMPONENT_RESOURCE_TYPE
 
 #: Set to ``0`` to read without the C scanner.
@@ -64,12 +64,12 @@ def scan(data: bytes, log: LogFile) -> FileLists | None:
     found = function(data, log.account_id, log.region, log.day)
     if found is None:
         return None
-    events, typed, calls, call_points, names, values, steps, times = found
+    events, typed, calls, call_points, points = found
     if not typed:  # (a file without the event name: what the typed path's outline gives)
         return FileLists(None, events)
     columns = dict(zip(_COLUMNS, calls, strict=True))
-    return FileLists(None, events, {name: columns[name] for name in CALL_NAMES}, call_points, names, values, steps,
-                     times, True)
+    return FileLists(None, events, {name: columns[name] for name in CALL_NAMES}, call_points, typed=True,
+                     packed=PackedPoints(*points))
 
 
 #: The order of the call columns in the scanner's answer.

@@ -211,7 +211,7 @@ def _cached_runs(files: Sequence[LogFile], cache: ExtractCache | None, reasons: 
             if not pending:
                 first = index
             pending.append(entry)
-            held += len(entry.names) + entry.call_count
+            held += entry.point_count + entry.call_count
             if held >= RUN_VALUES:
                 flush()
     flush()

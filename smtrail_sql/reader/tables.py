@@ -16,7 +16,7 @@ from typing import Any
 import pyarrow as pa
 
 import smtrail_sql.reader.rules as rules
-from smtrail_sql.reader.lists import CALL_NAMES, OPTIONAL_COLUMNS, FileLists
+from smtrail_sql.reader.lists import CALL_NAMES, OPTIONAL_COLUMNS, FileLists, PackedPoints
 from smtrail_sql.schema import EPOCH_MILLIS_THRESHOLD, METRIC_CALL_COLUMNS, METRIC_POINT_COLUMNS
 
 _ARROW_TYPES = {"VARCHAR": pa.string(), "BIGINT": pa.int64(), "DOUBLE": pa.float64(),
@@ -57,6 +57,9 @@ def build_tables(parts: Sequence[FileLists], *, lean: bool = False) -> tuple[pa.
     parts = [p for p in parts if p.skip_reason is None]
     if not parts:
         return empty_tables()
+    packs = [p.packed for p in parts if p.packed is not None]
+    if packs and any(p.packed is None and p.names for p in parts):  # (some points are lists: all as lists)
+        parts, packs = [p.unpacked() for p in parts], []
     call_columns: dict[str, list[Any]] = {name: [] for name in CALL_NAMES}
     call_points: list[int] = []
     names: list[Any] = []
@@ -88,6 +91,8 @@ def build_tables(parts: Sequence[FileLists], *, lean: bool = False) -> tuple[pa.
             starts = np.cumsum(runs) - runs
             columns[name] = _from_numpy(np.arange(len(owners), dtype=np.int64) - np.repeat(starts, runs) + 1,
                                         pa.int64())
+        elif name in _PACKED_COLUMNS and packs:
+            columns[name] = _PACKED_COLUMNS[name](packs)
         elif name == "metric_name":
             columns[name] = _strings(names, _DICTIONARY)
         elif name == "value":
@@ -214,10 +219,71 @@ def _numbers(values: list[Any], arrow_type: pa.DataType, convert: Any) -> pa.Arr
         return pa.array([convert(v) for v in values], arrow_type)
 
 
+def _joined(packs: list[PackedPoints], field: str, dtype: Any) -> Any:
+    import numpy as np  # (the buffers are in the machine's byte order: the C scanner wrote them here)
+
+    return np.concatenate([np.frombuffer(getattr(pack, field), dtype) for pack in packs])
+
+
+def _packed_names(packs: list[PackedPoints]) -> pa.Array:
+    """The names of packed points, dictionary-encoded as :func:`_strings` encodes lists (first seen, first)."""
+    import numpy as np
+
+    ranks: dict[str, int] = {}
+    codes = []
+    for pack in packs:  # each file's codes to the ranks among all files' names (-1, None, to -1)
+        ranked = [ranks.setdefault(n, len(ranks)) for n in pack.names] + [-1]
+        codes.append(np.asarray(ranked, np.int32)[np.frombuffer(pack.codes, np.int32)])
+    joined = np.concatenate(codes)
+    invalid = joined < 0
+    return pa.DictionaryArray.from_arrays(_from_numpy(np.where(invalid, 0, joined), pa.int32(), invalid),
+                                          pa.array(list(ranks), pa.string()))
+
+
+def _packed_numbers(field: str, arrow_type: pa.DataType) -> Any:
+    return lambda packs: _from_numpy(_joined(packs, field, arrow_type.to_pandas_dtype()), arrow_type,
+                                     _joined(packs, field.rstrip("s") + "_valid", "u1") == 0)
+
+
+def _packed_times(packs: list[PackedPoints]) -> pa.Array:
+    """:func:`_point_times` of packed points: the numbers vectorised, the texts as one Arrow string array."""
+    import numpy as np
+
+    kinds, numbers = _joined(packs, "time_kinds", "u1"), _joined(packs, "time_numbers", "f8")
+    result, valid = _number_millis(numbers)
+    texts = kinds == 2
+    if texts.any():
+        ends, base = [np.zeros(1, np.int64)], 0
+        for pack in packs:
+            ends.append(np.frombuffer(pack.text_ends, np.int32).astype(np.int64) + base)
+            base += len(pack.texts)
+        array = pa.Array.from_buffers(pa.string(), len(kinds), [
+            pa.py_buffer(np.packbits(texts, bitorder="little")), pa.py_buffer(np.concatenate(ends).astype(np.int32)),
+            pa.py_buffer(b"".join(pack.texts for pack in packs))], null_count=int(np.count_nonzero(~texts)))
+        text_millis, text_valid = _text_millis(None, array)
+        result[texts], valid[texts] = text_millis[texts], text_valid[texts]
+    return _from_numpy(result * 1000, pa.timestamp("us"), ~valid)
+
+
+_PACKED_COLUMNS = {"metric_name": _packed_names, "value": _packed_numbers("values", pa.float64()),
+                   "step": _packed_numbers("steps", pa.int64()), "metric_time": _packed_times}
+
+
+def _number_millis(numbers: Any) -> tuple[Any, Any]:
+    """Point times that are numbers (NaN for none) by the time rule: epoch milliseconds, and whether valid."""
+    import numpy as np
+
+    with np.errstate(invalid="ignore", over="ignore"):
+        scaled = np.where(numbers >= EPOCH_MILLIS_THRESHOLD, numbers, numbers * 1000.0)
+        millis = _round_half_away(scaled)
+        valid = (millis >= rules.MIN_MILLIS) & (millis < rules.MAX_MILLIS)  # NaN and inf compare false: NULL
+    millis[~valid] = 0
+    return millis.astype(np.int64), valid
+
+
 def _point_times(values: list[Any]) -> pa.Array:
     """Point timestamps by the time rule: numbers (floats: the double of the number as written) vectorised,
     texts apart (see :func:`_text_millis`)."""
-    import numpy as np
 
     if values and type(values[0]) is str:  # times as text (the demo's, some SDKs'): perhaps no number at all
         try:
@@ -236,13 +302,7 @@ def _point_times(values: list[Any]) -> pa.Array:
         for position in positions:
             numbers[position] = None
         array = pa.array(numbers, pa.float64())
-    numbers = array.to_numpy(zero_copy_only=False)  # (a NULL is NaN)
-    with np.errstate(invalid="ignore", over="ignore"):
-        scaled = np.where(numbers >= EPOCH_MILLIS_THRESHOLD, numbers, numbers * 1000.0)
-        millis = _round_half_away(scaled)
-        valid = (millis >= rules.MIN_MILLIS) & (millis < rules.MAX_MILLIS)  # NaN and inf compare false: NULL
-    millis[~valid] = 0
-    result = millis.astype(np.int64)
+    result, valid = _number_millis(array.to_numpy(zero_copy_only=False))  # (a NULL is NaN)
     if positions:
         text_millis, text_valid = _text_millis([values[p] for p in positions])
         result[positions] = text_millis
@@ -288,9 +348,9 @@ def _second_millis(chars: Any) -> tuple[Any, Any]:
     return ok, (days * 86400 + hour * 3600 + minute * 60 + second) * 1000
 
 
-def _text_millis(texts: list[Any], array: pa.Array | None = None) -> tuple[Any, Any]:
+def _text_millis(texts: list[Any] | None, array: pa.Array | None = None) -> tuple[Any, Any]:
     """Texts (or None) by the time rule, as epoch milliseconds and whether each is a time (numpy arrays);
-    ``array``: the texts as an Arrow string array, when the caller has it.
+    ``array``: the texts as an Arrow string array, when the caller has it (then ``texts`` may be None).
 
     CloudTrail's own form, ``YYYY-MM-DDTHH:MM:SSZ``, and the same with milliseconds (``...SS.fffZ``) are
     checked and computed over the bytes with numpy (no Arrow cast: it takes forms the rule rejects; one worker
@@ -299,13 +359,13 @@ def _text_millis(texts: list[Any], array: pa.Array | None = None) -> tuple[Any, 
     """
     import numpy as np
 
-    size = len(texts)
+    size = len(texts) if texts is not None else len(array)  # type: ignore[arg-type]
     millis = np.zeros(size, dtype=np.int64)
     valid = np.zeros(size, dtype=bool)
     if not size:
         return millis, valid
     if array is None:
-        array = _strings(texts, pa.string())
+        array = _strings(texts or [], pa.string())
     offsets = np.frombuffer(array.buffers()[1], np.int32, size + 1, array.offset * 4)
     lengths = np.diff(offsets)
     done = np.zeros(size, dtype=bool)
@@ -326,8 +386,12 @@ def _text_millis(texts: list[Any], array: pa.Array | None = None) -> tuple[Any, 
         millis[good] = stamp[ok]
         valid[good] = True
         done[good] = True
-    for position in np.flatnonzero(~done).tolist():  # any other form (or None): the rule itself
-        moment = rules.time_millis(texts[position]) if isinstance(texts[position], str) else None
+    if array.null_count:
+        done |= np.unpackbits(np.frombuffer(array.buffers()[0], np.uint8), count=array.offset + size,
+                              bitorder="little")[array.offset:] == 0  # (None: no time)
+    for position in np.flatnonzero(~done).tolist():  # any other form: the rule itself
+        text = texts[position] if texts is not None else array[position].as_py()
+        moment = rules.time_millis(text) if isinstance(text, str) else None
         if moment is not None:
             millis[position] = moment
             valid[position] = True

@@ -103,23 +103,33 @@ static inline void skip_space(Scanner *s) {
 }
 
 /* The first quote, backslash, control character or non-ASCII byte at or after p (end when none). */
-static inline const unsigned char *find_special(const unsigned char *p, const unsigned char *end) {
+/* What find_special stopped at. */
+enum { AT_QUOTE, AT_BACKSLASH, AT_OTHER };
+
+/* The first quote, backslash, control character or non-ASCII byte at or after *p (end when none), and which
+   it is: the usual string's end is told from the masks, with no second look at the byte. */
+static inline int find_special(const unsigned char **at, const unsigned char *end) {
+    const unsigned char *p = *at;
 #if defined(__SSE2__)
     const __m128i quote = _mm_set1_epi8('"'), backslash = _mm_set1_epi8('\\'), space = _mm_set1_epi8(0x20);
     while (end - p >= 16) {
         __m128i chunk = _mm_loadu_si128((const __m128i *)p);
+        unsigned quotes = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(chunk, quote));
         /* (signed: a byte of 0x80 or more is negative, so below the space too) */
-        __m128i hits = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(chunk, quote), _mm_cmpeq_epi8(chunk, backslash)),
-                                    _mm_cmplt_epi8(chunk, space));
-        int mask = _mm_movemask_epi8(hits);
-        if (mask)
-            return p + __builtin_ctz((unsigned)mask);
+        unsigned others = (unsigned)_mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(chunk, backslash),
+                                                                   _mm_cmplt_epi8(chunk, space)));
+        if (quotes | others) {
+            unsigned first = (quotes | others) & (0u - (quotes | others));
+            *at = p + __builtin_ctz(first);
+            return quotes & first ? AT_QUOTE : **at == '\\' ? AT_BACKSLASH : AT_OTHER;
+        }
         p += 16;
     }
 #endif
     while (p < end && *p != '"' && *p != '\\' && *p >= 0x20 && *p < 0x80)
         p++;
-    return p;
+    *at = p;
+    return p < end && *p == '"' ? AT_QUOTE : p < end && *p == '\\' ? AT_BACKSLASH : AT_OTHER;
 }
 
 static inline int hex_value(unsigned char c) {
@@ -140,11 +150,11 @@ static int scan_string(Scanner *s, Token *token) {
     token->start = p;
     token->escaped = token->unicode = 0;
     for (;;) {
-        p = find_special(p, end);
-        if (p >= end || *p < 0x20 || *p >= 0x80)
-            return DECLINE;
-        if (*p == '"')
+        int found = find_special(&p, end);
+        if (found == AT_QUOTE)
             break;
+        if (found == AT_OTHER) /* (the end of the data, a control character, a byte that is not ASCII) */
+            return DECLINE;
         /* a backslash */
         token->escaped = 1;
         if (end - p < 2)

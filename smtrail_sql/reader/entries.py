@@ -1,6 +1,7 @@
 """The bytes of the reader's stored rows: cache entries, snapshots, and the rows a worker process spools.
 
-Two layouts, both checked by a CRC-32 before anything in them is parsed (see :func:`_crc32`):
+Two layouts, both checked by a CRC-32 before anything in them is parsed (see :func:`_crc32`), but for the rows a
+worker spools, which live for milliseconds (see :func:`write_spool`):
 
 * a **framed payload** (a per-file cache entry, whose payload is the file's marshalled lists: see
   :mod:`smtrail_sql.reader.lists`): ``_FRAME`` (magic ``SMTRAIL2``, payload length, CRC-32 of the payload and
@@ -104,6 +105,29 @@ def serialize_entry(points: pa.Table, calls: pa.Table, meta: dict[str, Any], key
     return _HEADER.pack(_MAGIC, len(meta_bytes), len(streams[0]), crc) + body
 
 
+def write_spool(path: str, points: pa.Table, calls: pa.Table) -> None:
+    """A worker's rows, as a table entry for its reader to map (:func:`read_entry` with ``verify=False``), in a
+    new file. Unchecked (its checksum is 0): the file lives for milliseconds in the run's own spool folder,
+    written by this run's worker and read by the process that forked it, never kept; a checksum there cost
+    the reading process 0.07 s of a core the workers needed (the bench's metric-heavy logs)."""
+    import pyarrow as pa
+
+    streams = []
+    for table in (points, calls):
+        sink = pa.BufferOutputStream()
+        with pa.ipc.new_stream(sink, table.schema) as writer:
+            writer.write_table(table)
+        streams.append(sink.getvalue())
+    with open(path, "wb") as handle:  # (the streams written as they are: no copy joins them)
+        handle.write(_HEADER.pack(_MAGIC, len(_NO_META), streams[0].size, 0) + _NO_META)
+        for stream in streams:
+            handle.write(stream)
+
+
+#: The metadata of an entry that has none.
+_NO_META = b"{}"
+
+
 def write_entry(handle: IO[bytes], points: pa.Table | Iterable[pa.Table], calls: pa.Table, meta: dict[str, Any],
                 key: str) -> None:
     """Stream a table entry into ``handle``, a new file opened ``w+b`` (a snapshot: no copy of it in memory),
@@ -149,15 +173,15 @@ def deserialize_entry(buffer: Any, key: str = "") -> CachedRows:
     return _tables(data, meta_len, points_len)
 
 
-def _verified(view: memoryview, key: str) -> tuple[int, int]:
-    """The lengths of a table entry's metadata and points stream, once its header and checksum are checked
-    (ValueError otherwise)."""
+def _verified(view: memoryview, key: str, verify: bool = True) -> tuple[int, int]:
+    """The lengths of a table entry's metadata and points stream, once its header and (``verify``) checksum
+    are checked (ValueError otherwise)."""
     if view.nbytes < _HEADER.size:
         raise ValueError("cache entry too short")
     magic, meta_len, points_len, crc = _HEADER.unpack(view[:_HEADER.size])
     if magic != _MAGIC or _HEADER.size + meta_len + points_len > view.nbytes:
         raise ValueError("not a cache entry")
-    if _checksum(view[_HEADER.size:], meta_len, points_len, key) != crc:
+    if verify and _checksum(view[_HEADER.size:], meta_len, points_len, key) != crc:
         raise ValueError("cache entry damaged (checksum)")
     return meta_len, points_len
 
@@ -177,9 +201,10 @@ def _tables(data: pa.Buffer, meta_len: int, points_len: int) -> CachedRows:
     return CachedRows(points, calls, meta)
 
 
-def read_entry(path: str | Path, key: str = "") -> CachedRows:
+def read_entry(path: str | Path, key: str = "", *, verify: bool = True) -> CachedRows:
     """A table entry (written under ``key``) from a file, memory-mapped: its tables stay valid after the file is
-    removed. Raises OSError or ValueError when it cannot be read whole and undamaged.
+    removed. Raises OSError or ValueError when it cannot be read whole and undamaged. ``verify=False``: a
+    worker's spool (see :func:`write_spool`), whose checksum is not checked.
 
     The checksum is verified on the mapped bytes before pyarrow is even loaded: only then are the rows known
     to come from here, which lets a one-query process load it lean (see :mod:`smtrail_sql.process`).
@@ -192,7 +217,7 @@ def read_entry(path: str | Path, key: str = "") -> CachedRows:
             raise ValueError(f"{path}: cache entry too short")
         mapped = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
     with memoryview(mapped) as view:
-        meta_len, points_len = _verified(view, key)
+        meta_len, points_len = _verified(view, key, verify)
     pa = import_pyarrow()
     try:
         return _tables(pa.py_buffer(mapped), meta_len, points_len)

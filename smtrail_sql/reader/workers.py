@@ -101,7 +101,7 @@ def _in_workers(groups: list[list[tuple[int, LogFile]]], cache: ExtractCache | N
                 if forked is not None:
                     forked()
                 for indices, reasons, path in _results(workers.imap_unordered(jobs), max_size):
-                    entry = read_entry(path)
+                    entry = read_entry(path, verify=False)  # (a spool: see write_spool)
                     os.unlink(path)
                     yield indices, reasons, (entry.points, entry.calls)
         finally:
@@ -115,7 +115,7 @@ def _run_group(job: tuple[list[tuple[int, LogFile]], str | None, bool, str, int]
     """A worker's task: :func:`~smtrail_sql.reader.batch.extract_group`, its rows spooled to a file."""
     import smtrail_sql.reader.batch as batch
     from smtrail_sql.reader.cache import ExtractCache
-    from smtrail_sql.reader.entries import serialize_entry
+    from smtrail_sql.reader.entries import write_spool
 
     group, cache_root, lean, spool, max_size = job
     cache = ExtractCache(cache_root) if cache_root is not None else None
@@ -123,8 +123,7 @@ def _run_group(job: tuple[list[tuple[int, LogFile]], str | None, bool, str, int]
         reasons, (points, calls) = batch.extract_group(group, cache, lean, max_size)
     indices = [index for index, _ in group]
     path = os.path.join(spool, f"{indices[0]}.arrows")
-    with open(path, "wb") as handle:
-        handle.write(serialize_entry(points, calls, {}))
+    write_spool(path, points, calls)
     return indices, reasons, path
 
 
@@ -267,12 +266,12 @@ def _prime(lean: bool) -> None:
     from isal import igzip
 
     from smtrail_sql.reader.decode import extract_lists
-    from smtrail_sql.reader.entries import serialize_entry
+    from smtrail_sql.reader.entries import write_spool
     from smtrail_sql.reader.tables import build_tables
 
     primer = LogFile("primer.json.gz", len(_PRIMER), 0, "000000000000", "us-east-1", "2024/05/01")
     points, calls = build_tables([extract_lists(igzip.compress(_PRIMER), primer, lean=lean)], lean=lean)
-    serialize_entry(points, calls, {})
+    write_spool(os.devnull, points, calls)
 
 
 # -- work beside the workers ---------------------------------------------------------------------------------

@@ -288,7 +288,7 @@ def _cli(logs: Path, cache: Path, *extra: str) -> list[str]:
 @pytest.mark.parametrize("how", ["SIGKILL", "SIGINT"])
 def test_a_run_killed_mid_read_leaves_nothing_the_next_run_does_not_remove(how: str, tmp_path: Path) -> None:
     logs, cache = tmp_path / "logs", tmp_path / "cache"
-    _big_plain_folder(logs, 48)
+    _big_plain_folder(logs, 200)
     env = {**os.environ, "SMTRAIL_CACHE_DIR": str(cache)}
     run = subprocess.Popen(_cli(logs, cache), cwd=ROOT, env=env, start_new_session=True,
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

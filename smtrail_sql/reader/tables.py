@@ -4,7 +4,8 @@ Each rule of :mod:`smtrail_sql.reader.rules` that a column needs is applied here
 through Arrow's conversion in C, times (``timestamp`` of a point, ``eventTime`` of a call) by the time rule
 over numpy arrays, to the millisecond (epoch milliseconds at or above
 :data:`~smtrail_sql.schema.EPOCH_MILLIS_THRESHOLD`, epoch seconds below it, or a strict ISO-8601 time). Each
-point has its 1-based ``point_index`` in ``metricData``; every copy of an event is kept.
+point has its 1-based ``point_index`` in ``metricData``; every copy of an event is kept. Points the C scanner
+packed (:class:`~smtrail_sql.reader.lists.PackedPoints`) are taken from their buffers, to the same rows.
 """
 
 from __future__ import annotations

@@ -254,3 +254,25 @@ def test_packed_times_follow_the_time_rule_as_lists_do(times: list[object]) -> N
     parts = [native.scan(_log([NOISE, _call(f"t{i}", points)]), LOG) for i in range(2)]
     assert all(part is not None and part.packed is not None for part in parts)
     _tables_agree([part for part in parts if part is not None])
+
+
+def test_every_cut_of_a_log_is_declined_and_only_bytes_are_taken() -> None:
+    """A log cut anywhere is not JSON: declined, whatever byte the cut falls after (found in review: a cut right
+    after a colon, a bracket or a comma was looked one byte past)."""
+    data = _log([NOISE, _call("a"), _call("b", errorCode="X")])
+    assert _agrees(data)
+    for size in range(len(data)):
+        assert native.scan(data[:size], LOG) is None, data[:size][-20:]
+    with pytest.raises(TypeError):
+        native.scanner()(bytearray(data), ACCOUNT, REGION, "2024/05/01")
+
+
+def test_a_file_without_a_partition_is_left_to_python_when_it_names_the_event() -> None:
+    """(found in review) With the name in it, such a file is read generically by the Python paths."""
+    nowhere = LogFile("/x/y.json", 0, 0, None, None, None)
+    assert not _agrees(b'{"Records":[{"eventName":"BatchPutMetrics","eventSource":"x"}]}', nowhere)
+    assert _agrees(_log([NOISE]), nowhere)  # (without it, the partition does not matter)
+
+
+def test_an_empty_text_time_is_kept() -> None:
+    assert _agrees(_log([_call("t", [{"timestamp": "", "value": 1}, {"timestamp": "2024-05-01T12:00:00Z"}])]))

@@ -102,6 +102,11 @@ static inline void skip_space(Scanner *s) {
         s->p++;
 }
 
+/* Whether the next byte is c (never a look past the end). */
+static inline int at(const Scanner *s, unsigned char c) {
+    return s->p < s->end && *s->p == c;
+}
+
 /* The first quote, backslash, control character or non-ASCII byte at or after p (end when none). */
 /* What find_special stopped at. */
 enum { AT_QUOTE, AT_BACKSLASH, AT_OTHER };
@@ -435,7 +440,7 @@ static int point_member(Scanner *s, const Token *key, void *argument) {
 static int point_element(Scanner *s, Py_ssize_t index, void *argument) {
     (void)index;
     (void)argument;
-    if (*s->p != '{')
+    if (!at(s, '{'))
         return DECLINE;
     PointTokens *point = stack_push(&s->points);
     if (point == NULL)
@@ -463,7 +468,7 @@ static int parameters_member(Scanner *s, const Token *key, void *argument) {
     TRY(seen_once(&scan->seen, field));
     if (field == 0)
         return scan_value(s, &scan->component);
-    if (*s->p == '[')
+    if (at(s, '['))
         return scan_array(s, point_element, NULL, &scan->point_count);
     Token token;
     TRY(scan_value(s, &token));
@@ -513,7 +518,7 @@ static int resource_member(Scanner *s, const Token *key, void *argument) {
 static int resource_element(Scanner *s, Py_ssize_t index, void *argument) {
     (void)index;
     (void)argument;
-    if (*s->p != '{')
+    if (!at(s, '{'))
         return DECLINE;
     ResourceTokens *resource = stack_push(&s->resources);
     if (resource == NULL)
@@ -552,7 +557,7 @@ static int event_member(Scanner *s, const Token *key, void *argument) {
     TRY(seen_once(&event->seen, field));
     switch (field) {
     case E_IDENTITY: /* Identity | None */
-        if (*s->p == '{') {
+        if (at(s, '{')) {
             event->identity = T_OTHER;
             return scan_object(s, identity_member, &event->fields[E_IDENTITY]);
         }
@@ -560,7 +565,7 @@ static int event_member(Scanner *s, const Token *key, void *argument) {
         event->identity = token.kind;
         return token.kind == T_NULL ? OK : DECLINE;
     case E_PARAMETERS: /* RequestParameters | str | None */
-        if (*s->p == '{') {
+        if (at(s, '{')) {
             event->parameters = T_OTHER;
             return scan_object(s, parameters_member, &event->inside);
         }
@@ -568,7 +573,7 @@ static int event_member(Scanner *s, const Token *key, void *argument) {
         event->parameters = token.kind;
         return token.kind == T_NULL || token.kind == T_STRING ? OK : DECLINE;
     case E_RESOURCES: /* list[Resource] | None */
-        if (*s->p == '[') {
+        if (at(s, '[')) {
             event->resources = T_OTHER;
             return scan_array(s, resource_element, NULL, &event->resource_count);
         }
@@ -711,6 +716,8 @@ typedef struct {
 } Buffer;
 
 static int buffer_add(Buffer *buffer, const void *bytes, Py_ssize_t size) {
+    if (size == 0)
+        return OK;
     if (buffer->used + size > buffer->room) {
         Py_ssize_t room = buffer->room ? buffer->room : 4096;
         while (room < buffer->used + size)
@@ -971,7 +978,7 @@ static int record_element(Scanner *s, Py_ssize_t index, void *argument) {
     Lists *lists = argument;
     EventScan event;
     (void)index;
-    if (*s->p != '{')
+    if (!at(s, '{'))
         return DECLINE;
     memset(&event, 0, sizeof event);
     event.inside.point_count = -1;
@@ -1010,7 +1017,7 @@ static int log_member(Scanner *s, const Token *key, void *argument) {
     TRY(seen_once(&scan->seen, field));
     if (field == 1)
         return skip_value(s);
-    if (*s->p != '[')
+    if (!at(s, '['))
         return DECLINE; /* a digest, foreign JSON: the Python path tells which */
     return scan_array(s, record_element, scan->lists, &count);
 }
@@ -1031,6 +1038,10 @@ static PyObject *scan(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     (void)module;
     if (nargs != 4) {
         PyErr_SetString(PyExc_TypeError, "scan(data, account, region, day) takes 4 arguments");
+        return NULL;
+    }
+    if (!PyBytes_Check(args[0])) { /* (immutable, and ends with a NUL: no other buffer changes or ends midway) */
+        PyErr_SetString(PyExc_TypeError, "scan() takes the log's bytes");
         return NULL;
     }
     if (PyObject_GetBuffer(args[0], &view, PyBUF_SIMPLE) < 0)
@@ -1058,6 +1069,10 @@ static PyObject *scan(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
             skip_space(&s);
             if (s.p != s.end || !(log.seen & 1u) || lists.named != s.quoted)
                 status = DECLINE;
+            /* (with the name in it, a file the location gives no partition is read generically: columnar) */
+            for (int i = 0; i < 3 && status == OK && s.quoted; i++)
+                if (lists.partition[i] == Py_None)
+                    status = DECLINE;
         }
     }
     PyMem_Free(s.points.items);

@@ -59,7 +59,8 @@ def build_tables(parts: Sequence[FileLists], *, lean: bool = False) -> tuple[pa.
     if not parts:
         return empty_tables()
     packs = [p.packed for p in parts if p.packed is not None]
-    if packs and any(p.packed is None and p.names for p in parts):  # (some points are lists: all as lists)
+    if packs and (any(p.packed is None and p.names for p in parts)  # (some points are lists: all as lists;
+                  or sum(len(pack.texts) for pack in packs) >= 1 << 31):  # texts past int32 offsets, too)
         parts, packs = [p.unpacked() for p in parts], []
     call_columns: dict[str, list[Any]] = {name: [] for name in CALL_NAMES}
     call_points: list[int] = []

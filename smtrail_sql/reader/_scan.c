@@ -3,9 +3,11 @@
    scan(data, account, region, day) -> tuple | None
 
    The typed path of smtrail_sql/reader/decode.py (msgspec structs, then the columns in Python) gives the lists
-   of a usual file; this gives the very same lists (equal values of equal types) for the files it takes, about
-   four times faster, and None for any other file, which the Python paths then read. It takes a file only when
-   it can prove that the typed path would read it typed and how; everything else is declined, never guessed:
+   of a usual file; this gives the very same lists (equal values of equal types, the points packed) for the
+   files it takes, with no Python object a point (a metric-heavy bench file: 0.58 ms, where the typed path
+   takes 1.0 ms and its lists 0.1 ms more to build), and None for any other file, which the Python paths then
+   read. It takes a file only when it can prove that the typed path would read it typed and how; everything
+   else is declined, never guessed:
 
    - text that is not ASCII, a control character in a string, JSON that is not strictly valid, nesting deeper
      than MAX_DEPTH, a number with more than 18 integer digits or 2 exponent digits;

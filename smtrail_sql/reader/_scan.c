@@ -407,6 +407,16 @@ static int seen_once(unsigned *seen, int field) {
     return OK;
 }
 
+/* The field a member's key names among ``fields`` (seen once), or -1 with its value skipped: a key no field has. */
+static int member_field(Scanner *s, const Token *key, const Field *fields, int count, unsigned *seen, int *field) {
+    *field = field_of(key, fields, count);
+    if (*field == -2)
+        return DECLINE;
+    if (*field < 0)
+        return skip_value(s);
+    return seen_once(seen, *field);
+}
+
 /* ---- the structs of shapes.py --------------------------------------------------------------------------- */
 
 static const Field POINT_FIELDS[] = {FIELD("metricName"), FIELD("timestamp"), FIELD("step"), FIELD("value")};
@@ -418,12 +428,10 @@ typedef struct {
 
 static int point_member(Scanner *s, const Token *key, void *argument) {
     PointScan *scan = argument;
-    int field = field_of(key, POINT_FIELDS, 4);
-    if (field == -2)
-        return DECLINE;
+    int field;
+    TRY(member_field(s, key, POINT_FIELDS, 4, &scan->seen, &field));
     if (field < 0)
-        return skip_value(s);
-    TRY(seen_once(&scan->seen, field));
+        return OK;
     Token *token = field == 0 ? &scan->point->name : field == 1 ? &scan->point->timestamp
                  : field == 2 ? &scan->point->step : &scan->point->value;
     TRY(scan_value(s, token));
@@ -462,12 +470,10 @@ typedef struct {
 
 static int parameters_member(Scanner *s, const Token *key, void *argument) {
     ParametersScan *scan = argument;
-    int field = field_of(key, PARAMETER_FIELDS, 2);
-    if (field == -2)
-        return DECLINE;
+    int field;
+    TRY(member_field(s, key, PARAMETER_FIELDS, 2, &scan->seen, &field));
     if (field < 0)
-        return skip_value(s);
-    TRY(seen_once(&scan->seen, field));
+        return OK;
     if (field == 0)
         return scan_value(s, &scan->component);
     if (at(s, '['))
@@ -550,13 +556,11 @@ typedef struct {
 
 static int event_member(Scanner *s, const Token *key, void *argument) {
     EventScan *event = argument;
-    int field = field_of(key, EVENT_FIELDS, EVENT_FIELD_COUNT);
+    int field;
     Token token;
-    if (field == -2)
-        return DECLINE;
+    TRY(member_field(s, key, EVENT_FIELDS, EVENT_FIELD_COUNT, &event->seen, &field));
     if (field < 0)
-        return skip_value(s);
-    TRY(seen_once(&event->seen, field));
+        return OK;
     switch (field) {
     case E_IDENTITY: /* Identity | None */
         if (at(s, '{')) {
@@ -1010,13 +1014,11 @@ typedef struct {
 
 static int log_member(Scanner *s, const Token *key, void *argument) {
     LogScan *scan = argument;
-    int field = field_of(key, LOG_FIELDS, 2);
+    int field;
     Py_ssize_t count;
-    if (field == -2)
-        return DECLINE;
+    TRY(member_field(s, key, LOG_FIELDS, 2, &scan->seen, &field));
     if (field < 0)
-        return skip_value(s);
-    TRY(seen_once(&scan->seen, field));
+        return OK;
     if (field == 1)
         return skip_value(s);
     if (!at(s, '['))

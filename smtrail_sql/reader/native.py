@@ -68,11 +68,12 @@ def scan(data: bytes, log: LogFile) -> FileLists | None:
     events, typed, calls, call_points, points = found
     if not typed:  # (a file without the event name: what the typed path's outline gives)
         return FileLists(None, events)
-    columns = dict(zip(_COLUMNS, calls, strict=True))
-    return FileLists(None, events, {name: columns[name] for name in CALL_NAMES}, call_points, typed=True,
+    return FileLists(None, events, {name: calls[at] for name, at in _IN_CALL_NAMES}, call_points, typed=True,
                      packed=PackedPoints(*points))
 
 
 #: The order of the call columns in the scanner's answer.
 _COLUMNS = ("account_id", "region", "day", "event_id", "trial_component", "point_count", "error_code",
             "event_time", "trial_component_arn", "error_message", "caller_arn", "user_agent", "source_ip")
+#: Each call column's name (in :data:`CALL_NAMES`' order, the lists') and its place in the scanner's answer.
+_IN_CALL_NAMES = tuple((name, _COLUMNS.index(name)) for name in CALL_NAMES if name in _COLUMNS)

@@ -197,6 +197,9 @@ def _preload() -> None:
     import smtrail_sql.reader.cache  # noqa: F401
     import smtrail_sql.reader.entries  # noqa: F401
     import smtrail_sql.reader.shapes  # noqa: F401
+    from smtrail_sql.reader import native
+
+    native.scanner()  # (loaded and its source's CRC checked once, here, rather than in every worker)
 
 
 def _start_worker(lean: bool, budget: int | None) -> None:

@@ -276,3 +276,42 @@ def test_a_file_without_a_partition_is_left_to_python_when_it_names_the_event() 
 
 def test_an_empty_text_time_is_kept() -> None:
     assert _agrees(_log([_call("t", [{"timestamp": "", "value": 1}, {"timestamp": "2024-05-01T12:00:00Z"}])]))
+
+
+#: The keys the scanner looks for (the structs' fields), of 3 to 26 letters: its lookup compares a key with them
+#: 8 bytes at a time, so each length around a word's end is here.
+_FIELD_KEYS = ["metricName", "timestamp", "step", "value", "trialComponentName", "metricData", "arn", "type", "ARN",
+               "eventSource", "eventName", "eventTime", "eventID", "awsRegion", "recipientAccountId", "errorCode",
+               "errorMessage", "userAgent", "sourceIPAddress", "userIdentity", "requestParameters", "resources",
+               "Records", "digestPublicKeyFingerprint"]
+
+
+def _key_variants(key: str) -> Iterator[str]:
+    """``key`` with each letter in the other case in turn, one letter longer and shorter, its last letter a
+    byte that differs from it by more than its case."""
+    for at, letter in enumerate(key):
+        yield key[:at] + letter.swapcase() + key[at + 1:]
+    yield key + "s"
+    yield key[:-1]
+    yield key[:-1] + chr(ord(key[-1]) ^ 0x60)
+
+
+def test_every_key_in_another_case_agrees_or_is_declined() -> None:
+    """Each field's key, wherever it is in a log, spelt in another case or nearly: the scanner gives the Python
+    paths' lists or declines; a field spelt in another case where it is looked for is always declined."""
+    data = _log([NOISE, _call("a", errorCode="X", errorMessage="m"), _call("b")])
+    data = data[:-1] + b', "digestPublicKeyFingerprint": "f"}'
+    assert _agrees(data)
+    declined = 0
+    for key in _FIELD_KEYS:
+        quoted = f'"{key}"'.encode()
+        assert quoted in data, key
+        start = data.find(quoted)
+        while start >= 0:
+            for variant in _key_variants(key):
+                changed = data[:start] + f'"{variant}"'.encode() + data[start + len(quoted):]
+                declined += not _agrees(changed)
+                cut = changed[:start + len(variant) + 2]  # (the log ends with the key: no word past it)
+                assert native.scan(cut, LOG) is None
+            start = data.find(quoted, start + 1)
+    assert declined > len(_FIELD_KEYS)

@@ -8,12 +8,15 @@ than skipping them.
 
 from __future__ import annotations
 
+import itertools
 import json
+import marshal
 import os
 import random
 import subprocess
 import sys
 import zlib
+from array import array
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -219,13 +222,45 @@ def test_numbers_are_read_as_msgspec_reads_them() -> None:
 
 
 def _tables_agree(parts: list[FileLists]) -> None:
-    """Packed points make the very Arrow rows (dictionaries included) that their lists make."""
+    """Packed points and calls make the very Arrow rows (dictionaries included) that their lists make, whether
+    the scanner's ``unify`` ranks the calls' texts or Python does (where the scanner is not used)."""
     from smtrail_sql.reader.tables import build_tables
 
-    packed_points, packed_calls = build_tables(parts)
     points, calls = build_tables([part.unpacked() for part in parts])
-    assert packed_points.equals(points) and packed_calls.equals(calls)
-    assert packed_points.num_rows == sum(part.point_count for part in parts)
+    for unify in (native._unify, None):
+        saved, native._unify = native._unify, unify
+        try:
+            packed_points, packed_calls = build_tables(parts)
+        finally:
+            native._unify = saved
+        assert packed_points.equals(points) and packed_calls.equals(calls)
+        assert packed_points.num_rows == sum(part.point_count for part in parts)
+        assert packed_calls.num_rows == sum(part.call_count for part in parts)
+
+
+def test_packed_lists_survive_the_cache_and_an_older_entry_is_not_read() -> None:
+    scanned = native.scan(_log([NOISE, _call("a", errorCode="X", errorMessage="m\n\"q\""), _call("b")]), LOG)
+    assert scanned is not None and scanned.packed_calls is not None and scanned.call_count == 2
+    assert FileLists.loads(scanned.dumps()) == scanned
+    assert FileLists.loads(scanned.dumps()).unpacked() == scanned.unpacked()
+    older = marshal.dumps((5, *marshal.loads(scanned.dumps())[1:-1]))
+    with pytest.raises(ValueError, match="another format"):
+        FileLists.loads(older)
+
+
+def test_unify_ranks_the_files_texts_by_first_appearance() -> None:
+    import smtrail_sql.reader._scan as module
+
+    def packed(*texts: str) -> tuple[bytes, bytes]:
+        ends = list(itertools.accumulate(len(text) for text in texts))
+        return array("i", ends).tobytes(), "".join(texts).encode()
+
+    mapping, ends, texts = module.unify([packed("b", "a", ""), packed(), packed("a", "c", "b", "")])
+    assert array("i", mapping).tolist() == [0, 1, 2, 1, 3, 0, 2]
+    assert array("i", ends).tolist() == [1, 2, 2, 3] and texts == b"bac"
+    for bad in ([(b"\x05\0\0\0", b"abc")], [(b"\1\0\0", b"a")], [("x", b"a")], [(b"",)], 5):
+        with pytest.raises((ValueError, TypeError)):
+            module.unify(bad)
 
 
 def test_packed_points_make_the_rows_of_their_lists(tmp_path: Path) -> None:

@@ -18,7 +18,7 @@ import pyarrow as pa
 import pytest
 
 from smtrail_sql.errors import LogReadError
-from smtrail_sql.reader import batch, decode, generic, lists, rules, tables
+from smtrail_sql.reader import batch, decode, generic, lists, rules, tables, vectorised
 from smtrail_sql.reader import workers as pool
 from smtrail_sql.reader.layout import LogFile, discover_log_files
 from smtrail_sql.reader.pipeline import read_log_files
@@ -366,20 +366,20 @@ def test_vectorised_point_times_follow_the_scalar_rule(texts: bool) -> None:
     if texts:
         values += ["2024-05-01T00:00:00Z", "2024-05-01T00:00:00z", "2024-02-30T00:00:00Z", "0000-12-31T23:00:00Z",
                    "9999-12-31 23:59:59Z", "2024-05-01T00:00:00+02:00", "1714521600000", "soon", "", None]
-    got = tables._point_times(values).cast(pa.int64()).to_pylist()
+    got = vectorised.point_times(values).cast(pa.int64()).to_pylist()
     expected = [rules.time_millis(v if isinstance(v, str) or v is None else repr(v)) for v in values]
     assert got == [m * 1000 if m is not None else None for m in expected]
-    event_times = tables._event_times([v for v in values if isinstance(v, str) or v is None])
+    event_times = vectorised.event_times([v for v in values if isinstance(v, str) or v is None])
     assert event_times.cast(pa.int64()).to_pylist() == [
         m * 1000 if m is not None else None
         for m, v in zip(expected, values, strict=True) if isinstance(v, str) or v is None]
 
 
 @pytest.mark.parametrize("column", [
-    pa.array(["a", None, "b", None, "a", "c"], tables._DICTIONARY).slice(1),
+    pa.array(["a", None, "b", None, "a", "c"], vectorised.DICTIONARY).slice(1),
     pa.array([None, datetime(2024, 5, 1), None, datetime(1, 1, 1), datetime(9999, 12, 31), None],
              pa.timestamp("us")).slice(1),
-    pa.array(["a", "b", "c", "d", "e", "f"], tables._DICTIONARY).slice(1),
+    pa.array(["a", "b", "c", "d", "e", "f"], vectorised.DICTIONARY).slice(1),
 ])
 def test_call_values_spread_over_points_keep_nulls_and_offsets(column: pa.Array) -> None:
     owners = np.array([0, 0, 1, 2, 3, 3, 4, 2], dtype=np.int32)

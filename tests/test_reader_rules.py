@@ -253,7 +253,7 @@ def test_the_vectorised_time_forms_follow_the_rule_exactly() -> None:
     import random
 
     from smtrail_sql.reader import rules
-    from smtrail_sql.reader.tables import _text_millis
+    from smtrail_sql.reader.vectorised import text_millis
 
     rng = random.Random(11)
     texts: list[str | None] = [None, "", "2024-02-29T23:59:59Z", "2023-02-29T00:00:00Z", "0000-12-31T23:59:59Z",
@@ -269,7 +269,7 @@ def test_the_vectorised_time_forms_follow_the_rule_exactly() -> None:
             at = rng.randrange(len(text))
             text = text[:at] + rng.choice("/:-.A9 ") + text[at + 1:]
         texts.append(text)
-    millis, valid = _text_millis(texts)
+    millis, valid = text_millis(texts)
     expected = [rules.time_millis(text) if text is not None else None for text in texts]
     got = [int(m) if v else None for m, v in zip(millis.tolist(), valid.tolist(), strict=True)]
     assert got == expected

@@ -20,10 +20,11 @@
    - a metric call that the typed columns cannot hold (decode.py's columnar: no eventID, requestParameters that
      is text, a caller that is not text...), or as many quoted event names in the bytes as named records.
 
-   The tuple: (events, typed, calls, call_points, points), ``calls`` a tuple of the call columns in CALL_COLUMNS'
-   order, ``points`` the points packed in buffers that Arrow and numpy take as they are (see
-   smtrail_sql.reader.lists.PackedPoints): (size, names, codes, values, value_valid, steps, step_valid,
-   time_kinds, time_numbers, text_ends, texts). A MemoryError is raised as Python raises it.
+   The tuple: (events, typed, calls, points), the calls and the points packed in buffers that Arrow and numpy
+   take as they are: ``calls`` (see smtrail_sql.reader.lists.PackedCalls) is (size, point_counts, call_points,
+   texts), ``texts`` a (codes, ends, texts) for each of TEXT_COLUMNS; ``points`` (see PackedPoints) is (size,
+   names, codes, values, value_valid, steps, step_valid, time_kinds, time_numbers, text_ends, texts). A
+   MemoryError is raised as Python raises it.
 
    SOURCE_DIGEST, given by the build, is the CRC-32 of this file (8 hex digits): smtrail_sql.reader.native refuses a module
    built from another text. */
@@ -691,50 +692,6 @@ static int equals(const Token *token, const char *text) {
            && memcmp(token->start, text, length) == 0;
 }
 
-/* A string token's text (escapes decoded; none of them \u), as a new str. */
-static PyObject *text_of(const Token *token) {
-    Py_ssize_t length = token->length;
-    if (token->escaped) {
-        for (Py_ssize_t i = 0; i < token->length; i++)
-            if (token->start[i] == '\\') {
-                length--;
-                i++;
-            }
-    }
-    PyObject *text = PyUnicode_New(length, 127);
-    if (text == NULL)
-        return NULL;
-    Py_UCS1 *out = PyUnicode_1BYTE_DATA(text);
-    if (!token->escaped) {
-        memcpy(out, token->start, (size_t)length);
-        return text;
-    }
-    for (Py_ssize_t i = 0; i < token->length; i++) {
-        unsigned char c = token->start[i];
-        if (c == '\\') {
-            c = token->start[++i];
-            c = c == 'b' ? '\b' : c == 'f' ? '\f' : c == 'n' ? '\n' : c == 'r' ? '\r' : c == 't' ? '\t' : c;
-        }
-        *out++ = c;
-    }
-    return text;
-}
-
-/* A text column's value: str for a string, None for null or absent; DECLINE (NULL, no error) for any other
-   kind or a \u escape. */
-static PyObject *text_or_none(const Token *token, int *status) {
-    if (token->kind == T_ABSENT || token->kind == T_NULL)
-        return Py_NewRef(Py_None);
-    if (token->kind != T_STRING || token->unicode) {
-        *status = DECLINE;
-        return NULL;
-    }
-    PyObject *text = text_of(token);
-    if (text == NULL)
-        *status = FAIL;
-    return text;
-}
-
 /* The integer of a token of at most 18 digits (checked by scan_number). */
 static long long integer_of(const Token *token) {
     const unsigned char *p = token->start, *end = p + token->length;
@@ -805,7 +762,7 @@ static int number_of(const Token *token, double *result) {
     return OK;
 }
 
-/* ---- the points, packed --------------------------------------------------------------------------------- */
+/* ---- buffers and text columns, packed ---------------------------------------------------------------- */
 
 /* A growing byte buffer. */
 typedef struct {
@@ -813,9 +770,8 @@ typedef struct {
     Py_ssize_t used, room;
 } Buffer;
 
-static int buffer_add(Buffer *buffer, const void *bytes, Py_ssize_t size) {
-    if (size == 0)
-        return OK;
+/* Room for ``size`` more bytes. */
+static int buffer_reserve(Buffer *buffer, Py_ssize_t size) {
     if (buffer->used + size > buffer->room) {
         Py_ssize_t room = buffer->room ? buffer->room : 4096;
         while (room < buffer->used + size)
@@ -828,8 +784,33 @@ static int buffer_add(Buffer *buffer, const void *bytes, Py_ssize_t size) {
         buffer->data = data;
         buffer->room = room;
     }
+    return OK;
+}
+
+static int buffer_add(Buffer *buffer, const void *bytes, Py_ssize_t size) {
+    if (size == 0)
+        return OK;
+    TRY(buffer_reserve(buffer, size));
     memcpy(buffer->data + buffer->used, bytes, (size_t)size);
     buffer->used += size;
+    return OK;
+}
+
+/* A string token's text, escapes decoded (none of them \u: the caller declined those), added to ``buffer``. */
+static int buffer_add_text(Buffer *buffer, const Token *token) {
+    if (!token->escaped)
+        return buffer_add(buffer, token->start, token->length);
+    TRY(buffer_reserve(buffer, token->length));
+    unsigned char *out = (unsigned char *)buffer->data + buffer->used;
+    for (Py_ssize_t i = 0; i < token->length; i++) {
+        unsigned char c = token->start[i];
+        if (c == '\\') {
+            c = token->start[++i];
+            c = c == 'b' ? '\b' : c == 'f' ? '\f' : c == 'n' ? '\n' : c == 'r' ? '\r' : c == 't' ? '\t' : c;
+        }
+        *out++ = c;
+    }
+    buffer->used = (char *)out - buffer->data;
     return OK;
 }
 
@@ -837,99 +818,126 @@ static PyObject *buffer_bytes(const Buffer *buffer) {
     return PyBytes_FromStringAndSize(buffer->data ? buffer->data : "", buffer->used);
 }
 
-/* The metric names of a file: each distinct one made once, coded by its rank of first appearance. */
-typedef struct {
-    PyObject *names;  /* list of str, in order of first appearance */
-    Py_ssize_t *slots; /* open addressing: index + 1 into names, 0 for a free slot */
-    Py_ssize_t room;   /* slots: a power of two, at least twice the names */
-} NameTable;
-
+/* A hash of text, a word of 8 bytes at a time. */
 static uint64_t hash_bytes(const unsigned char *bytes, Py_ssize_t size) {
-    uint64_t hash = 1469598103934665603u;
-    for (Py_ssize_t i = 0; i < size; i++)
-        hash = (hash ^ bytes[i]) * 1099511628211u;
-    return hash;
+    uint64_t hash = UINT64_C(0x9E3779B97F4A7C15) ^ (uint64_t)size, word;
+    for (; size >= 8; bytes += 8, size -= 8) {
+        memcpy(&word, bytes, 8);
+        hash = (hash ^ word) * UINT64_C(0xff51afd7ed558ccd);
+        hash ^= hash >> 32;
+    }
+    word = 0;
+    if (size > 0) /* (an empty text may have no bytes at all: NULL) */
+        memcpy(&word, bytes, (size_t)size);
+    hash = (hash ^ word) * UINT64_C(0xc4ceb9fe1a85ec53);
+    return hash ^ (hash >> 29);
 }
 
-static int name_table_grow(NameTable *table) {
-    Py_ssize_t room = table->room ? table->room * 2 : 64;
+/* A text column (of the calls, or the points' metric names): ``codes`` (int32 a row) each row's entry, -1 for
+   None; ``ends`` (int32 an entry) where each entry's text, escapes decoded, ends in ``texts``. */
+typedef struct {
+    Buffer codes, ends, texts;
+    Py_ssize_t count;
+    Py_ssize_t *slots, room; /* a shared column's entries by their text: open addressing, entry + 1, 0 free */
+} TextColumn;
+
+static inline Py_ssize_t entry_start(const TextColumn *column, Py_ssize_t entry) {
+    return entry ? ((const int32_t *)column->ends.data)[entry - 1] : 0;
+}
+
+static int text_column_grow(TextColumn *column) {
+    Py_ssize_t room = column->room ? column->room * 2 : 64;
     Py_ssize_t *slots = PyMem_Calloc((size_t)room, sizeof *slots);
     if (slots == NULL) {
         PyErr_NoMemory();
         return FAIL;
     }
-    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(table->names); i++) {
-        PyObject *name = PyList_GET_ITEM(table->names, i);
-        uint64_t at = hash_bytes(PyUnicode_1BYTE_DATA(name), PyUnicode_GET_LENGTH(name)) & (uint64_t)(room - 1);
+    for (Py_ssize_t entry = 0; entry < column->count; entry++) {
+        Py_ssize_t start = entry_start(column, entry), end = ((const int32_t *)column->ends.data)[entry];
+        uint64_t at = hash_bytes((const unsigned char *)column->texts.data + start, end - start) & (uint64_t)(room - 1);
         while (slots[at])
             at = (at + 1) & (uint64_t)(room - 1);
-        slots[at] = i + 1;
+        slots[at] = entry + 1;
     }
-    PyMem_Free(table->slots);
-    table->slots = slots;
-    table->room = room;
+    PyMem_Free(column->slots);
+    column->slots = slots;
+    column->room = room;
     return OK;
 }
 
-/* The code of a point's name: its rank among the file's names, -1 for None. */
-static int name_code(NameTable *table, const Token *token, int32_t *code) {
-    int status = OK;
-    PyObject *decoded = NULL;
-    const unsigned char *bytes = token->start;
-    Py_ssize_t size = token->length;
-    if (token->kind != T_STRING) { /* (null or absent: point_member let nothing else through) */
-        *code = -1;
-        return OK;
-    }
-    if (token->escaped) {
-        if ((decoded = text_or_none(token, &status)) == NULL)
-            return status;
-        bytes = PyUnicode_1BYTE_DATA(decoded);
-        size = PyUnicode_GET_LENGTH(decoded);
-    }
-    if (2 * (PyList_GET_SIZE(table->names) + 1) > table->room && name_table_grow(table) != OK) {
-        Py_XDECREF(decoded);
-        return FAIL;
-    }
-    uint64_t at = hash_bytes(bytes, size) & (uint64_t)(table->room - 1);
-    for (; table->slots[at]; at = (at + 1) & (uint64_t)(table->room - 1)) {
-        PyObject *name = PyList_GET_ITEM(table->names, table->slots[at] - 1);
-        if (PyUnicode_GET_LENGTH(name) == size && memcmp(PyUnicode_1BYTE_DATA(name), bytes, (size_t)size) == 0) {
-            Py_XDECREF(decoded);
-            *code = (int32_t)(table->slots[at] - 1);
-            return OK;
+/* The entry of the text just added at ``start`` of the column's texts: a new one, or for a shared column the
+   one of the same text if there is one (the text added is then taken back). */
+static int text_column_entry(TextColumn *column, int shared, Py_ssize_t start, int32_t *code) {
+    Py_ssize_t length = column->texts.used - start;
+    uint64_t at = 0;
+    if (shared) {
+        if (2 * (column->count + 1) > column->room)
+            TRY(text_column_grow(column));
+        const char *text = column->texts.data + start;
+        for (at = hash_bytes((const unsigned char *)text, length) & (uint64_t)(column->room - 1); column->slots[at];
+             at = (at + 1) & (uint64_t)(column->room - 1)) {
+            Py_ssize_t entry = column->slots[at] - 1, from = entry_start(column, entry);
+            if (((const int32_t *)column->ends.data)[entry] - from == length
+                && (length == 0 || memcmp(column->texts.data + from, text, (size_t)length) == 0)) {
+                column->texts.used = start; /* (a text seen before: its first copy serves) */
+                *code = (int32_t)entry;
+                return OK;
+            }
         }
     }
-    PyObject *name = decoded != NULL ? decoded : text_of(token);
-    if (name == NULL)
-        return FAIL;
-    Py_ssize_t rank = PyList_GET_SIZE(table->names);
-    if (rank >= INT32_MAX || PyList_Append(table->names, name) < 0) {
-        Py_DECREF(name);
-        return rank >= INT32_MAX ? DECLINE : FAIL;
-    }
-    Py_DECREF(name);
-    table->slots[at] = rank + 1;
-    *code = (int32_t)rank;
-    return OK;
+    if (column->texts.used > INT32_MAX || column->count >= INT32_MAX)
+        return DECLINE;
+    int32_t end = (int32_t)column->texts.used;
+    *code = (int32_t)column->count++;
+    if (shared)
+        column->slots[at] = column->count;
+    return buffer_add(&column->ends, &end, sizeof end);
 }
+
+/* A row's value of a text column: None for null or absent; DECLINE for any other kind than a string or a
+   string with a \u escape (a kept value: the typed path's text would be decoded from it). */
+static int text_column_add(TextColumn *column, int shared, const Token *token) {
+    int32_t code = -1;
+    if (token->kind != T_ABSENT && token->kind != T_NULL) {
+        if (token->kind != T_STRING || token->unicode)
+            return DECLINE;
+        Py_ssize_t start = column->texts.used;
+        TRY(buffer_add_text(&column->texts, token));
+        TRY(text_column_entry(column, shared, start, &code));
+    }
+    return buffer_add(&column->codes, &code, sizeof code);
+}
+
+static void text_column_release(TextColumn *column) {
+    PyMem_Free(column->codes.data);
+    PyMem_Free(column->ends.data);
+    PyMem_Free(column->texts.data);
+    PyMem_Free(column->slots);
+}
+
+/* (codes, ends, texts) */
+static PyObject *text_column_tuple(const TextColumn *column) {
+    typedef PyObject *(*Converter)(void *);
+    Converter bytes_of = (Converter)buffer_bytes;
+    return Py_BuildValue("(O&O&O&)", bytes_of, &column->codes, bytes_of, &column->ends, bytes_of, &column->texts);
+}
+
+/* ---- the points, packed --------------------------------------------------------------------------------- */
 
 /* A point's time: its kind (0 none, 1 number, 2 text), the number (NaN for none), the text's end offset. */
 enum { TIME_NONE = 0, TIME_NUMBER = 1, TIME_TEXT = 2 };
 
 typedef struct {
     Py_ssize_t count;
-    NameTable names;
-    Buffer codes, values, value_valid, steps, step_valid, time_kinds, time_numbers, text_ends, texts;
+    TextColumn names; /* the metric names: each distinct one kept once, its rank of first appearance each point's */
+    Buffer values, value_valid, steps, step_valid, time_kinds, time_numbers, text_ends, texts;
 } Points;
 
 static int add_point(Points *points, const PointTokens *point) {
-    int32_t code;
     double number = 0.0;
     int64_t step = 0;
     unsigned char valid;
-    TRY(name_code(&points->names, &point->name, &code));
-    TRY(buffer_add(&points->codes, &code, sizeof code));
+    TRY(text_column_add(&points->names, 1, &point->name));
     valid = point->value.kind == T_NUMBER;
     if (valid)
         TRY(number_of(&point->value, &number));
@@ -946,13 +954,9 @@ static int add_point(Points *points, const PointTokens *point) {
     if (kind == TIME_NUMBER)
         TRY(number_of(&point->timestamp, &number));
     if (kind == TIME_TEXT) {
-        int status = OK;
-        PyObject *text = text_or_none(&point->timestamp, &status);
-        if (text == NULL)
-            return status;
-        status = buffer_add(&points->texts, PyUnicode_1BYTE_DATA(text), PyUnicode_GET_LENGTH(text));
-        Py_DECREF(text);
-        TRY(status);
+        if (point->timestamp.unicode) /* (a \u escape in a kept value: see text_column_add) */
+            return DECLINE;
+        TRY(buffer_add_text(&points->texts, &point->timestamp));
     }
     int32_t end = (int32_t)points->texts.used;
     if (points->texts.used > INT32_MAX)
@@ -965,58 +969,81 @@ static int add_point(Points *points, const PointTokens *point) {
 }
 
 static void points_release(Points *points) {
-    Buffer *buffers[] = {&points->codes, &points->values, &points->value_valid, &points->steps, &points->step_valid,
+    Buffer *buffers[] = {&points->values, &points->value_valid, &points->steps, &points->step_valid,
                          &points->time_kinds, &points->time_numbers, &points->text_ends, &points->texts};
     for (size_t i = 0; i < sizeof buffers / sizeof *buffers; i++)
         PyMem_Free(buffers[i]->data);
-    PyMem_Free(points->names.slots);
-    Py_CLEAR(points->names.names);
+    text_column_release(&points->names);
+}
+
+/* A text column's entries, as a list of str. */
+static PyObject *text_column_list(const TextColumn *column) {
+    PyObject *list = PyList_New(column->count);
+    for (Py_ssize_t entry = 0; list != NULL && entry < column->count; entry++) {
+        Py_ssize_t start = entry_start(column, entry), end = ((const int32_t *)column->ends.data)[entry];
+        PyObject *text = PyUnicode_New(end - start, 127);
+        if (text == NULL) {
+            Py_CLEAR(list);
+            break;
+        }
+        if (end > start)
+            memcpy(PyUnicode_1BYTE_DATA(text), column->texts.data + start, (size_t)(end - start));
+        PyList_SET_ITEM(list, entry, text);
+    }
+    return list;
 }
 
 /* (size, names, codes, values, value_valid, steps, step_valid, time_kinds, time_numbers, text_ends, texts) */
 static PyObject *points_tuple(const Points *points) {
     typedef PyObject *(*Converter)(void *);
     Converter bytes_of = (Converter)buffer_bytes;
-    return Py_BuildValue("(nOO&O&O&O&O&O&O&O&O&)", points->count, points->names.names,
-                         bytes_of, &points->codes, bytes_of, &points->values, bytes_of, &points->value_valid,
+    return Py_BuildValue("(nNO&O&O&O&O&O&O&O&O&)", points->count, text_column_list(&points->names),
+                         bytes_of, &points->names.codes, bytes_of, &points->values, bytes_of, &points->value_valid,
                          bytes_of, &points->steps, bytes_of, &points->step_valid, bytes_of, &points->time_kinds,
                          bytes_of, &points->time_numbers, bytes_of, &points->text_ends, bytes_of, &points->texts);
 }
 
+/* ---- the calls, packed --------------------------------------------------------------------------------- */
+
+/* The calls' text columns, in this order in the answer (the partition's three are the file's own). */
+enum { X_ID, X_COMPONENT, X_CODE, X_TIME, X_ARN, X_MESSAGE, X_CALLER, X_AGENT, X_IP, TEXT_COLUMN_COUNT };
+static const char *const TEXT_COLUMNS[] = {
+    "event_id", "trial_component", "error_code", "event_time", "trial_component_arn", "error_message",
+    "caller_arn", "user_agent", "source_ip",
+};
+/* Whether a column's equal values share one entry (the rows' dictionary: trial components, callers... repeat
+   call after call); an event's id and time are each an entry of their own. */
+static const unsigned char SHARED[] = {0, 1, 1, 0, 1, 1, 1, 1, 1};
+
 /* ---- the lists ------------------------------------------------------------------------------------------ */
 
-enum {
-    C_ACCOUNT, C_REGION, C_DAY, C_ID, C_COMPONENT, C_POINT_COUNT, C_CODE, C_TIME, C_ARN, C_MESSAGE, C_CALLER,
-    C_AGENT, C_IP, CALL_COLUMN_COUNT
-};
-static const char *const CALL_COLUMNS[] = {
-    "account_id", "region", "day", "event_id", "trial_component", "point_count", "error_code", "event_time",
-    "trial_component_arn", "error_message", "caller_arn", "user_agent", "source_ip",
-};
-
 typedef struct {
-    PyObject *calls[CALL_COLUMN_COUNT];
-    PyObject *call_points;
     PyObject *partition[3];
+    TextColumn texts[TEXT_COLUMN_COUNT];
+    Buffer point_counts, call_points; /* int64 a call: its points, and those it stored (0 for a failed call) */
+    Py_ssize_t calls;
     Points points;
     Py_ssize_t events, named;
 } Lists;
 
-/* Appends a new reference (NULL: the status is already set) and lets it go. */
-static int append(PyObject *list, PyObject *item, int status) {
-    if (item == NULL)
-        return status == OK ? FAIL : status;
-    int failed = PyList_Append(list, item);
-    Py_DECREF(item);
-    return failed ? FAIL : OK;
+/* (size, point_counts, call_points, (each text column's tuple, in TEXT_COLUMNS' order)) */
+static PyObject *calls_tuple(Lists *lists) {
+    typedef PyObject *(*Converter)(void *);
+    Converter bytes_of = (Converter)buffer_bytes;
+    PyObject *texts = PyTuple_New(TEXT_COLUMN_COUNT);
+    if (texts == NULL)
+        return NULL;
+    for (int i = 0; i < TEXT_COLUMN_COUNT; i++) {
+        PyObject *column = text_column_tuple(&lists->texts[i]);
+        if (column == NULL) {
+            Py_DECREF(texts);
+            return NULL;
+        }
+        PyTuple_SET_ITEM(texts, i, column);
+    }
+    return Py_BuildValue("(nO&O&N)", lists->calls, bytes_of, &lists->point_counts, bytes_of, &lists->call_points,
+                         texts);
 }
-
-#define APPEND_TEXT(column, token)                                                                             \
-    do {                                                                                                       \
-        int _status = OK;                                                                                      \
-        PyObject *_text = text_or_none(token, &_status);                                                       \
-        TRY(append(lists->calls[column], _text, _status));                                                     \
-    } while (0)
 
 /* The trial component's ARN among a call's resources, as columnar's _typed_trial_component_arn finds it. */
 static int trial_component_arn(const ResourceTokens *resources, Py_ssize_t count, const Token **arn) {
@@ -1050,21 +1077,18 @@ static int add_call(Lists *lists, const EventScan *event, const ResourceTokens *
         || fields[E_IP].kind <= T_NULL || event->resources != T_OTHER)
         return DECLINE;
     TRY(trial_component_arn(resources, event->resource_count, &arn));
-    for (int i = 0; i < 3; i++)
-        TRY(append(lists->calls[C_ACCOUNT + i], Py_NewRef(lists->partition[i]), OK));
-    APPEND_TEXT(C_ID, &fields[E_ID]);
-    APPEND_TEXT(C_COMPONENT, &event->inside.component);
-    Py_ssize_t count = event->inside.point_count > 0 ? event->inside.point_count : 0;
-    TRY(append(lists->calls[C_POINT_COUNT], PyLong_FromSsize_t(count), OK));
-    APPEND_TEXT(C_CODE, &fields[E_CODE]);
-    APPEND_TEXT(C_TIME, &fields[E_TIME]);
-    APPEND_TEXT(C_ARN, arn != NULL ? arn : &none);
-    APPEND_TEXT(C_MESSAGE, &fields[E_MESSAGE]);
-    APPEND_TEXT(C_CALLER, &fields[E_IDENTITY]);
-    APPEND_TEXT(C_AGENT, &fields[E_AGENT]);
-    APPEND_TEXT(C_IP, &fields[E_IP]);
+    const Token *texts[TEXT_COLUMN_COUNT] = {
+        &fields[E_ID], &event->inside.component, &fields[E_CODE], &fields[E_TIME], arn != NULL ? arn : &none,
+        &fields[E_MESSAGE], &fields[E_IDENTITY], &fields[E_AGENT], &fields[E_IP],
+    };
+    for (int i = 0; i < TEXT_COLUMN_COUNT; i++)
+        TRY(text_column_add(&lists->texts[i], SHARED[i], texts[i]));
+    int64_t count = event->inside.point_count > 0 ? event->inside.point_count : 0;
     int failed = fields[E_CODE].kind > T_NULL;
-    TRY(append(lists->call_points, PyLong_FromSsize_t(failed ? 0 : count), OK));
+    int64_t stored = failed ? 0 : count;
+    TRY(buffer_add(&lists->point_counts, &count, sizeof count));
+    TRY(buffer_add(&lists->call_points, &stored, sizeof stored));
+    lists->calls++;
     if (failed) /* a failed call stored nothing */
         return OK;
     for (Py_ssize_t i = 0; i < count; i++)
@@ -1119,9 +1143,10 @@ static int log_member(Scanner *s, const Token *key, void *argument) {
 }
 
 static void release(Lists *lists) {
-    for (int i = 0; i < CALL_COLUMN_COUNT; i++)
-        Py_CLEAR(lists->calls[i]);
-    Py_CLEAR(lists->call_points);
+    for (int i = 0; i < TEXT_COLUMN_COUNT; i++)
+        text_column_release(&lists->texts[i]);
+    PyMem_Free(lists->point_counts.data);
+    PyMem_Free(lists->call_points.data);
     points_release(&lists->points);
 }
 
@@ -1149,12 +1174,6 @@ static PyObject *scan(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     for (int i = 0; i < 3; i++)
         lists.partition[i] = args[1 + i];
     status = OK;
-    for (int i = 0; i < CALL_COLUMN_COUNT && status == OK; i++)
-        if ((lists.calls[i] = PyList_New(0)) == NULL)
-            status = FAIL;
-    if (status == OK && ((lists.call_points = PyList_New(0)) == NULL
-                         || (lists.points.names.names = PyList_New(0)) == NULL))
-        status = FAIL;
     if (status == OK) {
         s.p = view.buf;
         s.end = s.p + view.len;
@@ -1179,14 +1198,9 @@ static PyObject *scan(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     PyBuffer_Release(&view);
     if (status == OK) {
         /* a file without the quoted name is read by the typed path's outline: no columns, not "typed" */
-        PyObject *calls = PyTuple_New(CALL_COLUMN_COUNT);
-        if (calls != NULL) {
-            for (int i = 0; i < CALL_COLUMN_COUNT; i++)
-                PyTuple_SET_ITEM(calls, i, Py_NewRef(lists.calls[i]));
-            result = Py_BuildValue("(nOOOO&)", lists.events, s.quoted ? Py_True : Py_False, calls,
-                                   lists.call_points, (PyObject *(*)(void *))points_tuple, &lists.points);
-            Py_DECREF(calls);
-        }
+        result = Py_BuildValue("(nOO&O&)", lists.events, s.quoted ? Py_True : Py_False,
+                               (PyObject *(*)(void *))calls_tuple, &lists,
+                               (PyObject *(*)(void *))points_tuple, &lists.points);
     } else if (status == DECLINE) {
         result = Py_NewRef(Py_None);
     }
@@ -1194,9 +1208,61 @@ static PyObject *scan(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     return result;
 }
 
+/* unify(columns) -> (mapping, ends, texts): the distinct entries of several files' text columns, each given as
+   (ends, texts) (see text_column_tuple), in order of first appearance, as (ends, texts), and ``mapping``
+   (int32 an entry of the files, in their order) each entry's place among them. A ValueError for ends that
+   are not within their texts. */
+static PyObject *unify(PyObject *module, PyObject *columns) {
+    TextColumn unified;
+    Buffer mapping = {0};
+    PyObject *result = NULL;
+    int status = OK;
+    (void)module;
+    memset(&unified, 0, sizeof unified);
+    PyObject *items = PySequence_Fast(columns, "unify() takes a sequence of (ends, texts)");
+    if (items == NULL)
+        return NULL;
+    for (Py_ssize_t i = 0; i < PySequence_Fast_GET_SIZE(items) && status == OK; i++) {
+        PyObject *item = PySequence_Fast_GET_ITEM(items, i), *ends, *texts;
+        if (!PyTuple_Check(item) || PyTuple_GET_SIZE(item) != 2 || !PyBytes_Check(ends = PyTuple_GET_ITEM(item, 0))
+            || !PyBytes_Check(texts = PyTuple_GET_ITEM(item, 1)) || PyBytes_GET_SIZE(ends) % 4) {
+            status = DECLINE;
+            break;
+        }
+        const char *text = PyBytes_AS_STRING(texts);
+        Py_ssize_t count = PyBytes_GET_SIZE(ends) / 4, start = 0, size = PyBytes_GET_SIZE(texts);
+        for (Py_ssize_t k = 0; k < count && status == OK; k++) {
+            int32_t end, code;
+            memcpy(&end, PyBytes_AS_STRING(ends) + 4 * k, sizeof end);
+            if (end < start || end > size) {
+                status = DECLINE;
+                break;
+            }
+            Py_ssize_t at = unified.texts.used;
+            if ((status = buffer_add(&unified.texts, text + start, end - start)) == OK
+                && (status = text_column_entry(&unified, 1, at, &code)) == OK)
+                status = buffer_add(&mapping, &code, sizeof code);
+            start = end;
+        }
+    }
+    Py_DECREF(items);
+    if (status == OK) {
+        typedef PyObject *(*Converter)(void *);
+        Converter bytes_of = (Converter)buffer_bytes;
+        result = Py_BuildValue("(O&O&O&)", bytes_of, &mapping, bytes_of, &unified.ends, bytes_of, &unified.texts);
+    } else if (status == DECLINE) {
+        PyErr_SetString(PyExc_ValueError, "unify() takes (ends, texts) pairs of bytes, each end within its texts");
+    }
+    PyMem_Free(mapping.data);
+    text_column_release(&unified);
+    return result;
+}
+
 static PyMethodDef METHODS[] = {
     {"scan", (PyCFunction)(void (*)(void))scan, METH_FASTCALL,
      "scan(data, account, region, day): the lists of a usual CloudTrail log, or None (see the module)."},
+    {"unify", (PyCFunction)unify, METH_O,
+     "unify(columns): the distinct entries of several files' packed text columns, and each entry's place."},
     {NULL, NULL, 0, NULL},
 };
 
@@ -1209,18 +1275,18 @@ static int exec_module(PyObject *module) {
     FIELD_SET(RESOURCE_SET, RESOURCE_FIELDS);
     FIELD_SET(EVENT_SET, EVENT_FIELDS);
     FIELD_SET(LOG_SET, LOG_FIELDS);
-    PyObject *columns = PyTuple_New(CALL_COLUMN_COUNT);
+    PyObject *columns = PyTuple_New(TEXT_COLUMN_COUNT);
     if (columns == NULL)
         return -1;
-    for (int i = 0; i < CALL_COLUMN_COUNT; i++) {
-        PyObject *name = PyUnicode_FromString(CALL_COLUMNS[i]);
+    for (int i = 0; i < TEXT_COLUMN_COUNT; i++) {
+        PyObject *name = PyUnicode_FromString(TEXT_COLUMNS[i]);
         if (name == NULL) {
             Py_DECREF(columns);
             return -1;
         }
         PyTuple_SET_ITEM(columns, i, name);
     }
-    if (PyModule_AddObject(module, "CALL_COLUMNS", columns) < 0) {
+    if (PyModule_AddObject(module, "TEXT_COLUMNS", columns) < 0) {
         Py_DECREF(columns);
         return -1;
     }

@@ -2,7 +2,7 @@
 
 from typing import Any, Final
 
-CALL_COLUMNS: Final[tuple[str, ...]]
+TEXT_COLUMNS: Final[tuple[str, ...]]
 SOURCE_DIGEST: Final[str]
 METRICS_EVENT_NAME: Final[str]
 METRICS_EVENT_SOURCE: Final[str]
@@ -10,6 +10,11 @@ TRIAL_COMPONENT_RESOURCE_TYPE: Final[str]
 
 def scan(
     data: bytes, account: str | None, region: str | None, day: str | None, /
-) -> tuple[int, bool, tuple[list[Any], ...], list[int], tuple[Any, ...]] | None:
-    """The lists of a usual CloudTrail log (events, typed, call columns, call_points, packed points: see
-    ``smtrail_sql.reader.lists.PackedPoints``), or None for a file it declines."""
+) -> tuple[int, bool, tuple[int, bytes, bytes, tuple[tuple[bytes, bytes, bytes], ...]], tuple[Any, ...]] | None:
+    """The lists of a usual CloudTrail log (events, typed, packed calls: see
+    ``smtrail_sql.reader.lists.PackedCalls``, packed points: see ``smtrail_sql.reader.lists.PackedPoints``), or
+    None for a file it declines."""
+
+def unify(columns: list[tuple[bytes, bytes]], /) -> tuple[bytes, bytes, bytes]:
+    """The distinct entries of several files' packed text columns ((ends, texts) each), in order of first
+    appearance: (mapping, ends, texts), ``mapping`` each entry's place among them (int32)."""

@@ -1,7 +1,7 @@
 """What the reader extracts from one file, as plain lists (:class:`FileLists`), and their format in the cache.
 
 Decoding (:mod:`~smtrail_sql.reader.decode`) touches each metric call once in Python and fills these lists
-(the C scanner packs the points in buffers instead: :class:`PackedPoints`);
+(the C scanner packs the points and calls in buffers instead: :class:`PackedPoints`, :class:`PackedCalls`);
 :func:`~smtrail_sql.reader.tables.build_tables` turns the lists of many files at once into Arrow rows. The
 cache stores a file's lists with :mod:`marshal` (lists of str, int, float and None: fast both ways).
 
@@ -25,8 +25,13 @@ CALL_NAMES = tuple(METRIC_CALL_COLUMNS)
 OPTIONAL_COLUMNS = frozenset({"event_time", "trial_component_arn", "error_message", "caller_arn", "user_agent",
                               "source_ip"})
 #: Version of the :class:`FileLists` layout and rules inside cache entries (4: DDL version 2's rules; 5: points
-#: may be packed).
-LISTS_FORMAT = 5
+#: may be packed; 6: calls too).
+LISTS_FORMAT = 6
+#: The calls' text columns that :class:`PackedCalls` packs, in its order (the C scanner's ``TEXT_COLUMNS``).
+PACKED_TEXT_COLUMNS = ("event_id", "trial_component", "error_code", "event_time", "trial_component_arn",
+                       "error_message", "caller_arn", "user_agent", "source_ip")
+#: The call columns that are the file's partition (its location's), the same on each of its calls.
+PARTITION_COLUMNS = ("account_id", "region", "day")
 
 
 class PackedPoints(NamedTuple):
@@ -73,6 +78,49 @@ class PackedPoints(NamedTuple):
         return names, values, steps, point_times
 
 
+class PackedText(NamedTuple):
+    """A text column of a file's calls, packed: ``codes`` (int32 a call) each call's entry, -1 for None;
+    ``ends`` (int32 an entry) where each entry ends in ``texts`` (ASCII). The entries of a column whose equal
+    values repeat (a trial component, a caller) are distinct, in order of first appearance; those of
+    ``event_id`` and ``event_time`` are one a call, in call order."""
+
+    codes: bytes
+    ends: bytes
+    texts: bytes
+
+    def to_list(self) -> list[str | None]:
+        from array import array
+
+        ends = array("i", self.ends).tolist() if self.ends else []
+        entries = [self.texts[start:end].decode("ascii") for start, end in zip([0, *ends], ends, strict=False)]
+        return [entries[code] if code >= 0 else None for code in (array("i", self.codes) if self.codes else [])]
+
+
+class PackedCalls(NamedTuple):
+    """A file's metric calls as the C scanner gives them: ``partition`` (account, region, day: every call's),
+    ``point_counts`` (int64 a call) and ``call_points`` (int64 a call: the points it stored, 0 for a failed
+    call), and ``texts``, a :class:`PackedText` for each of :data:`PACKED_TEXT_COLUMNS`. Values are those of
+    the typed path's lists (see :meth:`to_lists`)."""
+
+    size: int
+    partition: tuple[str | None, str | None, str | None]
+    point_counts: bytes
+    call_points: bytes
+    texts: tuple[PackedText, ...]
+
+    def to_lists(self) -> tuple[dict[str, list[Any]], list[int]]:
+        """The calls as the typed path's lists: the call columns, and each call's stored points."""
+        from array import array
+
+        columns: dict[str, list[Any]] = {name: [value] * self.size
+                                         for name, value in zip(PARTITION_COLUMNS, self.partition, strict=True)}
+        columns.update((name, PackedText(*text).to_list()) for name, text in zip(PACKED_TEXT_COLUMNS, self.texts,
+                                                                                 strict=True))
+        columns["point_count"] = array("q", self.point_counts).tolist() if self.point_counts else []
+        return ({name: columns[name] for name in CALL_NAMES},
+                array("q", self.call_points).tolist() if self.call_points else [])
+
+
 @dataclass
 class FileLists:
     """What one file gave, as plain lists: one list per call column, four per point.
@@ -81,7 +129,9 @@ class FileLists:
     ``point_count``; ``call_points`` the number of points each call stored (0 for a failed call), whose points
     come in call order; per point, ``names`` (text), ``values`` (float), ``steps`` (int, perhaps beyond a
     BIGINT) and ``point_times`` (a number, or text for the time rule), or None. ``typed``: read by the typed
-    path (the generic path gives values already through the rules, and times as text).
+    path (the generic path gives values already through the rules, and times as text). ``packed`` and
+    ``packed_calls``: the points and the calls as the C scanner packs them, their lists then empty (see
+    :meth:`unpacked`).
     """
 
     skip_reason: str | None = None
@@ -94,40 +144,57 @@ class FileLists:
     point_times: list[Any] = field(default_factory=list)
     typed: bool = False
     packed: PackedPoints | None = None
+    packed_calls: PackedCalls | None = None
 
     @property
     def call_count(self) -> int:
-        return len(self.calls["event_id"])
+        return self.packed_calls.size if self.packed_calls is not None else len(self.calls["event_id"])
 
     @property
     def point_count(self) -> int:
         return self.packed.size if self.packed is not None else len(self.names)
 
     def unpacked(self) -> FileLists:
-        """These lists with packed points (see :class:`PackedPoints`) as the typed path's lists."""
-        if self.packed is None:
+        """These lists with packed points and calls (see :class:`PackedPoints`, :class:`PackedCalls`) as the
+        typed path's lists."""
+        if self.packed is None and self.packed_calls is None:
             return self
-        names, values, steps, times = self.packed.to_lists()
-        return FileLists(self.skip_reason, self.events, self.calls, self.call_points, names, values, steps, times,
-                         self.typed)
+        names, values, steps, times = (self.packed.to_lists() if self.packed is not None
+                                       else (self.names, self.values, self.steps, self.point_times))
+        calls, call_points = (self.packed_calls.to_lists() if self.packed_calls is not None
+                              else (self.calls, self.call_points))
+        return FileLists(self.skip_reason, self.events, calls, call_points, names, values, steps, times, self.typed)
 
     def dumps(self) -> bytes:
-        """Serialise with :mod:`marshal` (lists of str/int/float/None, packed points' bytes: fast both ways)."""
+        """Serialise with :mod:`marshal` (lists of str/int/float/None, packed points' and calls' bytes: fast
+        both ways)."""
+        calls = self.packed_calls
         return marshal.dumps((LISTS_FORMAT, self.skip_reason, self.events,
                               [self.calls[name] for name in CALL_NAMES], self.call_points, self.names,
                               self.values, self.steps, self.point_times, self.typed,
-                              tuple(self.packed) if self.packed is not None else None))
+                              tuple(self.packed) if self.packed is not None else None,
+                              None if calls is None else (calls.size, tuple(calls.partition), calls.point_counts,
+                                                          calls.call_points, tuple(map(tuple, calls.texts)))))
 
     @classmethod
     def loads(cls, data: bytes) -> FileLists:
         """The inverse of :meth:`dumps`; ValueError when the bytes are not a whole entry of this format."""
         try:
-            fmt, reason, events, calls, call_points, names, values, steps, times, typed, packed = marshal.loads(data)
-            points = PackedPoints(*packed) if packed is not None else None
+            loaded = marshal.loads(data)
         except (EOFError, ValueError, TypeError) as error:
             raise ValueError(f"not a cache entry: {error}") from None
-        if fmt != LISTS_FORMAT or len(calls) != len(CALL_NAMES):
+        if not isinstance(loaded, tuple) or not loaded or loaded[0] != LISTS_FORMAT:
+            raise ValueError("cache entry of another format")
+        try:
+            _, reason, events, calls, call_points, names, values, steps, times, typed, packed, packed_calls = loaded
+            points = PackedPoints(*packed) if packed is not None else None
+            if packed_calls is not None:
+                size, partition, point_counts, stored, texts = packed_calls
+                packed_calls = PackedCalls(size, partition, point_counts, stored,
+                                           tuple(PackedText(*text) for text in texts))
+        except (ValueError, TypeError) as error:
+            raise ValueError(f"not a cache entry: {error}") from None
+        if len(calls) != len(CALL_NAMES):
             raise ValueError("cache entry of another format")
         return cls(reason, events, dict(zip(CALL_NAMES, calls, strict=True)), call_points, names, values,
-                   steps, times, typed, points)
-
+                   steps, times, typed, points, packed_calls)

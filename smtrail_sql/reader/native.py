@@ -20,26 +20,34 @@ from pathlib import Path
 from typing import Any
 
 from smtrail_sql.reader.layout import LogFile
-from smtrail_sql.reader.lists import CALL_NAMES, FileLists, PackedPoints
+from smtrail_sql.reader.lists import PACKED_TEXT_COLUMNS, FileLists, PackedCalls, PackedPoints, PackedText
 from smtrail_sql.schema import METRICS_EVENT_NAME, METRICS_EVENT_SOURCE, TRIAL_COMPONENT_RESOURCE_TYPE
 
 #: Set to ``0`` to read without the C scanner.
 NATIVE_ENV = "SMTRAIL_SQL_NATIVE"
 
 _scan: Any = None
+_unify: Any = None
 _loaded = False
 
 
 def scanner() -> Any:
     """The scanner's ``scan`` function, or None when it is not to be used (see the module docstring)."""
-    global _scan, _loaded
+    global _scan, _unify, _loaded
     if not _loaded:
         _loaded = True
-        _scan = _load()
+        module = _load()
+        _scan, _unify = (module.scan, module.unify) if module is not None else (None, None)
     return _scan
 
 
-def _load() -> Any:
+def unifier() -> Any:
+    """The scanner's ``unify`` function (the distinct entries of several files' packed text columns: see
+    :mod:`smtrail_sql.reader.packed`), or None when the scanner is not used."""
+    return _unify if scanner() is not None else None
+
+
+def _load() -> Any:  # (the module, or None)
     if os.environ.get(NATIVE_ENV) == "0":
         return None
     try:
@@ -52,9 +60,9 @@ def _load() -> Any:
     if (module.METRICS_EVENT_NAME, module.METRICS_EVENT_SOURCE, module.TRIAL_COMPONENT_RESOURCE_TYPE) != (
             METRICS_EVENT_NAME, METRICS_EVENT_SOURCE, TRIAL_COMPONENT_RESOURCE_TYPE):
         return None
-    if tuple(module.CALL_COLUMNS) != _COLUMNS or set(_COLUMNS) != set(CALL_NAMES):
+    if tuple(module.TEXT_COLUMNS) != PACKED_TEXT_COLUMNS:
         return None
-    return module.scan
+    return module
 
 
 def scan(data: bytes, log: LogFile) -> FileLists | None:
@@ -65,15 +73,10 @@ def scan(data: bytes, log: LogFile) -> FileLists | None:
     found = function(data, log.account_id, log.region, log.day)
     if found is None:
         return None
-    events, typed, calls, call_points, points = found
+    events, typed, calls, points = found
     if not typed:  # (a file without the event name: what the typed path's outline gives)
         return FileLists(None, events)
-    return FileLists(None, events, {name: calls[at] for name, at in _IN_CALL_NAMES}, call_points, typed=True,
-                     packed=PackedPoints(*points))
-
-
-#: The order of the call columns in the scanner's answer.
-_COLUMNS = ("account_id", "region", "day", "event_id", "trial_component", "point_count", "error_code",
-            "event_time", "trial_component_arn", "error_message", "caller_arn", "user_agent", "source_ip")
-#: Each call column's name (in :data:`CALL_NAMES`' order, the lists') and its place in the scanner's answer.
-_IN_CALL_NAMES = tuple((name, _COLUMNS.index(name)) for name in CALL_NAMES if name in _COLUMNS)
+    size, point_counts, call_points, texts = calls
+    return FileLists(None, events, typed=True, packed=PackedPoints(*points),
+                     packed_calls=PackedCalls(size, (log.account_id, log.region, log.day), point_counts,
+                                              call_points, tuple(PackedText(*text) for text in texts)))

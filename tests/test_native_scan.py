@@ -24,7 +24,7 @@ import msgspec
 import pytest
 
 from smtrail_sql.demo import write_sample_bucket
-from smtrail_sql.reader import decode, native
+from smtrail_sql.reader import decode, native, rules
 from smtrail_sql.reader.layout import LogFile, discover_log_files
 from smtrail_sql.reader.lists import FileLists
 from smtrail_sql.reader.shapes import Point
@@ -350,3 +350,33 @@ def test_every_key_in_another_case_agrees_or_is_declined() -> None:
                 assert native.scan(cut, LOG) is None
             start = data.find(quoted, start + 1)
     assert declined > len(_FIELD_KEYS)
+
+
+def _random_times(rng: random.Random, count: int) -> list[str]:
+    """Texts near CloudTrail's form of a time: its digits random (months past 12, days past the month's, leap
+    days, hours past 23, years 0 and 9999), a separator or a letter changed now and then."""
+    times = []
+    for _ in range(count):
+        year = rng.choice([0, 1, 1969, 1970, 2000, 2023, 2024, 2100, 9999, rng.randrange(10000)])
+        text = (f"{year:04d}-{rng.randrange(14):02d}-{rng.randrange(33):02d}T{rng.randrange(25):02d}:"
+                f"{rng.randrange(61):02d}:{rng.randrange(61):02d}" + rng.choice(["Z", f".{rng.randrange(1000):03d}Z"]))
+        if rng.random() < 0.2:
+            at = rng.randrange(len(text))
+            text = text[:at] + rng.choice("T -:.Zx9/") + text[at + 1:]
+        times.append(text)
+    return times
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_times_in_cloudtrails_form_are_read_as_the_rule_reads_them(seed: int) -> None:
+    """Event and point times near CloudTrail's form, which the scanner reads itself: the rows of the lists."""
+    rng = random.Random(seed)
+    times = _random_times(rng, 400)
+    assert sum(rules.time_millis(t) is not None for t in times) > 50  # (many are times: both sides are tried)
+    calls = [_call(f"t{i}", [{"metricName": "m", "timestamp": times[-1 - i], "step": i, "value": 1}],
+                   eventTime=time) for i, time in enumerate(times)]
+    escaped = '"eventTime": "2024-05-01T12:00:0\\\\u0030Z"'  # (escaped: left to the rule in Python)
+    calls.append(_call("escaped").replace('"eventTime": "2024-05-01T12:00:00Z"', escaped))
+    parts = [native.scan(_log([NOISE, *calls[start:start + 50]]), LOG) for start in range(0, len(calls), 50)]
+    assert all(part is not None for part in parts)
+    _tables_agree([part for part in parts if part is not None])

@@ -22,9 +22,9 @@
 
    The tuple: (events, typed, calls, points), the calls and the points packed in buffers that Arrow and numpy
    take as they are: ``calls`` (see smtrail_sql.reader.lists.PackedCalls) is (size, point_counts, call_points,
-   texts), ``texts`` a (codes, ends, texts) for each of TEXT_COLUMNS; ``points`` (see PackedPoints) is (size,
-   names, codes, values, value_valid, steps, step_valid, time_kinds, time_numbers, text_ends, texts). A
-   MemoryError is raised as Python raises it.
+   event_millis, texts), ``texts`` a (codes, ends, texts) for each of TEXT_COLUMNS; ``points`` (see
+   PackedPoints) is (size, names, codes, values, value_valid, steps, step_valid, time_kinds, time_numbers,
+   text_ends, texts). A MemoryError is raised as Python raises it.
 
    SOURCE_DIGEST, given by the build, is the CRC-32 of this file (8 hex digits): smtrail_sql.reader.native refuses a module
    built from another text. */
@@ -1007,10 +1007,60 @@ static PyObject *text_column_tuple(const TextColumn *column) {
     return Py_BuildValue("(O&O&O&)", bytes_of, &column->codes, bytes_of, &column->ends, bytes_of, &column->texts);
 }
 
+/* ---- times ---------------------------------------------------------------------------------------------- */
+
+#define MIN_MILLIS INT64_C(-62135596800000) /* 0001-01-01 (smtrail_sql.reader.rules) */
+#define MAX_MILLIS INT64_C(253402300800000) /* 10000-01-01 */
+#define NO_MILLIS INT64_MIN /* a time not in CloudTrail's form (or none): the time rule decides, in Python */
+
+static inline int digit_at(const unsigned char *text, int at) {
+    return text[at] >= '0' && text[at] <= '9' ? text[at] - '0' : -1;
+}
+
+/* The epoch milliseconds of a time in CloudTrail's own form, YYYY-MM-DDTHH:MM:SSZ, or with milliseconds,
+   ...SS.fffZ ('T' or a space between date and time), checked as smtrail_sql.reader.vectorised.text_millis
+   checks them: a real date and time, within the rule's years. 0 for any other text (the time rule then decides,
+   in Python). Speed trick: every eventTime, and the SDKs' text timestamps, are in this form. */
+static int fast_time(const unsigned char *text, Py_ssize_t length, int64_t *millis) {
+    static const int DIGITS[] = {0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18};
+    static const int MONTH_DAYS[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    int d[14], fraction = 0;
+    if (length != 20 && length != 24)
+        return 0;
+    for (int i = 0; i < 14; i++)
+        if ((d[i] = digit_at(text, DIGITS[i])) < 0)
+            return 0;
+    if (text[4] != '-' || text[7] != '-' || text[13] != ':' || text[16] != ':' || (text[10] != 'T' && text[10] != ' ')
+        || text[length - 1] != 'Z')
+        return 0;
+    if (length == 24) {
+        int a = digit_at(text, 20), b = digit_at(text, 21), c = digit_at(text, 22);
+        if (text[19] != '.' || a < 0 || b < 0 || c < 0)
+            return 0;
+        fraction = a * 100 + b * 10 + c;
+    }
+    int64_t year = d[0] * 1000 + d[1] * 100 + d[2] * 10 + d[3];
+    int month = d[4] * 10 + d[5], day = d[6] * 10 + d[7], hour = d[8] * 10 + d[9], minute = d[10] * 10 + d[11];
+    int second = d[12] * 10 + d[13];
+    int leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
+    if (month < 1 || month > 12 || day < 1 || day > MONTH_DAYS[month - 1] + (month == 2 && leap) || hour > 23
+        || minute > 59 || second > 59)
+        return 0;
+    /* days from 1970-01-01 (H. Hinnant's days_from_civil, as rules.days_from_civil) */
+    int64_t shifted = year - (month <= 2);
+    int64_t era = (shifted >= 0 ? shifted : shifted - 399) / 400;
+    int64_t year_of_era = shifted - era * 400;
+    int64_t day_of_year = (153 * (month > 2 ? month - 3 : month + 9) + 2) / 5 + day - 1;
+    int64_t days = era * 146097 + year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year - 719468;
+    *millis = (days * 86400 + hour * 3600 + minute * 60 + second) * 1000 + fraction;
+    return *millis >= MIN_MILLIS && *millis < MAX_MILLIS;
+}
+
 /* ---- the points, packed --------------------------------------------------------------------------------- */
 
-/* A point's time: its kind (0 none, 1 number, 2 text), the number (NaN for none), the text's end offset. */
-enum { TIME_NONE = 0, TIME_NUMBER = 1, TIME_TEXT = 2 };
+/* A point's time: its kind (0 none, 1 number, 2 text, 3 text in CloudTrail's form: see fast_time), the number
+   (NaN for none; the text's epoch milliseconds for 3, exact in a double), the text's end offset. */
+enum { TIME_NONE = 0, TIME_NUMBER = 1, TIME_TEXT = 2, TIME_MILLIS = 3 };
 
 typedef struct {
     Py_ssize_t count;
@@ -1041,7 +1091,13 @@ static int add_point(Points *points, const PointTokens *point) {
     if (kind == TIME_TEXT) {
         if (point->timestamp.unicode) /* (a \u escape in a kept value: see text_column_add) */
             return DECLINE;
+        Py_ssize_t start = points->texts.used;
+        int64_t millis;
         TRY(buffer_add_text(&points->texts, &point->timestamp));
+        if (fast_time((const unsigned char *)points->texts.data + start, points->texts.used - start, &millis)) {
+            kind = TIME_MILLIS;
+            number = (double)millis;
+        }
     }
     int32_t end = (int32_t)points->texts.used;
     if (points->texts.used > INT32_MAX)
@@ -1106,12 +1162,13 @@ typedef struct {
     PyObject *partition[3];
     TextColumn texts[TEXT_COLUMN_COUNT];
     Buffer point_counts, call_points; /* int64 a call: its points, and those it stored (0 for a failed call) */
+    Buffer event_millis; /* int64 a call: its eventTime's epoch milliseconds (see fast_time), else NO_MILLIS */
     Py_ssize_t calls;
     Points points;
     Py_ssize_t events, named;
 } Lists;
 
-/* (size, point_counts, call_points, (each text column's tuple, in TEXT_COLUMNS' order)) */
+/* (size, point_counts, call_points, event_millis, (each text column's tuple, in TEXT_COLUMNS' order)) */
 static PyObject *calls_tuple(Lists *lists) {
     typedef PyObject *(*Converter)(void *);
     Converter bytes_of = (Converter)buffer_bytes;
@@ -1126,8 +1183,8 @@ static PyObject *calls_tuple(Lists *lists) {
         }
         PyTuple_SET_ITEM(texts, i, column);
     }
-    return Py_BuildValue("(nO&O&N)", lists->calls, bytes_of, &lists->point_counts, bytes_of, &lists->call_points,
-                         texts);
+    return Py_BuildValue("(nO&O&O&N)", lists->calls, bytes_of, &lists->point_counts, bytes_of, &lists->call_points,
+                         bytes_of, &lists->event_millis, texts);
 }
 
 /* The trial component's ARN among a call's resources, as columnar's _typed_trial_component_arn finds it. */
@@ -1168,6 +1225,11 @@ static int add_call(Lists *lists, const EventScan *event, const ResourceTokens *
     };
     for (int i = 0; i < TEXT_COLUMN_COUNT; i++)
         TRY(text_column_add(&lists->texts[i], SHARED[i], texts[i]));
+    int64_t millis = NO_MILLIS;
+    const Token *time = &fields[E_TIME];
+    if (time->kind == T_STRING && !time->escaped && !fast_time(time->start, time->length, &millis))
+        millis = NO_MILLIS;
+    TRY(buffer_add(&lists->event_millis, &millis, sizeof millis));
     int64_t count = event->inside.point_count > 0 ? event->inside.point_count : 0;
     int failed = fields[E_CODE].kind > T_NULL;
     int64_t stored = failed ? 0 : count;
@@ -1232,6 +1294,7 @@ static void release(Lists *lists) {
         text_column_release(&lists->texts[i]);
     PyMem_Free(lists->point_counts.data);
     PyMem_Free(lists->call_points.data);
+    PyMem_Free(lists->event_millis.data);
     points_release(&lists->points);
 }
 

@@ -25,11 +25,13 @@ CALL_NAMES = tuple(METRIC_CALL_COLUMNS)
 OPTIONAL_COLUMNS = frozenset({"event_time", "trial_component_arn", "error_message", "caller_arn", "user_agent",
                               "source_ip"})
 #: Version of the :class:`FileLists` layout and rules inside cache entries (4: DDL version 2's rules; 5: points
-#: may be packed; 6: calls too).
-LISTS_FORMAT = 6
+#: may be packed; 6: calls too; 7: times in CloudTrail's form read by the scanner).
+LISTS_FORMAT = 7
 #: The calls' text columns that :class:`PackedCalls` packs, in its order (the C scanner's ``TEXT_COLUMNS``).
 PACKED_TEXT_COLUMNS = ("event_id", "trial_component", "error_code", "event_time", "trial_component_arn",
                        "error_message", "caller_arn", "user_agent", "source_ip")
+#: A time the C scanner left to the time rule (not in CloudTrail's own form, or none).
+NO_MILLIS = -(2**63)
 #: The call columns that are the file's partition (its location's), the same on each of its calls.
 PARTITION_COLUMNS = ("account_id", "region", "day")
 
@@ -42,8 +44,9 @@ class PackedPoints(NamedTuple):
     ``names``: the file's distinct metric names, in order of first appearance, and ``codes`` (int32) each
     point's rank among them, -1 for None; ``values`` (float64) and ``steps`` (int64), each with its
     ``*_valid`` (one byte a point: 0 for None); ``time_kinds`` (one byte a point: 0 None, 1 a number, 2 a
-    text), ``time_numbers`` (float64, NaN where not a number), ``text_ends`` (int32: where each point's text
-    ends in ``texts``, ASCII; a point without text ends where the one before did).
+    text, 3 a text in CloudTrail's own form, ``YYYY-MM-DDTHH:MM:SS[.fff]Z``, whose epoch milliseconds by the
+    time rule are its number), ``time_numbers`` (float64, NaN where none), ``text_ends`` (int32: where each
+    point's text ends in ``texts``, ASCII; a point without text ends where the one before did).
     """
 
     size: int
@@ -73,7 +76,7 @@ class PackedPoints(NamedTuple):
         point_times: list[Any] = []
         start = 0
         for kind, number, end in zip(kinds, times, ends, strict=True):
-            point_times.append(number if kind == 1 else self.texts[start:end].decode("ascii") if kind == 2 else None)
+            point_times.append(number if kind == 1 else self.texts[start:end].decode("ascii") if kind >= 2 else None)
             start = end
         return names, values, steps, point_times
 
@@ -99,13 +102,15 @@ class PackedText(NamedTuple):
 class PackedCalls(NamedTuple):
     """A file's metric calls as the C scanner gives them: ``partition`` (account, region, day: every call's),
     ``point_counts`` (int64 a call) and ``call_points`` (int64 a call: the points it stored, 0 for a failed
-    call), and ``texts``, a :class:`PackedText` for each of :data:`PACKED_TEXT_COLUMNS`. Values are those of
-    the typed path's lists (see :meth:`to_lists`)."""
+    call), ``event_millis`` (int64 a call: its ``eventTime`` by the time rule when in CloudTrail's own form,
+    :data:`NO_MILLIS` otherwise), and ``texts``, a :class:`PackedText` for each of :data:`PACKED_TEXT_COLUMNS`.
+    Values are those of the typed path's lists (see :meth:`to_lists`)."""
 
     size: int
     partition: tuple[str | None, str | None, str | None]
     point_counts: bytes
     call_points: bytes
+    event_millis: bytes
     texts: tuple[PackedText, ...]
 
     def to_lists(self) -> tuple[dict[str, list[Any]], list[int]]:
@@ -174,7 +179,8 @@ class FileLists:
                               self.values, self.steps, self.point_times, self.typed,
                               tuple(self.packed) if self.packed is not None else None,
                               None if calls is None else (calls.size, tuple(calls.partition), calls.point_counts,
-                                                          calls.call_points, tuple(map(tuple, calls.texts)))))
+                                                          calls.call_points, calls.event_millis,
+                                                          tuple(map(tuple, calls.texts)))))
 
     @classmethod
     def loads(cls, data: bytes) -> FileLists:
@@ -189,8 +195,8 @@ class FileLists:
             _, reason, events, calls, call_points, names, values, steps, times, typed, packed, packed_calls = loaded
             points = PackedPoints(*packed) if packed is not None else None
             if packed_calls is not None:
-                size, partition, point_counts, stored, texts = packed_calls
-                packed_calls = PackedCalls(size, partition, point_counts, stored,
+                size, partition, point_counts, stored, event_millis, texts = packed_calls
+                packed_calls = PackedCalls(size, partition, point_counts, stored, event_millis,
                                            tuple(PackedText(*text) for text in texts))
         except (ValueError, TypeError) as error:
             raise ValueError(f"not a cache entry: {error}") from None

@@ -76,7 +76,7 @@ def scan(data: bytes, log: LogFile) -> FileLists | None:
     events, typed, calls, points = found
     if not typed:  # (a file without the event name: what the typed path's outline gives)
         return FileLists(None, events)
-    size, point_counts, call_points, texts = calls
+    size, point_counts, call_points, event_millis, texts = calls
     return FileLists(None, events, typed=True, packed=PackedPoints(*points),
                      packed_calls=PackedCalls(size, (log.account_id, log.region, log.day), point_counts,
-                                              call_points, tuple(PackedText(*text) for text in texts)))
+                                              call_points, event_millis, tuple(PackedText(*text) for text in texts)))

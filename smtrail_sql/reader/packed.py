@@ -15,7 +15,15 @@ from typing import Any
 import pyarrow as pa
 
 import smtrail_sql.reader.native as native
-from smtrail_sql.reader.lists import PACKED_TEXT_COLUMNS, PARTITION_COLUMNS, PackedCalls, PackedPoints, PackedText
+import smtrail_sql.reader.rules as rules
+from smtrail_sql.reader.lists import (
+    NO_MILLIS,
+    PACKED_TEXT_COLUMNS,
+    PARTITION_COLUMNS,
+    PackedCalls,
+    PackedPoints,
+    PackedText,
+)
 from smtrail_sql.reader.vectorised import from_numpy, number_millis, text_millis
 
 
@@ -47,11 +55,13 @@ def _numbers(field: str, arrow_type: pa.DataType) -> Callable[[Sequence[PackedPo
 
 
 def _times(packs: Sequence[PackedPoints]) -> pa.Array:
-    """Point times of packed points by the time rule: the numbers vectorised, the texts as one Arrow string
-    array."""
+    """Point times of packed points by the time rule: the numbers vectorised, the texts in CloudTrail's form as
+    the scanner read them, any other text as one Arrow string array."""
 
     kinds, numbers = _joined(packs, "time_kinds", "u1"), _joined(packs, "time_numbers", "f8")
     result, valid = number_millis(numbers)
+    read = kinds == 3  # (the number is the text's epoch milliseconds already)
+    result[read], valid[read] = numbers[read].astype(result.dtype), True
     texts = kinds == 2
     if texts.any():
         array = _string_array([(pack.text_ends, pack.texts) for pack in packs], texts)
@@ -100,20 +110,36 @@ def call_columns(packs: Sequence[PackedCalls], names: Sequence[str]) -> tuple[di
         else:
             at = PACKED_TEXT_COLUMNS.index(name)
             texts = [PackedText(*pack.texts[at]) for pack in packs]
-            columns[name] = _text_column(name, texts)
+            codes = np.concatenate([np.frombuffer(text.codes, np.int32) for text in texts])
+            columns[name] = (_event_times(packs, codes, texts) if name == "event_time"
+                             else _plain(codes, texts) if name == "event_id" else _dictionary(codes, texts))
     return columns, _joined(packs, "call_points", np.int64)
 
 
-def _text_column(name: str, texts: list[PackedText]) -> pa.Array:
-    """A packed text column of several files: ``event_id`` as plain strings, ``event_time`` by the time rule,
-    any other dictionary-encoded."""
+def _event_times(packs: Sequence[PackedCalls], codes: Any, texts: list[PackedText]) -> pa.Array:
+    """The calls' ``eventTime`` by the time rule: as the scanner read those in CloudTrail's form, any other text
+    by :func:`~smtrail_sql.reader.rules.time_millis` (the rule the vectorised one follows)."""
     import numpy as np
 
-    codes = np.concatenate([np.frombuffer(text.codes, np.int32) for text in texts])
-    if name not in ("event_id", "event_time"):
-        return _dictionary(codes, texts)
-    # one entry a call that has a value, in call order: the k-th such call's text ends where entry k does, and a
-    # NULL's (empty) where the one before it did
+    millis = _joined(packs, "event_millis", np.int64)
+    valid = millis != NO_MILLIS
+    other = np.flatnonzero(~valid & (codes >= 0))
+    if other.size:
+        array = _plain(codes, texts)
+        for row in other.tolist():
+            moment = rules.time_millis(array[row].as_py())
+            if moment is not None:
+                millis[row], valid[row] = moment, True
+    millis[~valid] = 0
+    return from_numpy(millis * 1000, pa.timestamp("us"), ~valid)
+
+
+def _plain(codes: Any, texts: list[PackedText]) -> pa.Array:
+    """A packed text column of one entry a call that has a value (``event_id``, ``event_time``), as strings."""
+    import numpy as np
+
+    # the k-th call with a value has entry k: its text ends where entry k does, a NULL's (empty) where the one
+    # before it did
     valid = codes >= 0
     entry_ends, base = [], 0
     for text in texts:
@@ -122,14 +148,10 @@ def _text_column(name: str, texts: list[PackedText]) -> pa.Array:
     ends = np.concatenate(entry_ends) if entry_ends else np.zeros(0, np.int64)
     seen = np.cumsum(valid)
     row_ends = np.where(seen > 0, ends[np.maximum(seen - 1, 0)] if len(ends) else 0, 0)
-    array = pa.Array.from_buffers(pa.string(), len(codes), [
+    return pa.Array.from_buffers(pa.string(), len(codes), [
         pa.py_buffer(np.packbits(valid, bitorder="little")),
         pa.py_buffer(np.concatenate([np.zeros(1, np.int64), row_ends]).astype(np.int32)),
         pa.py_buffer(b"".join(text.texts for text in texts))], null_count=int(np.count_nonzero(~valid)))
-    if name == "event_id":
-        return array
-    millis, times_valid = text_millis(None, array)
-    return from_numpy(millis * 1000, pa.timestamp("us"), ~times_valid)
 
 
 def _dictionary(codes: Any, texts: list[PackedText]) -> pa.Array:

@@ -19,7 +19,7 @@ from smtrail_sql.engines.local import LocalEngine
 from smtrail_sql.errors import SettingError
 from smtrail_sql.reader import pipeline, tables, workers
 from smtrail_sql.reader.cache import ExtractCache
-from smtrail_sql.reader.copies import each_event_once
+from smtrail_sql.reader.copies import each_event_once, id_hashes, no_repeats
 from smtrail_sql.reader.layout import discover_log_files
 from smtrail_sql.reader.pipeline import PartSpool, read_log_files
 from smtrail_sql.render import Naming
@@ -123,6 +123,20 @@ def test_copies_are_found_whatever_the_ids_and_their_chunks() -> None:
         table = pa.table({"event_id": pa.chunked_array(chunks, pa.string())})
         present = [i for i in table.column("event_id").to_pylist() if i is not None]
         assert each_event_once(table) == (len(present) == len(set(present))), present
+
+
+def test_the_hashes_of_parts_taken_apart_find_the_copies_of_the_whole() -> None:
+    """The reader hashes each part's IDs as the part arrives (copies.id_hashes): an ID's hash is a function of
+    its bytes alone, whatever its part holds beside it (IDs of other lengths, NULLs, an offset)."""
+    import random
+
+    rng = random.Random(16)
+    for _ in range(200):
+        pool = [bytes(rng.choice(b"ab\0") for _ in range(rng.randrange(0, 10))).decode() for _ in range(30)]
+        parts = [pa.array([rng.choice(pool) if rng.random() < 0.9 else None for _ in range(rng.randrange(0, 12))],
+                          pa.string()) for _ in range(rng.randrange(1, 5))]
+        present = [i for part in parts for i in part.to_pylist() if i is not None]
+        assert no_repeats([id_hashes(part) for part in parts]) == (len(present) == len(set(present))), present
 
 
 def test_duckdb_holds_at_most_its_limit_and_spills_beside_the_reader(tmp_path: Path) -> None:

@@ -8,7 +8,9 @@ other form is :attr:`~smtrail_sql.render.RenderedQuery.single_copy_expression`).
 
 Speed trick: it spares DuckDB a window function over every point. ``metric-summary`` over the 830,000 points of
 ``bench/bench_local.py``, warm, end to end in the CLI: 1.03-1.25 s with it, 1.34-1.88 s without, and the
-process's peak 287 MB instead of 456 MB. The check itself costs one ``count_distinct`` when rows are read anew.
+process's peak 287 MB instead of 456 MB. The check costs a hash of each call's ID, taken as each part of the
+rows arrives while the workers read the rest (:func:`id_hashes`: 40 ms of the bench's metric-heavy read when
+taken after it, on one core), and a sort of the hashes at the end (:func:`no_repeats`).
 """
 
 from __future__ import annotations
@@ -22,13 +24,6 @@ if TYPE_CHECKING:
 def each_event_once(calls: pa.Table) -> bool:
     """Whether no event ID appears twice among the calls (IDs that are NULL are never copies of one another).
 
-    A 64-bit hash of each ID, all of them sorted in one array; two equal hashes (equal IDs or, once in billions
-    of calls, two IDs that collide) answer False, which only costs the query its deduplication, never a wrong
-    row. Only 8 bytes a call are held, never a list or a set of every ID. IDs of one length (CloudTrail's are
-    UUIDs) are hashed over the column's bytes with numpy (:func:`_fixed_width_hashes`: 6 ms for the 250,000
-    calls of ``bench/bench_local.py``, where :mod:`pyarrow.compute` costs 0.05 s to import and as much again to
-    count them); any others by Python's ``hash`` of each (24 ms).
-
     >>> import pyarrow as pa
     >>> each_event_once(pa.table({"event_id": ["a", "b", None, None]}))
     True
@@ -37,64 +32,70 @@ def each_event_once(calls: pa.Table) -> bool:
     >>> each_event_once(pa.table({"event_id": ["ab", "a", "ba", "ab"]}))
     False
     """
-    column = calls.column("event_id")
-    hashes = _fixed_width_hashes(column)
-    if hashes is None:
-        hashes = _python_hashes(column)
-    hashes.sort()
-    return not bool((hashes[1:] == hashes[:-1]).any())
+    return no_repeats([id_hashes(calls.column("event_id"))])
 
 
-def _python_hashes(column: pa.ChunkedArray) -> Any:
+def no_repeats(hashes: list[Any]) -> bool:
+    """Whether no hash appears twice among the arrays of :func:`id_hashes` ``hashes`` (of the calls' parts).
+
+    Two equal hashes (equal IDs or, once in billions of calls, two IDs that collide) answer False, which only
+    costs the query its deduplication, never a wrong row. Only 8 bytes a call are held, never a list or a set of
+    every ID.
+    """
     import numpy as np
 
-    hashes = np.empty(len(column) - column.null_count, dtype=np.int64)
-    filled = 0
-    for chunk in column.chunks:
-        ids = len(chunk) - chunk.null_count
-        hashes[filled:filled + ids] = np.fromiter((hash(id_) for id_ in chunk.to_pylist() if id_ is not None),
-                                                  dtype=np.int64, count=ids)
-        filled += ids
-    return hashes
+    joined = np.concatenate(hashes) if hashes else np.empty(0, np.uint64)
+    joined.sort()
+    return not bool((joined[1:] == joined[:-1]).any())
+
+
+def id_hashes(column: pa.ChunkedArray | pa.Array) -> Any:
+    """A 64-bit hash (uint64) of every event ID that is not NULL, a function of the ID's bytes alone: the
+    hashes of a selection's parts, taken apart (as each part is read), are those of the whole.
+
+    Computed over the column's bytes with numpy, the IDs of each length at once (CloudTrail's are UUIDs, all of
+    one length): 6 ms for the 250,000 calls of ``bench/bench_local.py``, where :mod:`pyarrow.compute` costs
+    0.05 s to import and as much again to count them.
+    """
+    import numpy as np
+    import pyarrow as pa
+
+    found = []
+    for chunk in column.chunks if isinstance(column, pa.ChunkedArray) else [column]:
+        size = len(chunk)
+        if not size or chunk.null_count == size:
+            continue
+        offsets = np.frombuffer(chunk.buffers()[1], np.int32, size + 1, chunk.offset * 4)
+        starts, lengths = offsets[:-1], np.diff(offsets)
+        if chunk.null_count:
+            bits = np.unpackbits(np.frombuffer(chunk.buffers()[0], np.uint8), bitorder="little")
+            valid = bits[chunk.offset:chunk.offset + size].astype(bool)
+            starts, lengths = starts[valid], lengths[valid]
+        data = np.frombuffer(chunk.buffers()[2], np.uint8) if chunk.buffers()[2] is not None else np.zeros(0, np.uint8)
+        widths = np.unique(lengths)
+        for width in widths.tolist():
+            rows = starts if len(widths) == 1 else starts[lengths == width]
+            if int(offsets[-1] - offsets[0]) == len(rows) * width and len(widths) == 1:  # (contiguous IDs)
+                chars = data[offsets[0]:offsets[-1]].reshape(len(rows), width)
+            else:
+                chars = data[rows[:, None] + np.arange(width)]
+            found.append(_hashed(chars, width))
+    return np.concatenate(found) if found else np.empty(0, np.uint64)
 
 
 #: An odd 64-bit multiplier (the golden ratio's), to fold an ID's 8-byte words into its hash.
 _MULTIPLIER = 0x9E3779B97F4A7C15
 
 
-def _fixed_width_hashes(column: pa.ChunkedArray) -> Any:
-    """A hash of every ID that is not NULL, over the column's bytes; None unless all of them have one length
-    (one hash function for the whole column: equal IDs in two chunks must get equal hashes)."""
+def _hashed(chars: Any, width: int) -> Any:
+    """The hash of each row of ``chars`` (IDs of ``width`` bytes): its 8-byte words (zero-padded), folded."""
     import numpy as np
 
-    rows = []
-    width = None
-    for chunk in column.chunks:
-        size = len(chunk)
-        if not size or chunk.null_count == size:
-            continue
-        offsets = np.frombuffer(chunk.buffers()[1], np.int32, size + 1, chunk.offset * 4)
-        valid = np.ones(size, dtype=bool)
-        if chunk.null_count:
-            bits = np.unpackbits(np.frombuffer(chunk.buffers()[0], np.uint8), bitorder="little")
-            valid = bits[chunk.offset:chunk.offset + size].astype(bool)
-        starts = offsets[:-1][valid]
-        lengths = offsets[1:][valid] - starts
-        width = int(lengths[0]) if width is None else width
-        if not (lengths == width).all():
-            return None
-        data = np.frombuffer(chunk.buffers()[2], np.uint8) if width else np.zeros(0, np.uint8)
-        if int(offsets[-1] - offsets[0]) == len(starts) * width:  # (NULLs take no bytes: the IDs are contiguous)
-            rows.append(data[offsets[0]:offsets[-1]].reshape(len(starts), width))
-        else:
-            rows.append(data[starts[:, None] + np.arange(width)])
-    if width is None:
-        return np.empty(0, dtype=np.uint64)
     words = max(1, -(-width // 8))
-    padded = np.zeros((sum(len(r) for r in rows), words * 8), np.uint8)
-    padded[:, :width] = np.concatenate(rows)
+    padded = np.zeros((len(chars), words * 8), np.uint8)
+    padded[:, :width] = chars
     view = padded.view(np.uint64)
-    hashes = view[:, 0].copy()
+    hashes = view[:, 0] ^ np.uint64(width)  # (the length too: "a" and "a\0" are two IDs)
     multiplier = np.uint64(_MULTIPLIER)
     for word in range(1, words):
         hashes = hashes * multiplier + view[:, word]  # (wraps around, as a hash should)

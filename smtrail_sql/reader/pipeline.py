@@ -25,7 +25,7 @@ import os
 from collections import Counter
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import smtrail_sql.reader.workers as pool
 from smtrail_sql.reader.layout import MOMENTARY_SKIPS, SKIP_DIGEST, LogFile, raise_if_bad
@@ -136,18 +136,21 @@ def _read(files: Sequence[LogFile], cache: ExtractCache | None, workers: int | N
         if answered is not None:
             return answered
 
+    from smtrail_sql.reader.copies import id_hashes, no_repeats
+
     reasons: list[str | None] = [None] * len(files)
+    hashes: dict[int, Any] = {}  # (each part's event IDs hashed as it comes: see copies.id_hashes)
     with PartSpool(cache) as spool:
         parts, to_read = _cached_runs(files, cache, reasons, spool)
         lean = cache is None and columns is not None and OPTIONAL_COLUMNS.isdisjoint(columns)
-        _read_files(files, to_read, reasons, parts, cache, workers, lean, max_size, progress, strict, forked)
+        _read_files(files, to_read, reasons, parts, cache, workers, lean, max_size, progress, strict, forked,
+                    hashes)
         result = _assemble(files, reasons, parts)
+        result.single_copy = no_repeats([hashes[first] if first in hashes else id_hashes(parts[first][1].column(
+            "event_id")) for first in parts])
     result.files_read, result.files_cached = len(to_read), len(files) - len(to_read)
     if strict:
         raise_if_bad(result.skipped_paths)
-    from smtrail_sql.reader.copies import each_event_once
-
-    result.single_copy = each_event_once(result.calls)
     # a snapshot is kept only if it holds for good: a file skipped for a reason of the moment (unreadable,
     # too large for this limit...) must be tried again by the next query
     if cache is not None and MOMENTARY_SKIPS.isdisjoint(result.skipped):
@@ -220,9 +223,13 @@ def _cached_runs(files: Sequence[LogFile], cache: ExtractCache | None, reasons: 
 
 def _read_files(files: Sequence[LogFile], to_read: list[int], reasons: list[str | None],
                 parts: dict[int, Tables], cache: ExtractCache | None, workers: int | None, lean: bool,
-                max_size: int, progress: ReadProgress | None, strict: bool, forked: Callable[[], object]) -> None:
+                max_size: int, progress: ReadProgress | None, strict: bool, forked: Callable[[], object],
+                hashes: dict[int, Any]) -> None:
     """Read ``files[i]`` for ``i`` in ``to_read``: their tables go to ``parts`` by each group's first index,
-    each file's skip reason to ``reasons[i]``."""
+    each file's skip reason to ``reasons[i]``, the hashes of the group's event IDs to ``hashes`` (taken here,
+    while the workers read on)."""
+    from smtrail_sql.reader.copies import id_hashes
+
     if progress is not None:
         progress.start(len(to_read), sum(files[i].size for i in to_read))
     try:
@@ -232,6 +239,7 @@ def _read_files(files: Sequence[LogFile], to_read: list[int], reasons: list[str 
                 if strict and reason and reason != SKIP_DIGEST:
                     raise_if_bad([(files[index].path, reason)])
             parts[indices[0]] = tables
+            hashes[indices[0]] = id_hashes(tables[1].column("event_id"))
             if progress is not None:
                 progress.advance(len(indices), sum(files[i].size for i in indices))
     finally:

@@ -1,5 +1,5 @@
 """The reader's C scanner (``_scan.c``), when the package was built with it: the usual log file read into its
-:class:`~smtrail_sql.reader.lists.FileLists` in one pass, its points packed in buffers (0.48 ms for a metric-heavy
+:class:`~smtrail_sql.reader.lists.FileLists` in one pass, its points packed in buffers (0.47 ms for a metric-heavy
 bench file, where the typed path takes 1.0 ms: see ``bench/bench_cli.py`` for the whole command).
 
 The scanner gives exactly the typed path's lists for the files it takes and declines every other one (see the

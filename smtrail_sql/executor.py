@@ -43,16 +43,22 @@ COMMANDS = ("run", "sql", "plot")
 #: the executor saves (0.7 us a value: 9 s for every point of ``bench/bench_local.py``'s logs); the command then
 #: runs the query itself.
 MAX_CELLS = 100_000
+#: The option that makes every query read its files again: such a command is never served from a snapshot.
+NO_CACHE_OPTION = "--no-cache"
 #: (its process id, the pipe to it, the pipe from it), while it waits for a query.
 _EXECUTOR: tuple[int, int, int] | None = None
+#: An executor stopped but not yet reaped (see :func:`dismiss`).
+_STOPPED: int | None = None
 
 
 def start(arguments: list[str]) -> None:
-    """Fork the executor if ``arguments`` (the command line) run a command that may use it."""
+    """Fork the executor if ``arguments`` (the command line) run a command that may use it: not one with
+    ``--no-cache``, whose rows never come from a snapshot (its fork, the copies of the pages the command then
+    writes, and its loading would only slow a cold read)."""
     global _EXECUTOR
     if (not hasattr(os, "fork") or not hasattr(signal, "pthread_sigmask") or _EXECUTOR is not None
             or os.environ.get(EXECUTOR_VARIABLE, "1") == "0" or not arguments or arguments[0] not in COMMANDS
-            or (os.cpu_count() or 1) < 2):
+            or NO_CACHE_OPTION in arguments or (os.cpu_count() or 1) < 2):
         return
     from_parent, to_child = os.pipe()  # (each: its reading end, its writing end)
     from_child, to_parent = os.pipe()
@@ -78,21 +84,28 @@ def start(arguments: list[str]) -> None:
     os.close(to_parent)
 
 
-def dismiss() -> None:
+def dismiss(*, wait: bool = True) -> None:
     """Stop the executor and reap it (nothing to do if there is none). It holds nothing that could be left
-    half-done: before a query it has only loaded modules, and once it has answered it has only to exit."""
-    global _EXECUTOR
-    if _EXECUTOR is None:
-        return
-    pid, to_child, from_child = _EXECUTOR
-    _EXECUTOR = None
-    for fd in (to_child, from_child):
-        if fd >= 0:
-            with contextlib.suppress(OSError):
-                os.close(fd)
-    with contextlib.suppress(OSError):
-        os.kill(pid, signal.SIGKILL)
-        os.waitpid(pid, 0)
+    half-done: before a query it has only loaded modules, and once it has answered it has only to exit.
+
+    ``wait=False`` (a command that goes on to read its files): stopped now, reaped by the next call, at the
+    command's end (its exit, which frees a process that loaded DuckDB, took about 4 ms of the command's).
+    """
+    global _EXECUTOR, _STOPPED
+    if _EXECUTOR is not None:
+        pid, to_child, from_child = _EXECUTOR
+        _EXECUTOR = None
+        for fd in (to_child, from_child):
+            if fd >= 0:
+                with contextlib.suppress(OSError):
+                    os.close(fd)
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGKILL)
+            _STOPPED = pid
+    if _STOPPED is not None and wait:
+        with contextlib.suppress(OSError):
+            os.waitpid(_STOPPED, 0)
+        _STOPPED = None
 
 
 def serve(engine: Engine, query: Any) -> QueryResult | None:
@@ -107,7 +120,7 @@ def serve(engine: Engine, query: Any) -> QueryResult | None:
     except Exception:  # noqa: BLE001  (the query itself will tell what is wrong)
         request = None
     if request is None:
-        dismiss()
+        dismiss(wait=False)  # (the command reads its files now: the executor is reaped at its end)
         return None
     from smtrail_sql.pipes import receive, send
 
@@ -118,7 +131,7 @@ def serve(engine: Engine, query: Any) -> QueryResult | None:
     except Exception:  # noqa: BLE001  (the executor gone, or a reply that is not whole: run it here)
         reply = None
     if not isinstance(reply, tuple) or reply[0] != "result":
-        dismiss()
+        dismiss(wait=False)  # (the command reads its files now: the executor is reaped at its end)
         return None
     from dataclasses import replace
 

@@ -231,3 +231,23 @@ def test_a_ctrl_c_stops_the_executor_with_the_command(metric_logs: tuple[Path, l
     while _group(process.pid) and time.monotonic() < deadline:
         time.sleep(0.02)
     assert not _group(process.pid)
+
+
+def test_a_run_that_reads_every_file_again_forks_no_executor(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``--no-cache`` never reads a snapshot: the executor would only slow its cold read (a fork, its loading);
+    one that is stopped while the command reads on is reaped at the command's end."""
+    from smtrail_sql import executor
+
+    monkeypatch.setenv(executor.EXECUTOR_VARIABLE, "1")
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    executor.start(["run", "metric-summary", "--all-time", "--no-cache"])
+    assert executor._EXECUTOR is None
+    executor.start(["run", "metric-summary", "--all-time"])
+    assert executor._EXECUTOR is not None
+    pid = executor._EXECUTOR[0]
+    executor.dismiss(wait=False)
+    assert executor._EXECUTOR is None and executor._STOPPED == pid
+    executor.dismiss()
+    assert executor._STOPPED is None
+    with pytest.raises(ChildProcessError):
+        os.waitpid(pid, os.WNOHANG)  # (reaped already)

@@ -34,6 +34,11 @@ def json_value(value: Any) -> Any:
 
 def text_value(value: Any) -> str:
     """A value as lossless text for CSV/TSV/Markdown: NULL is empty, floats keep every digit (``repr``)."""
+    kind = type(value)  # (the usual values first, told by their exact type: a cell at a time, it counts)
+    if kind is float:
+        return repr(value)
+    if kind is str or kind is int:
+        return str(value)
     if value is None:
         return ""
     if isinstance(value, bool):

@@ -47,8 +47,8 @@ MAX_CELLS = 100_000
 NO_CACHE_OPTION = "--no-cache"
 #: (its process id, the pipe to it, the pipe from it), while it waits for a query.
 _EXECUTOR: tuple[int, int, int] | None = None
-#: An executor stopped but not yet reaped (see :func:`dismiss`).
-_STOPPED: int | None = None
+#: Executors stopped but not yet reaped (see :func:`dismiss`).
+_STOPPED: list[int] = []
 
 
 def start(arguments: list[str]) -> None:
@@ -91,7 +91,7 @@ def dismiss(*, wait: bool = True) -> None:
     ``wait=False`` (a command that goes on to read its files): stopped now, reaped by the next call, at the
     command's end (its exit, which frees a process that loaded DuckDB, took about 4 ms of the command's).
     """
-    global _EXECUTOR, _STOPPED
+    global _EXECUTOR
     if _EXECUTOR is not None:
         pid, to_child, from_child = _EXECUTOR
         _EXECUTOR = None
@@ -101,11 +101,11 @@ def dismiss(*, wait: bool = True) -> None:
                     os.close(fd)
         with contextlib.suppress(OSError):
             os.kill(pid, signal.SIGKILL)
-            _STOPPED = pid
-    if _STOPPED is not None and wait:
+            _STOPPED.append(pid)
+    while wait and _STOPPED:
         with contextlib.suppress(OSError):
-            os.waitpid(_STOPPED, 0)
-        _STOPPED = None
+            os.waitpid(_STOPPED[-1], 0)
+        _STOPPED.pop()
 
 
 def serve(engine: Engine, query: Any) -> QueryResult | None:

@@ -137,6 +137,7 @@ def test_the_hashes_of_parts_taken_apart_find_the_copies_of_the_whole() -> None:
                           pa.string()) for _ in range(rng.randrange(1, 5))]
         present = [i for part in parts for i in part.to_pylist() if i is not None]
         assert no_repeats([id_hashes(part) for part in parts]) == (len(present) == len(set(present))), present
+    assert each_event_once(pa.table({"event_id": ["a\0", "b", "a", "\0a"]}))  # (found in review: a collision)
 
 
 def test_duckdb_holds_at_most_its_limit_and_spills_beside_the_reader(tmp_path: Path) -> None:

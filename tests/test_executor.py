@@ -246,8 +246,8 @@ def test_a_run_that_reads_every_file_again_forks_no_executor(monkeypatch: pytest
     assert executor._EXECUTOR is not None
     pid = executor._EXECUTOR[0]
     executor.dismiss(wait=False)
-    assert executor._EXECUTOR is None and executor._STOPPED == pid
+    assert executor._EXECUTOR is None and executor._STOPPED == [pid]
     executor.dismiss()
-    assert executor._STOPPED is None
+    assert executor._STOPPED == []
     with pytest.raises(ChildProcessError):
         os.waitpid(pid, os.WNOHANG)  # (reaped already)

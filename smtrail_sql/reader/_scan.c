@@ -930,6 +930,11 @@ typedef struct {
     Py_ssize_t *slots, room; /* a shared column's entries by their text: open addressing, entry + 1, 0 free */
 } TextColumn;
 
+/* The column's texts from ``start`` on ("" while it has none: no arithmetic on a NULL pointer). */
+static inline const char *text_at(const TextColumn *column, Py_ssize_t start) {
+    return column->texts.data != NULL ? column->texts.data + start : "";
+}
+
 static inline Py_ssize_t entry_start(const TextColumn *column, Py_ssize_t entry) {
     return entry ? ((const int32_t *)column->ends.data)[entry - 1] : 0;
 }
@@ -943,7 +948,7 @@ static int text_column_grow(TextColumn *column) {
     }
     for (Py_ssize_t entry = 0; entry < column->count; entry++) {
         Py_ssize_t start = entry_start(column, entry), end = ((const int32_t *)column->ends.data)[entry];
-        uint64_t at = hash_bytes((const unsigned char *)column->texts.data + start, end - start) & (uint64_t)(room - 1);
+        uint64_t at = hash_bytes((const unsigned char *)text_at(column, start), end - start) & (uint64_t)(room - 1);
         while (slots[at])
             at = (at + 1) & (uint64_t)(room - 1);
         slots[at] = entry + 1;
@@ -989,7 +994,7 @@ static int text_column_entry(TextColumn *column, int shared, Py_ssize_t start, i
     uint64_t at = 0;
     Py_ssize_t entry = -1;
     if (shared) {
-        TRY(text_column_find(column, column->texts.data + start, column->texts.used - start, &at, &entry));
+        TRY(text_column_find(column, text_at(column, start), column->texts.used - start, &at, &entry));
         if (entry >= 0) {
             column->texts.used = start; /* (a text seen before: its first copy serves) */
             *code = (int32_t)entry;

@@ -95,8 +95,9 @@ def _hashed(chars: Any, width: int) -> Any:
     padded = np.zeros((len(chars), words * 8), np.uint8)
     padded[:, :width] = chars
     view = padded.view(np.uint64)
-    hashes = view[:, 0] ^ np.uint64(width)  # (the length too: "a" and "a\0" are two IDs)
+    hashes = view[:, 0].copy()
     multiplier = np.uint64(_MULTIPLIER)
     for word in range(1, words):
         hashes = hashes * multiplier + view[:, word]  # (wraps around, as a hash should)
+    hashes = hashes * multiplier + np.uint64(width)  # (the length too: "a" and "a\0" are two IDs)
     return hashes ^ (hashes >> np.uint64(29))

@@ -626,16 +626,22 @@ static int point_member(Scanner *s, const Token *key, int field, void *argument)
     }
 }
 
-static int point_element(Scanner *s, Py_ssize_t index, void *argument) {
-    (void)index;
-    (void)argument;
+/* An array element that must be an object (a point, a resource): a new cleared item for its tokens on
+   ``stack``, in *item. */
+static int element_item(Scanner *s, Stack *stack, void **item) {
     if (!at(s, '{'))
         return DECLINE;
-    PointTokens *point = stack_push(&s->points);
-    if (point == NULL)
+    if ((*item = stack_push(stack)) == NULL)
         return FAIL;
-    memset(point, 0, sizeof *point);
-    PointScan scan = {point, 0};
+    memset(*item, 0, (size_t)stack->size);
+    return OK;
+}
+
+static int point_element(Scanner *s, Py_ssize_t index, void *argument) {
+    PointScan scan = {NULL, 0};
+    (void)index;
+    (void)argument;
+    TRY(element_item(s, &s->points, (void **)&scan.point));
     return scan_object(s, &POINT_SET, point_member, &scan);
 }
 
@@ -702,15 +708,10 @@ static int resource_member(Scanner *s, const Token *key, int field, void *argume
 }
 
 static int resource_element(Scanner *s, Py_ssize_t index, void *argument) {
+    ResourceScan scan = {NULL, 0};
     (void)index;
     (void)argument;
-    if (!at(s, '{'))
-        return DECLINE;
-    ResourceTokens *resource = stack_push(&s->resources);
-    if (resource == NULL)
-        return FAIL;
-    memset(resource, 0, sizeof *resource);
-    ResourceScan scan = {resource, 0};
+    TRY(element_item(s, &s->resources, (void **)&scan.resource));
     return scan_object(s, &RESOURCE_SET, resource_member, &scan);
 }
 

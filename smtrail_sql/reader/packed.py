@@ -3,8 +3,8 @@
 :mod:`~smtrail_sql.reader.tables` builds from the typed path's lists, with no Python object a value.
 
 Each file's buffers are taken as they are (they are in this machine's byte order: the scanner wrote them here);
-a group's dictionary columns are each file's own dictionary, unified by Arrow as it concatenates them (first
-seen, first: the order :func:`~smtrail_sql.reader.vectorised.strings` gives lists).
+a group's dictionary columns rank the files' own entries by first appearance, the order
+:func:`~smtrail_sql.reader.vectorised.strings` gives lists (by the scanner's ``unify``, or in Python).
 """
 
 from __future__ import annotations
@@ -73,15 +73,29 @@ def _times(packs: Sequence[PackedPoints]) -> pa.Array:
 def _string_array(files: list[tuple[bytes, bytes]], valid: Any) -> pa.Array:
     """One string array of several files' texts, each file's given by its rows' end offsets (int32) in its
     text; a row not ``valid`` is NULL (its text empty)."""
+
+    return _strings(_joined_ends(files), valid, b"".join(text for _, text in files))
+
+
+def _joined_ends(files: list[tuple[bytes, bytes]]) -> Any:
+    """Several files' end offsets (int32) into their texts, as offsets into the texts joined (int64)."""
     import numpy as np
 
-    ends, base = [np.zeros(1, np.int64)], 0
+    ends, base = [], 0
     for file_ends, text in files:
         ends.append(np.frombuffer(file_ends, np.int32).astype(np.int64) + base)
         base += len(text)
+    return np.concatenate(ends) if ends else np.zeros(0, np.int64)
+
+
+def _strings(ends: Any, valid: Any, data: bytes) -> pa.Array:
+    """A string array of rows that end at ``ends`` in ``data`` (a NULL row, not ``valid``, is empty)."""
+    import numpy as np
+
     return pa.Array.from_buffers(pa.string(), len(valid), [
-        pa.py_buffer(np.packbits(valid, bitorder="little")), pa.py_buffer(np.concatenate(ends).astype(np.int32)),
-        pa.py_buffer(b"".join(text for _, text in files))], null_count=int(np.count_nonzero(~valid)))
+        pa.py_buffer(np.packbits(valid, bitorder="little")),
+        pa.py_buffer(np.concatenate([np.zeros(1, np.int64), ends]).astype(np.int32)), pa.py_buffer(data)],
+        null_count=int(np.count_nonzero(~valid)))
 
 
 #: The point columns built from packed points.
@@ -141,17 +155,10 @@ def _plain(codes: Any, texts: list[PackedText]) -> pa.Array:
     # the k-th call with a value has entry k: its text ends where entry k does, a NULL's (empty) where the one
     # before it did
     valid = codes >= 0
-    entry_ends, base = [], 0
-    for text in texts:
-        entry_ends.append(np.frombuffer(text.ends, np.int32).astype(np.int64) + base)
-        base += len(text.texts)
-    ends = np.concatenate(entry_ends) if entry_ends else np.zeros(0, np.int64)
+    ends = _joined_ends([(text.ends, text.texts) for text in texts])
     seen = np.cumsum(valid)
     row_ends = np.where(seen > 0, ends[np.maximum(seen - 1, 0)] if len(ends) else 0, 0)
-    return pa.Array.from_buffers(pa.string(), len(codes), [
-        pa.py_buffer(np.packbits(valid, bitorder="little")),
-        pa.py_buffer(np.concatenate([np.zeros(1, np.int64), row_ends]).astype(np.int32)),
-        pa.py_buffer(b"".join(text.texts for text in texts))], null_count=int(np.count_nonzero(~valid)))
+    return _strings(row_ends, valid, b"".join(text.texts for text in texts))
 
 
 def _dictionary(codes: Any, texts: list[PackedText]) -> pa.Array:

@@ -306,7 +306,7 @@ class Toolkit(ToolkitExtras):
             refuse_over_max_scan(query, self.settings)
         from smtrail_sql import executor
 
-        served = executor.serve(engine, query)  # (a warm local query of the console script: see executor)
+        served = executor.serve(engine, query, progress)  # (a local query of the console script: see executor)
         result = served if served is not None else engine.execute(query, progress=progress)
         kept = self._to_keep.pop(id(query), None)
         if kept is not None and kept[2] is query:

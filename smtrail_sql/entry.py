@@ -24,7 +24,7 @@ from typing import NoReturn
 def _exit_at_once(signum: int, frame: object) -> None:
     dismiss = getattr(sys.modules.get("smtrail_sql.executor"), "dismiss", None)  # (maybe still being imported)
     if dismiss is not None:
-        dismiss()
+        dismiss(force=True)
     interrupted = signum == signal.SIGINT
     sys.stderr.write("interrupted\n" if interrupted else "terminated\n")
     sys.stderr.flush()

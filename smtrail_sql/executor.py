@@ -11,12 +11,22 @@ When the query turns out to be a local one whose rows come from a snapshot (a wa
 :class:`~smtrail_sql.engines.local.LocalEngine` code and sends back the result; the command process never
 loads DuckDB or pyarrow. After an empty result, the executor waits for the command's next query (the result's
 explanation asks what the logs hold), with the same engine and database, until the command ends. Anything else
-(rows, Athena, a cold read, whose progress is shown as it goes, any other command) dismisses the executor, which
+(rows, Athena, a cold read of a command that keeps a cache, any other command) dismisses the executor, which
 exits at once.
 Nothing the executor does is seen: its output goes to ``/dev/null``; an error there, or an executor gone, makes
 the command run the query itself, as it always did, so that errors keep their messages and exit codes.
 
-It dies with the command: a Ctrl-C to the terminal's process group stops it as it stops the command; the
+**Cold.** A command with ``--no-cache`` reads every file again: its executor loads the reader instead (pyarrow
+and numpy, the scanner; not DuckDB, whose threads must not exist when the reader forks its workers), while the
+command line is parsed, and reads the files there, forking the workers as soon as the command has found them:
+about 0.03 s sooner, and the command never loads pyarrow or DuckDB, whose loading took a core from the workers
+(the metric-heavy cold run of ``bench/bench_cli.py``: 0.86 s, 0.82 s so). The read's progress comes back as it
+goes; the reader's own errors (a bad file under ``--strict``, DuckDB's error) come back as they are, with their
+messages and exit codes; a result too large to send back comes back as its rows (one file, memory-mapped), for
+the command to query itself.
+
+It dies with the command: a Ctrl-C to the terminal's process group stops a warm one as it stops the command; a
+cold one ignores it, and the command stops it (SIGTERM: its reader stops its workers and removes its files); the
 command gone any other way closes its pipe (and on Linux the kernel stops it too). ``SMTRAIL_EXECUTOR=0``
 turns it off.
 """
@@ -26,40 +36,41 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import sys
 import time
 from typing import TYPE_CHECKING, Any, cast
 
 if TYPE_CHECKING:
-    from smtrail_sql.engines.base import Engine
-    from smtrail_sql.engines.local import LocalEngine
+    from smtrail_sql.engines.base import Engine, RunProgress
+    from smtrail_sql.engines.local import HandedRead, LocalEngine
+    from smtrail_sql.reader.layout import Discovery, LogFile
     from smtrail_sql.result import QueryResult
+    from smtrail_sql.window import TimeWindow
 
 #: ``0`` turns the executor off.
 EXECUTOR_VARIABLE = "SMTRAIL_EXECUTOR"
 #: The commands that may run a query through it.
 COMMANDS = ("run", "sql", "plot")
-#: The most values (rows times columns) of a result sent back: a larger one costs more to pickle and send than
-#: the executor saves (0.7 us a value: 9 s for every point of ``bench/bench_local.py``'s logs); the command then
-#: runs the query itself.
-MAX_CELLS = 100_000
-#: The option that makes every query read its files again: such a command is never served from a snapshot.
+#: The option that makes every query read its files again: such a command's executor reads them (cold).
 NO_CACHE_OPTION = "--no-cache"
-#: (its process id, the pipe to it, the pipe from it), while it waits for a query.
-_EXECUTOR: tuple[int, int, int] | None = None
+#: Seconds a cold executor has to stop its reader once told to, before it is killed.
+STOP_SECONDS = 5.0
+#: (its process id, the pipe to it, the pipe from it, whether it is cold), while it waits for a query.
+_EXECUTOR: tuple[int, int, int, bool] | None = None
+#: Whether a cold executor is reading for the command (told to stop then, not killed: see :func:`dismiss`).
+_READING = False
 #: Executors stopped but not yet reaped (see :func:`dismiss`).
 _STOPPED: list[int] = []
 
 
 def start(arguments: list[str]) -> None:
-    """Fork the executor if ``arguments`` (the command line) run a command that may use it: not one with
-    ``--no-cache``, whose rows never come from a snapshot (its fork, the copies of the pages the command then
-    writes, and its loading would only slow a cold read)."""
+    """Fork the executor if ``arguments`` (the command line) run a command that may use it: a cold one if
+    they hold ``--no-cache``."""
     global _EXECUTOR
     if (not hasattr(os, "fork") or not hasattr(signal, "pthread_sigmask") or _EXECUTOR is not None
             or os.environ.get(EXECUTOR_VARIABLE, "1") == "0" or not arguments or arguments[0] not in COMMANDS
-            or NO_CACHE_OPTION in arguments or (os.cpu_count() or 1) < 2):
+            or (os.cpu_count() or 1) < 2):
         return
+    cold = NO_CACHE_OPTION in arguments
     from_parent, to_child = os.pipe()  # (each: its reading end, its writing end)
     from_child, to_parent = os.pipe()
     stops = {signal.SIGINT, signal.SIGTERM}
@@ -72,51 +83,68 @@ def start(arguments: list[str]) -> None:
             os.close(fd)
         return
     if pid == 0:  # (the executor: a stop signal ends it, never a handler of the command's)
-        for signum in stops:
-            signal.signal(signum, signal.SIG_DFL)
+        from smtrail_sql.executor_side import serve_requests, stop
+
+        if cold:  # (Ctrl-C is the command's to handle; its SIGTERM stops the reader, which cleans up)
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+            signal.signal(signal.SIGTERM, stop)
+        else:
+            for signum in stops:
+                signal.signal(signum, signal.SIG_DFL)
         signal.pthread_sigmask(signal.SIG_UNBLOCK, stops)
         os.close(to_child)
         os.close(from_child)
-        _serve(from_parent, to_parent)
-    _EXECUTOR = (pid, to_child, from_child)
+        serve_requests(from_parent, to_parent, cold)
+    _EXECUTOR = (pid, to_child, from_child, cold)
     signal.pthread_sigmask(signal.SIG_UNBLOCK, stops)
     os.close(from_parent)
     os.close(to_parent)
 
 
-def dismiss(*, wait: bool = True) -> None:
-    """Stop the executor and reap it (nothing to do if there is none). It holds nothing that could be left
-    half-done: before a query it has only loaded modules, and once it has answered it has only to exit.
+def dismiss(*, wait: bool = True, force: bool = False) -> None:
+    """Stop the executor and reap it (nothing to do if there is none). A warm one holds nothing that could be
+    left half-done: before a query it has only loaded modules, and once it has answered it has only to exit.
+    A cold one may be reading for the command: it is told to stop then (SIGTERM: its reader stops its workers
+    and removes its files), and killed if it has not within :data:`STOP_SECONDS`, or at once if ``force``.
 
     ``wait=False`` (a command that goes on to read its files): stopped now, reaped by the next call, at the
     command's end (its exit, which frees a process that loaded DuckDB, took about 4 ms of the command's).
     """
-    global _EXECUTOR
+    global _EXECUTOR, _READING
     if _EXECUTOR is not None:
-        pid, to_child, from_child = _EXECUTOR
-        _EXECUTOR = None
+        pid, to_child, from_child, _ = _EXECUTOR
+        reading, _EXECUTOR, _READING = _READING, None, False
         for fd in (to_child, from_child):
             if fd >= 0:
                 with contextlib.suppress(OSError):
                     os.close(fd)
         with contextlib.suppress(OSError):
-            os.kill(pid, signal.SIGKILL)
+            os.kill(pid, signal.SIGTERM if reading and not force else signal.SIGKILL)
             _STOPPED.append(pid)
+    deadline = time.monotonic() + (0.0 if force else STOP_SECONDS)
     while wait and _STOPPED:
         with contextlib.suppress(OSError):
-            os.waitpid(_STOPPED[-1], 0)
+            while os.waitpid(_STOPPED[-1], os.WNOHANG)[0] == 0:
+                if time.monotonic() >= deadline:
+                    os.kill(_STOPPED[-1], signal.SIGKILL)
+                    os.waitpid(_STOPPED[-1], 0)
+                    break
+                time.sleep(0.002)
         _STOPPED.pop()
 
 
-def serve(engine: Engine, query: Any) -> QueryResult | None:
+def serve(engine: Engine, query: Any, progress: RunProgress | None = None) -> QueryResult | None:
     """``query``'s result from the executor when ``engine`` is the local one and the query's rows come from a
-    snapshot of its cache; None otherwise (the executor dismissed: the caller runs the query itself)."""
-    global _EXECUTOR
+    snapshot of its cache, or from the files read there by a cold executor (``progress`` is told about them as
+    they are read; the reader's errors are raised here); None otherwise (the executor dismissed: the caller runs
+    the query itself, over the rows the executor read if it has them: see :attr:`LocalEngine.handed`)."""
+    global _READING
     if _EXECUTOR is None:
         return None
     started = time.perf_counter()
+    local = cast("LocalEngine", engine)
     try:
-        request = _request(cast("LocalEngine", engine), query) if engine.name == "local" else None
+        request = _request(local, query, _EXECUTOR[3]) if engine.name == "local" else None
     except Exception:  # noqa: BLE001  (the query itself will tell what is wrong)
         request = None
     if request is None:
@@ -124,12 +152,25 @@ def serve(engine: Engine, query: Any) -> QueryResult | None:
         return None
     from smtrail_sql.pipes import receive, send
 
-    pid, to_child, from_child = _EXECUTOR
+    pid, to_child, from_child, cold = _EXECUTOR
+    _READING = cold
     try:
         send(to_child, request)
-        reply = receive(from_child)
+        while (reply := receive(from_child)) is not None and reply[0] == "progress":
+            if progress is not None:
+                getattr(progress, reply[1])(*reply[2])
+    except (KeyboardInterrupt, SystemExit):
+        raise  # (the command stopped: it dismisses the executor, which stops reading)
     except Exception:  # noqa: BLE001  (the executor gone, or a reply that is not whole: run it here)
         reply = None
+    _READING = False
+    if isinstance(reply, tuple) and reply[0] in ("raise", "rows"):
+        dismiss()  # (it has stopped reading: it has only to exit)
+        if reply[0] == "raise":
+            raise reply[1]
+        with contextlib.suppress(OSError, ValueError):  # (a file gone or damaged: the command reads again)
+            local.handed = _handed(*reply[1:])
+        return None
     if not isinstance(reply, tuple) or reply[0] != "result":
         dismiss(wait=False)  # (the command reads its files now: the executor is reaped at its end)
         return None
@@ -143,17 +184,17 @@ def serve(engine: Engine, query: Any) -> QueryResult | None:
     return replace(result, stats=replace(result.stats, elapsed_seconds=time.perf_counter() - started))
 
 
-def _request(engine: LocalEngine, query: Any) -> dict[str, Any] | None:
-    """What the executor needs to run ``query`` as ``engine`` would: None unless its rows come from a snapshot."""
+def _request(engine: LocalEngine, query: Any, cold: bool) -> dict[str, Any] | None:
+    """What the executor needs to run ``query`` as ``engine`` would: None unless its rows come from a snapshot,
+    or the executor is a cold one and the engine keeps no cache."""
     from smtrail_sql.engines.columns import columns_named
     from smtrail_sql.prerendered import PrerenderedQuery
-    from smtrail_sql.reader.cache import snapshot_key, with_identity
     from smtrail_sql.reader.layout import discover_log_files
 
-    if engine.cache is None:
+    if (engine.cache is None) != cold:
         return None
     found = discover_log_files(engine.logs, query.window, engine.accounts, engine.regions)
-    if found.skipped_paths and engine.strict or not engine.cache.has_snapshot(snapshot_key(with_identity(found.files))):
+    if found.skipped_paths and engine.strict or not cold and not _has_snapshot(engine, found):
         engine.discovered = (query.window, found)  # (the command reads them itself: the folders are not walked twice)
         return None
     found.walking.clear()
@@ -165,96 +206,31 @@ def _request(engine: LocalEngine, query: Any) -> dict[str, Any] | None:
     sent = PrerenderedQuery(query.name, query.window, query.naming, statements, columns_named(query), _no_rendering,
                             values)
     return {"logs": str(engine.logs), "accounts": engine.accounts, "regions": engine.regions,
-            "cache": str(engine.cache.root), "strict": engine.strict, "workers": engine.workers,
+            "cache": str(engine.cache.root) if engine.cache is not None else None, "strict": engine.strict,
+            "workers": engine.workers,
             "max_log_size": engine.max_log_size, "duckdb_memory": engine.duckdb_memory, "query": sent,
             "found": found}  # (the executor does not walk the folders again)
+
+
+def _has_snapshot(engine: LocalEngine, found: Discovery) -> bool:
+    from smtrail_sql.reader.cache import snapshot_key, with_identity
+
+    return engine.cache is not None and engine.cache.has_snapshot(snapshot_key(with_identity(found.files)))
 
 
 def _no_rendering() -> Any:
     raise RuntimeError("the executor runs the statements it was sent")
 
 
-# -- the executor's side ----------------------------------------------------------------------------------------
+def _handed(path: str, window: TimeWindow, read: dict[str, Any], files: tuple[LogFile, ...]) -> HandedRead:
+    """The rows a cold executor read, from the file it wrote them to (mapped, then removed)."""
+    from smtrail_sql.engines.local import HandedRead
+    from smtrail_sql.reader.entries import read_entry
+    from smtrail_sql.reader.pipeline import ReadResult
 
-def _serve(requests: int, replies: int) -> None:
-    """The executor: load what a warm query needs, then run each query it is sent and send back its result,
-    until the command ends."""
-    code = 0
     try:
-        from smtrail_sql.pipes import receive, send
-        from smtrail_sql.process import declare_one_query, die_with_parent, import_pyarrow
-
-        die_with_parent()
-        devnull = os.open(os.devnull, os.O_RDWR)
-        for fd in (0, 1, 2):
-            os.dup2(devnull, fd)
-        declare_one_query()
-        import duckdb  # noqa: F401
-
-        ahead = _DatabaseAhead()
-        import_pyarrow()
-        import smtrail_sql.engines.local  # noqa: F401
-        import smtrail_sql.reader.pipeline  # noqa: F401
-
-        engines: dict[tuple[Any, ...], LocalEngine] = {}
-        while (request := receive(requests)) is not None:  # (until the command ends, or dismisses it)
-            send(replies, _answer(request, ahead, engines))
-    except BaseException:  # noqa: BLE001  (nothing is seen: the command runs the query itself)
-        code = 1
+        entry = read_entry(path)
     finally:
-        with contextlib.suppress(Exception):
-            sys.stdout.flush()
-        os._exit(code)
-
-
-class _DatabaseAhead:
-    """A DuckDB database made in a thread while the rest loads (its making, about 30 ms, is nearly all outside
-    the GIL), with the memory limit and the spill folder of a query with the default settings."""
-
-    def __init__(self) -> None:
-        import threading
-
-        from smtrail_sql.engines.database import new_database
-        from smtrail_sql.reader.cache import ExtractCache
-        from smtrail_sql.reader.workers import spill_folder, spool_parent
-        from smtrail_sql.settings import DUCKDB_MEMORY_VARIABLE, validate_duckdb_memory
-
-        cache = ExtractCache()  # (no folder is made here: a command refused later must have written nothing)
-        self.settings = (validate_duckdb_memory(os.environ.get(DUCKDB_MEMORY_VARIABLE)),
-                         spool_parent(cache, make=False))
-        self.made: list[Any] = []
-        spill = spill_folder(cache, make=False)
-        self._thread = threading.Thread(target=lambda: self.made.append(new_database(self.settings[0], spill)),
-                                        daemon=True)
-        self._thread.start()
-
-    def give(self, engine: LocalEngine, naming: Any) -> None:
-        """Give the database to ``engine`` if its settings are the ones it was made with."""
-        from smtrail_sql.reader.workers import spool_parent
-
-        self._thread.join()
-        if self.made and self.settings == (engine.duckdb_memory, spool_parent(engine.cache, make=False)):
-            engine.adopt_database(naming, self.made.pop())
-
-
-def _answer(request: dict[str, Any], ahead: _DatabaseAhead, engines: dict[tuple[Any, ...], LocalEngine]
-            ) -> tuple[str, Any]:
-    """The result of the request's query, run by the engine of its settings (kept for the next request: its
-    DuckDB database is made once)."""
-    from smtrail_sql.engines.local import LocalEngine
-    from smtrail_sql.reader.cache import ExtractCache
-
-    settings = tuple(request[name] for name in ("logs", "accounts", "regions", "cache", "strict", "workers",
-                                                 "max_log_size", "duckdb_memory"))
-    engine = engines.get(settings)
-    if engine is None:
-        engine = engines[settings] = LocalEngine(
-            request["logs"], accounts=request["accounts"], regions=request["regions"],
-            cache=ExtractCache(request["cache"]), strict=request["strict"], workers=request["workers"],
-            max_log_size=request["max_log_size"], duckdb_memory=request["duckdb_memory"])
-        ahead.give(engine, request["query"].naming)
-    engine.discovered = (request["query"].window, request["found"])
-    try:
-        return ("result", engine.execute(request["query"], max_cells=MAX_CELLS))
-    except Exception as error:  # noqa: BLE001  (ResultTooLarge included: the command runs the query)
-        return ("error", repr(error))
+        with contextlib.suppress(OSError):
+            os.unlink(path)
+    return HandedRead(window, ReadResult(entry.points, entry.calls, **read), files)

@@ -102,21 +102,24 @@ def test_bad_values_are_refused_before_anything_is_rendered(metric_logs: tuple[P
         kit.prepare("failed-calls", {}, None, ["train:loss"], all_time=True)
 
 
-def test_the_files_are_read_before_sqlglot_is_loaded(metric_logs: tuple[Path, list[Path]], tmp_path: Path) -> None:
+@pytest.mark.parametrize("executor", ["0", "1"])
+def test_the_files_are_read_before_sqlglot_is_loaded(metric_logs: tuple[Path, list[Path]], tmp_path: Path,
+                                                     executor: str) -> None:
     """In the console script, a cold query's reading starts without sqlglot (it is loaded while the files are
-    read, or after them when they are read in this process)."""
+    read, or after them when they are read in this process), in the command's process or in its executor's."""
+    said = tmp_path / "said"
     code = ("import sys\n"
             "import smtrail_sql.reader.pipeline as pipeline\n"
             "read = pipeline.read_log_files\n"
             "def spy(*args, **kwargs):\n"
-            "    print('SQLGLOT', 'sqlglot' in sys.modules, file=sys.stderr)\n"
+            f"    print('SQLGLOT', 'sqlglot' in sys.modules, file=open({str(said)!r}, 'a'))\n"
             "    return read(*args, **kwargs)\n"
             "pipeline.read_log_files = spy\n"
             f"sys.argv = ['smtrail-sql', 'run', 'metric-summary', '--logs', {str(metric_logs[0])!r}, '--all-time',"
             " '--no-cache', '-f', 'csv']\n"
             "from smtrail_sql.entry import main\nmain()\n")
-    env = {**os.environ, "SMTRAIL_CACHE_DIR": str(tmp_path)}
+    env = {**os.environ, "SMTRAIL_CACHE_DIR": str(tmp_path), "SMTRAIL_EXECUTOR": executor}
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
     assert done.returncode == 0, done.stderr
-    assert "SQLGLOT False" in done.stderr
+    assert said.read_text() == "SQLGLOT False\n"
     assert done.stdout.startswith("trial_component,metric_name,points")

@@ -7,6 +7,7 @@ import csv
 import io
 import math
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -26,9 +27,11 @@ _SPY = ("import sys, atexit\n"
         "from smtrail_sql.entry import main\nmain()\n")
 
 
-def _cli(cache: Path, *args: str, executor: bool = True) -> subprocess.CompletedProcess[str]:
+def _cli(cache: Path, *args: str, executor: bool = True, prelude: str = "") -> subprocess.CompletedProcess[str]:
+    """The console script run with ``args`` (``prelude``: Python run first, in the command's process)."""
     env = {**os.environ, "SMTRAIL_CACHE_DIR": str(cache), "SMTRAIL_EXECUTOR": "1" if executor else "0"}
-    process = subprocess.Popen([sys.executable, "-c", _SPY, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    spy = _SPY.replace("from smtrail_sql.entry import main", f"{prelude}\nfrom smtrail_sql.entry import main")
+    process = subprocess.Popen([sys.executable, "-c", spy, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                text=True, env=env, start_new_session=True)
     stdout, stderr = process.communicate(timeout=120)
     # nothing of the command's process group outlives it (the executor is killed and reaped, or never was)
@@ -147,7 +150,7 @@ def test_the_executor_is_gone_before_rows_are_written(metric_logs: tuple[Path, l
 def test_a_large_result_is_fetched_by_the_command(metric_logs: tuple[Path, list[Path]], tmp_path: Path) -> None:
     """Past MAX_CELLS values, sending the rows back costs more than the executor saves: the command runs the
     query itself, with the same rows."""
-    spy = _SPY.replace("from smtrail_sql.entry import main", "import smtrail_sql.executor as e; e.MAX_CELLS = 6\n"
+    spy = _SPY.replace("from smtrail_sql.entry import main", "import smtrail_sql.executor_side as e; e.MAX_CELLS = 6\n"
                        "from smtrail_sql.entry import main")
     args = ["sql", "SELECT metric_name, step FROM sagemaker_metrics ORDER BY 1, 2", "--logs", str(metric_logs[0]),
             "--all-time", "-f", "csv"]
@@ -233,21 +236,123 @@ def test_a_ctrl_c_stops_the_executor_with_the_command(metric_logs: tuple[Path, l
     assert not _group(process.pid)
 
 
-def test_a_run_that_reads_every_file_again_forks_no_executor(monkeypatch: pytest.MonkeyPatch) -> None:
-    """``--no-cache`` never reads a snapshot: the executor would only slow its cold read (a fork, its loading);
-    one that is stopped while the command reads on is reaped at the command's end."""
+def test_a_run_that_reads_every_file_again_forks_a_cold_executor(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``--no-cache`` never reads a snapshot: its executor is a cold one (it loads the reader, not DuckDB); one
+    that is stopped while the command reads on is reaped at the command's end."""
     from smtrail_sql import executor
 
     monkeypatch.setenv(executor.EXECUTOR_VARIABLE, "1")
     monkeypatch.setattr(os, "cpu_count", lambda: 2)
-    executor.start(["run", "metric-summary", "--all-time", "--no-cache"])
-    assert executor._EXECUTOR is None
-    executor.start(["run", "metric-summary", "--all-time"])
-    assert executor._EXECUTOR is not None
-    pid = executor._EXECUTOR[0]
-    executor.dismiss(wait=False)
-    assert executor._EXECUTOR is None and executor._STOPPED == [pid]
-    executor.dismiss()
-    assert executor._STOPPED == []
-    with pytest.raises(ChildProcessError):
-        os.waitpid(pid, os.WNOHANG)  # (reaped already)
+    for arguments, cold in ((["run", "metric-summary", "--all-time", "--no-cache"], True),
+                            (["run", "metric-summary", "--all-time"], False)):
+        executor.start(arguments)
+        assert executor._EXECUTOR is not None and executor._EXECUTOR[3] is cold
+        pid = executor._EXECUTOR[0]
+        executor.dismiss(wait=False)
+        assert executor._EXECUTOR is None and executor._STOPPED == [pid]
+        executor.dismiss()
+        assert executor._STOPPED == []
+        with pytest.raises(ChildProcessError):
+            os.waitpid(pid, os.WNOHANG)  # (reaped already)
+
+
+#: Makes the reader fork its workers for the smallest bucket (in the command, or in a cold executor).
+_FORKING = "import smtrail_sql.reader.workers as w; w.PARALLEL_MIN_BYTES = 0\n"
+
+
+def _said(stderr: str) -> list[str]:
+    return [line for line in stderr.splitlines() if not line.startswith("LOADED")]
+
+
+def _scratch(cache: Path) -> list[str]:
+    """What the reader left in the cache's scratch folder (its spools, the rows a cold executor handed over)."""
+    return sorted(p.name for p in (cache / "tmp").glob("smtrail-*")) if (cache / "tmp").is_dir() else []
+
+
+@pytest.mark.parametrize("forking", [False, True], ids=["in-process", "workers"])
+@pytest.mark.parametrize("query", [
+    ["run", "metric-summary", "--all-time"],
+    ["sql", "SELECT metric_name, COUNT(*) AS n FROM sagemaker_metrics GROUP BY 1 ORDER BY 1", "--all-time"],
+])
+def test_a_cold_read_runs_in_the_executor_with_the_same_rows(metric_logs: tuple[Path, list[Path]],
+                                                             tmp_path: Path, query: list[str], forking: bool) -> None:
+    """``--no-cache``: the executor reads the files (its workers forked there), and the command loads neither
+    DuckDB nor pyarrow; the rows and every line on stderr are those of a read in the command."""
+    args = [*query, "--no-cache", "--logs", str(metric_logs[0]), "-f", "csv"]
+    prelude = _FORKING if forking else ""
+    through = _cli(tmp_path, *args, prelude=prelude)
+    assert through.returncode == 0, through.stderr
+    assert _loaded(through.stderr) == []
+    here = _cli(tmp_path, *args, executor=False, prelude=prelude)
+    assert _loaded(here.stderr) == ["duckdb", "pyarrow"]
+    assert _rows(through.stdout) == _rows(here.stdout) and len(_rows(here.stdout)) > 1
+    assert _said(through.stderr) == _said(here.stderr)
+    assert _scratch(tmp_path) == []
+
+
+@pytest.mark.parametrize("forking", [False, True], ids=["in-process", "workers"])
+def test_a_cold_executors_large_result_is_queried_by_the_command(metric_logs: tuple[Path, list[Path]],
+                                                                 tmp_path: Path, forking: bool) -> None:
+    """Past MAX_CELLS values, a cold executor hands the rows it read to the command (a file, mapped then
+    removed), which runs the query itself without reading a file again."""
+    prelude = "import smtrail_sql.executor_side as e; e.MAX_CELLS = 6\n" + (_FORKING if forking else "")
+    reads = ("import smtrail_sql.reader.pipeline as p, atexit\nread = p.read_log_files\nreads = []\n"
+             "p.read_log_files = lambda *a, **k: reads.append(1) or read(*a, **k)\n"
+             "atexit.register(lambda: print('READS', len(reads), file=sys.stderr))\n")
+    args = ["sql", "SELECT metric_name, step FROM sagemaker_metrics ORDER BY 1, 2", "--logs", str(metric_logs[0]),
+            "--all-time", "--no-cache", "-f", "csv"]
+    large = _cli(tmp_path, *args, prelude=prelude + reads)
+    assert large.returncode == 0, large.stderr
+    assert _loaded(large.stderr) == ["duckdb", "pyarrow"]  # (queried by the command)
+    assert "READS 0" in large.stderr.splitlines()  # (but read by the executor)
+    here = _cli(tmp_path, *args, executor=False)
+    assert _rows(large.stdout) == _rows(here.stdout) and len(_rows(large.stdout)) > 4  # (3 rows: 6 values)
+    assert _said(large.stderr)[:-1] == _said(here.stderr)
+    assert _scratch(tmp_path) == []
+
+
+def test_a_cold_executors_errors_are_the_usual_ones(metric_logs: tuple[Path, list[Path]], tmp_path: Path) -> None:
+    """DuckDB's error and a bad file under ``--strict`` come back from a cold executor as they are: the command
+    says the usual line, with the usual exit code, and reads nothing itself."""
+    logs = tmp_path / "logs"
+    shutil.copytree(metric_logs[0], logs)
+    failing = ["sql", "SELECT CAST(metric_name AS INTEGER) AS n FROM sagemaker_metrics", "--logs", str(logs),
+               "--all-time", "--no-cache"]
+    through, here = _cli(tmp_path, *failing), _cli(tmp_path, *failing, executor=False)
+    assert _loaded(through.stderr) == []
+    assert through.returncode == here.returncode == 1
+    assert _said(through.stderr)[0].split("'")[0] == _said(here.stderr)[0].split("'")[0]
+    assert through.stderr.startswith("error: sql: DuckDB could not run the query") and len(_said(through.stderr)) == 1
+    broken = logs / "AWSLogs" / "123456789012" / "CloudTrail" / "us-east-1" / "2024" / "05" / "01"
+    (broken / "123456789012_CloudTrail_us-east-1_20240501T1300Z_broken.json.gz").write_bytes(b"\x1f\x8b junk")
+    strict = ["run", "runs", "--logs", str(logs), "--all-time", "--no-cache", "--strict"]
+    through, here = _cli(tmp_path, *strict), _cli(tmp_path, *strict, executor=False)
+    assert _loaded(through.stderr) == []
+    assert through.returncode == here.returncode == 1
+    assert _said(through.stderr) == _said(here.stderr) and "corrupt or truncated gzip" in through.stderr
+    assert "Traceback" not in through.stderr + here.stderr
+
+
+_PROGRESS = ("import smtrail_sql.cli.console as console\n"
+             "class Told:\n"
+             "    calls = []\n"
+             "    def start(self, files, total): self.calls.append(('start', files, total))\n"
+             "    def advance(self, files, nbytes): self.calls.append(('advance', files, nbytes))\n"
+             "    def finish(self): self.calls.append(('finish',))\n"
+             "    def status(self, status): pass\n"
+             "    def close(self): print('PROGRESS', self.calls[0], [sum(c[i] for c in self.calls if c[0] == "
+             "'advance') for i in (1, 2)], self.calls[-1], file=sys.stderr)\n"
+             "console.progress_for_terminal = Told\n")
+
+
+def test_a_cold_executors_progress_is_shown_by_the_command(metric_logs: tuple[Path, list[Path]],
+                                                           tmp_path: Path) -> None:
+    args = ["run", "runs", "--logs", str(metric_logs[0]), "--all-time", "--no-cache", "-f", "csv"]
+    through = _cli(tmp_path, *args, prelude=_PROGRESS + _FORKING)
+    here = _cli(tmp_path, *args, executor=False, prelude=_PROGRESS + _FORKING)
+    assert _loaded(through.stderr) == []
+    told = [line for line in through.stderr.splitlines() if line.startswith("PROGRESS")]
+    assert told == [line for line in here.stderr.splitlines() if line.startswith("PROGRESS")]
+    logs = list(metric_logs[0].rglob("*.json*"))
+    files, size = len(logs), sum(p.stat().st_size for p in logs)
+    assert told == [f"PROGRESS ('start', {files}, {size}) [{files}, {size}] ('finish',)"]

@@ -60,6 +60,16 @@ def children(pid: int) -> list[int]:
     return found
 
 
+def descendants(pid: int) -> list[int]:
+    """The processes forked by ``pid``, and by them: a cold executor (see smtrail_sql.executor) and its reader's
+    workers, or the command's own workers."""
+    found, level = [], children(pid)
+    while level:
+        found += level
+        level = [grandchild for child in level for grandchild in children(child)]
+    return found
+
+
 def catches(pid: int, signum: int) -> bool:
     """Whether ``pid`` has a handler for ``signum`` (its ``SigCgt`` mask)."""
     try:
@@ -80,22 +90,24 @@ def alive(pid: int) -> bool:
 
 
 def stop_while_reading(logs: Path, signum: int, *, group: bool, delay: float, again: float | None = None,
-                       times: int = 2) -> tuple[int, str, list[int]]:
+                       times: int = 2, executor: bool = True) -> tuple[int, str, list[int]]:
     """Run a query over ``logs``, send ``signum`` ``delay`` seconds after its workers appeared (and once more
     ``again`` seconds later, ``times`` in all); return the exit code, everything written to stderr, and the
-    worker processes seen."""
+    processes seen: its two workers, and the cold executor that forked them (``executor``: else the command
+    reads the files itself)."""
     command = [sys.executable, "-m", "smtrail_sql", "run", "runs", "--logs", str(logs), "--all-time", "--no-cache"]
+    expected = 3 if executor else 2
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-                               start_new_session=True)
+                               start_new_session=True, env={**os.environ, "SMTRAIL_EXECUTOR": "1" if executor else "0"})
     try:
         deadline = time.monotonic() + 60
-        workers = children(process.pid)
-        while not workers and process.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.02)
-            workers = children(process.pid)
-        assert workers, "no worker process started"
+        workers = descendants(process.pid)
+        while len(workers) < expected and process.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.01)
+            workers = descendants(process.pid)
+        assert len(workers) == expected, "no worker process started"
         time.sleep(delay)
-        workers = sorted(set(workers) | set(children(process.pid)))
+        workers = sorted(set(workers) | set(descendants(process.pid)))
         assert process.poll() is None, "the query ended before the signal: the bucket is too small to test with"
         for wait in (0.0,) if again is None else (0.0,) + (again,) * (times - 1):
             time.sleep(wait)
@@ -111,9 +123,12 @@ def stop_while_reading(logs: Path, signum: int, *, group: bool, delay: float, ag
     return process.returncode, stderr, workers
 
 
-@pytest.mark.parametrize("delay", [0.0, 0.05, 0.3, 0.8, 1.5])
-def test_ctrl_c_to_the_group_prints_one_line_and_leaves_no_worker(big_bucket: Path, delay: float) -> None:
-    code, stderr, workers = stop_while_reading(big_bucket, signal.SIGINT, group=True, delay=delay)
+@pytest.mark.parametrize(("delay", "executor"), [(0.0, True), (0.05, True), (0.3, True), (0.8, True), (1.5, True),
+                                                 (0.0, False), (0.3, False)])
+def test_ctrl_c_to_the_group_prints_one_line_and_leaves_no_worker(big_bucket: Path, delay: float,
+                                                                  executor: bool) -> None:
+    code, stderr, workers = stop_while_reading(big_bucket, signal.SIGINT, group=True, delay=delay,
+                                               executor=executor)
     assert "Traceback" not in stderr, stderr
     assert stderr == "interrupted\n"
     assert code == 130

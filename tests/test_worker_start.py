@@ -16,7 +16,7 @@ from smtrail_sql.settings import DEFAULT_MAX_LOG_SIZE
 def probe(_):
     return "pandas" in sys.modules
 
-w._preload()
+w.preload()
 assert "pandas" not in sys.modules
 with WorkerPool(1, probe, w._start_worker, (True, reader_budget(DEFAULT_MAX_LOG_SIZE))) as pool:
     print(list(pool.imap_unordered([0])))

@@ -132,7 +132,7 @@ class StopSignals:
                 forked.stop_all()
             from smtrail_sql import executor
 
-            executor.dismiss()
+            executor.dismiss(force=True)
             line, code = self.outcome()
             sys.stderr.write(f"{line}\n")
             sys.stderr.flush()

@@ -19,8 +19,9 @@ from __future__ import annotations
 import os
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Collection, Iterable, Iterator
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -115,6 +116,8 @@ class LocalEngine:
         self._idle_lock = threading.Lock()
         #: The files found already for a window, taken by the next read of it (smtrail_sql.executor's).
         self.discovered: tuple[TimeWindow, Discovery] | None = None
+        #: The rows of a window read already, taken by the next read of it (a cold read the executor did).
+        self.handed: HandedRead | None = None
 
     @classmethod
     def from_settings(cls, settings: EngineSettings) -> LocalEngine:
@@ -184,6 +187,11 @@ class LocalEngine:
         from smtrail_sql.reader.layout import discover_log_files, raise_if_bad
         from smtrail_sql.reader.pipeline import read_log_files
 
+        handed, self.handed = self.handed, None
+        if handed is not None and handed.window == window:  # (read already: nothing to overlap with)
+            if alongside is not None:
+                alongside()
+            return handed.read, handed.files, {}
         given, self.discovered = self.discovered, None
         found = (given[1] if given is not None and given[0] == window
                  else discover_log_files(self.logs, window, self.accounts, self.regions))
@@ -257,7 +265,7 @@ class LocalEngine:
         the files as they are read. ``max_cells``: raise :class:`ResultTooLarge` rather than fetch a result of
         more values (rows times columns) than this (only this many are made into Python objects)."""
         started = time.perf_counter()
-        con, sql, parameters, selection, stats = self._start(query, progress)
+        con, sql, parameters, selection, stats, read = self._start(query, progress)
         try:
             cursor = con.execute(sql, parameters)
             description = cursor.description or []
@@ -267,7 +275,9 @@ class LocalEngine:
                 most = max_cells // max(1, len(description))
                 rows = cursor.fetchmany(most + 1)
                 if len(rows) > most:
-                    raise ResultTooLarge(f"{query.name}: more than {most} rows")
+                    raise ResultTooLarge(f"{query.name}: more than {most} rows",
+                                         HandedRead(query.window, replace(read, skipped=Counter(
+                                             stats.skipped_reasons)), selection[1]))
         except BaseException as error:
             con.close()
             if isinstance(error, ResultTooLarge):
@@ -283,7 +293,7 @@ class LocalEngine:
         read: a result of any size is never held whole (an export of a whole bucket). The connection goes back
         to the engine once the last batch is read; :attr:`ArrowRows.stats` is then the whole query's."""
         started = time.perf_counter()
-        con, sql, parameters, selection, stats = self._start(query, progress)
+        con, sql, parameters, selection, stats, _ = self._start(query, progress)
         try:
             reader = con.sql(sql, params=parameters).to_arrow_reader(batch_rows)
         except BaseException as error:
@@ -304,9 +314,10 @@ class LocalEngine:
         return rows
 
     def _start(self, query: RenderedQuery, progress: RunProgress | None
-               ) -> tuple[Any, str, dict[str, str], Selection, QueryStats]:
+               ) -> tuple[Any, str, dict[str, str], Selection, QueryStats, ReadResult]:
         """The connection with the rows ``query`` reads, its statement and parameters (the form without the
-        deduplication of copies when the read found every event once), what the rows were read from, the stats."""
+        deduplication of copies when the read found every event once), what the rows were read from, the stats,
+        the rows."""
         statements: list[tuple[str, dict[str, str]]] = []
 
         def transpile() -> None:
@@ -318,7 +329,7 @@ class LocalEngine:
         con, read, selection, stats = self._connect(query.window, query.naming, columns_named(query), transpile,
                                                     progress, reuse=True)
         sql, parameters = statements[1] if read.single_copy else statements[0]
-        return con, sql, parameters, selection, stats
+        return con, sql, parameters, selection, stats, read
 
     def _end(self, query: RenderedQuery, selection: Selection, con: Any) -> None:
         if self.cache is not None:  # (without it, the tables are new every time: nothing to keep them for)
@@ -328,7 +339,22 @@ class LocalEngine:
 
 
 class ResultTooLarge(Exception):
-    """A result with more values than :meth:`LocalEngine.execute` was told to fetch (``max_cells``)."""
+    """A result with more values than :meth:`LocalEngine.execute` was told to fetch (``max_cells``); ``read``:
+    the rows it was computed from, for another engine's :attr:`~LocalEngine.handed` (never pickled)."""
+
+    def __init__(self, message: str, read: HandedRead) -> None:
+        super().__init__(message)
+        self.read = read
+
+
+@dataclass
+class HandedRead:
+    """The rows of ``window`` read from ``files``, for a :class:`LocalEngine` to query without reading them
+    (:attr:`LocalEngine.handed`): ``read.skipped`` counts the files the layout skipped too."""
+
+    window: TimeWindow
+    read: ReadResult
+    files: tuple[LogFile, ...]
 
 
 def _timed(stats: QueryStats, started: float) -> QueryStats:

@@ -98,7 +98,7 @@ def _in_workers(groups: list[list[tuple[int, LogFile]]], cache: ExtractCache | N
     from smtrail_sql.reader.forked import WorkerPool
     from smtrail_sql.runfiles import scratch_folder
 
-    _preload()
+    preload()
     cache_root = str(cache.root) if cache is not None else None
     # Rows come back through spool files, memory-mapped here: through the pool's pipe every payload was
     # pickled, copied in 64 KB reads and unpickled, which kept the parent busy for a fifth of the workers'
@@ -200,8 +200,9 @@ def remove_dead_spools(cache: ExtractCache | None) -> None:
 
 # -- a worker's start ----------------------------------------------------------------------------------------
 
-def _preload() -> None:
-    """Import what a worker runs before forking, so that forked workers inherit the modules.
+def preload() -> None:
+    """Import what a worker runs before forking, so that forked workers inherit the modules (also done ahead by
+    a cold executor: see :mod:`smtrail_sql.executor`).
 
     Not :mod:`pyarrow.compute` (0.05 s), which workers do without.
     """

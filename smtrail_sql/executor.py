@@ -102,15 +102,16 @@ def start(arguments: list[str]) -> None:
 
 
 def dismiss(*, wait: bool = True, force: bool = False) -> None:
-    """Stop the executor (nothing to do if there is none), and reap what was stopped.
+    """Stop the executor (nothing to do if there is none), and reap what was stopped: each stopped executor is
+    waited for unless ``wait=False`` (then reaped if it is gone already, else by the next call).
 
     One that is not reading for the command holds nothing that could be left half-done: before a query it has
-    only loaded modules, and once it has answered it has only to exit. It is killed, and reaped once gone, never
-    waited for: nothing of it can run any more, and its end (the kernel freeing a process that loaded DuckDB and
-    mapped the rows: about 7 ms) goes on, on its own core, while the command writes its rows and exits.
+    only loaded modules, and once it has answered it has only to exit. It is killed (its end, the kernel freeing
+    a process that loaded DuckDB and mapped the rows, takes about 7 ms, on its own core: a command that writes
+    rows after it dismisses it without waiting, and reaps it at its end, so that its time and memory are counted
+    in the command's).
     A cold one that may be reading for the command is told to stop (SIGTERM: its reader stops its workers and
-    removes its files), and waited for unless ``wait=False`` (then by the next call); killed if it has not
-    stopped within :data:`STOP_SECONDS`, or at once if ``force``.
+    removes its files), and killed if it has not stopped within :data:`STOP_SECONDS`, or at once if ``force``.
     """
     global _EXECUTOR, _READING
     if _EXECUTOR is not None:
@@ -131,12 +132,15 @@ def dismiss(*, wait: bool = True, force: bool = False) -> None:
 
 
 def _reaped(pid: int, told: bool, *, wait: bool, deadline: float) -> bool:
-    """Whether the stopped executor ``pid`` is gone, and reaped: if it was ``told`` to stop and ``wait``,
-    waited for until ``deadline``, then killed."""
+    """Whether the stopped executor ``pid`` is gone, and reaped: waited for if ``wait`` (one ``told`` to stop
+    until ``deadline``, then killed)."""
     try:
+        if not wait:
+            return os.waitpid(pid, os.WNOHANG)[0] != 0
+        if not told:
+            os.waitpid(pid, 0)
+            return True
         while os.waitpid(pid, os.WNOHANG)[0] == 0:
-            if not (told and wait):
-                return False
             if time.monotonic() >= deadline:
                 os.kill(pid, signal.SIGKILL)
                 os.waitpid(pid, 0)
@@ -192,7 +196,7 @@ def serve(engine: Engine, query: Any, progress: RunProgress | None = None) -> Qu
 
     result: QueryResult = reply[1]
     if result.rows:  # (an empty one stays for the command's next query, the explanation's, until it ends; the
-        dismiss()    # rows of any other may be paged for minutes, with DuckDB's memory held for nothing)
+        dismiss(wait=False)  # rows of any other may be paged for minutes, with DuckDB's memory held for nothing)
     if result.stats is None:
         return result
     return replace(result, stats=replace(result.stats, elapsed_seconds=time.perf_counter() - started))

@@ -18,6 +18,7 @@ from smtrail_sql import prerendered
 from smtrail_sql.api import Toolkit
 from smtrail_sql.cli import COMMANDS, _module_of, app
 from smtrail_sql.engines import EngineSettings
+from smtrail_sql.reader import native
 from smtrail_sql.render import render
 from smtrail_sql.templates import TemplateLibrary
 
@@ -70,7 +71,9 @@ def _warm_run(logs: Path, cache: Path, *args: str) -> tuple[str, list[str]]:
 def test_a_warm_identical_run_loads_no_heavy_module(metric_logs: tuple[Path, list[Path]], tmp_path: Path) -> None:
     logs = metric_logs[0]
     first, loaded_first = _warm_run(logs, tmp_path, "--all-time", "-f", "csv")
-    assert loaded_first == ["msgspec"]  # (the first run reads the files; a built-in query needs no rendering)
+    # (the first run reads the files: msgspec only for a file the C scanner declines, and it takes all of these;
+    # a built-in query needs no rendering)
+    assert loaded_first == ([] if native.scanner() is not None else ["msgspec"])
     second, loaded = _warm_run(logs, tmp_path, "--all-time", "-f", "csv")
     assert loaded == []
     assert second.splitlines()[0] == first.splitlines()[0] and len(second.splitlines()) == len(first.splitlines())

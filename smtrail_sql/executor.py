@@ -183,11 +183,12 @@ def serve(engine: Engine, query: Any, progress: RunProgress | None = None) -> Qu
         reply = None
     _READING = False
     if isinstance(reply, tuple) and reply[0] in ("raise", "rows"):
+        if reply[0] == "rows":  # (mapped while its writer lives: a file of a dead run's is anyone's to remove)
+            with contextlib.suppress(OSError, ValueError):  # (a file gone or damaged: the command reads again)
+                local.handed = _handed(*reply[1:])
         dismiss()  # (it has stopped reading: it has only to exit)
         if reply[0] == "raise":
             raise reply[1]
-        with contextlib.suppress(OSError, ValueError):  # (a file gone or damaged: the command reads again)
-            local.handed = _handed(*reply[1:])
         return None
     if not isinstance(reply, tuple) or reply[0] != "result":
         dismiss(wait=False)  # (the command reads its files now: the executor is reaped at its end)

@@ -58,6 +58,9 @@ STOP_SECONDS = 5.0
 _EXECUTOR: tuple[int, int, int, bool] | None = None
 #: Whether a cold executor is reading for the command (told to stop then, not killed: see :func:`dismiss`).
 _READING = False
+#: The folders of the scratch files (spools, DuckDB's spills) of executors that were sent a query: cleared of a
+#: stopped executor's once it is reaped (one killed leaves them; a run of another process would remove them).
+_SCRATCH: set[str] = set()
 #: Executors stopped but not yet reaped: (process id, whether it was told to stop rather than killed).
 _STOPPED: list[tuple[int, bool]] = []
 
@@ -129,6 +132,13 @@ def dismiss(*, wait: bool = True, force: bool = False) -> None:
     for stopped in list(_STOPPED):
         if _reaped(*stopped, wait=wait, deadline=deadline):
             _STOPPED.remove(stopped)
+    if not _STOPPED and _EXECUTOR is None and _SCRATCH:
+        from smtrail_sql.runfiles import remove_dead_scratch
+
+        for folder in _SCRATCH:
+            with contextlib.suppress(OSError):
+                remove_dead_scratch(folder)
+        _SCRATCH.clear()
 
 
 def _reaped(pid: int, told: bool, *, wait: bool, deadline: float) -> bool:
@@ -172,16 +182,24 @@ def serve(engine: Engine, query: Any, progress: RunProgress | None = None) -> Qu
 
     pid, to_child, from_child, cold = _EXECUTOR
     _READING = cold
+    _SCRATCH.add(_scratch_folder(local))
+    shown = False  # (a read's progress begun and not finished: finished here if the executor fails)
     try:
         send(to_child, request)
         while (reply := receive(from_child)) is not None and reply[0] == "progress":
+            _, method, arguments = reply
+            if method in ("start", "finish"):
+                shown = method == "start"
+                _READING = shown  # (the read is over: the executor is in DuckDB, where only a kill stops it)
             if progress is not None:
-                getattr(progress, reply[1])(*reply[2])
+                getattr(progress, method)(*arguments)
     except (KeyboardInterrupt, SystemExit):
         raise  # (the command stopped: it dismisses the executor, which stops reading)
     except Exception:  # noqa: BLE001  (the executor gone, or a reply that is not whole: run it here)
         reply = None
     _READING = False
+    if shown and progress is not None and not (isinstance(reply, tuple) and reply[0] in ("result", "raise")):
+        progress.finish()  # (before the command reads the files itself and starts its own)
     if isinstance(reply, tuple) and reply[0] in ("raise", "rows"):
         if reply[0] == "rows":  # (mapped while its writer lives: a file of a dead run's is anyone's to remove)
             with contextlib.suppress(OSError, ValueError):  # (a file gone or damaged: the command reads again)
@@ -229,6 +247,12 @@ def _request(engine: LocalEngine, query: Any, cold: bool) -> dict[str, Any] | No
             "workers": engine.workers,
             "max_log_size": engine.max_log_size, "duckdb_memory": engine.duckdb_memory, "query": sent,
             "found": found}  # (the executor does not walk the folders again)
+
+
+def _scratch_folder(engine: LocalEngine) -> str:
+    from smtrail_sql.reader.workers import spool_parent
+
+    return spool_parent(engine.cache, make=False)
 
 
 def _has_snapshot(engine: LocalEngine, found: Discovery) -> bool:

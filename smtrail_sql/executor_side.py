@@ -26,6 +26,8 @@ MAX_CELLS = 100_000
 _READING = False
 #: Whether it was told to stop and is unwinding.
 _STOPPING = False
+#: The files of rows handed to the command, held open (see runfiles.hold) until this process ends.
+_HELD: list[Any] = []
 
 
 def stop(signum: int, frame: object) -> None:
@@ -54,6 +56,11 @@ def serve_requests(requests: int, replies: int, cold: bool) -> None:
         devnull = os.open(os.devnull, os.O_RDWR)
         for fd in (0, 1, 2):
             os.dup2(devnull, fd)
+        if devnull > 2:
+            os.close(devnull)
+        # (the reader's workers, forked here, hold no end of the command's pipes: the command sees this process
+        # gone when it is, whatever its workers do)
+        os.register_at_fork(after_in_child=lambda: _close(requests, replies))
         declare_one_query()
         ahead = None if cold else _DatabaseAhead.load()
         if cold:
@@ -72,6 +79,12 @@ def serve_requests(requests: int, replies: int, cold: bool) -> None:
         with contextlib.suppress(Exception):
             sys.stdout.flush()
         os._exit(code)
+
+
+def _close(*fds: int) -> None:
+    for fd in fds:
+        with contextlib.suppress(OSError):
+            os.close(fd)
 
 
 def _load_reader() -> None:
@@ -174,22 +187,33 @@ def _cold_answer(error: Exception, engine: LocalEngine) -> tuple[Any, ...]:
 
     if not isinstance(error, ResultTooLarge):
         try:
-            pickle.dumps(error)
+            copy = pickle.loads(pickle.dumps(error))
         except Exception:  # noqa: BLE001  (one that cannot be sent: the command runs the query)
+            return ("error", repr(error))
+        if type(copy) is not type(error) or str(copy) != str(error):  # (not the same on the other side)
             return ("error", repr(error))
         return ("raise", error)
     from smtrail_sql.reader.entries import write_entry
     from smtrail_sql.reader.workers import spool_parent
-    from smtrail_sql.runfiles import SPOOL_PREFIX, owned_prefix
+    from smtrail_sql.runfiles import SPOOL_PREFIX, hold, owned_prefix
 
     handed = error.read
     read = {"files_read": handed.read.files_read, "files_cached": handed.read.files_cached,
             "skipped": handed.read.skipped, "skipped_paths": handed.read.skipped_paths,
             "single_copy": handed.read.single_copy}
-    # (named as this process's scratch: removed by the next run if the command dies before it maps it)
+    # (named as this process's scratch, held while it lives: removed by the command, or by any run once this
+    # process is gone, if the command has not mapped it)
     path = os.path.join(spool_parent(engine.cache), owned_prefix(SPOOL_PREFIX) + os.urandom(4).hex() + ".arrows")
-    with open(path, "w+b") as handle:  # (streamed: no copy of the rows in memory)
-        write_entry(handle, handed.read.points, handed.read.calls, {}, "")
+    handle = open(path, "w+b")  # noqa: SIM115  (held open until this process ends)
+    _HELD.append(handle)
+    try:
+        hold(handle.fileno())
+        write_entry(handle, handed.read.points, handed.read.calls, {}, "")  # (streamed: no copy of the rows)
+        handle.flush()
+    except BaseException:  # (a stop meanwhile, a full disk: nothing is left)
+        with contextlib.suppress(OSError):
+            os.unlink(path)
+        raise
     return ("rows", path, handed.window, read, handed.files)
 
 

@@ -223,6 +223,24 @@ def test_progress_bar_draws_on_a_terminal_only(metric_logs: tuple[Path, list[Pat
     assert "reading logs" in screen.getvalue() and "3/3 files" in screen.getvalue()
 
 
+def test_a_progress_bar_begun_again_replaces_the_first() -> None:
+    """A read begun again after one that failed (a cold executor gone mid-read: the command reads the files
+    itself) shows one bar: a second nested in the first kept stdout redirected once both were finished, and the
+    rows written after were lost."""
+    from rich.console import Console
+
+    from smtrail_sql.cli.console import ConsoleProgress
+
+    before = sys.stdout
+    bar = ConsoleProgress(Console(file=io.StringIO(), force_terminal=True, width=120))
+    bar.start(3, 300)
+    assert sys.stdout is not before  # (rich's live display redirects it while a bar is shown)
+    bar.start(3, 300)
+    bar.finish()
+    bar.close()
+    assert sys.stdout is before
+
+
 def test_run_with_other_object_names_gives_the_same_rows(
     runner: CliRunner, metric_logs: tuple[Path, list[Path]]
 ) -> None:

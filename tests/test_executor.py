@@ -256,8 +256,10 @@ def test_a_run_that_reads_every_file_again_forks_a_cold_executor(monkeypatch: py
             os.waitpid(pid, os.WNOHANG)  # (reaped already)
 
 
-#: Makes the reader fork its workers for the smallest bucket (in the command, or in a cold executor).
-_FORKING = "import smtrail_sql.reader.workers as w; w.PARALLEL_MIN_BYTES = 0\n"
+#: Makes the reader fork its workers for the smallest bucket (in the command, or in a cold executor): a task a
+#: file, so that its three files make work for two.
+_FORKING = ("import smtrail_sql.reader.workers as w; w.PARALLEL_MIN_BYTES = 0; w.GROUP_SIZE = w.GROUP_SIZE_MAX = 1"
+            "\n")
 
 
 def _said(stderr: str) -> list[str]:
@@ -356,3 +358,163 @@ def test_a_cold_executors_progress_is_shown_by_the_command(metric_logs: tuple[Pa
     logs = list(metric_logs[0].rglob("*.json*"))
     files, size = len(logs), sum(p.stat().st_size for p in logs)
     assert told == [f"PROGRESS ('start', {files}, {size}) [{files}, {size}] ('finish',)"]
+
+
+class _Told:
+    """A progress that notes what it is told."""
+
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+
+    def start(self, files: int, total_bytes: int) -> None:
+        self.calls.append("start")
+
+    def advance(self, files: int, nbytes: int) -> None:
+        self.calls.append("advance")
+
+    def finish(self) -> None:
+        self.calls.append("finish")
+
+    def status(self, status: object) -> None:
+        self.calls.append("status")
+
+
+@pytest.mark.parametrize("last", [None, ("error", "RuntimeError()")], ids=["gone", "error"])
+def test_a_read_a_cold_executor_began_and_left_is_finished(metric_logs: tuple[Path, list[Path]],
+                                                           monkeypatch: pytest.MonkeyPatch, last: Any) -> None:
+    """The executor gone mid-read (killed, out of memory), or failed: the read's progress it began is finished
+    before the command reads the files itself, which begins its own (on a terminal, a bar begun twice kept stdout
+    redirected: the rows were lost); the command does not take the query as served."""
+    from smtrail_sql import executor
+    from smtrail_sql.engines.local import LocalEngine
+    from smtrail_sql.pipes import receive, send
+    from smtrail_sql.render import render
+    from smtrail_sql.templates import TemplateLibrary
+    from smtrail_sql.window import TimeWindow
+
+    requests, to_child = os.pipe()
+    from_child, replies = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # (an executor that begins a read, then ends)
+        try:
+            os.close(to_child)
+            os.close(from_child)
+            receive(requests)
+            send(replies, ("progress", "start", (3, 300)))
+            send(replies, ("progress", "advance", (1, 100)))
+            if last is not None:
+                send(replies, last)
+        finally:
+            os._exit(0)
+    os.close(requests)
+    os.close(replies)
+    monkeypatch.setattr(executor, "_EXECUTOR", (pid, to_child, from_child, True))
+    told = _Told()
+    query = render(TemplateLibrary.load().get("metric-summary"), window=TimeWindow.all_time())
+    assert executor.serve(LocalEngine(metric_logs[0], use_cache=False), query, told) is None
+    assert told.calls == ["start", "advance", "finish"]
+    executor.dismiss()
+    assert executor._EXECUTOR is None and executor._STOPPED == []
+
+
+#: A query DuckDB takes seconds over the sample bucket below (about 2,400 points, three times over).
+_SLOW = ("SELECT count(*) AS n FROM sagemaker_metrics a, sagemaker_metrics b, sagemaker_metrics c "
+         "WHERE a.value < b.value + c.value")
+
+
+@pytest.mark.slow
+def test_a_cold_executor_stopped_in_its_query_ends_at_once(tmp_path: Path) -> None:
+    """Ctrl-C once the read is over: the executor is in DuckDB's query, where its handler cannot run; it is
+    killed at once (it was told to stop, and waited for 5 s), and nothing is left."""
+    from smtrail_sql import executor
+    from smtrail_sql.demo import write_sample_bucket
+
+    logs, cache = tmp_path / "logs", tmp_path / "cache"
+    write_sample_bucket(logs, days=1, files_per_day=4, calls_per_file=200, digests=False, duplicate=False)
+    env = {**os.environ, "SMTRAIL_CACHE_DIR": str(cache), "SMTRAIL_EXECUTOR": "1"}
+    process = subprocess.Popen([sys.executable, "-m", "smtrail_sql", "sql", _SLOW, "--logs", str(logs), "--all-time",
+                                "--no-cache", "-f", "csv"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               env=env, start_new_session=True)
+    try:
+        time.sleep(2.0)  # (the read takes a few tenths of a second; the query, seconds)
+        assert process.poll() is None, "the query ended before the signal"
+        stopped = time.monotonic()
+        os.killpg(process.pid, signal.SIGINT)
+        _, stderr = process.communicate(timeout=60)
+        took = time.monotonic() - stopped
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+    assert process.returncode == 130 and stderr == "interrupted\n", stderr
+    assert took < executor.STOP_SECONDS / 2, took
+    assert not _group(process.pid) and _scratch(cache) == []
+
+
+def test_a_stopped_executors_scratch_is_removed_once_it_is_reaped(tmp_path: Path,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """A killed executor leaves what its DuckDB spilled (or rows it was writing): the command removes them once
+    it has reaped it."""
+    from smtrail_sql import executor
+
+    monkeypatch.setenv(executor.EXECUTOR_VARIABLE, "1")
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    executor.start(["run", "metric-summary", "--all-time", "--no-cache"])
+    assert executor._EXECUTOR is not None
+    pid = executor._EXECUTOR[0]
+    spilled = tmp_path / f"smtrail-duckdb-{pid}-0badcafe"
+    spilled.mkdir()
+    (spilled / "spill.tmp").write_bytes(b"x" * 100)
+    rows = tmp_path / f"smtrail-rows-{pid}-0badcafe.arrows"
+    rows.write_bytes(b"rows")
+    other = tmp_path / f"smtrail-duckdb-{os.getpid()}-0badcafe"  # (a live process's: kept)
+    other.mkdir()
+    monkeypatch.setattr(executor, "_SCRATCH", {str(tmp_path)})
+    executor.dismiss()
+    assert not spilled.exists() and not rows.exists() and other.exists()
+    assert executor._SCRATCH == set()
+
+
+def test_a_cold_executors_workers_hold_no_end_of_the_commands_pipes(metric_logs: tuple[Path, list[Path]],
+                                                                    tmp_path: Path) -> None:
+    """The reader's workers, forked by a cold executor, share none of its pipes with the command: the command
+    sees the executor gone as soon as it is, whatever its workers do (Linux also kills them with it; other
+    systems do not)."""
+    said = tmp_path / "shared"
+    spy = ("import smtrail_sql.reader.workers as w, os\n"
+           "begin = w._start_worker\n"
+           "def pipes(pid):\n"
+           "    folder = f'/proc/{pid}/fd'\n"
+           "    found = set()\n"
+           "    for fd in os.listdir(folder):\n"
+           "        try:\n"
+           "            target = os.readlink(f'{folder}/{fd}')\n"
+           "        except OSError:\n"
+           "            continue\n"
+           "        if target.startswith('pipe:'):\n"
+           "            found.add(target)\n"
+           "    return found\n"
+           "def spied(*a):\n"
+           "    executor = os.getppid()\n"
+           "    command = int(open(f'/proc/{executor}/stat').read().rsplit(')', 1)[1].split()[1])\n"
+           f"    print(len(pipes(os.getpid()) & pipes(command)), file=open({str(said)!r}, 'a'))\n"
+           "    return begin(*a)\n"
+           "w._start_worker = spied\n")
+    args = ["run", "runs", "--logs", str(metric_logs[0]), "--all-time", "--no-cache", "-f", "csv"]
+    done = _cli(tmp_path, *args, prelude=_FORKING + spy)
+    assert done.returncode == 0, done.stderr
+    assert _loaded(done.stderr) == []  # (read by the executor's workers)
+    assert said.read_text().split() == ["0", "0"]
+
+
+def test_a_cold_executor_sends_an_error_only_if_it_arrives_the_same() -> None:
+    """The reader's errors are raised by the command as they are, when they unpickle as the same error; one
+    that would not (an error whose arguments are not its message) makes the command run the query itself."""
+    from smtrail_sql.errors import LogReadError, QueryFailedError, SettingError
+    from smtrail_sql.executor_side import _cold_answer
+
+    for sent in (LogReadError("a.json.gz: corrupt or truncated gzip"), QueryFailedError("sql: DuckDB could not")):
+        kind, error = _cold_answer(sent, None)  # type: ignore[arg-type]  (not a result too large: no engine)
+        assert kind == "raise" and error is sent
+    kind, text = _cold_answer(SettingError("logs folder", "/x", "a folder"), None)  # type: ignore[arg-type]
+    assert kind == "error" and "SettingError" in text

@@ -37,6 +37,7 @@ class ConsoleProgress:
         self._done = 0
 
     def start(self, files: int, total_bytes: int) -> None:
+        self.finish()  # (a read begun again, after one that failed: one bar, never two nested)
         if files == 0:
             return
         from rich.progress import (

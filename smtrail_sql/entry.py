@@ -15,6 +15,8 @@ flushed), it exits the usual way.
 from __future__ import annotations
 
 import contextlib
+import errno
+import io
 import os
 import signal
 import sys
@@ -35,9 +37,32 @@ def _exit_at_once(signum: int, frame: object) -> None:
 COMMAND_LINE: list[str] | None = None
 
 
+class ClosedStream(io.TextIOBase):
+    """A standard stream the command was started without (``>&-``), where Python leaves None: writing to it
+    fails as writing to a closed file does, which the CLI says in one line (``error: standard output is
+    closed``, exit 1) rather than with a traceback; there is nothing to flush."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__()
+        self.name = name
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, text: str) -> int:
+        raise OSError(errno.EBADF, f"{self.name} is closed")
+
+    def flush(self) -> None:
+        pass
+
+
 def main() -> None:
     """Install the start-up handlers, then run the CLI (which replaces them with its own)."""
     global COMMAND_LINE
+    if sys.stdout is None:
+        sys.stdout = ClosedStream("standard output")
+    if sys.stderr is None:  # (nothing can be said then: the exit code alone tells)
+        sys.stderr = open(os.devnull, "w")  # noqa: SIM115  (for the process's life)
     signal.signal(signal.SIGINT, _exit_at_once)
     signal.signal(signal.SIGTERM, _exit_at_once)
     COMMAND_LINE = sys.argv[1:]

@@ -249,3 +249,19 @@ def test_run_with_other_object_names_gives_the_same_rows(
     renamed = runner.invoke(app, [*base, "--database", "ml_metrics", "--view", "points"])
     assert default.exit_code == renamed.exit_code == 0, renamed.output
     assert renamed.stdout == default.stdout and "AccessDenied" in default.stdout
+
+
+@pytest.mark.parametrize("no_cache", [False, True], ids=["cached", "no-cache"])
+def test_a_command_started_without_stdout_says_so_in_one_line(metric_logs: tuple[Path, list[Path]],
+                                                              tmp_path: Path, no_cache: bool) -> None:
+    """``>&-``: Python leaves ``sys.stdout`` None; the rows cannot be written, which is one line and exit 1,
+    never a traceback. Without stderr too, only the exit code tells."""
+    env = {**os.environ, "SMTRAIL_CACHE_DIR": str(tmp_path)}
+    argv = [sys.executable, "-m", "smtrail_sql", "run", "metric-summary", "--logs", str(metric_logs[0]), "--all-time",
+            "-f", "csv", *(["--no-cache"] if no_cache else [])]
+    closed = subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env, timeout=120,
+                            preexec_fn=lambda: os.close(1))  # noqa: PLW1509  (the test's own child, before exec)
+    assert (closed.returncode, closed.stderr) == (1, "error: standard output is closed\n")
+    silent = subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, timeout=120,
+                            preexec_fn=lambda: (os.close(1), os.close(2)))  # noqa: PLW1509
+    assert silent.returncode == 1

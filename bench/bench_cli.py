@@ -12,8 +12,8 @@ Every round measures, each in a new process and in this order (the files in the 
 * ``cli``: the CLI cold, end to end (interpreter start-up, imports, reading, query, output), ``--no-cache``,
   the package's bytecode compiled first as pip does at install,
   rows written as CSV to ``/dev/null``; its peak memory is the largest sum of the resident sets of its process
-  tree (the CLI and its reader workers), sampled every 50 ms (an upper bound: forked workers share pages),
-  and the part of it *held* (not file pages mapped from disk, which the system takes back under pressure);
+  tree (the CLI, its executor and the reader's workers), sampled every 50 ms (an upper bound: forked workers share
+  pages), and the part of it *held* (not file pages mapped from disk, which the system takes back under pressure);
 * ``python``: the same, without the reader's C scanner (``SMTRAIL_SQL_NATIVE=0``), when it is built;
 * ``duckdb``: DuckDB ``read_json`` over the same files, ``metricData`` unnested in SQL, the same aggregates
   (:func:`bench_local.measure_duckdb`), timed from the call in its own process (imports included);

@@ -244,8 +244,8 @@ def _request(engine: LocalEngine, query: Any, cold: bool) -> dict[str, Any] | No
                             values)
     return {"logs": str(engine.logs), "accounts": engine.accounts, "regions": engine.regions,
             "cache": str(engine.cache.root) if engine.cache is not None else None, "strict": engine.strict,
-            "workers": engine.workers,
-            "max_log_size": engine.max_log_size, "duckdb_memory": engine.duckdb_memory, "query": sent,
+            "workers": engine.workers, "max_log_size": engine.max_log_size, "duckdb_memory": engine.duckdb_memory,
+            "query": sent,
             "found": found}  # (the executor does not walk the folders again)
 
 

@@ -67,7 +67,7 @@ def serve_requests(requests: int, replies: int, cold: bool) -> None:
             _load_reader()
         else:
             import_pyarrow()
-        import smtrail_sql.engines.local  # noqa: F401
+        import smtrail_sql.engines.local  # noqa: F401  (loaded already by a cold one: see _load_reader)
         import smtrail_sql.reader.pipeline  # noqa: F401
 
         engines: dict[tuple[Any, ...], LocalEngine] = {}
@@ -147,6 +147,7 @@ def _answer(request: dict[str, Any], ahead: _DatabaseAhead | None, engines: dict
     """The result of the request's query, run by the engine of its settings (kept for the next request: its
     DuckDB database is made once). ``replies``, a cold executor's: the read's progress is sent there as it
     goes, and the reader's own errors and a result too large to send are answered (see :func:`_cold_answer`)."""
+    global _READING
     from smtrail_sql.engines.local import LocalEngine, ResultTooLarge
     from smtrail_sql.errors import SmtrailError
     from smtrail_sql.reader.cache import ExtractCache
@@ -163,7 +164,6 @@ def _answer(request: dict[str, Any], ahead: _DatabaseAhead | None, engines: dict
         if ahead is not None:
             ahead.give(engine, request["query"].naming)
     engine.discovered = (request["query"].window, request["found"])
-    global _READING
     _READING = replies is not None
     try:
         progress = _Progress(replies) if replies is not None else None

@@ -135,11 +135,10 @@ def request_key(parts: Sequence[object], template_dirs: Sequence[Path]) -> str |
 @cache
 def _code_digest() -> str:
     """A digest of the package's source and sqlglot's version: any change to how a query renders changes it."""
+    import hashlib
     import importlib.util
 
     package = os.path.dirname(os.path.abspath(__file__))
-    import hashlib
-
     digest = hashlib.sha256()
     for folder, subfolders, names in os.walk(package):
         subfolders[:] = sorted(d for d in subfolders if d != "__pycache__")

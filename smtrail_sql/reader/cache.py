@@ -130,9 +130,9 @@ def snapshot_key(logs: Iterable[LogFile]) -> str:
 
     One digest over every file's identity (a warm query spends no time hashing file by file).
     """
-    text = "\n".join(map(_identity, logs))
     import hashlib
 
+    text = "\n".join(map(_identity, logs))
     return hashlib.sha256(f"snapshot {READER_VERSION} {CACHE_FORMAT}\n{text}".encode()).hexdigest()
 
 
